@@ -1,0 +1,81 @@
+"""corepool: parallel work for Python.
+
+Drop-in pools and executors over threads or processes, on one engine that knows which task each
+worker holds.  The front doors::
+
+    corepool.Pool / corepool.ThreadPool                          like multiprocessing.Pool
+    corepool.ProcessPoolExecutor / corepool.ThreadPoolExecutor   like concurrent.futures
+
+Importing corepool is light: each name loads its module on first use.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+# name -> module that defines it
+_EXPORTS = {
+    "Pool": "corepool.pool",
+    "ThreadPool": "corepool.pool",
+    "ProcessPoolExecutor": "corepool.executor",
+    "ThreadPoolExecutor": "corepool.executor",
+    "AsyncResult": "corepool.async_results",
+    "MapResult": "corepool.async_results",
+    "IMapIterator": "corepool.async_results",
+    "Settings": "corepool.settings",
+    "PoolStatistics": "corepool.insights.statistics",
+    "WorkerStatistics": "corepool.insights.statistics",
+    "WorkerInfo": "corepool._worker.context",
+    "current_worker": "corepool._worker.context",
+    "worker_state": "corepool._worker.context",
+    "CorepoolError": "corepool.errors",
+    "InitializerError": "corepool.errors",
+    "PoolClosedError": "corepool.errors",
+    "RemoteTaskError": "corepool.errors",
+    "RemoteTraceback": "corepool.errors",
+    "SerializationError": "corepool.errors",
+    "TaskCancelledError": "corepool.errors",
+    "TaskTimeoutError": "corepool.errors",
+    "WorkerLostError": "corepool.errors",
+    "TimeoutError": "multiprocessing",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'corepool' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
+if TYPE_CHECKING:
+    from multiprocessing import TimeoutError
+
+    from corepool._worker.context import WorkerInfo, current_worker, worker_state
+    from corepool.async_results import AsyncResult, IMapIterator, MapResult
+    from corepool.errors import (
+        CorepoolError,
+        InitializerError,
+        PoolClosedError,
+        RemoteTaskError,
+        RemoteTraceback,
+        SerializationError,
+        TaskCancelledError,
+        TaskTimeoutError,
+        WorkerLostError,
+    )
+    from corepool.executor import ProcessPoolExecutor, ThreadPoolExecutor
+    from corepool.insights.statistics import PoolStatistics, WorkerStatistics
+    from corepool.pool import Pool, ThreadPool
+    from corepool.settings import Settings

@@ -1,0 +1,283 @@
+"""Worker processes, each with its own channel to the parent.
+
+    parent (loop thread)                                        worker process
+    ProcessWorker.run(chunk) ─ Call frame ─▶ socketpair ─▶ _worker.process_main
+    _on_readable ◀──────────── Done frame ◀─ socketpair ◀─┘
+    _on_exit ◀─── process sentinel (readable when the process ends)
+                  lifeline pipe: write end held only by the parent; EOF tells workers it died
+                  progress board: shared int64 rows, written by workers, read by the parent
+
+One chunk at a time per worker: the parent always knows exactly which chunk, and from the board
+which item, a worker holds.  The parent's ends of the channels are non-blocking and driven by the
+event loop; see ``_wire.framing`` for why it must never block.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import multiprocessing
+import multiprocessing.context
+import pickle
+import socket
+from collections.abc import Callable, MutableSequence
+from typing import Any
+
+from corepool._backends.base import (
+    Backend,
+    Capabilities,
+    ChunkFinished,
+    Outcome,
+    WorkerHandle,
+    WorkerListener,
+)
+from corepool._engine.tasks import Chunk, Job
+from corepool._wire import serialization
+from corepool._wire.framing import ChannelClosed, FrameReader, FrameWriter
+from corepool._wire.messages import (
+    Call,
+    CallUnreadable,
+    Done,
+    FunctionDef,
+    FunctionRef,
+    InitFailed,
+    Ready,
+    Stop,
+)
+from corepool._wire.remote_error import Stage, local_error, rebuild
+from corepool._worker import progress
+from corepool._worker.process_main import WorkerBoot, worker_process_main
+from corepool.settings import Settings
+
+# How many functions a worker keeps unpickled.  Each job has its own token, so this bounds the
+# worker's cache when many calls with different functions run one after another.
+_FUNCTION_CACHE_SIZE = 32
+
+
+class PackedOutcome(Outcome):
+    def __init__(self, done: Done) -> None:
+        self._done = done
+
+    def unpack(self) -> tuple[list[Any], dict[int, BaseException]]:
+        values, errors = serialization.unpack_results(self._done.results)
+        errors.update((index, rebuild(remote)) for index, remote in self._done.errors.items())
+        return values, errors
+
+
+class ProcessBackend(Backend):
+    def __init__(
+        self,
+        context: multiprocessing.context.BaseContext,
+        size: int,
+        settings: Settings,
+        initializer: Callable[..., object] | None,
+        initargs: tuple[Any, ...],
+        native_threads: int | None,
+    ) -> None:
+        self.capabilities = Capabilities("processes", kills_workers=True, isolates_workers=True)
+        self._context = context
+        self._start_method = context.get_start_method()
+        self._settings = settings
+        self._native_threads = native_threads
+        self._board = context.RawArray("q", size * progress.ROW_SIZE)
+        self._board_view = memoryview(self._board).cast("B").cast("q")
+        self._lifeline_reader, self._lifeline_writer = context.Pipe(duplex=False)
+        self._initializer_blob = (
+            serialization.dumps(
+                (initializer, initargs),
+                by_value=serialization.function_travels_by_value(initializer, self._start_method),
+            )
+            if initializer is not None
+            else None
+        )
+        self._workers: dict[int, ProcessWorker] = {}
+
+    # -- submitting thread
+
+    def prepare_job(self, job: Job) -> None:
+        job.function_blob = serialization.dumps_function(job.fn, self._start_method)
+
+    def prepare_chunk(self, chunk: Chunk) -> None:
+        try:
+            chunk.packed = serialization.pack_call_items(chunk.items)
+        except Exception:  # noqa: BLE001 - find which items cannot be pickled
+            self.repack_isolated(chunk)
+
+    def repack_isolated(self, chunk: Chunk) -> None:
+        packed, failures = serialization.pack_call_items_isolated(chunk.items)
+        chunk.packed = packed
+        for index, error in failures.items():
+            chunk.parent_errors[index] = local_error(error, Stage.PICKLE_CALL)
+
+    # -- loop thread
+
+    def start_worker(
+        self, index: int, loop: asyncio.AbstractEventLoop, listener: WorkerListener
+    ) -> WorkerHandle:
+        parent_end, child_end = socket.socketpair()
+        for end in (parent_end, child_end):
+            end.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, self._settings.channel_buffer_bytes)
+            end.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self._settings.channel_buffer_bytes)
+        boot = WorkerBoot(
+            index=index,
+            channel=child_end,
+            lifeline=self._lifeline_reader,
+            board=self._board,
+            initializer_blob=self._initializer_blob,
+            native_threads=self._native_threads,
+            inherited_fds=self._fds_a_fork_inherits(),
+        )
+        process = self._context.Process(  # type: ignore[attr-defined]
+            target=worker_process_main, args=(boot,), name=f"corepool-worker-{index}"
+        )
+        process.daemon = False  # so that a task may start a pool of its own
+        try:
+            process.start()
+        finally:
+            child_end.close()
+        start = index * progress.ROW_SIZE
+        row = self._board_view[start : start + progress.ROW_SIZE]
+        worker = ProcessWorker(index, process, parent_end, row, loop, listener)
+        self._workers[index] = worker
+        return worker
+
+    def _fds_a_fork_inherits(self) -> tuple[int, ...]:
+        # A forked child inherits every descriptor of the parent; holding the lifeline's write
+        # end would keep it from ever seeing the parent die, so the child closes these.
+        if self._start_method != "fork":
+            return ()
+        fds = [self._lifeline_writer.fileno()]
+        fds.extend(worker.channel_fd for worker in self._workers.values() if worker.channel_fd >= 0)
+        return tuple(fds)
+
+    def close(self) -> None:
+        self._lifeline_writer.close()
+        self._lifeline_reader.close()
+        self._board_view.release()
+
+
+class ProcessWorker(WorkerHandle):
+    def __init__(
+        self,
+        index: int,
+        process: multiprocessing.process.BaseProcess,
+        channel: socket.socket,
+        row: MutableSequence[int],
+        loop: asyncio.AbstractEventLoop,
+        listener: WorkerListener,
+    ) -> None:
+        self.index = index
+        self.name = process.name
+        self.row = row
+        self._process = process
+        self._channel = channel
+        self._loop = loop
+        self._listener = listener
+        self._reader = FrameReader()
+        self._writer = FrameWriter()
+        self._writing = False
+        self._exited = False
+        self._known_functions: collections.deque[int] = collections.deque()
+        channel.setblocking(False)
+        self.channel_fd = channel.fileno()
+        loop.add_reader(self.channel_fd, self._on_readable)
+        loop.add_reader(process.sentinel, self._on_exit)
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid
+
+    def run(self, chunk: Chunk) -> None:
+        assert chunk.packed is not None and chunk.job.function_blob is not None
+        function, forget = self._function_for(chunk.job)
+        call = Call(
+            chunk.id,
+            function,
+            chunk.job.style,
+            chunk.packed,
+            forget,
+            track_start_times=chunk.job.options.timeout is not None,
+        )
+        self._send(pickle.dumps(call, pickle.HIGHEST_PROTOCOL))
+
+    def _function_for(self, job: Job) -> tuple[FunctionDef | FunctionRef, tuple[int, ...]]:
+        if job.id in self._known_functions:
+            return FunctionRef(job.id), ()
+        assert job.function_blob is not None
+        self._known_functions.append(job.id)
+        forget: list[int] = []
+        while len(self._known_functions) > _FUNCTION_CACHE_SIZE:
+            forget.append(self._known_functions.popleft())
+        return FunctionDef(job.id, job.function_blob), tuple(forget)
+
+    def stop(self) -> None:
+        self._send(pickle.dumps(Stop(), pickle.HIGHEST_PROTOCOL))
+
+    def kill(self) -> None:
+        if not self._exited:
+            self._process.kill()
+
+    def terminate(self) -> None:
+        if not self._exited:
+            self._process.terminate()
+
+    def release(self) -> None:
+        if self.channel_fd >= 0:
+            self._loop.remove_reader(self.channel_fd)
+            if self._writing:
+                self._loop.remove_writer(self.channel_fd)
+            self._channel.close()
+            self.channel_fd = -1
+        if self._exited:
+            self._process.close()
+
+    # -- event loop callbacks
+
+    def _send(self, frame: bytes) -> None:
+        if self.channel_fd < 0:
+            return
+        self._writer.add(frame)
+        self._flush()
+
+    def _flush(self) -> None:
+        try:
+            done = self._writer.write_available(self._channel)
+        except ChannelClosed:
+            done = True  # the worker is gone; its sentinel will tell the dispatcher
+        if done and self._writing:
+            self._loop.remove_writer(self.channel_fd)
+            self._writing = False
+        elif not done and not self._writing:
+            self._loop.add_writer(self.channel_fd, self._flush)
+            self._writing = True
+
+    def _on_readable(self) -> None:
+        frames, closed = self._reader.read_available(self._channel)
+        if closed:
+            self._loop.remove_reader(self.channel_fd)
+        for frame in frames:
+            self._dispatch(pickle.loads(frame))
+
+    def _dispatch(self, message: object) -> None:
+        listener = self._listener
+        if isinstance(message, Done):
+            listener.chunk_finished(
+                self, ChunkFinished(message.chunk_id, PackedOutcome(message), message.seconds)
+            )
+        elif isinstance(message, Ready):
+            listener.worker_ready(self)
+        elif isinstance(message, CallUnreadable):
+            listener.chunk_unreadable(self, message.chunk_id, rebuild(message.error))
+        elif isinstance(message, InitFailed):
+            listener.worker_init_failed(self, rebuild(message.error))
+        else:  # pragma: no cover - a bug in the protocol
+            raise TypeError(f"unexpected message from a worker: {message!r}")
+
+    def _on_exit(self) -> None:
+        self._loop.remove_reader(self._process.sentinel)
+        # Messages sent just before the exit may still be in the channel: read them first.
+        if self.channel_fd >= 0:
+            self._on_readable()
+        self._process.join()
+        self._exited = True
+        self._listener.worker_exited(self, self._process.exitcode)

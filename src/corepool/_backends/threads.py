@@ -1,0 +1,147 @@
+"""Worker threads in the parent process.
+
+    dispatcher ── LocalCall ──▶ worker's SimpleQueue ──▶ _worker.thread_main
+    dispatcher ◀── call_soon_threadsafe(LocalDone) ◀────┘
+
+Nothing is pickled.  A thread cannot be killed: a timed-out or cancelled task's thread is
+abandoned (its eventual result is dropped) and a fresh thread takes its place.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from corepool._backends.base import (
+    Backend,
+    Capabilities,
+    ChunkFinished,
+    Outcome,
+    WorkerHandle,
+    WorkerListener,
+)
+from corepool._engine.tasks import Chunk
+from corepool._worker import progress
+from corepool._worker.thread_main import (
+    LocalCall,
+    LocalDone,
+    LocalEvent,
+    LocalInitFailed,
+    LocalReady,
+    LocalStop,
+    thread_worker_main,
+)
+
+
+class LocalOutcome(Outcome):
+    def __init__(self, done: LocalDone) -> None:
+        self._done = done
+
+    def unpack(self) -> tuple[list[Any], dict[int, BaseException]]:
+        return self._done.results, dict(self._done.errors)
+
+
+class ThreadBackend(Backend):
+    def __init__(
+        self,
+        initializer: Callable[..., object] | None,
+        initargs: tuple[Any, ...],
+        name_prefix: str = "",
+    ) -> None:
+        self.capabilities = Capabilities("threads", kills_workers=False, isolates_workers=False)
+        self._initializer = initializer
+        self._initargs = initargs
+        self._name_prefix = name_prefix
+
+    def start_worker(
+        self, index: int, loop: asyncio.AbstractEventLoop, listener: WorkerListener
+    ) -> WorkerHandle:
+        name = f"{self._name_prefix}_{index}" if self._name_prefix else f"corepool-worker-{index}"
+        return ThreadWorker(index, name, loop, listener, self._initializer, self._initargs)
+
+
+class ThreadWorker(WorkerHandle):
+    def __init__(
+        self,
+        index: int,
+        name: str,
+        loop: asyncio.AbstractEventLoop,
+        listener: WorkerListener,
+        initializer: Callable[..., object] | None,
+        initargs: tuple[Any, ...],
+    ) -> None:
+        self.index = index
+        self.name = name
+        self.row = progress.new_local_row()
+        self._loop = loop
+        self._listener = listener
+        self._inbox: queue.SimpleQueue[LocalCall | LocalStop] = queue.SimpleQueue()
+        self._abandoned = False
+        self._thread = threading.Thread(
+            target=self._main, args=(initializer, initargs), name=name, daemon=True
+        )
+        self._thread.start()
+
+    @property
+    def pid(self) -> int | None:
+        return None
+
+    def run(self, chunk: Chunk) -> None:
+        job = chunk.job
+        self._inbox.put(
+            LocalCall(chunk.id, job.fn, job.style, chunk.items, job.options.timeout is not None)
+        )
+
+    def stop(self) -> None:
+        self._inbox.put(LocalStop())
+
+    def kill(self) -> None:
+        # A thread cannot be stopped from outside; stop listening to it and let it finish alone.
+        if not self._abandoned:
+            self._abandoned = True
+            self._inbox.put(LocalStop())
+            self._loop.call_soon(self._listener.worker_exited, self, None)
+
+    terminate = kill
+
+    def release(self) -> None:
+        pass
+
+    def _main(self, initializer: Callable[..., object] | None, initargs: tuple[Any, ...]) -> None:
+        try:
+            thread_worker_main(
+                self.index, self.name, self._inbox, self.row, initializer, initargs, self._post
+            )
+        finally:
+            self._post_exit()
+
+    def _post(self, event: LocalEvent) -> None:
+        try:
+            self._loop.call_soon_threadsafe(self._deliver, event)
+        except RuntimeError:  # the pool is gone; nobody is listening
+            pass
+
+    def _post_exit(self) -> None:
+        try:
+            self._loop.call_soon_threadsafe(self._deliver_exit)
+        except RuntimeError:
+            pass
+
+    def _deliver(self, event: LocalEvent) -> None:
+        if self._abandoned:
+            return
+        if isinstance(event, LocalDone):
+            self._listener.chunk_finished(
+                self, ChunkFinished(event.chunk_id, LocalOutcome(event), event.seconds)
+            )
+        elif isinstance(event, LocalReady):
+            self._listener.worker_ready(self)
+        elif isinstance(event, LocalInitFailed):
+            self._listener.worker_init_failed(self, event.error)
+
+    def _deliver_exit(self) -> None:
+        if not self._abandoned:
+            self._listener.worker_exited(self, 0)

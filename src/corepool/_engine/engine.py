@@ -1,0 +1,235 @@
+"""The engine: one object behind every front door, the same for threads and processes.
+
+    user thread                      loop thread ("corepool-dispatcher")        workers
+    ───────────                      ───────────────────────────────────        ───────
+    submit_task ─ prepare (pickle) ─▶ Dispatcher.submit ─▶ pending heap ─▶ run(chunk) ─▶ worker
+    submit_stream ─▶ Feeder thread ─┘   (one thread per streaming call,          │ progress board
+                     cuts chunks while the window has room)                       ▼
+                                     chunk_finished ◀── Done / LocalDone ◀───────┘
+                                     worker_exited  ◀── process sentinel
+                                            │ outcome
+                                            ▼
+    AsyncResult / Future / iterator ◀── results thread ("corepool-results"):
+                                        unpickle, resolve, run callbacks in completion order
+
+Only the loop thread touches the dispatcher's state; other threads hand it work with
+``call_soon_threadsafe``.  The engine's own state (running, closed, terminated) is guarded by one
+lock so that a submit racing a close is either accepted whole or refused whole.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from corepool._backends.base import Backend
+from corepool._engine.chunking import ChunkSizer
+from corepool._engine.dispatcher import Dispatcher
+from corepool._engine.feeder import Feeder
+from corepool._engine.loop_thread import LoopThread
+from corepool._engine.results_thread import ResultsThread
+from corepool._engine.sinks import Sink
+from corepool._engine.tasks import Chunk, Job, TaskOptions
+from corepool._engine.window import BlockLedger, Window
+from corepool._wire.messages import CallStyle
+from corepool._wire.remote_error import Stage, local_error
+from corepool.errors import PoolClosedError, TaskCancelledError
+from corepool.insights.statistics import PoolStatistics
+from corepool.settings import Settings
+
+_RUNNING, _CLOSED, _TERMINATED = "running", "closed", "terminated"
+
+
+class Engine:
+    def __init__(
+        self,
+        backend: Backend,
+        size: int,
+        settings: Settings,
+        *,
+        max_tasks_per_worker: int | None = None,
+    ) -> None:
+        self.backend = backend
+        self.size = size
+        self.settings = settings
+        self._lock = threading.Lock()
+        self._state = _RUNNING
+        self._finished = threading.Event()
+        self._streams: dict[int, tuple[Window, Sink]] = {}
+        self._final_statistics: PoolStatistics | None = None
+        self._results = ResultsThread()
+        self._loop_thread = LoopThread("corepool-dispatcher")
+        self._dispatcher = Dispatcher(
+            self._loop_thread,
+            backend,
+            size,
+            settings,
+            self._results,
+            self._dispatcher_finished,
+            max_tasks_per_worker,
+        )
+        self._results.start()
+        self._loop_thread.start()
+        try:
+            self._loop_thread.call_and_wait(self._dispatcher.start)
+        except BaseException:
+            self.terminate()
+            self.join()
+            raise
+
+    @property
+    def state(self) -> str:
+        return self._state
+
+    @property
+    def running(self) -> bool:
+        return self._state == _RUNNING
+
+    # -- submitting work (any thread)
+
+    def submit_task(
+        self,
+        fn: Callable[..., Any],
+        style: CallStyle,
+        item: Any,
+        options: TaskOptions,
+        sink: Sink,
+        label: str,
+    ) -> Job:
+        """One task (``apply_async``, ``submit``)."""
+        self._check_running()
+        job = Job(fn, style, options, sink, ChunkSizer(fn, self.size, self.settings, explicit=1), label)
+        chunk = Chunk(job, 0, [item])
+        try:
+            self.backend.prepare_job(job)
+        except Exception as error:  # noqa: BLE001 - the function cannot travel: the task fails
+            self._results.post(sink.deliver, 0, [None], {0: local_error(error, Stage.PICKLE_CALL)})
+            return job
+        self.backend.prepare_chunk(chunk)
+        with self._lock:
+            self._check_running()
+            self._loop_thread.call(self._dispatcher.submit, [chunk])
+        return job
+
+    def submit_stream(
+        self,
+        fn: Callable[..., Any],
+        style: CallStyle,
+        source: Iterable[Any],
+        options: TaskOptions,
+        sink: Sink,
+        label: str,
+        *,
+        chunksize: int | None = None,
+        total: int | None = None,
+        window_slots: int | None = None,
+    ) -> Job:
+        """Many tasks from an iterable (``map``, ``imap``...), fed through a bounded window."""
+        self._check_running()
+        sizer = ChunkSizer(fn, self.size, self.settings, total=total, explicit=chunksize)
+        window = Window(window_slots or self.window_slots())
+        sink.ledger = BlockLedger(window)
+        job = Job(fn, style, options, sink, sizer, label)
+        try:
+            self.backend.prepare_job(job)
+        except Exception as error:  # noqa: BLE001 - the function cannot travel: the call fails
+            self._results.post(sink.input_failed, 0, local_error(error, Stage.PICKLE_CALL))
+            return job
+        feeder = Feeder(job, source, window, self._submit_chunk, self._results.post, self._fed)
+        with self._lock:
+            self._check_running()
+            self._streams[job.id] = (window, sink)
+            self._loop_thread.call(self._dispatcher.feeder_started)
+        feeder.start()
+        return job
+
+    def window_slots(self) -> int:
+        settings = self.settings
+        return max(settings.min_window_chunks, self.size * settings.window_chunks_per_worker)
+
+    def _submit_chunk(self, chunk: Chunk) -> None:
+        self.backend.prepare_chunk(chunk)
+        try:
+            self._loop_thread.call(self._dispatcher.submit, [chunk])
+        except RuntimeError:  # the loop is closed: the pool was terminated
+            chunk.job.cancelled.set()
+
+    def _fed(self, job: Job) -> None:
+        with self._lock:
+            self._streams.pop(job.id, None)
+            if self._loop_thread.loop.is_closed():
+                return
+            self._loop_thread.call(self._dispatcher.feeder_finished)
+
+    def cancel(self, job: Job) -> None:
+        """Stop a job: no more of its input is read and its pending tasks are dropped."""
+        job.cancelled.set()
+        with self._lock:
+            stream = self._streams.get(job.id)
+            if stream is not None:
+                stream[0].close()
+            if not self._loop_thread.loop.is_closed():
+                self._loop_thread.call(self._dispatcher.cancel_job_tasks, job.id)
+
+    def _check_running(self) -> None:
+        if self._state != _RUNNING:
+            raise PoolClosedError(f"the pool is {self._state}: it takes no new tasks")
+
+    # -- shutting down
+
+    def close(self) -> None:
+        """Take no new work; finish what was submitted, then let the workers exit."""
+        with self._lock:
+            if self._state != _RUNNING:
+                return
+            self._state = _CLOSED
+            self._loop_thread.call(self._dispatcher.close)
+
+    def terminate(self) -> None:
+        """Stop everything now: pending and running tasks fail with TaskCancelledError."""
+        with self._lock:
+            if self._state == _TERMINATED:
+                return
+            self._state = _TERMINATED
+            streams = list(self._streams.values())
+            for window, _ in streams:
+                window.close()
+            if not self._loop_thread.loop.is_closed():
+                self._loop_thread.call(self._terminate_on_loop, [sink for _, sink in streams])
+
+    def _terminate_on_loop(self, sinks: list[Sink]) -> None:
+        self._dispatcher.terminate()
+        error = TaskCancelledError("the pool was terminated before this task finished")
+        for sink in sinks:
+            self._results.post(sink.cancel, error)
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait until every worker has exited; True if they did within ``timeout``."""
+        if not self._finished.wait(timeout):
+            return False
+        self._loop_thread.join()
+        self._results.join()
+        return True
+
+    def _dispatcher_finished(self) -> None:
+        # On the loop thread, once every worker has exited.
+        self._final_statistics = self._dispatcher.statistics()
+        self._loop_thread.stop()
+        self._results.post(self._finished.set)
+        self._results.stop(join=False)
+
+    @property
+    def finished(self) -> bool:
+        return self._finished.is_set()
+
+    # -- insight
+
+    def statistics(self) -> PoolStatistics:
+        if self._final_statistics is None:
+            try:
+                return self._loop_thread.call_and_wait(self._dispatcher.statistics)
+            except RuntimeError:  # the loop closed meanwhile
+                pass
+        assert self._final_statistics is not None
+        return self._final_statistics

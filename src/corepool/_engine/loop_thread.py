@@ -1,0 +1,97 @@
+"""The dispatcher's thread: an asyncio event loop that waits on everything at once.
+
+Worker channels, worker sentinels (a pipe that becomes readable when a process exits), the
+self-pipe that other threads use to hand over work (``call_soon_threadsafe``) and the timers for
+delays and timeouts are all waited on together in one ``epoll``; nothing polls.  Only this
+thread touches the dispatcher's state, so that state needs no locks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+_T = TypeVar("_T")
+logger = logging.getLogger("corepool")
+
+
+class LoopThread:
+    def __init__(self, name: str) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.loop.set_exception_handler(_report)
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._waiting: set[concurrent.futures.Future[Any]] = set()
+        self._waiting_lock = threading.Lock()
+
+    def start(self) -> None:
+        self._thread.start()
+
+    @property
+    def is_current(self) -> bool:
+        return threading.current_thread() is self._thread
+
+    def call(self, fn: Callable[..., Any], *args: Any) -> None:
+        """Run ``fn(*args)`` on the loop thread soon (from any thread)."""
+        self.loop.call_soon_threadsafe(fn, *args)
+
+    def call_and_wait(self, fn: Callable[..., _T], *args: Any) -> _T:
+        """Run ``fn(*args)`` on the loop thread and return its result."""
+        if self.is_current:
+            return fn(*args)
+        future: concurrent.futures.Future[_T] = concurrent.futures.Future()
+
+        def run() -> None:
+            try:
+                future.set_result(fn(*args))
+            except BaseException as error:  # noqa: BLE001 - handed to the waiting thread
+                future.set_exception(error)
+
+        with self._waiting_lock:
+            if self.loop.is_closed():
+                raise RuntimeError("the dispatcher has stopped")
+            self._waiting.add(future)
+        try:
+            self.call(run)
+            return future.result()
+        finally:
+            with self._waiting_lock:
+                self._waiting.discard(future)
+
+    def stop(self) -> None:
+        """Stop the loop (from the loop thread, or from outside) and close it once it is done."""
+        if self.loop.is_closed():
+            return
+        if self.is_current:
+            self.loop.stop()
+            return
+        try:
+            self.loop.call_soon_threadsafe(self.loop.stop)
+        except RuntimeError:  # already closed
+            return
+        self._thread.join()
+
+    def join(self, timeout: float | None = None) -> bool:
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        try:
+            self.loop.run_forever()
+        finally:
+            with self._waiting_lock:
+                self.loop.close()
+                for future in self._waiting:
+                    if not future.done():
+                        future.set_exception(RuntimeError("the dispatcher has stopped"))
+
+
+def _report(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    error = context.get("exception")
+    logger.error(
+        "corepool dispatcher: %s", context.get("message", "unexpected error"), exc_info=error
+    )

@@ -1,0 +1,59 @@
+"""The results thread: unpickles outcomes and resolves results, running user callbacks.
+
+The dispatcher only moves bytes and bookkeeping; the slow or user-controlled part of finishing a
+task (unpickling a large result, a callback that takes its time) happens here, so it never keeps
+a worker waiting for its next chunk.  One thread, one queue: callbacks run in completion order.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from typing import Any
+
+logger = logging.getLogger("corepool")
+
+
+class _Stop:
+    pass
+
+
+class ResultsThread:
+    def __init__(self, name: str = "corepool-results") -> None:
+        self._queue: queue.SimpleQueue[tuple[Callable[..., Any], tuple[Any, ...]] | _Stop] = (
+            queue.SimpleQueue()
+        )
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def post(self, fn: Callable[..., Any], *args: Any) -> None:
+        self._queue.put((fn, args))
+
+    def stop(self, *, join: bool = True) -> None:
+        """Finish what was posted, then end the thread (and wait for that, if ``join``)."""
+        self._queue.put(_Stop())
+        if join:
+            self.join()
+
+    def join(self) -> None:
+        if threading.current_thread() is not self._thread and self._thread.ident is not None:
+            self._thread.join()
+
+    @property
+    def is_current(self) -> bool:
+        return threading.current_thread() is self._thread
+
+    def _run(self) -> None:
+        while True:
+            work = self._queue.get()
+            if isinstance(work, _Stop):
+                return
+            fn, args = work
+            try:
+                fn(*args)
+            except Exception:  # noqa: BLE001 - one failed delivery must not stop the others
+                logger.exception("corepool: delivering a result failed")

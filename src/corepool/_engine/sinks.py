@@ -1,0 +1,237 @@
+"""Where a job's outcomes go.
+
+Every method here that receives outcomes runs on the results thread (``results_thread.py``), one
+call after another, so user callbacks run there in completion order.  Consumers (``get``,
+iteration) run on the user's threads and synchronise through each sink's condition.
+
+    SingleSink   one task: apply_async, submit        -> a callback pair (AsyncResult or Future)
+    ListSink     map, map_async, starmap               -> a list, or the first error
+    StreamSink   imap, imap_unordered, Executor.map    -> an iterator, bounded by the window
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from abc import ABC, abstractmethod
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from corepool._engine.window import BlockLedger
+
+
+class WaitTimedOut(Exception):
+    """``next_outcome`` waited its whole timeout (kept apart from the tasks' own errors)."""
+
+
+class Sink(ABC):
+    ledger: BlockLedger | None = None
+
+    @abstractmethod
+    def deliver(self, start: int, values: list[Any], errors: dict[int, BaseException]) -> None:
+        """Outcomes of items ``start .. start+len(values)``; ``errors`` is keyed by offset."""
+
+    def input_ended(self, total: int) -> None:
+        """A streaming job's input is exhausted after ``total`` items."""
+
+    def input_failed(self, index: int, error: BaseException) -> None:
+        """A streaming job's input raised ``error`` when asked for item ``index``."""
+        self.input_ended(index)
+
+    def claim(self) -> bool:
+        """Called by the dispatcher before a task starts; False means it was cancelled."""
+        return True
+
+    @abstractmethod
+    def cancel(self, error: BaseException) -> None:
+        """The pool went away before every outcome arrived: fail whatever is still open."""
+
+
+class SingleSink(Sink):
+    """One task, resolved through ``on_value`` / ``on_error``."""
+
+    def __init__(
+        self,
+        on_value: Callable[[Any], None],
+        on_error: Callable[[BaseException], None],
+        claim: Callable[[], bool] | None = None,
+    ) -> None:
+        self._on_value = on_value
+        self._on_error = on_error
+        self._claim = claim
+        self._claimed = False
+        self._resolved = False
+
+    def claim(self) -> bool:
+        if self._claim is None or self._claimed:
+            return True
+        self._claimed = True
+        return self._claim()
+
+    def deliver(self, start: int, values: list[Any], errors: dict[int, BaseException]) -> None:
+        if self._resolved:
+            return
+        self._resolved = True
+        if 0 in errors:
+            self._on_error(errors[0])
+        else:
+            self._on_value(values[0])
+
+    def cancel(self, error: BaseException) -> None:
+        self.deliver(0, [None], {0: error})
+
+
+class ListSink(Sink):
+    """All results of a map as one list; the first error to arrive fails the whole call."""
+
+    def __init__(
+        self,
+        total: int | None,
+        on_value: Callable[[list[Any]], None],
+        on_error: Callable[[BaseException], None],
+    ) -> None:
+        self._total = total
+        self._values: list[Any] = [None] * total if total is not None else []
+        self._parts: dict[int, list[Any]] = {}
+        self._received = 0
+        self._finished = False
+        self._on_value = on_value
+        self._on_error = on_error
+
+    def deliver(self, start: int, values: list[Any], errors: dict[int, BaseException]) -> None:
+        if self.ledger is not None:
+            self.ledger.settle(start, len(values))
+        if self._finished:
+            return
+        if errors:
+            self._fail(errors[min(errors)])
+            return
+        if self._total is not None:
+            self._values[start : start + len(values)] = values
+        else:
+            self._parts[start] = values
+        self._received += len(values)
+        self._maybe_finish()
+
+    def input_ended(self, total: int) -> None:
+        self._total = total
+        self._maybe_finish()
+
+    def input_failed(self, index: int, error: BaseException) -> None:
+        self._fail(error)
+
+    def cancel(self, error: BaseException) -> None:
+        self._fail(error)
+
+    def _fail(self, error: BaseException) -> None:
+        if not self._finished:
+            self._finished = True
+            self._on_error(error)
+
+    def _maybe_finish(self) -> None:
+        if self._finished or self._total is None or self._received < self._total:
+            return
+        self._finished = True
+        if self._parts:
+            self._values = [value for start in sorted(self._parts) for value in self._parts[start]]
+            self._parts.clear()
+        self._on_value(self._values)
+
+
+class StreamSink(Sink):
+    """Results handed out one at a time, in input order or in completion order.
+
+    ``next_outcome`` returns ``(value, error)`` for the next item.  A consumed entry settles its
+    items in the ledger, which lets the feeder take more input.
+    """
+
+    def __init__(self, ordered: bool) -> None:
+        self._ordered = ordered
+        self._condition = threading.Condition()
+        self._by_start: dict[int, tuple[list[Any], dict[int, BaseException]]] = {}
+        self._arrived: deque[tuple[int, list[Any], dict[int, BaseException]]] = deque()
+        self._current: tuple[int, list[Any], dict[int, BaseException]] | None = None
+        self._offset = 0
+        self._consumed = 0
+        self._total: int | None = None
+        self._input_error: BaseException | None = None
+        self._cancel_error: BaseException | None = None
+
+    # -- producer side (results thread)
+
+    def deliver(self, start: int, values: list[Any], errors: dict[int, BaseException]) -> None:
+        if not values:
+            return
+        with self._condition:
+            if self._ordered:
+                self._by_start[start] = (values, errors)
+            else:
+                self._arrived.append((start, values, errors))
+            self._condition.notify_all()
+
+    def input_ended(self, total: int) -> None:
+        with self._condition:
+            self._total = total
+            self._condition.notify_all()
+
+    def input_failed(self, index: int, error: BaseException) -> None:
+        with self._condition:
+            self._total = index
+            self._input_error = error
+            self._condition.notify_all()
+
+    def cancel(self, error: BaseException) -> None:
+        with self._condition:
+            self._cancel_error = error
+            self._condition.notify_all()
+
+    # -- consumer side (user thread)
+
+    def next_outcome(self, timeout: float | None = None) -> tuple[Any, BaseException | None]:
+        """The next item's ``(value, error)``; StopIteration at the end, WaitTimedOut on timeout."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._condition:
+            while self._current is None:
+                if self._take_entry():
+                    break
+                self._raise_if_finished()
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    raise WaitTimedOut
+                self._condition.wait(remaining)
+            return self._take_item()
+
+    def _take_entry(self) -> bool:
+        if self._ordered:
+            entry = self._by_start.pop(self._consumed, None)
+            if entry is None:
+                return False
+            self._current = (self._consumed, *entry)
+        else:
+            if not self._arrived:
+                return False
+            self._current = self._arrived.popleft()
+        self._offset = 0
+        return True
+
+    def _raise_if_finished(self) -> None:
+        if self._total is not None and self._consumed >= self._total:
+            error, self._input_error = self._input_error, None
+            if error is not None:
+                raise error
+            raise StopIteration
+        if self._cancel_error is not None:
+            raise self._cancel_error
+
+    def _take_item(self) -> tuple[Any, BaseException | None]:
+        assert self._current is not None
+        start, values, errors = self._current
+        offset = self._offset
+        self._offset += 1
+        self._consumed += 1
+        if self._offset == len(values):
+            self._current = None
+            assert self.ledger is not None
+            self.ledger.settle(start, len(values))
+        return values[offset], errors.get(offset)

@@ -1,0 +1,73 @@
+"""The streaming window: how much of an input may be taken before its results are consumed.
+
+The feeder takes one slot per chunk it cuts from the input and blocks when none is free; a slot
+comes back when every item of that chunk has been handed to the consumer (or, for ``map``, stored).
+With a consumer that pauses, the feeder therefore pauses too, and the parent's memory stays flat
+however long the input is.  Chunks split later (a worker died, an item would not pickle) are
+settled item by item against the block the feeder cut, through the ``BlockLedger``.
+"""
+
+from __future__ import annotations
+
+import bisect
+import threading
+
+
+class Window:
+    def __init__(self, slots: int) -> None:
+        if slots < 1:
+            raise ValueError(f"the window needs at least one slot, got {slots!r}")
+        self._free = slots
+        self._closed = False
+        self._condition = threading.Condition()
+
+    def acquire(self) -> bool:
+        """Take a slot, waiting for one; False when the window was closed (stop feeding)."""
+        with self._condition:
+            while self._free == 0 and not self._closed:
+                self._condition.wait()
+            if self._closed:
+                return False
+            self._free -= 1
+            return True
+
+    def release(self) -> None:
+        with self._condition:
+            self._free += 1
+            self._condition.notify()
+
+    def close(self) -> None:
+        """Wake the feeder for good: the job was cancelled or abandoned."""
+        with self._condition:
+            self._closed = True
+            self._condition.notify_all()
+
+
+class BlockLedger:
+    """Counts the unsettled items of each block the feeder cut; frees a window slot per block."""
+
+    def __init__(self, window: Window) -> None:
+        self._window = window
+        self._starts: list[int] = []
+        self._remaining: dict[int, int] = {}
+        self._lock = threading.Lock()
+
+    def open_block(self, start: int, count: int) -> None:
+        with self._lock:
+            self._starts.append(start)
+            self._remaining[start] = count
+
+    def settle(self, start: int, count: int) -> None:
+        """``count`` items from index ``start`` (all inside one block) were consumed."""
+        with self._lock:
+            position = bisect.bisect_right(self._starts, start) - 1
+            if position < 0:
+                return
+            block = self._starts[position]
+            left = self._remaining[block] - count
+            if left > 0:
+                self._remaining[block] = left
+                return
+            del self._remaining[block]
+            del self._starts[position]
+        self._window.release()

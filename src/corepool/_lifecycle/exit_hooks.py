@@ -1,0 +1,48 @@
+"""What happens to pools still running when the interpreter exits.
+
+As in the standard library: a ``Pool`` is terminated, an executor finishes its work first.  The
+hook runs from ``threading``'s exit hooks, before ``multiprocessing`` joins child processes (which
+would otherwise wait forever for workers nobody told to stop).
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from corepool._engine.engine import Engine
+
+ExitMode = Literal["terminate", "finish"]
+
+_engines: weakref.WeakKeyDictionary[Engine, ExitMode] = weakref.WeakKeyDictionary()
+_lock = threading.Lock()
+_registered = False
+
+
+def end_at_exit(engine: Engine, mode: ExitMode) -> None:
+    global _registered
+    with _lock:
+        _engines[engine] = mode
+        if not _registered:
+            register = getattr(threading, "_register_atexit", None)
+            if register is not None:
+                register(_end_all)
+            else:  # pragma: no cover - Python < 3.9
+                import atexit
+
+                atexit.register(_end_all)
+            _registered = True
+
+
+def _end_all() -> None:
+    with _lock:
+        engines = list(_engines.items())
+    for engine, mode in engines:
+        if mode == "terminate":
+            engine.terminate()
+        else:
+            engine.close()
+    for engine, _ in engines:
+        engine.join()

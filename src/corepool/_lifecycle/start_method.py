@@ -1,0 +1,38 @@
+"""Which start method worker processes use, and why.
+
+corepool starts workers with **forkserver** wherever the platform has it (Linux, macOS, the BSDs),
+and **spawn** elsewhere, on every Python version:
+
+* ``fork`` copies the parent as it is, including locks held by its other threads at that instant;
+  a pool's own threads (and any the program runs) make that a deadlock waiting to happen, which is
+  why Python 3.12 warns about it and 3.14 stopped using it by default on Linux.
+* ``forkserver`` forks each worker from a small, single-threaded server process started once, so
+  workers start in milliseconds without inheriting the parent's threads, locks or memory.
+* ``spawn`` is the safe fallback: a fresh interpreter per worker, slower to start.
+
+Pass ``context=`` (``Pool``) or ``mp_context=`` (executors) as a start-method name or a
+``multiprocessing`` context to choose another.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import multiprocessing.context
+
+
+def default_start_method() -> str:
+    return "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+
+
+def resolve_context(
+    context: multiprocessing.context.BaseContext | str | None,
+) -> multiprocessing.context.BaseContext:
+    if context is None:
+        return multiprocessing.get_context(default_start_method())
+    if isinstance(context, str):
+        return multiprocessing.get_context(context)
+    if isinstance(context, multiprocessing.context.BaseContext):
+        return context
+    raise TypeError(
+        f"context must be a start method name or a multiprocessing context, not {context!r}"
+    )

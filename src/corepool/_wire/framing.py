@@ -1,0 +1,139 @@
+"""Length-prefixed frames over a stream socket.
+
+Each frame is an 8-byte little-endian length followed by that many bytes.  The worker side blocks
+(``read_frame``/``write_frame``); the parent side never blocks: ``FrameReader`` takes whatever the
+socket has and returns the frames it completes, ``FrameWriter`` keeps what the socket could not take
+yet.  The parent must never block on a worker's socket, or a worker blocked writing a large result
+while the parent is blocked writing a large call would deadlock both.
+"""
+
+from __future__ import annotations
+
+import socket
+import struct
+from collections import deque
+
+_HEADER = struct.Struct("<Q")
+HEADER_SIZE = _HEADER.size
+# Below this size the header and body go out in one send: one syscall instead of two.
+_COALESCE_BELOW = 64 * 1024
+_READ_SIZE = 256 * 1024
+
+
+class ChannelClosed(EOFError):
+    """The other end of a channel went away."""
+
+
+def write_frame(sock: socket.socket, body: bytes) -> None:
+    """Send one frame, blocking until the socket took all of it."""
+    if len(body) < _COALESCE_BELOW:
+        sock.sendall(_HEADER.pack(len(body)) + body)
+    else:
+        sock.sendall(_HEADER.pack(len(body)))
+        sock.sendall(body)
+
+
+def read_frame(sock: socket.socket) -> bytearray:
+    """Receive one frame, blocking; raises ChannelClosed at end of stream."""
+    header = _recv_exactly(sock, HEADER_SIZE)
+    (size,) = _HEADER.unpack(header)
+    return _recv_exactly(sock, size)
+
+
+def _recv_exactly(sock: socket.socket, size: int) -> bytearray:
+    buffer = bytearray(size)
+    view = memoryview(buffer)
+    received = 0
+    while received < size:
+        count = sock.recv_into(view[received:])
+        if count == 0:
+            raise ChannelClosed("channel closed")
+        received += count
+    return buffer
+
+
+class FrameReader:
+    """Reassembles frames from a non-blocking socket."""
+
+    def __init__(self) -> None:
+        self._pending = bytearray()
+
+    def read_available(self, sock: socket.socket) -> tuple[list[bytes], bool]:
+        """Read what the socket holds now.
+
+        Returns the frames completed (maybe none) and whether the peer closed the stream.
+        """
+        closed = False
+        while True:
+            try:
+                data = sock.recv(max(_READ_SIZE, self._missing()))
+            except (BlockingIOError, InterruptedError):
+                break
+            except ConnectionResetError:
+                closed = True
+                break
+            if not data:
+                closed = True
+                break
+            self._pending += data
+            if len(data) < _READ_SIZE:
+                break
+        return self._split_frames(), closed
+
+    def _missing(self) -> int:
+        if len(self._pending) < HEADER_SIZE:
+            return 0
+        (size,) = _HEADER.unpack_from(self._pending)
+        return HEADER_SIZE + size - len(self._pending)
+
+    def _split_frames(self) -> list[bytes]:
+        frames: list[bytes] = []
+        offset = 0
+        pending = self._pending
+        while len(pending) - offset >= HEADER_SIZE:
+            (size,) = _HEADER.unpack_from(pending, offset)
+            end = offset + HEADER_SIZE + size
+            if end > len(pending):
+                break
+            frames.append(bytes(pending[offset + HEADER_SIZE : end]))
+            offset = end
+        if offset:
+            del pending[:offset]
+        return frames
+
+
+class FrameWriter:
+    """Queues frames for a non-blocking socket and sends as much as it will take."""
+
+    def __init__(self) -> None:
+        self._queue: deque[memoryview] = deque()
+
+    @property
+    def has_pending(self) -> bool:
+        return bool(self._queue)
+
+    def add(self, body: bytes) -> None:
+        header = _HEADER.pack(len(body))
+        if len(body) < _COALESCE_BELOW:
+            self._queue.append(memoryview(header + body))
+        else:
+            self._queue.append(memoryview(header))
+            self._queue.append(memoryview(body))
+
+    def write_available(self, sock: socket.socket) -> bool:
+        """Send queued bytes until done or the socket is full; True when nothing is left."""
+        queue = self._queue
+        while queue:
+            head = queue[0]
+            try:
+                sent = sock.send(head)
+            except (BlockingIOError, InterruptedError):
+                return False
+            except (BrokenPipeError, ConnectionResetError) as error:
+                raise ChannelClosed(str(error)) from error
+            if sent == len(head):
+                queue.popleft()
+            else:
+                queue[0] = head[sent:]
+                return False
+        return True

@@ -1,0 +1,175 @@
+"""Pickling for the trip between parent and worker.
+
+Plain ``pickle`` where it works, because it is fast; ``cloudpickle`` where it does not (lambdas,
+closures, functions defined in ``__main__`` of a session the workers cannot import).
+
+Items travel as ``PackedItems``: optimistically the whole list in one pickle, and item by item when
+that is not safe, so that one value that cannot make the trip fails only its own task:
+
+* calls: the parent pickles the whole chunk; if the worker cannot unpickle it as a whole it says
+  so (``CallUnreadable``) and the parent resends the items one by one;
+* results: the worker puts atoms (numbers, strings, small tuples of them) in the bulk pickle,
+  which cannot fail to unpickle, and pickles anything else on its own.
+"""
+
+from __future__ import annotations
+
+import pickle
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from corepool._wire.messages import PackedItems
+from corepool._wire.remote_error import RemoteError, Stage, capture
+
+PROTOCOL = pickle.HIGHEST_PROTOCOL
+
+# Values of these exact types can always be unpickled, so they may share one pickle.
+_ATOMS = frozenset({int, float, complex, str, bytes, bool, type(None)})
+_SMALL_CONTAINER = 8
+
+
+def dumps(value: object, *, by_value: bool = False) -> bytes:
+    """Pickle ``value``: plain pickle first unless ``by_value``, cloudpickle as the fallback."""
+    if not by_value:
+        try:
+            return pickle.dumps(value, PROTOCOL)
+        except Exception:  # noqa: BLE001 - any failure: let cloudpickle try (and report)
+            pass
+    import cloudpickle
+
+    return bytes(cloudpickle.dumps(value, PROTOCOL))
+
+
+def function_travels_by_value(fn: Callable[..., Any], start_method: str) -> bool:
+    """Whether ``fn`` must be pickled by value rather than by reference.
+
+    A function from ``__main__`` is found by name in a forked child, and in a spawned one only when
+    ``__main__`` is a file the child re-imports; a REPL, ``python -c`` or a notebook has none.
+    Sending such functions by value works everywhere, so do it whenever the child did not fork.
+    """
+    if start_method == "fork":
+        return False
+    return getattr(fn, "__module__", None) == "__main__"
+
+
+def dumps_function(fn: Callable[..., Any], start_method: str) -> bytes:
+    return dumps(fn, by_value=function_travels_by_value(fn, start_method))
+
+
+def loads(blob: bytes | bytearray | memoryview) -> Any:
+    return pickle.loads(blob)
+
+
+# ---------------------------------------------------------------------------------- calls
+
+
+def pack_call_items(items: Sequence[object]) -> PackedItems:
+    """The whole chunk in one pickle; raises when it cannot be pickled as a whole."""
+    return PackedItems(len(items), dumps(list(items)))
+
+
+def pack_call_items_isolated(
+    items: Sequence[object],
+) -> tuple[PackedItems, dict[int, BaseException]]:
+    """Each item in its own pickle (by value, so ``__main__`` classes travel too).
+
+    Returns the packed items and the errors of those that could not be pickled; those are left
+    out, and the worker reports them as not sent.
+    """
+    isolated: dict[int, bytes] = {}
+    failures: dict[int, BaseException] = {}
+    for index, item in enumerate(items):
+        try:
+            isolated[index] = dumps(item, by_value=True)
+        except Exception as error:  # noqa: BLE001 - the error belongs to this item only
+            failures[index] = error
+    return PackedItems(len(items), None, isolated), failures
+
+
+def unpack_call_items(packed: PackedItems) -> tuple[list[object], dict[int, RemoteError]]:
+    """Items for the worker to run, and errors for those it could not unpickle.
+
+    Raises when a bulk pickle cannot be unpickled (the parent then resends item by item).
+    """
+    if packed.bulk is not None:
+        items: list[object] = pickle.loads(packed.bulk)
+        return items, {}
+    values: list[object] = [None] * packed.count
+    errors: dict[int, RemoteError] = {}
+    for index in range(packed.count):
+        blob = packed.isolated.get(index)
+        if blob is None:
+            errors[index] = capture(_NotSent(), Stage.PICKLE_CALL)
+            continue
+        try:
+            values[index] = pickle.loads(blob)
+        except BaseException as error:  # noqa: BLE001 - reported for this item
+            errors[index] = capture(error, Stage.UNPICKLE_CALL)
+    return values, errors
+
+
+class _NotSent(Exception):
+    def __init__(self) -> None:
+        super().__init__("the parent could not pickle this item, so it was not sent")
+
+
+# -------------------------------------------------------------------------------- results
+
+
+def _travels_in_bulk(value: object) -> bool:
+    kind = type(value)
+    if kind in _ATOMS:
+        return True
+    if kind is tuple or kind is list:
+        return len(value) <= _SMALL_CONTAINER and all(  # type: ignore[arg-type]
+            type(element) in _ATOMS
+            for element in value  # type: ignore[attr-defined]
+        )
+    return False
+
+
+def pack_results(
+    results: list[object],
+    failed: Sequence[int] | set[int],
+    on_item: Callable[[int], object] | None = None,
+) -> tuple[PackedItems, dict[int, RemoteError]]:
+    """Pack a chunk's results (positions in ``failed`` hold no result).
+
+    Returns the packed results and errors for results that could not be pickled.  ``on_item`` is
+    told the index of each result about to be pickled on its own (the worker's progress board).
+    """
+    if not failed and all(map(_ATOMS.__contains__, map(type, results))):
+        return PackedItems(len(results), pickle.dumps(results, PROTOCOL)), {}
+    bulk: list[object] = [None] * len(results)
+    isolated: dict[int, bytes] = {}
+    errors: dict[int, RemoteError] = {}
+    for index, value in enumerate(results):
+        if index in failed:
+            continue
+        if _travels_in_bulk(value):
+            bulk[index] = value
+            continue
+        if on_item is not None:
+            on_item(index)
+        try:
+            isolated[index] = dumps(value)
+        except BaseException as error:  # noqa: BLE001 - reported for this item
+            errors[index] = capture(error, Stage.PICKLE_RESULT)
+    return PackedItems(len(results), pickle.dumps(bulk, PROTOCOL), isolated), errors
+
+
+def unpack_results(packed: PackedItems) -> tuple[list[object], dict[int, BaseException]]:
+    """Results in the parent, and the errors of those that could not be unpickled."""
+    from corepool._wire.remote_error import local_error
+
+    values: list[object] = pickle.loads(packed.bulk) if packed.bulk is not None else []
+    if len(values) < packed.count:
+        values.extend([None] * (packed.count - len(values)))
+    errors: dict[int, BaseException] = {}
+    for index, blob in packed.isolated.items():
+        try:
+            values[index] = pickle.loads(blob)
+        except BaseException as error:  # noqa: BLE001 - reported for this item
+            errors[index] = local_error(error, Stage.UNPICKLE_RESULT)
+    return values, errors
+

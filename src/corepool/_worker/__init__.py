@@ -1,0 +1,1 @@
+"""Code that runs inside a worker: a process (``process_main``) or a thread (``thread_main``)."""

@@ -1,0 +1,46 @@
+"""Capping native thread pools (OpenMP, BLAS) inside worker processes.
+
+Without a cap, each of N workers starts one BLAS thread per core, and N x cores threads fight for
+the cores.  Environment variables cover libraries loaded after the worker starts; threadpoolctl
+covers those already loaded (inherited by fork, or imported with ``__main__``).
+"""
+
+from __future__ import annotations
+
+import os
+
+_VARIABLES = (
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+    "BLIS_NUM_THREADS",
+)
+
+
+def cap_native_threads(limit: int) -> None:
+    for name in _VARIABLES:
+        os.environ[name] = str(limit)
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - threadpoolctl is a dependency
+        return
+    threadpool_limits(limits=limit)
+
+
+def auto_limit(workers: int) -> int:
+    """Threads per worker so that workers x threads fill the cores, at least one."""
+    cores = available_cores()
+    return max(1, cores // max(1, workers))
+
+
+def available_cores() -> int:
+    """Cores this process may run on (honours CPU affinity and, on 3.13+, -X cpu_count)."""
+    counter = getattr(os, "process_cpu_count", None)
+    if counter is not None:
+        return int(counter() or 1)
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1

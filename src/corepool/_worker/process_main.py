@@ -1,0 +1,183 @@
+"""The loop inside a worker process.
+
+    parent ──Call──▶ read_frame ─▶ resolve function ─▶ unpack items ─▶ run_items ─▶ pack results
+                                                                                      │
+    parent ◀──Done─────────────────────────────────────────────────────────────────────┘
+
+The worker runs one chunk at a time and writes its progress to its row of the board (see
+``progress``), so the parent knows exactly which item it held if it dies.  A watchdog thread waits
+on the lifeline pipe, whose write end only the parent holds: when the parent dies, the pipe reports
+end-of-file and the worker exits at once, even in the middle of a task.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import signal
+import socket
+import threading
+import time
+from collections.abc import Callable, MutableSequence
+from dataclasses import dataclass
+from functools import partial
+from multiprocessing.connection import Connection
+from typing import Any
+
+from corepool._wire import serialization
+from corepool._wire.framing import ChannelClosed, read_frame, write_frame
+from corepool._wire.messages import (
+    Call,
+    CallUnreadable,
+    Done,
+    FromWorker,
+    FunctionDef,
+    FunctionRef,
+    InitFailed,
+    Ready,
+    Stop,
+)
+from corepool._wire.remote_error import RemoteError, Stage, capture
+from corepool._worker import context, progress
+from corepool._worker.runner import run_items
+
+EXIT_PARENT_GONE = 75
+
+
+@dataclass
+class WorkerBoot:
+    """What a new worker process receives (pickled by ``multiprocessing``)."""
+
+    index: int
+    channel: socket.socket
+    lifeline: Connection
+    board: Any  # multiprocessing RawArray of int64, ROW_SIZE per worker
+    initializer_blob: bytes | None
+    native_threads: int | None
+    inherited_fds: tuple[int, ...]
+    """Parent-side descriptors a forked child inherits and must close (empty unless fork)."""
+
+
+def worker_process_main(boot: WorkerBoot) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    for fd in boot.inherited_fds:
+        _close_quietly(fd)
+    _watch_parent(boot.lifeline)
+    if boot.native_threads is not None:
+        from corepool._worker.native_threads import cap_native_threads
+
+        cap_native_threads(boot.native_threads)
+    context.enter_process_worker(boot.index)
+    row = _board_row(boot.board, boot.index)
+    channel = boot.channel
+    if not _run_initializer(boot.initializer_blob, channel):
+        return
+    _serve(channel, row)
+
+
+def _serve(channel: socket.socket, row: MutableSequence[int]) -> None:
+    functions: dict[int, Callable[..., Any]] = {}
+    while True:
+        try:
+            message = pickle.loads(read_frame(channel))
+        except ChannelClosed:
+            return
+        if isinstance(message, Stop):
+            return
+        assert isinstance(message, Call)
+        _send(channel, _handle_call(message, functions, row))
+
+
+def _handle_call(
+    call: Call, functions: dict[int, Callable[..., Any]], row: MutableSequence[int]
+) -> Done | CallUnreadable:
+    progress.begin_chunk(row, call.chunk_id)
+    for token in call.forget:
+        functions.pop(token, None)
+    try:
+        fn = _resolve_function(call.function, functions)
+    except BaseException as error:  # noqa: BLE001 - reported for every item of the chunk
+        remote = capture(error, Stage.UNPICKLE_CALL)
+        return _done(call, [None] * call.items.count, dict.fromkeys(range(call.items.count), remote))
+    try:
+        items, unreadable = serialization.unpack_call_items(call.items)
+    except BaseException as error:  # noqa: BLE001 - the parent resends the items one by one
+        return CallUnreadable(call.chunk_id, capture(error, Stage.UNPICKLE_CALL))
+    started = time.perf_counter()
+    results, raised = run_items(
+        fn, call.style, items, row, with_times=call.track_start_times, skip=set(unreadable)
+    )
+    seconds = time.perf_counter() - started
+    errors = dict(unreadable)
+    errors.update((index, capture(error, Stage.RUN)) for index, error in raised.items())
+    return _done(call, results, errors, seconds, row)
+
+
+def _done(
+    call: Call,
+    results: list[object],
+    errors: dict[int, RemoteError],
+    seconds: float = 0.0,
+    row: MutableSequence[int] | None = None,
+) -> Done:
+    mark = None
+    if row is not None:
+        row[progress.ITEM] = progress.PACKING_BASE
+        mark = partial(_mark_packing, row)
+    packed, unpicklable = serialization.pack_results(results, set(errors), mark)
+    errors.update(unpicklable)
+    return Done(call.chunk_id, packed, errors, seconds)
+
+
+def _mark_packing(row: MutableSequence[int], index: int) -> None:
+    row[progress.ITEM] = progress.PACKING_BASE + index
+
+
+def _resolve_function(
+    ref: FunctionDef | FunctionRef, functions: dict[int, Callable[..., Any]]
+) -> Callable[..., Any]:
+    if isinstance(ref, FunctionDef):
+        functions[ref.token] = pickle.loads(ref.blob)
+    return functions[ref.token]
+
+
+def _run_initializer(blob: bytes | None, channel: socket.socket) -> bool:
+    if blob is not None:
+        try:
+            initializer, initargs = pickle.loads(blob)
+            initializer(*initargs)
+        except BaseException as error:  # noqa: BLE001 - reported to the parent, then exit
+            _send(channel, InitFailed(capture(error, Stage.INITIALIZER)))
+            return False
+    _send(channel, Ready(os.getpid()))
+    return True
+
+
+def _send(channel: socket.socket, message: FromWorker) -> None:
+    try:
+        write_frame(channel, pickle.dumps(message, pickle.HIGHEST_PROTOCOL))
+    except (BrokenPipeError, ConnectionResetError):
+        os._exit(EXIT_PARENT_GONE)
+
+
+def _board_row(board: Any, index: int) -> MutableSequence[int]:
+    view = memoryview(board).cast("B").cast("q")
+    start = index * progress.ROW_SIZE
+    return view[start : start + progress.ROW_SIZE]  # type: ignore[return-value]
+
+
+def _watch_parent(lifeline: Connection) -> None:
+    def wait_for_parent_exit() -> None:
+        try:
+            lifeline.poll(None)
+        finally:
+            os._exit(EXIT_PARENT_GONE)
+
+    threading.Thread(target=wait_for_parent_exit, name="corepool-lifeline", daemon=True).start()
+
+
+def _close_quietly(fd: int) -> None:
+    try:
+        os.close(fd)
+    except OSError:
+        pass

@@ -1,0 +1,66 @@
+"""Runs a chunk's items through the user's function; shared by process and thread workers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, MutableSequence, Sequence
+from typing import Any
+
+from corepool._wire.messages import CallStyle
+from corepool._worker.progress import tracked
+
+
+def caller_for(fn: Callable[..., Any], style: CallStyle) -> Callable[[Any], Any]:
+    """A one-argument callable that calls ``fn`` on one item in the given style."""
+    if style is CallStyle.ONE:
+        return fn
+    if style is CallStyle.STAR:
+        return lambda item: fn(*item)
+    return lambda item: fn(*item[0], **item[1])
+
+
+def run_items(
+    fn: Callable[..., Any],
+    style: CallStyle,
+    items: Sequence[object],
+    row: MutableSequence[int],
+    *,
+    with_times: bool = False,
+    skip: Sequence[int] | set[int] = (),
+) -> tuple[list[object], dict[int, BaseException]]:
+    """Call ``fn`` on every item; return the results and the exceptions by item index.
+
+    Results of failed (or skipped) items are ``None``.  The fast path is ``list.extend`` over a
+    C-level ``map``: when an item raises, ``extend`` has kept the results before it, so the
+    position of the failure is simply the list's length, and the run resumes after it.
+    """
+    call = caller_for(fn, style)
+    if skip:
+        return _run_skipping(call, items, row, with_times, set(skip))
+    results: list[object] = []
+    errors: dict[int, BaseException] = {}
+    while len(results) < len(items):
+        try:
+            results.extend(map(call, tracked(items, len(results), row, with_times)))
+        except BaseException as error:  # noqa: BLE001 - a task's error is its result
+            errors[len(results)] = error
+            results.append(None)
+    return results, errors
+
+
+def _run_skipping(
+    call: Callable[[Any], Any],
+    items: Sequence[object],
+    row: MutableSequence[int],
+    with_times: bool,
+    skip: set[int],
+) -> tuple[list[object], dict[int, BaseException]]:
+    results: list[object] = [None] * len(items)
+    errors: dict[int, BaseException] = {}
+    for index, item in enumerate(tracked(items, 0, row, with_times)):
+        if index in skip:
+            continue
+        try:
+            results[index] = call(item)
+        except BaseException as error:  # noqa: BLE001 - a task's error is its result
+            errors[index] = error
+    return results, errors

@@ -1,0 +1,81 @@
+"""The loop inside a worker thread: take a chunk, run it, post the outcome to the dispatcher.
+
+Threads share the parent's memory, so nothing is pickled: the chunk's items go in and the results
+and exception objects come out as they are.
+"""
+
+from __future__ import annotations
+
+import queue
+import time
+from collections.abc import Callable, MutableSequence
+from dataclasses import dataclass
+from typing import Any
+
+from corepool._wire.messages import CallStyle
+from corepool._worker import context, progress
+from corepool._worker.runner import run_items
+
+
+@dataclass(frozen=True)
+class LocalCall:
+    chunk_id: int
+    fn: Callable[..., Any]
+    style: CallStyle
+    items: Any
+    track_start_times: bool
+
+
+@dataclass(frozen=True)
+class LocalDone:
+    chunk_id: int
+    results: list[object]
+    errors: dict[int, BaseException]
+    seconds: float
+
+
+@dataclass(frozen=True)
+class LocalInitFailed:
+    error: BaseException
+
+
+class LocalReady:
+    """The initializer finished; the worker takes calls."""
+
+
+class LocalStop:
+    """Finish and exit."""
+
+
+LocalEvent = LocalReady | LocalInitFailed | LocalDone
+
+
+def thread_worker_main(
+    index: int,
+    name: str,
+    inbox: queue.SimpleQueue[LocalCall | LocalStop],
+    row: MutableSequence[int],
+    initializer: Callable[..., object] | None,
+    initargs: tuple[Any, ...],
+    post: Callable[[LocalEvent], None],
+) -> None:
+    """Every call is answered by exactly one ``LocalDone`` (passed to ``post``)."""
+    context.enter_thread_worker(index, name)
+    if initializer is not None:
+        try:
+            initializer(*initargs)
+        except BaseException as error:  # noqa: BLE001 - reported to the dispatcher
+            post(LocalInitFailed(error))
+            return
+    post(LocalReady())
+    while True:
+        call = inbox.get()
+        if isinstance(call, LocalStop):
+            return
+        progress.begin_chunk(row, call.chunk_id)
+        started = time.perf_counter()
+        results, errors = run_items(
+            call.fn, call.style, call.items, row, with_times=call.track_start_times
+        )
+        row[progress.ITEM] = progress.PACKING_BASE
+        post(LocalDone(call.chunk_id, results, errors, time.perf_counter() - started))

@@ -1,0 +1,155 @@
+"""Every error corepool raises, in one place.
+
+A task's own exception is re-raised in the caller with its original type; the classes here are for
+what is *not* the task's own doing (a lost worker, a timeout, a value that cannot cross the process
+boundary) or for a task exception that could not be brought home intact.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+
+__all__ = [
+    "CorepoolError",
+    "InitializerError",
+    "PoolClosedError",
+    "RemoteTaskError",
+    "RemoteTraceback",
+    "SerializationError",
+    "TaskCancelledError",
+    "TaskTimeoutError",
+    "WorkerLostError",
+]
+
+
+class CorepoolError(Exception):
+    """Base class of the errors that corepool itself raises."""
+
+
+class RemoteTraceback(Exception):
+    """Carries a worker's formatted traceback; attached as ``__cause__`` of a re-raised error.
+
+    Printing the re-raised exception therefore shows the worker's stack first, then the caller's.
+    """
+
+    def __init__(self, traceback_text: str) -> None:
+        super().__init__(traceback_text)
+        self.traceback_text = traceback_text
+
+    def __str__(self) -> str:
+        return self.traceback_text
+
+
+class RemoteTaskError(CorepoolError):
+    """A task raised an exception that could not be brought to the caller as itself.
+
+    This happens when the exception object cannot be pickled in the worker, or cannot be
+    unpickled in the parent (a classic case: an exception class whose ``__init__`` takes
+    arguments other than its message).  The type name, message and traceback are kept.
+    """
+
+    def __init__(self, type_name: str, message: str, traceback_text: str, reason: str) -> None:
+        super().__init__(f"{type_name}: {message} (the exception could not be transferred: {reason})")
+        self.type_name = type_name
+        self.message = message
+        self.traceback_text = traceback_text
+        self.reason = reason
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.type_name, self.message, self.traceback_text, self.reason))
+
+
+class SerializationError(CorepoolError):
+    """A task's call or result could not cross the process boundary.
+
+    ``stage`` says where it failed: ``"pickling the call"`` (in the parent),
+    ``"unpickling the call"`` (in the worker), ``"pickling the result"`` (in the worker) or
+    ``"unpickling the result"`` (in the parent).  The underlying error is ``__cause__``.
+    """
+
+    def __init__(self, stage: str, detail: str) -> None:
+        super().__init__(f"failed while {stage}: {detail}")
+        self.stage = stage
+        self.detail = detail
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.stage, self.detail))
+
+
+class WorkerLostError(CorepoolError):
+    """The worker running a task died (crash, ``os._exit``, a signal, the OOM killer).
+
+    Attributes name the task (``task``: a short description of the call and item index), the
+    worker's ``pid``, and how it ended: ``exitcode`` (positive: exit status; negative: killed
+    by that signal) and ``signal_name`` when a signal ended it.
+    """
+
+    def __init__(
+        self, task: str, pid: int | None, exitcode: int | None, detail: str = ""
+    ) -> None:
+        self.task = task
+        self.pid = pid
+        self.exitcode = exitcode
+        self.signal_name = _signal_name(exitcode)
+        how = (
+            f"killed by {self.signal_name}"
+            if self.signal_name
+            else f"exited with code {exitcode}"
+            if exitcode is not None
+            else "was lost"
+        )
+        text = f"worker (pid {pid}) {how} while running {task}"
+        if detail:
+            text += f"; {detail}"
+        super().__init__(text)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.task, self.pid, self.exitcode))
+
+
+class TaskTimeoutError(CorepoolError, TimeoutError):
+    """A task ran longer than its ``timeout``; its worker was stopped and replaced.
+
+    Not to be confused with ``AsyncResult.get(timeout)`` / ``Future.result(timeout)``, which only
+    stop *waiting* and leave the task running.
+    """
+
+    def __init__(self, task: str, timeout: float) -> None:
+        super().__init__(f"{task} did not finish within its timeout of {timeout:g} s")
+        self.task = task
+        self.timeout = timeout
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.task, self.timeout))
+
+
+class TaskCancelledError(CorepoolError):
+    """The task was cancelled (by ``terminate()``, ``cancel()`` or an abandoned iterator)."""
+
+
+class InitializerError(CorepoolError):
+    """A worker's ``initializer`` raised, so the pool cannot start workers.
+
+    The initializer's own exception is ``__cause__``.  corepool does not respawn such workers in
+    a loop: pending and future tasks fail with this error until the pool is closed.
+    """
+
+
+class PoolClosedError(CorepoolError, ValueError):
+    """Work was submitted to a pool that is closed or terminated (a ``ValueError``, as in
+    ``multiprocessing``)."""
+
+
+def _signal_name(exitcode: int | None) -> str | None:
+    if exitcode is None or exitcode >= 0:
+        return None
+    import signal
+
+    try:
+        return signal.Signals(-exitcode).name
+    except ValueError:
+        return f"signal {-exitcode}"
+
+
+# multiprocessing's own TimeoutError, raised by AsyncResult.get(timeout) for drop-in compatibility.
+WaitTimeoutError = multiprocessing.TimeoutError

@@ -1,0 +1,231 @@
+"""``ProcessPoolExecutor`` and ``ThreadPoolExecutor``: the ``concurrent.futures`` front doors.
+
+Subclasses of ``concurrent.futures.Executor``: ``submit`` returns a real
+``concurrent.futures.Future``, so ``wait``, ``as_completed`` and ``add_done_callback`` work.  Where
+the standard library is known to misbehave, corepool does better:
+
+* a crashed worker fails only its own task with ``WorkerLostError``; the executor is never
+  "broken" and keeps taking work;
+* ``map`` without ``chunksize`` sizes chunks from measured task times (the standard default of 1
+  costs a round trip per item) and reads its input lazily through a bounded window;
+* lambdas and closures work as functions.
+
+``submit(fn, *args, **kwargs)`` passes every keyword to ``fn``, exactly as the standard library
+does; per-task options (``priority``, ``delay``, ``timeout``, ``retries``) go through
+``schedule(fn, args, kwargs, ...)`` so that they can never shadow an argument of ``fn`` (think of
+``submit(requests.get, url, timeout=5)``).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import multiprocessing.context
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any, TypeVar
+
+from corepool._backends.factory import NativeThreads, check_size, create_backend
+from corepool._calls import CallDefaults, check_callable, start_stream
+from corepool._engine.engine import Engine
+from corepool._engine.sinks import SingleSink, StreamSink, WaitTimedOut
+from corepool._engine.tasks import Job, function_label
+from corepool._lifecycle.exit_hooks import end_at_exit
+from corepool._wire.messages import CallStyle
+from corepool._worker.native_threads import available_cores
+from corepool.errors import PoolClosedError
+from corepool.insights.statistics import PoolStatistics
+from corepool.settings import DEFAULT_SETTINGS, Settings
+
+__all__ = ["ProcessPoolExecutor", "ThreadPoolExecutor"]
+
+R = TypeVar("R")
+
+
+class _EngineExecutor(concurrent.futures.Executor):
+    _engine: Engine
+
+    def _start(self, engine: Engine, defaults: CallDefaults) -> None:
+        self._engine = engine
+        self._defaults = defaults
+        self._futures: set[concurrent.futures.Future[Any]] = set()
+        self._streams: set[Job] = set()
+        self._lock = threading.Lock()
+        end_at_exit(engine, "finish")
+
+    def submit(self, fn: Callable[..., R], /, *args: Any, **kwargs: Any) -> concurrent.futures.Future[R]:
+        """Run ``fn(*args, **kwargs)`` on a worker; returns a ``concurrent.futures.Future``."""
+        return self.schedule(fn, args, kwargs)
+
+    def schedule(
+        self,
+        fn: Callable[..., R],
+        args: Iterable[Any] = (),
+        kwargs: Mapping[str, Any] | None = None,
+        *,
+        priority: int = 0,
+        delay: float = 0.0,
+        timeout: float | None = None,
+        retries: int | None = None,
+    ) -> concurrent.futures.Future[R]:
+        """``submit`` with per-task options: higher ``priority`` first, start after ``delay``
+        seconds, fail with ``TaskTimeoutError`` after ``timeout`` seconds of running, run again up
+        to ``retries`` times if the worker dies."""
+        check_callable(fn, "fn")
+        options = self._defaults.options(priority, delay, timeout, retries)
+        future: concurrent.futures.Future[R] = concurrent.futures.Future()
+        sink = SingleSink(future.set_result, future.set_exception, future.set_running_or_notify_cancel)
+        with self._lock:
+            self._futures.add(future)
+        future.add_done_callback(self._forget)
+        try:
+            self._engine.submit_task(
+                fn, CallStyle.APPLY, (tuple(args), dict(kwargs or {})), options, sink,
+                f"submit({function_label(fn)})",
+            )
+        except PoolClosedError:
+            self._forget(future)
+            raise RuntimeError("cannot schedule new futures after shutdown") from None
+        return future
+
+    def _forget(self, future: concurrent.futures.Future[Any]) -> None:
+        with self._lock:
+            self._futures.discard(future)
+
+    def map(  # type: ignore[override]
+        self,
+        fn: Callable[..., R],
+        *iterables: Iterable[Any],
+        timeout: float | None = None,
+        chunksize: int | None = None,
+        buffersize: int | None = None,
+    ) -> Iterator[R]:
+        """Like ``map(fn, *iterables)``, in parallel; results in order, errors raised in place.
+
+        ``timeout`` counts from this call, as in the standard library.  ``buffersize`` bounds how
+        many tasks run ahead of the consumer (by default a few chunks per worker).
+        """
+        check_callable(fn, "fn")
+        deadline = None if timeout is None else time.monotonic() + timeout
+        _check_buffersize(buffersize)
+        if buffersize is not None and chunksize is None:
+            chunksize = 1
+        sink = StreamSink(ordered=True)
+        options = self._defaults.options()
+        source: Iterable[Any] = iterables[0] if len(iterables) == 1 else zip(*iterables)
+        style = CallStyle.ONE if len(iterables) == 1 else CallStyle.STAR
+        try:
+            job = start_stream(self._engine, "map", fn, style, source, chunksize, options, sink,
+                               window_slots=_window_for(buffersize, chunksize))
+        except PoolClosedError:
+            raise RuntimeError("cannot schedule new futures after shutdown") from None
+        with self._lock:
+            self._streams.add(job)
+        return self._results(job, sink, deadline)
+
+    def _results(self, job: Job, sink: StreamSink, deadline: float | None) -> Iterator[Any]:
+        try:
+            while True:
+                remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+                try:
+                    value, error = sink.next_outcome(remaining)
+                except StopIteration:
+                    return
+                except WaitTimedOut:
+                    raise concurrent.futures.TimeoutError from None
+                if error is not None:
+                    raise error
+                yield value
+        finally:
+            with self._lock:
+                self._streams.discard(job)
+            self._engine.cancel(job)
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        """Take no more work; with ``cancel_futures``, cancel what has not started."""
+        if cancel_futures:
+            with self._lock:
+                futures, streams = list(self._futures), list(self._streams)
+            for future in futures:
+                future.cancel()
+            for job in streams:
+                self._engine.cancel(job)
+        self._engine.close()
+        if wait:
+            self._engine.join()
+
+    def statistics(self) -> PoolStatistics:
+        """A snapshot of the workers (pid or thread, idle or busy, tasks done) and the queue."""
+        return self._engine.statistics()
+
+
+def _check_buffersize(buffersize: int | None) -> None:
+    if buffersize is None:
+        return
+    if not isinstance(buffersize, int) or isinstance(buffersize, bool):
+        raise TypeError("buffersize must be an integer or None")
+    if buffersize < 1:
+        raise ValueError("buffersize must be None or > 0")
+
+
+def _window_for(buffersize: int | None, chunksize: int | None) -> int | None:
+    if buffersize is None:
+        return None
+    return max(1, buffersize // (chunksize or 1))
+
+
+class ProcessPoolExecutor(_EngineExecutor):
+    """``concurrent.futures.ProcessPoolExecutor``, on corepool's engine."""
+
+    def __init__(
+        self,
+        max_workers: int | None = None,
+        mp_context: multiprocessing.context.BaseContext | str | None = None,
+        initializer: Callable[..., object] | None = None,
+        initargs: Iterable[Any] = (),
+        *,
+        max_tasks_per_child: int | None = None,
+        timeout: float | None = None,
+        retries: int = 0,
+        native_threads: NativeThreads = "auto",
+        settings: Settings | None = None,
+    ) -> None:
+        size = check_size(max_workers, available_cores(), "max_workers")
+        if max_tasks_per_child is not None:
+            check_size(max_tasks_per_child, 1, "max_tasks_per_child")
+        defaults = CallDefaults(timeout, retries)
+        defaults.options()
+        settings = settings or DEFAULT_SETTINGS
+        backend = create_backend(
+            "processes", size, settings, initializer=initializer, initargs=tuple(initargs),
+            context=mp_context, native_threads=native_threads,
+        )
+        self._max_workers = size
+        self._start(Engine(backend, size, settings, max_tasks_per_worker=max_tasks_per_child),
+                    defaults)
+
+
+class ThreadPoolExecutor(_EngineExecutor):
+    """``concurrent.futures.ThreadPoolExecutor``, on corepool's engine."""
+
+    def __init__(
+        self,
+        max_workers: int | None = None,
+        thread_name_prefix: str = "",
+        initializer: Callable[..., object] | None = None,
+        initargs: Iterable[Any] = (),
+        *,
+        timeout: float | None = None,
+        retries: int = 0,
+        settings: Settings | None = None,
+    ) -> None:
+        size = check_size(max_workers, min(32, available_cores() + 4), "max_workers")
+        defaults = CallDefaults(timeout, retries)
+        defaults.options()
+        settings = settings or DEFAULT_SETTINGS
+        backend = create_backend(
+            "threads", size, settings, initializer=initializer, initargs=tuple(initargs),
+            thread_name_prefix=thread_name_prefix or "ThreadPoolExecutor",
+        )
+        self._max_workers = size
+        self._start(Engine(backend, size, settings), defaults)

@@ -1,0 +1,332 @@
+"""``Pool`` and ``ThreadPool``: the ``multiprocessing.Pool`` front door.
+
+Code written for ``multiprocessing.Pool`` runs unchanged with ``from corepool import Pool``.  Where
+the standard library is known to misbehave, corepool does better:
+
+* ``map``/``imap`` read their input lazily through a bounded window instead of listing it first,
+  so an endless generator works with ``imap`` and memory stays flat;
+* without ``chunksize``, chunks are sized from measured task times instead of a fixed formula;
+* a callback that raises is logged and the pool carries on (``multiprocessing`` loses its result
+  thread and hangs);
+* ``terminate()`` fails outstanding results with ``TaskCancelledError`` instead of leaving
+  ``get()`` waiting forever;
+* lambdas and closures work as functions, under every start method.
+"""
+
+from __future__ import annotations
+
+import multiprocessing.context
+import warnings
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, TypeVar
+
+from corepool._backends.factory import NativeThreads, check_size, create_backend
+from corepool._calls import CallDefaults, check_callable, start_stream
+from corepool._engine.engine import Engine
+from corepool._engine.sinks import ListSink, SingleSink, StreamSink
+from corepool._engine.tasks import function_label
+from corepool._lifecycle.exit_hooks import end_at_exit
+from corepool._wire.messages import CallStyle
+from corepool._worker.native_threads import available_cores
+from corepool.async_results import AsyncResult, IMapIterator, MapResult
+from corepool.errors import PoolClosedError
+from corepool.insights.statistics import PoolStatistics
+from corepool.settings import DEFAULT_SETTINGS, Settings
+
+__all__ = ["Pool", "ThreadPool"]
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class Pool:
+    """A pool of workers with the API of ``multiprocessing.Pool``.
+
+    ``processes`` defaults to the number of cores this process may use.  Keyword-only extras:
+    ``backend`` (``"processes"`` or ``"threads"``), ``timeout`` and ``retries`` (defaults for every
+    task), ``native_threads`` (cap for OpenMP/BLAS threads inside each worker process: ``"auto"``
+    divides the cores among the workers, ``None`` leaves them alone) and ``settings``.
+    """
+
+    def __init__(
+        self,
+        processes: int | None = None,
+        initializer: Callable[..., object] | None = None,
+        initargs: Iterable[Any] = (),
+        maxtasksperchild: int | None = None,
+        context: multiprocessing.context.BaseContext | str | None = None,
+        *,
+        backend: str = "processes",
+        timeout: float | None = None,
+        retries: int = 0,
+        native_threads: NativeThreads = "auto",
+        settings: Settings | None = None,
+    ) -> None:
+        self._engine: Engine | None = None
+        size = check_size(processes, available_cores(), "Number of processes")
+        if maxtasksperchild is not None:
+            check_size(maxtasksperchild, 1, "maxtasksperchild")
+        self._defaults = CallDefaults(timeout, retries)
+        self._defaults.options()  # validates timeout and retries now, not at the first task
+        settings = settings or DEFAULT_SETTINGS
+        worker_backend = create_backend(
+            backend,
+            size,
+            settings,
+            initializer=initializer,
+            initargs=tuple(initargs),
+            context=context,
+            native_threads=native_threads,
+        )
+        self._processes = size
+        self._engine = Engine(
+            worker_backend, size, settings, max_tasks_per_worker=maxtasksperchild
+        )
+        end_at_exit(self._engine, "terminate")
+
+    # -- one task
+
+    def apply(
+        self,
+        func: Callable[..., R],
+        args: Iterable[Any] = (),
+        kwds: Mapping[str, Any] | None = None,
+        *,
+        priority: int = 0,
+        delay: float = 0.0,
+        timeout: float | None = None,
+        retries: int | None = None,
+    ) -> R:
+        """Run ``func(*args, **kwds)`` on a worker and wait for its result."""
+        return self.apply_async(
+            func, args, kwds, priority=priority, delay=delay, timeout=timeout, retries=retries
+        ).get()
+
+    def apply_async(
+        self,
+        func: Callable[..., R],
+        args: Iterable[Any] = (),
+        kwds: Mapping[str, Any] | None = None,
+        callback: Callable[[R], object] | None = None,
+        error_callback: Callable[[BaseException], object] | None = None,
+        *,
+        priority: int = 0,
+        delay: float = 0.0,
+        timeout: float | None = None,
+        retries: int | None = None,
+    ) -> AsyncResult[R]:
+        """Start ``func(*args, **kwds)`` on a worker; ``callback`` gets the result in the parent."""
+        check_callable(func)
+        engine = self._running_engine()
+        result: AsyncResult[R] = AsyncResult(callback, error_callback)
+        sink = SingleSink(result._resolve_value, result._resolve_error)
+        options = self._defaults.options(priority, delay, timeout, retries)
+        item = (tuple(args), dict(kwds or {}))
+        engine.submit_task(func, CallStyle.APPLY, item, options, sink, f"apply({function_label(func)})")
+        return result
+
+    # -- many tasks
+
+    def map(
+        self,
+        func: Callable[[T], R],
+        iterable: Iterable[T],
+        chunksize: int | None = None,
+        *,
+        priority: int = 0,
+        timeout: float | None = None,
+        retries: int | None = None,
+    ) -> list[R]:
+        """``[func(x) for x in iterable]``, in parallel; raises the first task error."""
+        return self._map_async("map", func, CallStyle.ONE, iterable, chunksize, None, None,
+                               priority, timeout, retries).get()
+
+    def map_async(
+        self,
+        func: Callable[[T], R],
+        iterable: Iterable[T],
+        chunksize: int | None = None,
+        callback: Callable[[list[R]], object] | None = None,
+        error_callback: Callable[[BaseException], object] | None = None,
+        *,
+        priority: int = 0,
+        timeout: float | None = None,
+        retries: int | None = None,
+    ) -> MapResult[R]:
+        return self._map_async("map", func, CallStyle.ONE, iterable, chunksize, callback,
+                               error_callback, priority, timeout, retries)
+
+    def starmap(
+        self,
+        func: Callable[..., R],
+        iterable: Iterable[Iterable[Any]],
+        chunksize: int | None = None,
+        *,
+        priority: int = 0,
+        timeout: float | None = None,
+        retries: int | None = None,
+    ) -> list[R]:
+        """``[func(*args) for args in iterable]``, in parallel."""
+        return self._map_async("starmap", func, CallStyle.STAR, iterable, chunksize, None, None,
+                               priority, timeout, retries).get()
+
+    def starmap_async(
+        self,
+        func: Callable[..., R],
+        iterable: Iterable[Iterable[Any]],
+        chunksize: int | None = None,
+        callback: Callable[[list[R]], object] | None = None,
+        error_callback: Callable[[BaseException], object] | None = None,
+        *,
+        priority: int = 0,
+        timeout: float | None = None,
+        retries: int | None = None,
+    ) -> MapResult[R]:
+        return self._map_async("starmap", func, CallStyle.STAR, iterable, chunksize, callback,
+                               error_callback, priority, timeout, retries)
+
+    def _map_async(
+        self,
+        kind: str,
+        func: Callable[..., R],
+        style: CallStyle,
+        iterable: Iterable[Any],
+        chunksize: int | None,
+        callback: Callable[[list[R]], object] | None,
+        error_callback: Callable[[BaseException], object] | None,
+        priority: int,
+        timeout: float | None,
+        retries: int | None,
+    ) -> MapResult[R]:
+        engine = self._running_engine()
+        result: MapResult[R] = MapResult(callback, error_callback)
+        total = len(iterable) if isinstance(iterable, (list, tuple, range)) else None
+        sink = ListSink(total, result._resolve_value, result._resolve_error)
+        options = self._defaults.options(priority, 0.0, timeout, retries)
+        start_stream(engine, kind, func, style, iterable, chunksize, options, sink)
+        return result
+
+    def imap(
+        self,
+        func: Callable[[T], R],
+        iterable: Iterable[T],
+        chunksize: int | None = None,
+        *,
+        priority: int = 0,
+        timeout: float | None = None,
+        retries: int | None = None,
+    ) -> IMapIterator[R]:
+        """Results in input order, as they become available; the input is read lazily."""
+        return self._imap("imap", True, func, iterable, chunksize, priority, timeout, retries)
+
+    def imap_unordered(
+        self,
+        func: Callable[[T], R],
+        iterable: Iterable[T],
+        chunksize: int | None = None,
+        *,
+        priority: int = 0,
+        timeout: float | None = None,
+        retries: int | None = None,
+    ) -> IMapIterator[R]:
+        """Results in completion order; the input is read lazily."""
+        return self._imap("imap_unordered", False, func, iterable, chunksize, priority, timeout,
+                          retries)
+
+    def _imap(
+        self,
+        kind: str,
+        ordered: bool,
+        func: Callable[..., R],
+        iterable: Iterable[Any],
+        chunksize: int | None,
+        priority: int,
+        timeout: float | None,
+        retries: int | None,
+    ) -> IMapIterator[R]:
+        engine = self._running_engine()
+        sink = StreamSink(ordered)
+        options = self._defaults.options(priority, 0.0, timeout, retries)
+        job = start_stream(engine, kind, func, CallStyle.ONE, iterable, chunksize, options, sink)
+        return IMapIterator(engine, job, sink)
+
+    # -- lifecycle
+
+    def close(self) -> None:
+        """Accept no more tasks; workers exit once the submitted ones are done."""
+        if self._engine is not None:
+            self._engine.close()
+
+    def terminate(self) -> None:
+        """Stop the workers now; unfinished tasks fail with ``TaskCancelledError``."""
+        if self._engine is not None:
+            self._engine.terminate()
+
+    def join(self) -> None:
+        """Wait for the workers to exit (after ``close()`` or ``terminate()``)."""
+        engine = self._engine
+        if engine is None:
+            return
+        if engine.running:
+            raise ValueError("Pool is still running")
+        engine.join()
+
+    def __enter__(self) -> Pool:
+        self._running_engine()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        # As in multiprocessing: leaving the block terminates the pool.
+        self.terminate()
+        self.join()
+
+    def __del__(self) -> None:
+        engine = getattr(self, "_engine", None)
+        if engine is not None and engine.running:
+            warnings.warn(
+                f"unclosed running corepool pool {self!r}", ResourceWarning, source=self, stacklevel=1
+            )
+            engine.terminate()
+
+    def __repr__(self) -> str:
+        engine = self._engine
+        state = engine.state if engine is not None else "broken"
+        backend = engine.backend.capabilities.name if engine is not None else "?"
+        return f"<corepool.{type(self).__name__} state={state} workers={self._processes} {backend}>"
+
+    # -- insight
+
+    def statistics(self) -> PoolStatistics:
+        """A snapshot of the workers (pid or thread, idle or busy, tasks done) and the queue."""
+        assert self._engine is not None
+        return self._engine.statistics()
+
+    def _running_engine(self) -> Engine:
+        engine = self._engine
+        if engine is None or not engine.running:
+            raise PoolClosedError("Pool not running")
+        return engine
+
+
+class ThreadPool(Pool):
+    """A pool of threads with the API of ``multiprocessing.pool.ThreadPool``."""
+
+    def __init__(
+        self,
+        processes: int | None = None,
+        initializer: Callable[..., object] | None = None,
+        initargs: Iterable[Any] = (),
+        *,
+        timeout: float | None = None,
+        retries: int = 0,
+        settings: Settings | None = None,
+    ) -> None:
+        super().__init__(
+            processes,
+            initializer,
+            initargs,
+            backend="threads",
+            timeout=timeout,
+            retries=retries,
+            settings=settings,
+        )

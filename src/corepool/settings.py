@@ -1,0 +1,52 @@
+"""The engine's tunables, in one documented object.
+
+Pass ``settings=Settings(...)`` to a pool or executor to change them; tests shrink them to force
+edge cases instead of patching module globals.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+__all__ = ["Settings"]
+
+
+@dataclass(frozen=True)
+class Settings:
+    target_chunk_seconds: float = 0.01
+    """How long one automatically sized chunk should take to run.  A round trip to a worker process
+    costs ~50-100 µs, so 10 ms keeps that under 1 %; much larger and the last chunks of a map leave
+    workers idle at the end (``benchmarks/`` 200k tiny tasks and 64 x 25 ms tasks chose it)."""
+
+    min_chunks_per_worker: int = 4
+    """Automatic chunks of a map whose length is known are at most ``len / (workers * this)``
+    items, so work still spreads evenly when tasks are tiny (``multiprocessing`` uses 4 too)."""
+
+    max_chunk_items: int = 65_536
+    """Upper bound on an automatic chunk; together with the window it bounds the parent's memory
+    when streaming tiny items from an endless iterator."""
+
+    window_chunks_per_worker: int = 4
+    """How many chunks of one streaming call (``imap``, ``map`` over an iterator) may be taken from
+    the input and not yet handed to the consumer, per worker.  Larger keeps workers busier when
+    task times vary; smaller bounds memory tighter."""
+
+    min_window_chunks: int = 4
+    """Floor of the window, so a one-worker pool still overlaps sending and running."""
+
+    worker_start_timeout: float = 60.0
+    """How long to wait for a new worker to report ready before treating it as failed."""
+
+    shutdown_grace_seconds: float = 3.0
+    """How long ``close()``/``join()`` waits for a worker to exit after being asked, before
+    terminating it (SIGTERM), and then as long again before killing it (SIGKILL)."""
+
+    channel_buffer_bytes: int = 1 << 20
+    """Socket buffer for each worker channel: big results then need fewer wake-ups."""
+
+    def replace(self, **changes: object) -> Settings:
+        """A copy with some fields changed."""
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+DEFAULT_SETTINGS = Settings()
