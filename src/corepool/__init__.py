@@ -43,7 +43,31 @@ _EXPORTS = {
     "TimeoutError": "multiprocessing",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "AsyncResult",
+    "CorepoolError",
+    "IMapIterator",
+    "InitializerError",
+    "MapResult",
+    "Pool",
+    "PoolClosedError",
+    "PoolStatistics",
+    "ProcessPoolExecutor",
+    "RemoteTaskError",
+    "RemoteTraceback",
+    "SerializationError",
+    "Settings",
+    "TaskCancelledError",
+    "TaskTimeoutError",
+    "ThreadPool",
+    "ThreadPoolExecutor",
+    "TimeoutError",
+    "WorkerInfo",
+    "WorkerLostError",
+    "WorkerStatistics",
+    "current_worker",
+    "worker_state",
+]
 
 
 def __getattr__(name: str) -> Any:

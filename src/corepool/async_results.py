@@ -1,8 +1,9 @@
 """The result objects of ``Pool``: ``AsyncResult``, ``MapResult`` and the ``imap`` iterators.
 
-They behave like ``multiprocessing.pool``'s: ``get(timeout)`` raises ``multiprocessing.TimeoutError``
-when the wait runs out, ``successful()`` raises ``ValueError`` before the result is ready, and
-callbacks run in the parent on the pool's results thread before ``get()`` returns.
+They behave like ``multiprocessing.pool``'s: ``get(timeout)`` raises
+``multiprocessing.TimeoutError`` when the wait runs out, ``successful()`` raises ``ValueError``
+before the result is ready, and callbacks run in the parent on the pool's results thread before
+``get()`` returns.
 """
 
 from __future__ import annotations
@@ -85,7 +86,7 @@ class MapResult(AsyncResult[list[T]]):
 def _run_callback(callback: Callable[[Any], object], argument: Any) -> None:
     try:
         callback(argument)
-    except Exception:  # noqa: BLE001 - reported; the pool and the other results carry on
+    except Exception:
         logger.exception("corepool: callback %r raised; the pool carries on", callback)
 
 
@@ -104,7 +105,10 @@ class IMapIterator(Iterator[T]):
         return self
 
     def next(self, timeout: float | None = None) -> T:
-        """The next result, waiting at most ``timeout`` seconds (``multiprocessing.TimeoutError``)."""
+        """The next result, waiting at most ``timeout`` seconds.
+
+        Raises ``multiprocessing.TimeoutError`` when the wait runs out (the task keeps running).
+        """
         try:
             value, error = self._sink.next_outcome(timeout)
         except StopIteration:

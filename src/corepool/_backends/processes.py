@@ -136,7 +136,7 @@ class ProcessBackend(Backend):
         finally:
             child_end.close()
         start = index * progress.ROW_SIZE
-        row = self._board_view[start : start + progress.ROW_SIZE]
+        row: MutableSequence[int] = self._board_view[start : start + progress.ROW_SIZE]  # type: ignore[assignment]
         worker = ProcessWorker(index, process, parent_end, row, loop, listener)
         self._workers[index] = worker
         return worker

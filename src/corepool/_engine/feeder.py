@@ -16,12 +16,8 @@ from typing import Any
 from corepool._engine.tasks import Chunk, Job
 from corepool._engine.window import Window
 
+# Inputs sliced instead of iterated: their length is known and slicing them is cheap and pure.
 _SLICEABLE = (list, tuple, range)
-
-
-def is_sized_sequence(source: object) -> bool:
-    """Inputs we may slice instead of iterate: their length is known and slicing is cheap."""
-    return isinstance(source, _SLICEABLE)
 
 
 class Feeder:
@@ -53,9 +49,8 @@ class Feeder:
 
     def _feed(self) -> None:
         job = self._job
-        take = _slicer(self._source) if is_sized_sequence(self._source) else _iterator_taker(
-            iter(self._source)
-        )
+        source = self._source
+        take = _slicer(source) if isinstance(source, _SLICEABLE) else _iterator_taker(iter(source))
         index = 0
         while self._window.acquire():
             size = job.sizer.next_size()

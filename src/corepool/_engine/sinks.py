@@ -32,7 +32,7 @@ class Sink(ABC):
     def deliver(self, start: int, values: list[Any], errors: dict[int, BaseException]) -> None:
         """Outcomes of items ``start .. start+len(values)``; ``errors`` is keyed by offset."""
 
-    def input_ended(self, total: int) -> None:
+    def input_ended(self, total: int) -> None:  # noqa: B027 - only streaming sinks care
         """A streaming job's input is exhausted after ``total`` items."""
 
     def input_failed(self, index: int, error: BaseException) -> None:
