@@ -81,6 +81,7 @@ class Dispatcher:
         self._finished = False
         self._init_error: BaseException | None = None
         self._tasks_done = 0
+        self._chunks_done = 0
         self._replaced = 0
 
     # -- commands (posted by the engine from user threads)
@@ -224,6 +225,7 @@ class Dispatcher:
         chunk.job.sizer.record(len(chunk), event.seconds)
         slot.tasks_done += len(chunk)
         self._tasks_done += len(chunk)
+        self._chunks_done += 1
         self._results.post(_deliver_outcome, chunk, event.outcome)
         if self._max_tasks is not None and slot.tasks_done >= self._max_tasks:
             self._stop_worker(slot, "recycle")
@@ -394,6 +396,7 @@ class Dispatcher:
             tasks_queued=queued,
             tasks_in_flight=in_flight,
             tasks_done=self._tasks_done,
+            chunks_done=self._chunks_done,
             workers_replaced=self._replaced,
         )
 
