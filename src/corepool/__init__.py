@@ -40,6 +40,7 @@ _EXPORTS = {
     "TaskCancelledError": "corepool.errors",
     "TaskTimeoutError": "corepool.errors",
     "WorkerLostError": "corepool.errors",
+    "WorkerStartError": "corepool.errors",
     "TimeoutError": "multiprocessing",
 }
 
@@ -98,6 +99,7 @@ if TYPE_CHECKING:
         TaskCancelledError,
         TaskTimeoutError,
         WorkerLostError,
+        WorkerStartError,
     )
     from corepool.executor import ProcessPoolExecutor, ThreadPoolExecutor
     from corepool.insights.statistics import PoolStatistics, WorkerStatistics

@@ -19,6 +19,7 @@ __all__ = [
     "TaskCancelledError",
     "TaskTimeoutError",
     "WorkerLostError",
+    "WorkerStartError",
 ]
 
 
@@ -132,6 +133,15 @@ class InitializerError(CorepoolError):
 
     The initializer's own exception is ``__cause__``.  corepool does not respawn such workers in
     a loop: pending and future tasks fail with this error until the pool is closed.
+    """
+
+
+class WorkerStartError(CorepoolError):
+    """Worker processes keep dying before they are ready, so the pool cannot run tasks.
+
+    Raised for pending and new tasks after several workers in a row exited during start-up (the
+    start method cannot import something, the machine refuses new processes...).  The workers'
+    own error output, on the parent's stderr, says why.
     """
 
 

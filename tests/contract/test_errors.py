@@ -56,7 +56,9 @@ def test_unpicklable_exception_keeps_its_facts(pool: corepool.Pool, backend: str
     assert pool.apply(tasks.square, (2,)) == 4
 
 
-def test_exception_that_cannot_be_unpickled_in_the_parent(pool: corepool.Pool, backend: str) -> None:
+def test_exception_that_cannot_be_unpickled_in_the_parent(
+    pool: corepool.Pool, backend: str
+) -> None:
     if backend == "threads":
         with pytest.raises(tasks.NeedsTwoArgsError):
             pool.apply(tasks.raise_needs_two_args)

@@ -27,7 +27,7 @@ def test_executor_is_a_concurrent_futures_executor(make_executor: Callable[..., 
 def test_wait_and_as_completed(make_executor: Callable[..., Any]) -> None:
     executor = make_executor()
     futures = [executor.submit(tasks.square, i) for i in range(20)]
-    done, not_done = concurrent.futures.wait(futures, timeout=30)
+    _, not_done = concurrent.futures.wait(futures, timeout=30)
     assert not not_done
     assert sorted(f.result() for f in concurrent.futures.as_completed(futures)) == [
         i * i for i in range(20)
@@ -138,7 +138,10 @@ def test_schedule_takes_task_options(make_executor: Callable[..., Any]) -> None:
 def test_submit_passes_keyword_arguments_through(make_executor: Callable[..., Any]) -> None:
     # Keywords named like corepool options still belong to the function.
     future = make_executor().submit(tasks.echo, priority=1, delay=2, timeout=3, retries=4)
-    assert future.result(timeout=30) == ((), {"priority": 1, "delay": 2, "timeout": 3, "retries": 4})
+    assert future.result(timeout=30) == (
+        (),
+        {"priority": 1, "delay": 2, "timeout": 3, "retries": 4},
+    )
 
 
 def test_thread_name_prefix() -> None:

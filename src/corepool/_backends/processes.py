@@ -32,6 +32,7 @@ from corepool._backends.base import (
     WorkerListener,
 )
 from corepool._engine.tasks import Chunk, Job
+from corepool._lifecycle.start_method import unimportable_main_hidden
 from corepool._wire import serialization
 from corepool._wire.framing import ChannelClosed, FrameReader, FrameWriter
 from corepool._wire.messages import (
@@ -132,7 +133,8 @@ class ProcessBackend(Backend):
         )
         process.daemon = False  # so that a task may start a pool of its own
         try:
-            process.start()
+            with unimportable_main_hidden():
+                process.start()
         finally:
             child_end.close()
         start = index * progress.ROW_SIZE

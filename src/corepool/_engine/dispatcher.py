@@ -25,7 +25,13 @@ from corepool._engine.recovery import plan_recovery
 from corepool._engine.results_thread import ResultsThread
 from corepool._engine.tasks import Chunk
 from corepool._worker import progress
-from corepool.errors import InitializerError, TaskCancelledError, TaskTimeoutError, WorkerLostError
+from corepool.errors import (
+    InitializerError,
+    TaskCancelledError,
+    TaskTimeoutError,
+    WorkerLostError,
+    WorkerStartError,
+)
 from corepool.insights.statistics import PoolStatistics, WorkerStatistics
 from corepool.settings import Settings
 
@@ -79,7 +85,9 @@ class Dispatcher:
         self._closing = False
         self._terminating = False
         self._finished = False
-        self._init_error: BaseException | None = None
+        self._broken: BaseException | None = None
+        """Why the pool cannot run tasks any more (an initializer failed, workers cannot start)."""
+        self._start_failures = 0
         self._tasks_done = 0
         self._chunks_done = 0
         self._replaced = 0
@@ -151,8 +159,8 @@ class Dispatcher:
     # -- scheduling
 
     def _enqueue(self, chunk: Chunk, *, front: bool = False) -> None:
-        if self._init_error is not None:
-            self._fail(chunk, self._init_error)
+        if self._broken is not None:
+            self._fail(chunk, self._broken)
             return
         order = next(self._front) if front else next(self._order)
         heapq.heappush(self._pending, (-chunk.job.options.priority, order, chunk))
@@ -196,23 +204,20 @@ class Dispatcher:
         slot = self._slot_of(worker)
         if slot is not None:
             slot.ready = True
+            self._start_failures = 0
 
     def worker_init_failed(self, worker: WorkerHandle, error: BaseException) -> None:
-        if self._init_error is None:
-            problem = InitializerError(
-                f"the worker initializer raised {type(error).__name__}: {error}; "
-                "the pool cannot run tasks"
-            )
-            problem.__cause__ = error
-            self._init_error = problem
-            for _, _, chunk in self._pending:
-                self._fail(chunk, problem)
-            self._pending.clear()
+        problem = InitializerError(
+            f"the worker initializer raised {type(error).__name__}: {error}; "
+            "the pool cannot run tasks"
+        )
+        problem.__cause__ = error
+        self._break(problem)
         slot = self._slot_of(worker)
         if slot is None:
             return
         if slot.chunk is not None:
-            self._fail(slot.chunk, self._init_error)
+            self._fail(slot.chunk, self._broken or problem)
             self._clear_chunk(slot)
         slot.stop_reason = "init-failed"  # the worker exits by itself
 
@@ -248,18 +253,40 @@ class Dispatcher:
         if slot is None:
             return
         chunk, reason, item_error = slot.chunk, slot.stop_reason, slot.lost_item_error
+        ready = slot.ready
         if slot.timer is not None:
             slot.timer.cancel()
         slot.chunk = slot.timer = slot.lost_item_error = None
         slot.worker, slot.ready, slot.stop_reason = None, False, None
         if chunk is not None:
             self._recover(chunk, worker, exitcode, item_error)
+        if reason is None and not ready:
+            self._count_start_failure(exitcode)
         if reason is None or reason in ("recycle", "timeout", "cancel"):
             self._replaced += 1
             if self._needs_workers():
                 self._start_worker(slot)
         self._dispatch()
         self._maybe_finish()
+
+    def _count_start_failure(self, exitcode: int | None) -> None:
+        self._start_failures += 1
+        if self._start_failures >= self._settings.max_start_failures:
+            self._break(
+                WorkerStartError(
+                    f"{self._start_failures} worker processes in a row exited while starting "
+                    f"(the last with exit code {exitcode}); their error output above says why"
+                )
+            )
+
+    def _break(self, problem: BaseException) -> None:
+        """The pool cannot run tasks any more: fail what waits, start no more workers."""
+        if self._broken is not None:
+            return
+        self._broken = problem
+        for _, _, chunk in self._pending:
+            self._fail(chunk, problem)
+        self._pending.clear()
 
     def _slot_of(self, worker: WorkerHandle) -> Slot | None:
         slot = self._slots[worker.index]
@@ -351,7 +378,7 @@ class Dispatcher:
             slot.timer = None
 
     def _needs_workers(self) -> bool:
-        if self._terminating or self._init_error is not None:
+        if self._terminating or self._broken is not None:
             return False
         return not self._closing or self._has_work()
 

@@ -92,6 +92,9 @@ class ListSink(Sink):
         on_error: Callable[[BaseException], None],
     ) -> None:
         self._total = total
+        # With the length known up front, results go straight to their place; otherwise they
+        # are kept by start index and put in order at the end.
+        self._preallocated = total is not None
         self._values: list[Any] = [None] * total if total is not None else []
         self._parts: dict[int, list[Any]] = {}
         self._received = 0
@@ -107,7 +110,7 @@ class ListSink(Sink):
         if errors:
             self._fail(errors[min(errors)])
             return
-        if self._total is not None:
+        if self._preallocated:
             self._values[start : start + len(values)] = values
         else:
             self._parts[start] = values
