@@ -65,6 +65,7 @@ __all__ = [
     "TimeoutError",
     "WorkerInfo",
     "WorkerLostError",
+    "WorkerStartError",
     "WorkerStatistics",
     "current_worker",
     "worker_state",
