@@ -41,6 +41,7 @@ class AsyncResult(Generic[T]):
         self._error: BaseException | None = None
         self._callback = callback
         self._error_callback = error_callback
+        self._job: Job | None = None
 
     def ready(self) -> bool:
         return self._event.is_set()
@@ -99,6 +100,7 @@ class IMapIterator(Iterator[T]):
 
     def __init__(self, engine: Engine, job: Job, sink: StreamSink) -> None:
         self._sink = sink
+        self._job = job
         self._finalizer = weakref.finalize(self, engine.cancel, job)
 
     def __iter__(self) -> IMapIterator[T]:

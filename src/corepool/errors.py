@@ -7,6 +7,7 @@ boundary) or for a task exception that could not be brought home intact.
 
 from __future__ import annotations
 
+import concurrent.futures
 import multiprocessing
 
 __all__ = [
@@ -124,8 +125,11 @@ class TaskTimeoutError(CorepoolError, TimeoutError):
         return (type(self), (self.task, self.timeout))
 
 
-class TaskCancelledError(CorepoolError):
-    """The task was cancelled (by ``terminate()``, ``cancel()`` or an abandoned iterator)."""
+class TaskCancelledError(CorepoolError, concurrent.futures.CancelledError):
+    """The task was cancelled (by ``terminate()``, ``cancel()`` or an abandoned iterator).
+
+    A ``concurrent.futures.CancelledError``, so code that handles cancelled futures handles it.
+    """
 
 
 class InitializerError(CorepoolError):

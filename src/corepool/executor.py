@@ -48,7 +48,7 @@ class _EngineExecutor(concurrent.futures.Executor):
     def _start(self, engine: Engine, defaults: CallDefaults) -> None:
         self._engine = engine
         self._defaults = defaults
-        self._futures: set[concurrent.futures.Future[Any]] = set()
+        self._futures: dict[concurrent.futures.Future[Any], Job | None] = {}
         self._streams: set[Job] = set()
         self._lock = threading.Lock()
         end_at_exit(engine, "finish")
@@ -80,10 +80,9 @@ class _EngineExecutor(concurrent.futures.Executor):
             future.set_result, future.set_exception, future.set_running_or_notify_cancel
         )
         with self._lock:
-            self._futures.add(future)
-        future.add_done_callback(self._forget)
+            self._futures[future] = None
         try:
-            self._engine.submit_task(
+            job = self._engine.submit_task(
                 fn,
                 CallStyle.APPLY,
                 (tuple(args), dict(kwargs or {})),
@@ -94,11 +93,31 @@ class _EngineExecutor(concurrent.futures.Executor):
         except PoolClosedError:
             self._forget(future)
             raise RuntimeError("cannot schedule new futures after shutdown") from None
+        with self._lock:
+            if future in self._futures:
+                self._futures[future] = job
+        future.add_done_callback(self._forget)
         return future
 
     def _forget(self, future: concurrent.futures.Future[Any]) -> None:
         with self._lock:
-            self._futures.discard(future)
+            self._futures.pop(future, None)
+
+    def cancel(self, future: concurrent.futures.Future[Any]) -> bool:
+        """Cancel ``future`` even if it is running: its worker is stopped and replaced.
+
+        A pending future is cancelled as by ``future.cancel()``.  A running one fails with
+        ``TaskCancelledError`` (a ``concurrent.futures.CancelledError``), since the standard
+        ``Future`` cannot move from running to cancelled.  Returns False if it already finished.
+        """
+        if future.cancel():
+            return True
+        with self._lock:
+            job = self._futures.get(future)
+        if job is None or future.done():
+            return False
+        self._engine.cancel(job, stop_running=True)
+        return True
 
     def map(
         self,

@@ -120,7 +120,7 @@ class Pool:
         sink = SingleSink(result._resolve_value, result._resolve_error)
         options = self._defaults.options(priority, delay, timeout, retries)
         item = (tuple(args), dict(kwds or {}))
-        engine.submit_task(
+        result._job = engine.submit_task(
             func, CallStyle.APPLY, item, options, sink, f"apply({function_label(func)})"
         )
         return result
@@ -234,7 +234,7 @@ class Pool:
         total = len(iterable) if isinstance(iterable, (list, tuple, range)) else None
         sink = ListSink(total, result._resolve_value, result._resolve_error)
         options = self._defaults.options(priority, 0.0, timeout, retries)
-        start_stream(engine, kind, func, style, iterable, chunksize, options, sink)
+        result._job = start_stream(engine, kind, func, style, iterable, chunksize, options, sink)
         return result
 
     def imap(
@@ -281,6 +281,19 @@ class Pool:
         options = self._defaults.options(priority, 0.0, timeout, retries)
         job = start_stream(engine, kind, func, CallStyle.ONE, iterable, chunksize, options, sink)
         return IMapIterator(engine, job, sink)
+
+    def cancel(self, result: AsyncResult[Any] | IMapIterator[Any]) -> None:
+        """Cancel a call, including its running tasks: their workers are stopped and replaced.
+
+        Unfinished tasks of the call fail with ``TaskCancelledError``; finished ones keep their
+        results.  (A thread cannot be stopped: a cancelled task's thread is abandoned after its
+        current item and a fresh thread takes its place.)
+        """
+        engine = self._engine
+        job = result._job
+        if engine is None or job is None:
+            return
+        engine.cancel(job, stop_running=True)
 
     # -- lifecycle
 

@@ -164,15 +164,16 @@ class Engine:
                 return
             self._loop_thread.call(self._dispatcher.feeder_finished)
 
-    def cancel(self, job: Job) -> None:
-        """Stop a job: no more of its input is read and its pending tasks are dropped."""
+    def cancel(self, job: Job, *, stop_running: bool = False) -> None:
+        """Stop a job: no more of its input is read and its pending tasks are dropped; with
+        ``stop_running``, its running tasks are stopped too (their workers are replaced)."""
         job.cancelled.set()
         with self._lock:
             stream = self._streams.get(job.id)
             if stream is not None:
                 stream[0].close()
             if not self._loop_thread.loop.is_closed():
-                self._loop_thread.call(self._dispatcher.cancel_job_tasks, job.id)
+                self._loop_thread.call(self._dispatcher.cancel_job_tasks, job.id, stop_running)
 
     def _check_running(self) -> None:
         if self._state != _RUNNING:

@@ -91,7 +91,7 @@ def _serve(channel: socket.socket, row: MutableSequence[int]) -> None:
 def _handle_call(
     call: Call, functions: dict[int, Callable[..., Any]], row: MutableSequence[int]
 ) -> Done | CallUnreadable:
-    progress.begin_chunk(row, call.chunk_id)
+    progress.begin_chunk(row, call.chunk_id, call.track_start_times)
     for token in call.forget:
         functions.pop(token, None)
     try:
@@ -124,15 +124,11 @@ def _done(
 ) -> Done:
     mark = None
     if row is not None:
-        row[progress.ITEM] = progress.PACKING_BASE
-        mark = partial(_mark_packing, row)
+        progress.begin_packing(row, 0, call.track_start_times)
+        mark = partial(progress.begin_packing, row, with_times=call.track_start_times)
     packed, unpicklable = serialization.pack_results(results, set(errors), mark)
     errors.update(unpicklable)
     return Done(call.chunk_id, packed, errors, seconds)
-
-
-def _mark_packing(row: MutableSequence[int], index: int) -> None:
-    row[progress.ITEM] = progress.PACKING_BASE + index
 
 
 def _resolve_function(

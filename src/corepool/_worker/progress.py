@@ -8,7 +8,8 @@ worker threads.
     row[CHUNK]    id of the chunk the worker took (written before it unpickles the chunk)
     row[ITEM]     index in that chunk of the item running; UNPACKING before the first,
                   PACKING_BASE + i while pickling result i
-    row[STARTED]  time.monotonic_ns() when that item started (only when timeouts need it)
+    row[STARTED]  time.monotonic_ns() when that item, or the reading or packing phase, started
+                  (only when a timeout needs it)
 """
 
 from __future__ import annotations
@@ -52,9 +53,18 @@ def _tracked_with_times(
         yield item
 
 
-def begin_chunk(row: MutableSequence[int], chunk_id: int) -> None:
+def begin_chunk(row: MutableSequence[int], chunk_id: int, with_times: bool = False) -> None:
+    if with_times:
+        row[STARTED] = time.monotonic_ns()
     row[ITEM] = UNPACKING
     row[CHUNK] = chunk_id
+
+
+def begin_packing(row: MutableSequence[int], index: int, with_times: bool) -> None:
+    """The worker is about to pickle result ``index`` (a phase a timeout also covers)."""
+    if with_times:
+        row[STARTED] = time.monotonic_ns()
+    row[ITEM] = PACKING_BASE + index
 
 
 def new_local_row() -> list[int]:
