@@ -28,6 +28,7 @@ from typing import Any, TypeVar
 from corepool._backends.factory import NativeThreads, check_size, create_backend
 from corepool._calls import CallDefaults, check_callable, start_stream
 from corepool._engine.engine import Engine
+from corepool._engine.limits import WorkerLimits, parse_memory
 from corepool._engine.sinks import SingleSink, StreamSink, WaitTimedOut
 from corepool._engine.tasks import Job, function_label
 from corepool._lifecycle.exit_hooks import end_at_exit
@@ -225,6 +226,7 @@ class ProcessPoolExecutor(_EngineExecutor):
         max_tasks_per_child: int | None = None,
         timeout: float | None = None,
         retries: int = 0,
+        max_memory_per_worker: int | str | None = None,
         native_threads: NativeThreads = "auto",
         settings: Settings | None = None,
     ) -> None:
@@ -233,6 +235,7 @@ class ProcessPoolExecutor(_EngineExecutor):
             check_size(max_tasks_per_child, 1, "max_tasks_per_child")
         defaults = CallDefaults(timeout, retries)
         defaults.options()
+        limits = WorkerLimits(max_tasks_per_child, parse_memory(max_memory_per_worker))
         settings = settings or DEFAULT_SETTINGS
         backend = create_backend(
             "processes",
@@ -242,11 +245,10 @@ class ProcessPoolExecutor(_EngineExecutor):
             initargs=tuple(initargs),
             context=mp_context,
             native_threads=native_threads,
+            measure_memory=limits.max_memory is not None,
         )
         self._max_workers = size
-        self._start(
-            Engine(backend, size, settings, max_tasks_per_worker=max_tasks_per_child), defaults
-        )
+        self._start(Engine(backend, size, settings, limits=limits), defaults)
 
 
 class ThreadPoolExecutor(_EngineExecutor):

@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 from corepool._backends.factory import NativeThreads, check_size, create_backend
 from corepool._calls import CallDefaults, check_callable, start_stream
 from corepool._engine.engine import Engine
+from corepool._engine.limits import WorkerLimits, parse_memory
 from corepool._engine.sinks import ListSink, SingleSink, StreamSink
 from corepool._engine.tasks import function_label
 from corepool._lifecycle.exit_hooks import end_at_exit
@@ -44,8 +45,10 @@ class Pool:
 
     ``processes`` defaults to the number of cores this process may use.  Keyword-only extras:
     ``backend`` (``"processes"`` or ``"threads"``), ``timeout`` and ``retries`` (defaults for every
-    task), ``native_threads`` (cap for OpenMP/BLAS threads inside each worker process: ``"auto"``
-    divides the cores among the workers, ``None`` leaves them alone) and ``settings``.
+    task), ``max_memory_per_worker`` (bytes, or a size like ``"2GB"``: a worker above it after a
+    task is replaced), ``native_threads`` (cap for OpenMP/BLAS threads inside each worker
+    process: ``"auto"`` divides the cores among the workers, ``None`` leaves them alone) and
+    ``settings``.
     """
 
     def __init__(
@@ -59,6 +62,7 @@ class Pool:
         backend: str = "processes",
         timeout: float | None = None,
         retries: int = 0,
+        max_memory_per_worker: int | str | None = None,
         native_threads: NativeThreads = "auto",
         settings: Settings | None = None,
     ) -> None:
@@ -68,6 +72,7 @@ class Pool:
             check_size(maxtasksperchild, 1, "maxtasksperchild")
         self._defaults = CallDefaults(timeout, retries)
         self._defaults.options()  # validates timeout and retries now, not at the first task
+        limits = WorkerLimits(maxtasksperchild, parse_memory(max_memory_per_worker))
         settings = settings or DEFAULT_SETTINGS
         worker_backend = create_backend(
             backend,
@@ -77,9 +82,10 @@ class Pool:
             initargs=tuple(initargs),
             context=context,
             native_threads=native_threads,
+            measure_memory=limits.max_memory is not None,
         )
         self._processes = size
-        self._engine = Engine(worker_backend, size, settings, max_tasks_per_worker=maxtasksperchild)
+        self._engine = Engine(worker_backend, size, settings, limits=limits)
         end_at_exit(self._engine, "terminate")
 
     # -- one task

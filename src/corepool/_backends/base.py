@@ -38,6 +38,8 @@ class ChunkFinished:
     chunk_id: int
     outcome: Outcome
     seconds: float
+    rss: int = 0
+    """The worker's resident memory after the chunk, when it measures it (memory limit)."""
 
 
 class WorkerHandle(ABC):

@@ -74,12 +74,14 @@ class ProcessBackend(Backend):
         initializer: Callable[..., object] | None,
         initargs: tuple[Any, ...],
         native_threads: int | None,
+        measure_memory: bool = False,
     ) -> None:
         self.capabilities = Capabilities("processes", kills_workers=True, isolates_workers=True)
         self._context = context
         self._start_method = context.get_start_method()
         self._settings = settings
         self._native_threads = native_threads
+        self._measure_memory = measure_memory
         self._board = context.RawArray("q", size * progress.ROW_SIZE)
         self._board_view = memoryview(self._board).cast("B").cast("q")
         self._lifeline_reader, self._lifeline_writer = context.Pipe(duplex=False)
@@ -126,6 +128,7 @@ class ProcessBackend(Backend):
             board=self._board,
             initializer_blob=self._initializer_blob,
             native_threads=self._native_threads,
+            measure_memory=self._measure_memory,
             inherited_fds=self._fds_a_fork_inherits(),
         )
         process = self._context.Process(  # type: ignore[attr-defined]
@@ -264,7 +267,10 @@ class ProcessWorker(WorkerHandle):
         listener = self._listener
         if isinstance(message, Done):
             listener.chunk_finished(
-                self, ChunkFinished(message.chunk_id, PackedOutcome(message), message.seconds)
+                self,
+                ChunkFinished(
+                    message.chunk_id, PackedOutcome(message), message.seconds, message.rss
+                ),
             )
         elif isinstance(message, Ready):
             listener.worker_ready(self)

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from corepool._backends.base import Backend, ChunkFinished, Outcome, WorkerHandle
+from corepool._engine.limits import WorkerLimits
 from corepool._engine.loop_thread import LoopThread
 from corepool._engine.recovery import Loss, LossKind, plan_recovery
 from corepool._engine.results_thread import ResultsThread
@@ -63,7 +64,7 @@ class Dispatcher:
         settings: Settings,
         results: ResultsThread,
         on_finished: Callable[[], None],
-        max_tasks_per_worker: int | None = None,
+        limits: WorkerLimits | None = None,
     ) -> None:
         self._loop_thread = loop_thread
         self._loop = loop_thread.loop
@@ -71,7 +72,7 @@ class Dispatcher:
         self._settings = settings
         self._results = results
         self._on_finished = on_finished
-        self._max_tasks = max_tasks_per_worker
+        self._limits = limits or WorkerLimits()
         self._slots = [Slot(index) for index in range(size)]
         self._pending: list[tuple[int, int, Chunk]] = []
         self._order = itertools.count()
@@ -239,7 +240,7 @@ class Dispatcher:
         self._tasks_done += len(chunk)
         self._chunks_done += 1
         self._results.post(_deliver_outcome, chunk, event.outcome)
-        if self._max_tasks is not None and slot.tasks_done >= self._max_tasks:
+        if self._limits.exceeded(slot.tasks_done, event.rss) is not None:
             self._stop_worker(slot, "recycle")
         self._dispatch()
         self._maybe_finish()

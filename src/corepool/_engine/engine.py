@@ -27,6 +27,7 @@ from corepool._backends.base import Backend
 from corepool._engine.chunking import ChunkSizer
 from corepool._engine.dispatcher import Dispatcher
 from corepool._engine.feeder import Feeder
+from corepool._engine.limits import WorkerLimits
 from corepool._engine.loop_thread import LoopThread
 from corepool._engine.results_thread import ResultsThread
 from corepool._engine.sinks import Sink
@@ -48,7 +49,7 @@ class Engine:
         size: int,
         settings: Settings,
         *,
-        max_tasks_per_worker: int | None = None,
+        limits: WorkerLimits | None = None,
     ) -> None:
         self.backend = backend
         self.size = size
@@ -67,7 +68,7 @@ class Engine:
             settings,
             self._results,
             self._dispatcher_finished,
-            max_tasks_per_worker,
+            limits,
         )
         self._results.start()
         self._loop_thread.start()
