@@ -193,6 +193,15 @@ class _EngineExecutor(concurrent.futures.Executor):
         if wait:
             self._engine.join()
 
+    def __exit__(self, exc_type: Any, exc_value: Any, traceback: Any) -> None:
+        if exc_type is not None and not issubclass(exc_type, Exception):
+            # Ctrl-C or SystemExit: do not wait for the queue to drain; stop now.
+            self.shutdown(wait=False, cancel_futures=True)
+            self._engine.terminate()
+            self._engine.join()
+            return
+        self.shutdown(wait=True)
+
     def statistics(self) -> PoolStatistics:
         """A snapshot of the workers (pid or thread, idle or busy, tasks done) and the queue."""
         return self._engine.statistics()

@@ -33,6 +33,7 @@ from corepool._engine.results_thread import ResultsThread
 from corepool._engine.sinks import Sink
 from corepool._engine.tasks import Chunk, Job, TaskOptions
 from corepool._engine.window import BlockLedger, Window
+from corepool._lifecycle import signals
 from corepool._wire.messages import CallStyle
 from corepool._wire.remote_error import Stage, local_error
 from corepool.errors import PoolClosedError, TaskCancelledError
@@ -72,6 +73,7 @@ class Engine:
         )
         self._results.start()
         self._loop_thread.start()
+        signals.pool_started()
         try:
             self._loop_thread.call_and_wait(self._dispatcher.start)
         except BaseException:
@@ -214,11 +216,13 @@ class Engine:
             return False
         self._loop_thread.join()
         self._results.join()
+        signals.restore_if_unused()
         return True
 
     def _dispatcher_finished(self) -> None:
         # On the loop thread, once every worker has exited.
         self._final_statistics = self._dispatcher.statistics()
+        signals.pool_ended()
         self._loop_thread.stop()
         self._results.post(self._finished.set)
         self._results.stop(join=False)
