@@ -83,30 +83,41 @@ class SerializationError(CorepoolError):
 class WorkerLostError(CorepoolError):
     """The worker running a task died (crash, ``os._exit``, a signal, the OOM killer).
 
-    Attributes name the task (``task``: a short description of the call and item index), the
-    worker's ``pid``, and how it ended: ``exitcode`` (positive: exit status; negative: killed
-    by that signal) and ``signal_name`` when a signal ended it.
+    Attributes name the task (``task``: the call and, for a map, the item index), the worker's
+    ``pid``, how it ended: ``exitcode`` (positive: exit status; negative: killed by that signal)
+    and ``signal_name`` when a signal ended it, and ``stage``: what the worker was doing with the
+    task (``"running"``, ``"unpickling the call"`` or ``"pickling the result"``).
     """
 
-    def __init__(self, task: str, pid: int | None, exitcode: int | None, detail: str = "") -> None:
+    def __init__(
+        self,
+        task: str,
+        pid: int | None,
+        exitcode: int | None,
+        detail: str = "",
+        stage: str = "running",
+    ) -> None:
         self.task = task
         self.pid = pid
         self.exitcode = exitcode
         self.signal_name = _signal_name(exitcode)
+        self.stage = stage
+        self.detail = detail
         how = (
-            f"killed by {self.signal_name}"
+            f"was killed by {self.signal_name}"
             if self.signal_name
             else f"exited with code {exitcode}"
             if exitcode is not None
             else "was lost"
         )
-        text = f"worker (pid {pid}) {how} while running {task}"
+        doing = "running" if stage == "running" else f"{stage} of"
+        text = f"the worker (pid {pid}) {how} while {doing} {task}"
         if detail:
-            text += f"; {detail}"
+            text += f" ({detail})"
         super().__init__(text)
 
     def __reduce__(self) -> tuple[object, ...]:
-        return (type(self), (self.task, self.pid, self.exitcode))
+        return (type(self), (self.task, self.pid, self.exitcode, self.detail, self.stage))
 
 
 class TaskTimeoutError(CorepoolError, TimeoutError):

@@ -175,6 +175,7 @@ class ProcessWorker(WorkerHandle):
         self.name = process.name
         self.row = row
         self._process = process
+        self._pid = process.pid  # kept: the process object is closed once it is released
         self._channel = channel
         self._loop = loop
         self._listener = listener
@@ -190,7 +191,7 @@ class ProcessWorker(WorkerHandle):
 
     @property
     def pid(self) -> int | None:
-        return self._process.pid
+        return self._pid
 
     def run(self, chunk: Chunk) -> None:
         assert chunk.packed is not None and chunk.job.function_blob is not None

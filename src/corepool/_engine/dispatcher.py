@@ -256,8 +256,8 @@ class Dispatcher:
         self._dispatch()
 
     def worker_exited(self, worker: WorkerHandle, exitcode: int | None) -> None:
-        worker.release()
         slot = self._slot_of(worker)
+        worker.release()
         if slot is None:
             return
         chunk, reason, ready = slot.chunk, slot.stop_reason, slot.ready

@@ -60,11 +60,11 @@ def plan_recovery(chunk: Chunk, row: MutableSequence[int], loss: Loss) -> Recove
     if position == progress.UNPACKING:
         if size > 1:
             return Recovery(requeue=[chunk.part(index, index + 1) for index in range(size)])
-        return _blame(chunk, 0, "unpickling its call", loss)
+        return _blame(chunk, 0, "unpickling the call", loss)
     if position >= progress.PACKING_BASE:
         index = min(position - progress.PACKING_BASE, size - 1)
-        return _blame(chunk, index, "pickling its result", loss)
-    return _blame(chunk, min(max(position, 0), size - 1), "", loss)
+        return _blame(chunk, index, "pickling the result", loss)
+    return _blame(chunk, min(max(position, 0), size - 1), "running", loss)
 
 
 def _blame(chunk: Chunk, index: int, stage: str, loss: Loss) -> Recovery:
@@ -86,9 +86,7 @@ def _blame(chunk: Chunk, index: int, stage: str, loss: Loss) -> Recovery:
 
 
 def _lost_error(task: str, stage: str, attempts: int, loss: Loss) -> WorkerLostError:
-    words = [f"while {stage}"] if stage else []
-    if loss.detail:
-        words.append(loss.detail)
+    words = [loss.detail] if loss.detail else []
     if attempts > 1:
         words.append(f"tried {attempts} times")
-    return WorkerLostError(task, loss.pid, loss.exitcode, "; ".join(words))
+    return WorkerLostError(task, loss.pid, loss.exitcode, "; ".join(words), stage)
