@@ -142,3 +142,9 @@ def signal_then_wait(started: Any, gate: Any, value: Any = None) -> Any:
     """Set ``started``, then block until ``gate`` is set."""
     started.set()
     return wait_for(gate, value)
+
+
+def report_pid_then_wait(pids: Any, gate: Any) -> None:
+    """Put this worker's pid on ``pids`` (a queue), then block until ``gate`` is set."""
+    pids.put(os.getpid())
+    wait_for(gate)

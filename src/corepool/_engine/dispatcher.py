@@ -84,7 +84,7 @@ class Dispatcher:
         self._finished = False
         self._broken: BaseException | None = None
         """Why the pool cannot run tasks any more (an initializer failed, workers cannot start)."""
-        self._start_failures = 0
+        self._start_failures: float = 0.0
         self._oom_watch = (
             OomWatch.for_this_process() if backend.capabilities.isolates_workers else None
         )
@@ -212,7 +212,7 @@ class Dispatcher:
         slot = self._slot_of(worker)
         if slot is not None:
             slot.ready = True
-            self._start_failures = 0
+            self._start_failures = 0.0
 
     def worker_init_failed(self, worker: WorkerHandle, error: BaseException) -> None:
         problem = InitializerError(
@@ -277,11 +277,13 @@ class Dispatcher:
         self._maybe_finish()
 
     def _count_start_failure(self, exitcode: int | None) -> None:
-        self._start_failures += 1
+        # A worker SIGKILLed while starting was most likely killed from outside (or by the OOM
+        # killer), not broken by its own start-up: those count a quarter as much.
+        self._start_failures += 1 if exitcode != -signal.SIGKILL else 0.25
         if self._start_failures >= self._settings.max_start_failures:
             self._break(
                 WorkerStartError(
-                    f"{self._start_failures} worker processes in a row exited while starting "
+                    "worker processes keep exiting while they start "
                     f"(the last with exit code {exitcode}); their error output above says why"
                 )
             )
@@ -427,10 +429,10 @@ class Dispatcher:
         worker = slot.worker
         if worker is None or slot.stop_reason is not None:
             state: Literal["starting", "idle", "busy", "stopping"] = "stopping"
-        elif slot.chunk is not None:
-            state = "busy"
         elif not slot.ready:
             state = "starting"
+        elif slot.chunk is not None:
+            state = "busy"
         else:
             state = "idle"
         name = worker.name if worker is not None else f"corepool-worker-{slot.index}"
