@@ -178,6 +178,8 @@ def test_workers_that_cannot_start_give_a_clear_error() -> None:
 
 
 def test_threads_initializer_failure() -> None:
-    with corepool.ThreadPool(2, initializer=faults.raise_in_initializer) as pool:
-        with pytest.raises(corepool.InitializerError):
-            pool.apply(tasks.square, (2,))
+    with (
+        corepool.ThreadPool(2, initializer=faults.raise_in_initializer) as pool,
+        pytest.raises(corepool.InitializerError),
+    ):
+        pool.apply(tasks.square, (2,))
