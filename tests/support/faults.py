@@ -123,10 +123,13 @@ def allocate_and_keep(megabytes: int) -> int:
     return os.getpid()
 
 
-def limit_address_space(megabytes: int) -> None:
+def limit_address_space(extra_megabytes: int) -> None:
+    """Cap this process's address space at what it uses now plus ``extra_megabytes``."""
     import resource
 
-    limit = megabytes * 2**20
+    with open("/proc/self/statm", "rb") as statm:
+        used = int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    limit = used + extra_megabytes * 2**20
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
 
