@@ -9,9 +9,11 @@ from __future__ import annotations
 import multiprocessing
 import multiprocessing.managers
 import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import psutil
 import pytest
 
 import corepool
@@ -61,11 +63,39 @@ def make_executor(backend: str) -> Iterator[Callable[..., Any]]:
         executor.shutdown(wait=True, cancel_futures=True)
 
 
+_LASTING_HELPERS = ("forkserver", "resource_tracker")
+_manager_pids: set[int] = set()
+
+
 @pytest.fixture(scope="session")
 def manager() -> Iterator[multiprocessing.managers.SyncManager]:
     """A multiprocessing Manager, for events that gate tasks in any process."""
     with multiprocessing.get_context("spawn").Manager() as started:
+        _manager_pids.add(started._process.pid)  # type: ignore[attr-defined]
         yield started
+
+
+def _descendants() -> set[int]:
+    found = set()
+    for child in psutil.Process().children(recursive=True):
+        try:
+            cmdline = " ".join(child.cmdline())
+        except psutil.NoSuchProcess:
+            continue
+        if child.pid not in _manager_pids and not any(h in cmdline for h in _LASTING_HELPERS):
+            found.add(child.pid)
+    return found
+
+
+@pytest.fixture(autouse=True)
+def no_orphan_processes() -> Iterator[None]:
+    """Every test must leave no worker process behind (pools are terminated and joined)."""
+    before = _descendants()
+    yield
+    deadline = time.monotonic() + 10
+    while (left := _descendants() - before) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not left, f"processes left running after the test: {sorted(left)}"
 
 
 @pytest.fixture
