@@ -1,4 +1,4 @@
-"""200 cycles of create, use, close leave nothing behind: descriptors, threads, processes, /dev/shm."""
+"""200 cycles of create, use, close leave no descriptors, threads, processes or /dev/shm files."""
 
 from __future__ import annotations
 
