@@ -50,7 +50,8 @@ def run_one(workload: str, row: str, params: Mapping[str, Any], timeout: float) 
     try:
         done = subprocess.run(
             [sys.executable, "-m", "sidebyside.child", spec],
-            cwd=BENCHMARKS_DIR, env=env, capture_output=True, text=True, timeout=timeout, check=False,
+            cwd=BENCHMARKS_DIR, env=env, capture_output=True, text=True, timeout=timeout,
+            check=False,
         )
     except subprocess.TimeoutExpired:
         return {"error": f"no result within {timeout:.0f} s"}

@@ -21,6 +21,14 @@ def burn(loops: int) -> int:
     return total
 
 
+def burn_timed(loops: int) -> tuple[int, float]:
+    """``burn``, and how long it took where it ran: a pool that keeps its workers fed has the
+    sum of these close to workers x wall time, however slow the machine made each task."""
+    started = time.perf_counter()
+    total = burn(loops)
+    return total, time.perf_counter() - started
+
+
 def nap(seconds: float) -> float:
     time.sleep(seconds)
     return seconds
