@@ -93,6 +93,7 @@ def main(argv: list[str] | None = None) -> int:
         sections.append({"workload": workload, "stats": stats, "runs": runs, "checks": checks,
                          "params": params[workload.name],
                          "table": report.workload_table(workload, stats, params[workload.name])})
+    all_runs = [run for rows in collected.runs.values() for runs in rows.values() for run in runs]
     meta: dict[str, Any] = {
         "command": "python benchmarks/run.py " + shlex.join(sys.argv[1:] if argv is None else argv),
         "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
@@ -101,6 +102,7 @@ def main(argv: list[str] | None = None) -> int:
         "machine": machine(),
         "python": platform.python_version(),
         "versions": versions(),
+        "others_cores": sum(run["others_cores"] for run in all_runs) / max(1, len(all_runs)),
     }
     markdown = report.document(meta, sections)
     print(markdown)

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from sidebyside.child import RESULT_PREFIX
+from sidebyside.machine import ForeignLoad, cores_between
 from sidebyside.model import Workload
 
 BENCHMARKS_DIR = Path(__file__).resolve().parent.parent
@@ -71,11 +72,25 @@ def run_plan(
 ) -> Collected:
     collected = Collected()
     started = time.perf_counter()
-    for position, (repetition, workload, label) in enumerate(plan, 1):
-        result = run_one(workload.name, label, params[workload.name], timeout)
-        collected.add(workload.name, label, result)
-        shown = result.get("error") or f"{result['seconds']:.4f} s"
-        elapsed = time.perf_counter() - started
-        progress(f"[{position}/{len(plan)} rep {repetition + 1}, {elapsed:.0f} s]"
-                 f" {workload.name} / {label}: {shown}")
+    with ForeignLoad() as foreign:
+        for position, (_, workload, label) in enumerate(plan, 1):
+            before = foreign.reading()
+            result = run_one(workload.name, label, params[workload.name], timeout)
+            result["others_cores"] = cores_between(before, foreign.reading())
+            collected.add(workload.name, label, result)
+            _report_progress(progress, position, plan, started, result)
     return collected
+
+
+def _report_progress(
+    progress: Callable[[str], None],
+    position: int,
+    plan: Sequence[tuple[int, Workload, str]],
+    started: float,
+    result: Mapping[str, Any],
+) -> None:
+    repetition, workload, label = plan[position - 1]
+    shown = result.get("error") or f"{result['seconds']:.4f} s"
+    elapsed = time.perf_counter() - started
+    progress(f"[{position}/{len(plan)} rep {repetition + 1}, {elapsed:.0f} s] {workload.name} / "
+             f"{label}: {shown} (other processes: {result['others_cores']:.2f} cores)")

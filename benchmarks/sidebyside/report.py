@@ -28,6 +28,7 @@ def workload_table(
 ) -> str:
     headers = ["row", "median (s)", "min (s)", "max (s)", "vs corepool", "runs"]
     headers += [header for _, header, _ in workload.extra_columns]
+    headers.append("others (cores)")
     lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
     notes: list[str] = []
     for row in workload.rows:
@@ -42,6 +43,7 @@ def workload_table(
         for key, _, fmt in workload.extra_columns:
             value = row_stats.extras.get(key)
             cells.append("—" if value is None or math.isnan(value) else _format(fmt, key, value))
+        cells.append(f"{row_stats.extras.get('others_cores', math.nan):.2f}")
         lines.append("| " + " | ".join(cells) + " |")
     lines.append("")
     lines += [f"[{number}] {note}" for number, note in enumerate(notes, 1)]
@@ -75,7 +77,12 @@ def document(meta: Mapping[str, Any], sections: Sequence[dict[str, Any]]) -> str
         + ", ".join(f"{name} {version}" for name, version in meta["versions"].items()) + ".",
         "",
         "Times are seconds (median, min, max over the repetitions). *vs corepool* is the row's "
-        "median over corepool's: above 1.00x corepool is faster, below it slower.",
+        "median over corepool's: above 1.00x corepool is faster, below it slower. *others "
+        "(cores)* is the median CPU that processes outside this benchmark used during the row's "
+        "runs (other sessions share this 2-core machine; a lower bound, see "
+        "`sidebyside/machine.py`): where it is high, the row's times are noise.",
+        "",
+        f"Other processes used {meta['others_cores']:.2f} cores on average over the whole run.",
     ]
     all_checks = [check for section in sections for check in section["checks"]]
     if all_checks:
