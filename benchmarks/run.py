@@ -93,9 +93,10 @@ def main(argv: list[str] | None = None) -> int:
         sections.append({"workload": workload, "stats": stats, "runs": runs, "checks": checks,
                          "params": params[workload.name],
                          "table": report.workload_table(workload, stats, params[workload.name])})
+    arguments = sys.argv[1:] if argv is None else argv
     all_runs = [run for rows in collected.runs.values() for runs in rows.values() for run in runs]
     meta: dict[str, Any] = {
-        "command": "python benchmarks/run.py " + shlex.join(sys.argv[1:] if argv is None else argv),
+        "command": f"python benchmarks/run.py {shlex.join(arguments)}".strip(),
         "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
         "repeat": repeat,
         "elapsed_seconds": time.perf_counter() - started,
