@@ -30,13 +30,26 @@ RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("-w", "--workload", action="append", choices=NAMES, dest="workloads",
-                        help="a workload to run (repeatable; default: all)")
+    parser.add_argument(
+        "-w",
+        "--workload",
+        action="append",
+        choices=NAMES,
+        dest="workloads",
+        help="a workload to run (repeatable; default: all)",
+    )
     parser.add_argument("-r", "--repeat", type=int, help="repetitions per row (default 5, quick 3)")
-    parser.add_argument("--quick", action="store_true",
-                        help="3 repetitions and fewer items for the slow chunksize=1 row")
-    parser.add_argument("--timeout", type=float, default=300.0,
-                        help="seconds before one run counts as failed (default 300)")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="3 repetitions and fewer items for the slow chunksize=1 row",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=300.0,
+        help="seconds before one run counts as failed (default 300)",
+    )
     parser.add_argument("--name", default="sidebyside", help="file name of the results")
     parser.add_argument("--no-write", action="store_true", help="print only")
     args = parser.parse_args(argv)
@@ -63,8 +76,9 @@ def machine() -> str:
     model = platform.processor() or platform.machine()
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
-            model = next(line.split(":", 1)[1].strip() for line in cpuinfo
-                         if line.startswith("model name"))
+            model = next(
+                line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")
+            )
     except (OSError, StopIteration):
         pass
     import os
@@ -79,8 +93,9 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     params = {workload.name: workload.prepare(args.quick) for workload in workloads}
     plan = orchestrate.schedule(workloads, repeat)
-    collected = orchestrate.run_plan(plan, params, args.timeout,
-                                     lambda line: print(line, file=sys.stderr, flush=True))
+    collected = orchestrate.run_plan(
+        plan, params, args.timeout, lambda line: print(line, file=sys.stderr, flush=True)
+    )
     sections = []
     for workload in workloads:
         runs = collected.runs.get(workload.name, {})
@@ -90,9 +105,16 @@ def main(argv: list[str] | None = None) -> int:
         except (KeyError, ValueError, ZeroDivisionError) as error:
             checks = []
             print(f"{workload.name}: targets not checked ({error!r})", file=sys.stderr)
-        sections.append({"workload": workload, "stats": stats, "runs": runs, "checks": checks,
-                         "params": params[workload.name],
-                         "table": report.workload_table(workload, stats, params[workload.name])})
+        sections.append(
+            {
+                "workload": workload,
+                "stats": stats,
+                "runs": runs,
+                "checks": checks,
+                "params": params[workload.name],
+                "table": report.workload_table(workload, stats, params[workload.name]),
+            }
+        )
     arguments = sys.argv[1:] if argv is None else argv
     all_runs = [run for rows in collected.runs.values() for runs in rows.values() for run in runs]
     meta: dict[str, Any] = {

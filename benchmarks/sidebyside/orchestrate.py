@@ -51,14 +51,18 @@ def run_one(workload: str, row: str, params: Mapping[str, Any], timeout: float) 
     try:
         done = subprocess.run(
             [sys.executable, "-m", "sidebyside.child", spec],
-            cwd=BENCHMARKS_DIR, env=env, capture_output=True, text=True, timeout=timeout,
+            cwd=BENCHMARKS_DIR,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
             check=False,
         )
     except subprocess.TimeoutExpired:
         return {"error": f"no result within {timeout:.0f} s"}
     for line in reversed(done.stdout.splitlines()):
         if line.startswith(RESULT_PREFIX):
-            result: dict[str, Any] = json.loads(line[len(RESULT_PREFIX):])
+            result: dict[str, Any] = json.loads(line[len(RESULT_PREFIX) :])
             return result
     last = (done.stderr.strip().splitlines() or ["(no output)"])[-1]
     return {"error": f"exit code {done.returncode}: {last}"}
@@ -92,5 +96,7 @@ def _report_progress(
     repetition, workload, label = plan[position - 1]
     shown = result.get("error") or f"{result['seconds']:.4f} s"
     elapsed = time.perf_counter() - started
-    progress(f"[{position}/{len(plan)} rep {repetition + 1}, {elapsed:.0f} s] {workload.name} / "
-             f"{label}: {shown} (other processes: {result['others_cores']:.2f} cores)")
+    progress(
+        f"[{position}/{len(plan)} rep {repetition + 1}, {elapsed:.0f} s] {workload.name} / "
+        f"{label}: {shown} (other processes: {result['others_cores']:.2f} cores)"
+    )

@@ -37,9 +37,14 @@ def workload_table(
         if row.note:
             notes.append(row.note.format(**params))
             label += f" [{len(notes)}]"
-        cells = [label, _seconds(row_stats.median), _seconds(row_stats.low),
-                 _seconds(row_stats.high), _ratio(ratio(workload, stats, row.label)),
-                 str(row_stats.runs)]
+        cells = [
+            label,
+            _seconds(row_stats.median),
+            _seconds(row_stats.low),
+            _seconds(row_stats.high),
+            _ratio(ratio(workload, stats, row.label)),
+            str(row_stats.runs),
+        ]
         for key, _, fmt in workload.extra_columns:
             value = row_stats.extras.get(key)
             cells.append("—" if value is None or math.isnan(value) else _format(fmt, key, value))
@@ -47,8 +52,9 @@ def workload_table(
         lines.append("| " + " | ".join(cells) + " |")
     lines.append("")
     lines += [f"[{number}] {note}" for number, note in enumerate(notes, 1)]
-    errors = [f"- {label}: {error}"
-              for label, row_stats in stats.items() for error in row_stats.errors]
+    errors = [
+        f"- {label}: {error}" for label, row_stats in stats.items() for error in row_stats.errors
+    ]
     if errors:
         lines += ["", "Failed runs:", *errors]
     return "\n".join(lines)
@@ -74,7 +80,8 @@ def document(meta: Mapping[str, Any], sections: Sequence[dict[str, Any]]) -> str
         f"one fresh interpreter per run; took {meta['elapsed_seconds']:.0f} s.",
         "",
         f"Machine: {meta['machine']}. Python {meta['python']}. Versions: "
-        + ", ".join(f"{name} {version}" for name, version in meta["versions"].items()) + ".",
+        + ", ".join(f"{name} {version}" for name, version in meta["versions"].items())
+        + ".",
         "",
         "Times are seconds (median, min, max over the repetitions). *vs corepool* is the row's "
         "median over corepool's: above 1.00x corepool is faster, below it slower. *others "
@@ -89,8 +96,14 @@ def document(meta: Mapping[str, Any], sections: Sequence[dict[str, Any]]) -> str
         parts += ["", "## Targets (issue 2)", "", targets_table(all_checks)]
     for section in sections:
         workload = section["workload"]
-        parts += ["", f"## {workload.title}", "", f"Workload `{workload.name}`. "
-                  + " ".join(workload.description.split()), "", section["table"]]
+        parts += [
+            "",
+            f"## {workload.title}",
+            "",
+            f"Workload `{workload.name}`. " + " ".join(workload.description.split()),
+            "",
+            section["table"],
+        ]
     return "\n".join(parts) + "\n"
 
 
@@ -104,10 +117,12 @@ def json_document(meta: Mapping[str, Any], sections: Sequence[dict[str, Any]]) -
             "params": section["params"],
             "reference": workload.reference,
             "rows": [
-                {**asdict(stats[row.label]),
-                 "ratio_vs_corepool": _finite(ratio(workload, stats, row.label)),
-                 "note": row.note.format(**section["params"]),
-                 "raw_runs": section["runs"].get(row.label, [])}
+                {
+                    **asdict(stats[row.label]),
+                    "ratio_vs_corepool": _finite(ratio(workload, stats, row.label)),
+                    "note": row.note.format(**section["params"]),
+                    "raw_runs": section["runs"].get(row.label, []),
+                }
                 for row in workload.rows
             ],
             "targets": [asdict(check) for check in section["checks"]],

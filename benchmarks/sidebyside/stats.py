@@ -20,11 +20,16 @@ def row_stats(label: str, runs: Sequence[Mapping[str, Any]]) -> RowStats:
         nan = float("nan")
         return RowStats(label, 0, nan, nan, nan, errors=errors)
     seconds = [float(run["seconds"]) for run in ok]
-    keys = {key for run in ok for key, value in run.items()
-            if key not in _NOT_EXTRAS and isinstance(value, (int, float))}
+    keys = {
+        key
+        for run in ok
+        for key, value in run.items()
+        if key not in _NOT_EXTRAS and isinstance(value, (int, float))
+    }
     extras = {key: statistics.median(float(run[key]) for run in ok if key in run) for key in keys}
-    return RowStats(label, len(ok), statistics.median(seconds), min(seconds), max(seconds),
-                    extras, errors)
+    return RowStats(
+        label, len(ok), statistics.median(seconds), min(seconds), max(seconds), extras, errors
+    )
 
 
 def workload_stats(

@@ -103,8 +103,17 @@ class IMapIterator(Iterator[T]):
         self._job = job
         self._finalizer = weakref.finalize(self, engine.cancel, job)
 
-    def __iter__(self) -> IMapIterator[T]:
-        return self
+    def __iter__(self) -> Iterator[T]:
+        # A for-loop takes results a chunk at a time (see StreamSink.iter_values); next() still
+        # works before, after or instead of it.
+        return self._iterate()
+
+    def _iterate(self) -> Iterator[T]:
+        try:
+            yield from self._sink.iter_values()
+        except StopIteration:  # pragma: no cover - iter_values returns instead
+            return
+        self._finalizer.detach()
 
     def next(self, timeout: float | None = None) -> T:
         """The next result, waiting at most ``timeout`` seconds.

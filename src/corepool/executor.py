@@ -163,11 +163,15 @@ class _EngineExecutor(concurrent.futures.Executor):
         return self._results(job, sink, deadline)
 
     def _results(self, job: Job, sink: StreamSink, deadline: float | None) -> Iterator[Any]:
+        next_outcome = sink.next_outcome
         try:
+            if deadline is None:
+                yield from sink.iter_values()
+                return
             while True:
                 remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
                 try:
-                    value, error = sink.next_outcome(remaining)
+                    value, error = next_outcome(remaining)
                 except StopIteration:
                     return
                 except WaitTimedOut:

@@ -116,3 +116,30 @@ def test_executor_map_streams(make_executor) -> None:  # type: ignore[no-untyped
     gc.collect()
     wait_until(lambda: not any(t.name == "corepool-feeder" for t in threading.enumerate()))
     assert source.pulled <= 20 + 8 + 1
+
+
+def test_for_loop_then_next_continues_where_the_loop_stopped(pool: corepool.Pool) -> None:
+    results = pool.imap(tasks.square, range(100), chunksize=50)
+    taken = []
+    for value in results:
+        taken.append(value)
+        if len(taken) == 10:
+            break
+    assert next(results) == 100  # item 10
+    assert list(results) == [x * x for x in range(11, 100)]
+
+
+def test_for_loop_raises_an_item_error_in_place_and_can_resume(pool: corepool.Pool) -> None:
+    results = pool.imap(tasks.fail_on, range(8), chunksize=8)
+    seen = []
+    with pytest.raises(ValueError, match="item 3 is bad"):
+        for value in results:
+            seen.append(value)
+    assert seen == [0, 1, 2]
+    assert list(results) == [4, 5, 6, 7]
+
+
+def test_imap_unordered_for_loop_gets_everything_once(pool: corepool.Pool) -> None:
+    assert sorted(pool.imap_unordered(tasks.square, range(5000), chunksize=7)) == [
+        x * x for x in range(5000)
+    ]

@@ -80,8 +80,10 @@ def bare_processes(p: Params) -> dict[str, Any]:
 
     context = multiprocessing.get_context("fork")
     times = context.SimpleQueue()
-    processes = [context.Process(target=_burn_many, args=(p["loops"], TASKS // WORKERS, times))
-                 for _ in range(WORKERS)]
+    processes = [
+        context.Process(target=_burn_many, args=(p["loops"], TASKS // WORKERS, times))
+        for _ in range(WORKERS)
+    ]
     started = time.perf_counter()
     for process in processes:
         process.start()
@@ -91,8 +93,11 @@ def bare_processes(p: Params) -> dict[str, Any]:
     if any(process.exitcode != 0 for process in processes):
         raise AssertionError("a bare process failed")
     task_seconds = sum(times.get() for _ in processes)
-    return {"seconds": seconds, "busy": task_seconds / (WORKERS * seconds),
-            "task_ms": 1000 * task_seconds / TASKS}
+    return {
+        "seconds": seconds,
+        "busy": task_seconds / (WORKERS * seconds),
+        "task_ms": 1000 * task_seconds / TASKS,
+    }
 
 
 def _burn_many(loops: int, count: int, times: Any) -> None:
@@ -133,8 +138,9 @@ def efficiency(serial_seconds: float, parallel_seconds: float) -> float:
 
 def annotate(stats: Mapping[str, RowStats]) -> dict[str, dict[str, float]]:
     serial_median = stats["serial loop"].median
-    return {label: {"efficiency": efficiency(serial_median, row.median)}
-            for label, row in stats.items()}
+    return {
+        label: {"efficiency": efficiency(serial_median, row.median)} for label, row in stats.items()
+    }
 
 
 def check(stats: Mapping[str, RowStats], p: Params) -> list[TargetCheck]:
@@ -144,11 +150,13 @@ def check(stats: Mapping[str, RowStats], p: Params) -> list[TargetCheck]:
     for label in ("corepool.Pool", "corepool.ProcessPoolExecutor"):
         value = efficiency(serial_median, stats[label].median)
         busy = stats[label].extras.get("busy", float("nan"))
-        checks.append(TargetCheck(
-            f"{label}: parallel efficiency >= 0.95",
-            f"{value:.3f} (workers busy {busy:.3f}; 2 bare processes reach {ceiling:.3f})",
-            value >= 0.95,
-        ))
+        checks.append(
+            TargetCheck(
+                f"{label}: parallel efficiency >= 0.95",
+                f"{value:.3f} (workers busy {busy:.3f}; 2 bare processes reach {ceiling:.3f})",
+                value >= 0.95,
+            )
+        )
     return checks
 
 
@@ -160,8 +168,11 @@ WORKLOAD = Workload(
     description=__doc__ or "",
     rows=(
         Row("serial loop", serial),
-        Row(CEILING, bare_processes,
-            "two multiprocessing.Process (fork) running 32 tasks each: what the machine allows"),
+        Row(
+            CEILING,
+            bare_processes,
+            "two multiprocessing.Process (fork) running 32 tasks each: what the machine allows",
+        ),
         Row("multiprocessing.Pool", mp_pool, "default start method (fork on Linux up to 3.13)"),
         Row("concurrent.futures.ProcessPoolExecutor", futures_process),
         Row("joblib (loky)", joblib_loky),

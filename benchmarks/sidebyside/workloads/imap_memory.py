@@ -64,7 +64,6 @@ def mp_imap(size: str) -> Callable[[Params], dict[str, Any]]:
     return run
 
 
-
 def prepare(quick: bool) -> dict[str, Any]:
     return {}
 
@@ -98,8 +97,11 @@ def _rows() -> tuple[Row, ...]:
         ours = f"{COREPOOL} {size}"
         rows += [
             Row(ours, corepool_imap(size), compare_with=ours),
-            Row(f"corepool.ProcessPoolExecutor.map {size}", corepool_executor_map(size),
-                compare_with=ours),
+            Row(
+                f"corepool.ProcessPoolExecutor.map {size}",
+                corepool_executor_map(size),
+                compare_with=ours,
+            ),
             Row(f"{MULTIPROCESSING} {size}", mp_imap(size), compare_with=ours),
         ]
     return tuple(rows)

@@ -67,11 +67,13 @@ def check(stats: Mapping[str, RowStats], p: Params) -> list[TargetCheck]:
     checks = []
     for label in (REFERENCE, "corepool.ThreadPoolExecutor"):
         median = stats[label].median
-        checks.append(TargetCheck(
-            f"{label}: within 5% of {BOUND_SECONDS:.2f} s",
-            f"{median:.3f} s ({median / BOUND_SECONDS - 1:+.1%})",
-            median <= BOUND_SECONDS * 1.05,
-        ))
+        checks.append(
+            TargetCheck(
+                f"{label}: within 5% of {BOUND_SECONDS:.2f} s",
+                f"{median:.3f} s ({median / BOUND_SECONDS - 1:+.1%})",
+                median <= BOUND_SECONDS * 1.05,
+            )
+        )
     return checks
 
 
@@ -87,8 +89,11 @@ WORKLOAD = Workload(
     description=__doc__ or "",
     rows=(
         Row("concurrent.futures.ThreadPoolExecutor", futures_threads),
-        Row("multiprocessing.pool.ThreadPool", mp_thread_pool,
-            "map's default chunksize is ceil(400 / (64 x 4)) = 2: two naps per chunk"),
+        Row(
+            "multiprocessing.pool.ThreadPool",
+            mp_thread_pool,
+            "map's default chunksize is ceil(400 / (64 x 4)) = 2: two naps per chunk",
+        ),
         Row("joblib (threading)", joblib_threading),
         Row("mpire (threading)", mpire_threads),
         Row(REFERENCE, corepool_threads),

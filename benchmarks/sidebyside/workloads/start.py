@@ -122,11 +122,13 @@ def check(stats: Mapping[str, RowStats], p: Params) -> list[TargetCheck]:
     for method in ("forkserver", "fork", "spawn"):
         ours = stats[_corepool_label(method)].median
         theirs = stats[f"multiprocessing.Pool ({method})"].median
-        checks.append(TargetCheck(
-            f"corepool.Pool no slower than multiprocessing.Pool ({method})",
-            f"{ours * 1000:.0f} ms vs {theirs * 1000:.0f} ms (x{theirs / ours:.2f})",
-            ours <= theirs,
-        ))
+        checks.append(
+            TargetCheck(
+                f"corepool.Pool no slower than multiprocessing.Pool ({method})",
+                f"{ours * 1000:.0f} ms vs {theirs * 1000:.0f} ms (x{theirs / ours:.2f})",
+                ours <= theirs,
+            )
+        )
     return checks
 
 
@@ -148,8 +150,11 @@ WORKLOAD = Workload(
         Row("multiprocessing.Pool (fork)", mp_pool("fork"), compare_with="corepool.Pool (fork)"),
         Row("corepool.Pool (spawn)", corepool_pool("spawn")),
         Row("multiprocessing.Pool (spawn)", mp_pool("spawn"), compare_with="corepool.Pool (spawn)"),
-        Row("concurrent.futures.ProcessPoolExecutor (its default)", futures_process(None),
-            "fork on Linux up to Python 3.13, forkserver from 3.14"),
+        Row(
+            "concurrent.futures.ProcessPoolExecutor (its default)",
+            futures_process(None),
+            "fork on Linux up to Python 3.13, forkserver from 3.14",
+        ),
         Row("concurrent.futures.ProcessPoolExecutor (forkserver)", futures_process("forkserver")),
         Row("joblib (loky)", joblib_loky, "Parallel call, then the reusable executor shut down"),
         Row("mpire", mpire, "WorkerPool(n_jobs=2), fork (its default)"),

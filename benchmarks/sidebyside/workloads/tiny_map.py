@@ -71,20 +71,27 @@ def prepare(quick: bool) -> dict[str, Any]:
 
 def check(stats: Mapping[str, RowStats], p: Params) -> list[TargetCheck]:
     ours = stats["corepool.Pool"].median
-    peers = {label: row.median for label, row in stats.items()
-             if not label.startswith(("corepool", "serial")) and not row.errors}
+    peers = {
+        label: row.median
+        for label, row in stats.items()
+        if not label.startswith(("corepool", "serial")) and not row.errors
+    }
     fastest = min(peers, key=peers.__getitem__)
-    checks = [TargetCheck(
-        "corepool.Pool.map at least as fast as the fastest peer",
-        f"{ours:.3f} s vs {fastest} {peers[fastest]:.3f} s (x{peers[fastest] / ours:.2f})",
-        ours <= peers[fastest],
-    )]
+    checks = [
+        TargetCheck(
+            "corepool.Pool.map at least as fast as the fastest peer",
+            f"{ours:.3f} s vs {fastest} {peers[fastest]:.3f} s (x{peers[fastest] / ours:.2f})",
+            ours <= peers[fastest],
+        )
+    ]
     executor = stats[FUTURES_CHUNKSIZE_1].median
-    checks.append(TargetCheck(
-        "corepool.Pool.map >= 100x faster than ProcessPoolExecutor.map(chunksize=1)",
-        f"x{executor / ours:.0f}",
-        executor / ours >= 100,
-    ))
+    checks.append(
+        TargetCheck(
+            "corepool.Pool.map >= 100x faster than ProcessPoolExecutor.map(chunksize=1)",
+            f"x{executor / ours:.0f}",
+            executor / ours >= 100,
+        )
+    )
     return checks
 
 
@@ -97,8 +104,11 @@ WORKLOAD = Workload(
     rows=(
         Row("serial loop", serial),
         Row("multiprocessing.Pool", mp_pool, "default start method (fork on Linux up to 3.13)"),
-        Row(FUTURES_CHUNKSIZE_1, futures_process,
-            "its default chunksize=1: measured on {items_chunksize_1:,} items, scaled to 200,000"),
+        Row(
+            FUTURES_CHUNKSIZE_1,
+            futures_process,
+            "its default chunksize=1: measured on {items_chunksize_1:,} items, scaled to 200,000",
+        ),
         Row("joblib (loky)", joblib_loky, "Parallel(n_jobs=2) over a generator of delayed calls"),
         Row("mpire", mpire, "WorkerPool(n_jobs=2, keep_alive=True), workers warmed up"),
         Row("corepool.Pool", corepool_pool),

@@ -32,17 +32,33 @@ def add_parser(subparsers: Any) -> None:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--quick", action="store_true",
-                        help="smaller workloads and one repetition: a few seconds")
-    parser.add_argument("--repeat", type=_positive, default=None,
-                        help="repetitions of each run; the table shows the median (default 3, "
-                             "quick 1)")
-    parser.add_argument("--workers", type=_positive, default=None,
-                        help="threads/processes for the CPU-dense workload (default: the cores)")
-    parser.add_argument("--io-workers", type=_positive, default=IO_WORKERS,
-                        help=f"threads/processes for the I/O-dense workload (default {IO_WORKERS})")
-    parser.add_argument("--format", choices=("table", "json"), default="table",
-                        help="what to print on standard output (default: table)")
+    parser.add_argument(
+        "--quick", action="store_true", help="smaller workloads and one repetition: a few seconds"
+    )
+    parser.add_argument(
+        "--repeat",
+        type=_positive,
+        default=None,
+        help="repetitions of each run; the table shows the median (default 3, quick 1)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=_positive,
+        default=None,
+        help="threads/processes for the CPU-dense workload (default: the cores)",
+    )
+    parser.add_argument(
+        "--io-workers",
+        type=_positive,
+        default=IO_WORKERS,
+        help=f"threads/processes for the I/O-dense workload (default {IO_WORKERS})",
+    )
+    parser.add_argument(
+        "--format",
+        choices=("table", "json"),
+        default="table",
+        help="what to print on standard output (default: table)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress on standard error")
     parser.set_defaults(handler=run)
 

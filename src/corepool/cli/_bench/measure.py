@@ -98,7 +98,8 @@ def measure(
         for repetition in range(1, repeat + 1):
             for runner in runners:
                 seconds = runner.run()
-                progress(f"run {repetition}/{repeat}: {runner.workload.name} / "
-                         f"{runner.measurement.mode}: {seconds:.3f} s")
+                progress(
+                    f"run {repetition}/{repeat}: {runner.workload.name} / "
+                    f"{runner.measurement.mode}: {seconds:.3f} s"
+                )
         return [runner.measurement for runner in runners]
-

@@ -69,8 +69,10 @@ def table(rows: Sequence[Line]) -> str:
     widths = [max(len(line[column]) for line in cells) for column in range(len(HEADERS))]
     text = []
     for number, line in enumerate(cells):
-        aligned = (cell.ljust(width) if column < 2 else cell.rjust(width)
-                   for column, (cell, width) in enumerate(zip(line, widths, strict=True)))
+        aligned = (
+            cell.ljust(width) if column < 2 else cell.rjust(width)
+            for column, (cell, width) in enumerate(zip(line, widths, strict=True))
+        )
         text.append("  ".join(aligned))
         if number == 0:
             text.append("  ".join("-" * width for width in widths))
@@ -78,8 +80,9 @@ def table(rows: Sequence[Line]) -> str:
 
 
 def heading(workloads: Sequence[Workload], repeat: int, cores: int) -> str:
-    described = "\n".join(f"  {w.name:<4} {w.description}, on {w.workers} workers"
-                          for w in workloads)
+    described = "\n".join(
+        f"  {w.name:<4} {w.description}, on {w.workers} workers" for w in workloads
+    )
     return (
         f"corepool {__version__} bench: threads and processes on this machine "
         f"({cores} cores, Python {platform.python_version()})\n{described}\n"
@@ -96,8 +99,13 @@ def as_json(workloads: Sequence[Workload], rows: Sequence[Line], repeat: int, co
             "cores": cores,
             "repeat": repeat,
             "workloads": [
-                {"name": w.name, "description": w.description, "tasks": w.tasks,
-                 "workers": w.workers, "seconds_per_task": w.seconds_per_task}
+                {
+                    "name": w.name,
+                    "description": w.description,
+                    "tasks": w.tasks,
+                    "workers": w.workers,
+                    "seconds_per_task": w.seconds_per_task,
+                }
                 for w in workloads
             ],
             "results": [asdict(row) for row in rows],
