@@ -35,7 +35,8 @@ from corepool._engine.tasks import Chunk, Job, TaskOptions
 from corepool._engine.window import BlockLedger, Window
 from corepool._lifecycle import signals
 from corepool._wire.messages import CallStyle
-from corepool._wire.remote_error import Stage, local_error
+from corepool._wire.rebuild import local_error
+from corepool._wire.remote_error import Stage
 from corepool.errors import PoolClosedError, TaskCancelledError
 from corepool.insights.statistics import PoolStatistics
 from corepool.settings import Settings
