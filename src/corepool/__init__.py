@@ -82,7 +82,7 @@ __all__ = [
 ]
 
 
-# Submodules reachable as attributes: ``import corepool as concurrent`` gives ``concurrent.futures``.
+# Submodules reachable as attributes (``import corepool as concurrent``: ``concurrent.futures``).
 _SUBMODULES = ("futures",)
 
 
