@@ -51,7 +51,9 @@ REPEAT = 5
 
 def one_run(kind: str, script: Path) -> tuple[float, float]:
     child = subprocess.Popen(
-        [sys.executable, str(script), kind], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+        [sys.executable, str(script), kind],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
         text=True,
     )
     assert child.stdout is not None
