@@ -8,6 +8,7 @@ from typing import Any
 
 import corepool
 from support import tasks
+from support.waiting import wait_until
 
 
 def test_priority_orders_pending_tasks(
@@ -33,6 +34,8 @@ def test_map_priority(make_pool: Callable[..., corepool.Pool], gate: Any, starte
     assert started.wait(30)
     background = pool.map_async(tasks.started_at, ["bg"] * 3, chunksize=1)
     urgent = pool.map_async(tasks.started_at, ["urgent"] * 3, chunksize=1, priority=1)
+    # Both calls' feeder threads hand their chunks over asynchronously: wait until all six wait.
+    wait_until(lambda: pool.statistics().tasks_queued == 6, what="all six tasks to be queued")
     gate.set()
     last_urgent = max(t for _, t in urgent.get(timeout=30))
     first_background = min(t for _, t in background.get(timeout=30))
