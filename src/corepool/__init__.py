@@ -41,6 +41,10 @@ _EXPORTS = {
     "TaskTimeoutError": "corepool.errors",
     "WorkerLostError": "corepool.errors",
     "TimeoutError": "multiprocessing",
+    "Dict": "corepool.shared.shared_dict",
+    "List": "corepool.shared.shared_list",
+    "CapacityError": "corepool.shared._errors",
+    "SharedObjectClosedError": "corepool.shared._errors",
 }
 
 __all__ = sorted(_EXPORTS)
@@ -79,3 +83,6 @@ if TYPE_CHECKING:
     from corepool.insights.statistics import PoolStatistics, WorkerStatistics
     from corepool.pool import Pool, ThreadPool
     from corepool.settings import Settings
+    from corepool.shared._errors import CapacityError, SharedObjectClosedError
+    from corepool.shared.shared_dict import Dict
+    from corepool.shared.shared_list import List

@@ -1,0 +1,342 @@
+"""``corepool.Dict``: a dict that many processes use at once.
+
+    items  (LMDB database)   canonical key ─▶ [seq:8][key pickle length:4][key pickle][value pickle]
+    order  (LMDB database)   seq (big-endian) ─▶ canonical key        (insertion order, as a dict)
+
+Keys follow dict equality through their canonical bytes (``_keys``).  The key pickle is stored only
+for keys that their bytes cannot give back exactly (``1.0``, ``True``, tuples of those, ...), so
+iteration returns the key first inserted, as a dict does.  Every operation is one LMDB
+transaction; ``update_with``/``increment``/``setdefault``/``pop`` read and write in the same one,
+so they are atomic across processes.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import (
+    Callable,
+    ItemsView,
+    Iterable,
+    Iterator,
+    KeysView,
+    Mapping,
+    MutableMapping,
+    ValuesView,
+)
+from typing import Any, TypeVar
+
+from corepool.shared._keys import decode_key, dump_value, encode_key, load_value
+from corepool.shared._store import Environment, SharedStore
+
+__all__ = ["Dict"]
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+_ITEMS, _ORDER = b"items", b"order"
+_HEADER = struct.Struct(">QI")
+_MISSING: Any = object()
+
+
+class Dict(SharedStore, MutableMapping[K, V]):
+    """A dict shared by every process that holds it, with atomic read-modify-write.
+
+    Create it in one process (the owner) and pass it anywhere: pool tasks, their results,
+    ``multiprocessing.Process`` arguments, under fork, forkserver or spawn.  Each process sees the
+    same contents.  ``d[k] += 1`` from many processes loses updates, as with any shared dict; say
+    ``d.increment(k)`` or ``d.update_with(k, fn, default)`` instead, or group operations in
+    ``with d.transaction():``.
+
+    Values are stored pickled: ``d[k]`` returns a *copy*, so ``d[k].append(x)`` changes nothing
+    shared.  Mutate through ``d.update_with(k, lambda v: v + [x], [])`` or a transaction.
+
+    ``max_bytes`` bounds the size (default 1 GiB); memory is used as the data grows.  The owner's
+    ``close()`` (or exit, or death) removes the files.
+    """
+
+    _kind = "Dict"
+    _databases = (_ITEMS, _ORDER)
+
+    def __init__(
+        self, data: Mapping[K, V] | Iterable[tuple[K, V]] | None = None, /, *,
+        max_bytes: int | None = None,
+    ) -> None:
+        super().__init__(max_bytes=max_bytes)
+        if data is not None:
+            self.update(data)
+
+    @classmethod
+    def fromkeys(
+        cls, iterable: Iterable[K], value: Any = None, *, max_bytes: int | None = None
+    ) -> Dict[K, Any]:
+        return cls(((key, value) for key in iterable), max_bytes=max_bytes)
+
+    # -- reading
+
+    def __getitem__(self, key: K) -> V:
+        value = self.get(key, _MISSING)
+        if value is _MISSING:
+            raise KeyError(key)
+        return value  # type: ignore[no-any-return]
+
+    def get(self, key: K, default: Any = None) -> Any:
+        encoded, _ = encode_key(key)
+        environment = self._environment()
+        items = environment.dbs[_ITEMS]
+
+        def read(txn: Any) -> Any:
+            record = txn.get(encoded, db=items)
+            return default if record is None else _value_of(record)
+
+        return environment.read(read)
+
+    def __contains__(self, key: object) -> bool:
+        encoded, _ = encode_key(key)
+        environment = self._environment()
+        items = environment.dbs[_ITEMS]
+        return environment.read(lambda txn: txn.get(encoded, db=items) is not None)
+
+    def __len__(self) -> int:
+        environment = self._environment()
+        items = environment.dbs[_ITEMS]
+        return environment.read(lambda txn: int(txn.stat(items)["entries"]))
+
+    def __iter__(self) -> Iterator[K]:
+        keys: list[K] = self._snapshot(keys=True, values=False)
+        return iter(keys)
+
+    def __reversed__(self) -> Iterator[K]:
+        keys: list[K] = self._snapshot(keys=True, values=False)
+        return reversed(keys)
+
+    def keys(self) -> KeysView[K]:
+        return KeysView(self)
+
+    def items(self) -> ItemsView[K, V]:
+        return _ItemsView(self)
+
+    def values(self) -> ValuesView[V]:
+        return _ValuesView(self)
+
+    def copy(self) -> dict[K, V]:
+        """A plain ``dict`` with the contents at one instant."""
+        return dict(self._snapshot(keys=True, values=True))
+
+    def _snapshot(self, *, keys: bool, values: bool) -> list[Any]:
+        """Keys, values or (key, value) pairs in insertion order, from one consistent read."""
+        environment = self._environment()
+        items, order = environment.dbs[_ITEMS], environment.dbs[_ORDER]
+
+        def read(txn: Any) -> list[Any]:
+            out: list[Any] = []
+            for encoded in txn.cursor(db=order).iternext(keys=False, values=True):
+                record = txn.get(encoded, db=items)
+                key = _key_of(encoded, record) if keys else None
+                if keys and values:
+                    out.append((key, _value_of(record)))
+                else:
+                    out.append(key if keys else _value_of(record))
+            return out
+
+        return environment.read(read)
+
+    # -- writing
+
+    def __setitem__(self, key: K, value: V) -> None:
+        encoded, exact = encode_key(key)
+        blob = dump_value(value, self._label, key)
+        environment = self._environment()
+        environment.write(
+            lambda txn: self._put(environment, txn, key, (encoded, exact), blob), len(blob)
+        )
+
+    def __delitem__(self, key: K) -> None:
+        encoded, _ = encode_key(key)
+        environment = self._environment()
+        if environment.write(lambda txn: self._remove(environment, txn, encoded)) is None:
+            raise KeyError(key)
+
+    def pop(self, key: K, default: Any = _MISSING) -> Any:
+        """Remove ``key`` and return its value (atomic)."""
+        encoded, _ = encode_key(key)
+        environment = self._environment()
+        record = environment.write(lambda txn: self._remove(environment, txn, encoded))
+        if record is not None:
+            return _value_of(record)
+        if default is _MISSING:
+            raise KeyError(key)
+        return default
+
+    def popitem(self) -> tuple[K, V]:
+        """Remove and return the last inserted (key, value) pair (atomic), as a dict does."""
+        environment = self._environment()
+
+        def pop_last(txn: Any) -> tuple[K, V] | None:
+            cursor = txn.cursor(db=environment.dbs[_ORDER])
+            if not cursor.last():
+                return None
+            encoded = bytes(cursor.value())
+            record = self._remove(environment, txn, encoded)
+            assert record is not None
+            return _key_of(encoded, record), _value_of(record)
+
+        pair = environment.write(pop_last)
+        if pair is None:
+            raise KeyError("popitem(): corepool.Dict is empty")
+        return pair
+
+    def clear(self) -> None:
+        environment = self._environment()
+
+        def drop(txn: Any) -> None:
+            txn.drop(environment.dbs[_ITEMS], delete=False)
+            txn.drop(environment.dbs[_ORDER], delete=False)
+
+        environment.write(drop)
+
+    def update(self, other: Any = (), /, **kwargs: V) -> None:
+        """Like ``dict.update``; all the pairs are written in one atomic transaction."""
+        pairs = _pairs(other)
+        pairs.extend(kwargs.items())
+        prepared = []
+        for key, value in pairs:
+            prepared.append((key, *encode_key(key), dump_value(value, self._label, key)))
+        environment = self._environment()
+
+        def write_all(txn: Any) -> None:
+            for key, encoded, exact, blob in prepared:
+                self._put(environment, txn, key, (encoded, exact), blob)
+
+        environment.write(write_all, sum(len(entry[3]) + len(entry[1]) for entry in prepared))
+
+    def setdefault(self, key: K, default: Any = None) -> Any:
+        """``d[key]`` if present, else store ``default`` and return it (atomic)."""
+        return self.update_with(key, _unchanged, default)
+
+    # -- atomic read-modify-write
+
+    def update_with(self, key: K, fn: Callable[[Any], Any], default: Any = _MISSING) -> Any:
+        """Set ``d[key] = fn(d[key])`` in one atomic step and return the new value.
+
+        ``default`` stands in for a missing key (without one, a missing key raises KeyError).
+        ``fn`` runs while this Dict is locked for writing: keep it short, and do not wait in it
+        for other processes that write to this Dict.  If ``fn`` raises, nothing changes.
+        """
+        encoded, exact = encode_key(key)
+        environment = self._environment()
+        items = environment.dbs[_ITEMS]
+
+        def modify(txn: Any) -> Any:
+            record = txn.get(encoded, db=items)
+            if record is not None:
+                old = _value_of(record)
+            elif default is _MISSING:
+                raise KeyError(key)
+            else:
+                old = default
+            new = fn(old)
+            if record is None or fn is not _unchanged:
+                blob = dump_value(new, self._label, key)
+                self._put(environment, txn, key, (encoded, exact), blob)
+            return new
+
+        return environment.write(modify)
+
+    def increment(self, key: K, by: Any = 1) -> Any:
+        """Add ``by`` to ``d[key]`` (0 when missing) in one atomic step; return the new value."""
+        return self.update_with(key, lambda value: value + by, 0)
+
+    # -- storage
+
+    def _put(
+        self, environment: Environment, txn: Any, key: K, canonical: tuple[bytes, bool], blob: bytes
+    ) -> None:
+        encoded, exact = canonical
+        items = environment.dbs[_ITEMS]
+        record = txn.get(encoded, db=items)
+        if record is not None:  # keep the first key and its place in the order, as a dict does
+            _, key_size = _HEADER.unpack_from(record)
+            head = bytes(record[: _HEADER.size + key_size])
+        else:
+            cursor = txn.cursor(db=environment.dbs[_ORDER])
+            seq = int.from_bytes(cursor.key(), "big") + 1 if cursor.last() else 0
+            key_blob = b"" if exact else dump_value(key, "corepool.Dict (as a key)")
+            environment.put(txn, _ORDER, seq.to_bytes(8, "big"), encoded, self._label)
+            head = _HEADER.pack(seq, len(key_blob)) + key_blob
+        environment.put(txn, _ITEMS, encoded, head + blob, self._label)
+
+    def _remove(self, environment: Environment, txn: Any, encoded: bytes) -> bytes | None:
+        items = environment.dbs[_ITEMS]
+        record = txn.get(encoded, db=items)
+        if record is None:
+            return None
+        record = bytes(record)
+        seq, _ = _HEADER.unpack_from(record)
+        txn.delete(encoded, db=items)
+        txn.delete(seq.to_bytes(8, "big"), db=environment.dbs[_ORDER])
+        return record
+
+    def __repr__(self) -> str:
+        if self.closed:
+            return "<corepool.Dict closed>"
+        return f"corepool.Dict({self.copy()!r})"
+
+    # -- dict operators
+
+    def __or__(self, other: Any) -> dict[Any, Any]:
+        if not isinstance(other, Mapping):
+            return NotImplemented
+        return self.copy() | dict(other)
+
+    def __ror__(self, other: Any) -> dict[Any, Any]:
+        if not isinstance(other, Mapping):
+            return NotImplemented
+        return dict(other) | self.copy()
+
+    def __ior__(self, other: Any) -> Dict[K, V]:
+        self.update(other)
+        return self
+
+
+def _pairs(other: Any) -> list[tuple[Any, Any]]:
+    if isinstance(other, Mapping):
+        return list(other.items())
+    if hasattr(other, "keys"):
+        return [(key, other[key]) for key in other.keys()]  # noqa: SIM118 - dict.update's rule
+    pairs = []
+    for index, element in enumerate(other):
+        pair = tuple(element)
+        if len(pair) != 2:
+            raise ValueError(
+                f"dictionary update sequence element #{index} has length {len(pair)}; 2 is required"
+            )
+        pairs.append(pair)
+    return pairs
+
+
+def _unchanged(value: Any) -> Any:
+    return value
+
+
+def _value_of(record: Any) -> Any:
+    _, key_size = _HEADER.unpack_from(record)
+    return load_value(record[_HEADER.size + key_size :])
+
+
+def _key_of(encoded: Any, record: Any) -> Any:
+    _, key_size = _HEADER.unpack_from(record)
+    if key_size:
+        return load_value(record[_HEADER.size : _HEADER.size + key_size])
+    return decode_key(encoded)
+
+
+class _ItemsView(ItemsView[K, V]):
+    def __iter__(self) -> Iterator[tuple[K, V]]:
+        mapping: Dict[K, V] = self._mapping  # type: ignore[attr-defined]
+        return iter(mapping._snapshot(keys=True, values=True))
+
+
+class _ValuesView(ValuesView[V]):
+    def __iter__(self) -> Iterator[V]:
+        mapping: Dict[Any, V] = self._mapping  # type: ignore[attr-defined]
+        return iter(mapping._snapshot(keys=False, values=True))
