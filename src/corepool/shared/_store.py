@@ -9,8 +9,9 @@
                    │  readers never wait: each reads the last committed snapshot
                    ├─ per thread re-entrant: inside ``with store.transaction()`` every operation
                    │  of that thread joins the open transaction
-                   └─ ensure_room(): reserves file-system pages ahead of LMDB, so a full /dev/shm
-                      is a CapacityError before anything is written, not a SIGBUS
+                   └─ _check_room(): enforces max_bytes and reserves file-system pages ahead of
+                      LMDB, so a full /dev/shm is a CapacityError before anything is written,
+                      not a SIGBUS
 
 One ``Environment`` per process and store.  LMDB must not be used across ``fork()`` and a store
 must not be opened twice in one process, so environments live in a per-process registry; a
@@ -41,18 +42,29 @@ T = TypeVar("T")
 
 DEFAULT_MAX_BYTES = 1 << 30
 """How large a store may grow unless told otherwise.  Only address space is reserved up front;
-memory is taken as the data grows (see ``Environment.ensure_room``)."""
+memory is taken as the data grows (see ``Environment._check_room``)."""
 
 _MAX_READERS = 1024
 """Concurrent read transactions across all processes (LMDB's reader table; 64 bytes each)."""
 
 _PAGE = 4096
 _CHECK_EVERY = 128 * 1024
-"""Bytes a process may write (estimated) between two checks of the room left.  A check costs
-~4 µs; a small put is counted as two pages, so one check per ~16 small writes."""
+"""Bytes a process may write (estimated) between two checks of the limit and the room left.  A
+check costs ~6 µs; a small put is counted as two pages, so one check per ~16 small writes."""
 _MIN_HEADROOM = 1 << 20
 """Pages reserved beyond LMDB's end: at least 1 MiB, else a quarter of the size.  Up to
 ``_MIN_HEADROOM / _CHECK_EVERY`` = 8 processes writing at once stay inside the reservation."""
+
+
+def map_size_for(max_bytes: int) -> int:
+    """LMDB's map: ``max_bytes`` of live data plus slack for copy-on-write.
+
+    Every LMDB write copies the pages it changes, deletions included; a map filled to the last
+    page could not even delete.  Writes that add data stop at ``max_bytes`` of live pages, which
+    leaves the slack (an eighth, at least 4 MiB: address space, not memory) for the copies.
+    """
+    return max_bytes + max(4 << 20, max_bytes // 8)
+
 
 _pid = os.getpid()
 _registry_lock = threading.Lock()
@@ -63,16 +75,19 @@ _inherited: dict[str, Environment] = {}
 class Environment:
     """One process's open LMDB environment for one store."""
 
-    def __init__(self, path: str, max_bytes: int, names: tuple[bytes, ...], create: bool) -> None:
+    def __init__(
+        self, path: str, max_bytes: int, names: tuple[bytes, ...], create: bool, label: str
+    ) -> None:
         import lmdb
 
         self.path = path
+        self.label = label
         self.pid = _pid
         self.max_bytes = max_bytes
         self._errors = lmdb
         self.env = lmdb.open(
             path,
-            map_size=max_bytes,
+            map_size=map_size_for(max_bytes),
             subdir=True,
             create=create,
             max_dbs=len(names) + 1,
@@ -110,11 +125,15 @@ class Environment:
             txn.abort()
             self._active.discard(txn)
 
-    def write(self, op: Callable[[Any], T], size_hint: int = 0) -> T:
-        """Run ``op(txn)`` in a write transaction (this thread's open one, or a new one)."""
+    def write(self, op: Callable[[Any], T], size_hint: int = 0, *, grows: bool = True) -> T:
+        """Run ``op(txn)`` in a write transaction (this thread's open one, or a new one).
+
+        ``size_hint``: bytes the operation adds; ``grows=False`` for operations that only remove
+        (they may run when the store is at its limit).
+        """
         self._unchecked += size_hint + 2 * _PAGE
         if self._unchecked >= _CHECK_EVERY:
-            self._reserve(size_hint)
+            self._check_room(size_hint, grows)
         txn = getattr(self._local, "txn", None)
         if txn is not None:
             return op(txn)
@@ -122,7 +141,7 @@ class Environment:
         self._local.txn = txn
         try:
             result = op(txn)
-            txn.commit()
+            self._commit(txn)
             return result
         except BaseException:
             txn.abort()
@@ -148,7 +167,7 @@ class Environment:
         else:
             if self.pid != _pid:
                 raise SharedObjectClosedError("a transaction cannot be finished in a forked child")
-            txn.commit()
+            self._commit(txn)
         finally:
             self._local.txn = None
             self._active.discard(txn)
@@ -168,40 +187,45 @@ class Environment:
 
     def reserve_for_rewrite(self) -> None:
         """Before a transaction that may rewrite the whole store: room for a second copy."""
-        self._reserve((self.env.info()["last_pgno"] + 1) * _PAGE)
+        self._check_room(self._live_bytes(), grows=False)
 
-    def put(self, txn: Any, db: bytes, key: bytes, value: bytes, label: str) -> None:
+    def put(self, txn: Any, db: bytes, key: bytes, value: bytes) -> None:
         """``txn.put`` with a full store reported as ``CapacityError``."""
         try:
             txn.put(key, value, db=self.dbs[db])
         except self._errors.MapFullError:
-            self.env.reader_check()  # stale readers pin old pages; the next attempt may fit
-            raise CapacityError(
-                f"{label} is full: it reached its max_bytes limit of {_size(self.max_bytes)}; "
-                "nothing was written (create it with a larger max_bytes=)"
-            ) from None
+            raise self._full() from None
+
+    def _commit(self, txn: Any) -> None:
+        try:
+            txn.commit()
+        except self._errors.MapFullError:
+            raise self._full() from None
+
+    def _full(self) -> CapacityError:
+        self.env.reader_check()  # stale readers pin old pages; the next attempt may fit
+        return CapacityError(
+            f"{self.label} is full: it reached its max_bytes limit of {_size(self.max_bytes)}; "
+            "nothing was written (create it with a larger max_bytes=)"
+        )
 
     # -- room on the file system
 
-    def ensure_room(self, size_hint: int) -> None:
-        """Reserve file-system pages ahead of what LMDB will write (cheap: checks now and then).
+    def _check_room(self, size_hint: int, grows: bool) -> None:
+        """Enforce ``max_bytes`` and reserve file-system pages ahead of LMDB.
 
         LMDB maps its file shared and writable; writing to a page the memory file system cannot
         provide kills the process with SIGBUS.  Reserving pages with ``posix_fallocate`` first
         turns a full file system into a ``CapacityError`` raised before anything is written.
         """
-        self._unchecked += size_hint + 2 * _PAGE
-        if self._unchecked >= _CHECK_EVERY:
-            self._reserve(size_hint)
-
-    def _reserve(self, size_hint: int) -> None:
         self._unchecked = 0
+        if grows and self._live_bytes() + size_hint > self.max_bytes:
+            raise self._full()
         if not self._can_reserve:
             return
         used = (self.env.info()["last_pgno"] + 1) * _PAGE
-        wanted = min(self.max_bytes, used + size_hint + max(_MIN_HEADROOM, used // 4))
-        reserved = os.fstat(self._data_fd).st_blocks * 512
-        if reserved >= wanted:
+        wanted = min(map_size_for(self.max_bytes), used + size_hint + max(_MIN_HEADROOM, used // 4))
+        if os.fstat(self._data_fd).st_blocks * 512 >= wanted:
             return
         try:
             os.posix_fallocate(self._data_fd, used, wanted - used)
@@ -210,10 +234,16 @@ class Environment:
                 self._can_reserve = False  # a file system without fallocate: nothing to reserve
                 return
             raise CapacityError(
-                f"no room left in {os.path.dirname(os.path.dirname(self.path))} to grow this "
-                f"shared object to {_size(wanted)}: the memory file system is full; nothing was "
+                f"no room left in {os.path.dirname(os.path.dirname(self.path))} to grow "
+                f"{self.label} to {_size(wanted)}: the memory file system is full; nothing was "
                 "written (free memory there or make it larger)"
             ) from None
+
+    def _live_bytes(self) -> int:
+        """Bytes in pages that hold data now (freed pages not counted)."""
+        with self.env.begin() as txn:
+            pages = sum(_pages(txn.stat(db)) for db in self.dbs.values())
+            return (pages + _pages(txn.stat()) + 2) * _PAGE
 
     # -- lifecycle
 
@@ -233,7 +263,7 @@ class Environment:
 
 
 def environment_for(
-    path: str, max_bytes: int, names: tuple[bytes, ...], *, create: bool = False
+    path: str, max_bytes: int, names: tuple[bytes, ...], label: str, *, create: bool = False
 ) -> Environment:
     """This process's environment for the store at ``path``, opened on first use."""
     with _registry_lock:
@@ -244,7 +274,7 @@ def environment_for(
         if stale is not None:
             stale.close_inherited()
             del _inherited[path]
-        environment = Environment(path, max_bytes, names, create)
+        environment = Environment(path, max_bytes, names, create, label)
         _environments[path] = environment
         return environment
 
@@ -267,6 +297,10 @@ def _after_fork_in_child() -> None:
 
 
 os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def _pages(stat: Any) -> int:
+    return int(stat["branch_pages"] + stat["leaf_pages"] + stat["overflow_pages"])
 
 
 def current_pid() -> int:
@@ -309,7 +343,9 @@ class SharedStore:
                             f"{os.urandom(4).hex()}")
         os.mkdir(path, 0o700)
         try:
-            environment = environment_for(path, size, self._databases, create=True)
+            environment = environment_for(
+                path, size, self._databases, f"corepool.{self._kind}", create=True
+            )
         except BaseException:
             shutil.rmtree(path, ignore_errors=True)
             raise
@@ -329,7 +365,7 @@ class SharedStore:
             )
         handle = cls.__new__(cls)
         handle._path, handle._max_bytes, handle._owner_pid = path, max_bytes, -1
-        handle._env = environment_for(path, max_bytes, cls._databases)
+        handle._env = environment_for(path, max_bytes, cls._databases, f"corepool.{cls._kind}")
         _handles[path] = handle
         return handle
 
@@ -344,7 +380,7 @@ class SharedStore:
             raise SharedObjectClosedError(f"operation on a closed corepool.{self._kind}")
         if environment.pid != _pid:
             environment = self._env = environment_for(
-                self._path, self._max_bytes, self._databases
+                self._path, self._max_bytes, self._databases, self._label
             )
         return environment
 

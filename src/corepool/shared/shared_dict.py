@@ -153,14 +153,17 @@ class Dict(SharedStore, MutableMapping[K, V]):
     def __delitem__(self, key: K) -> None:
         encoded, _ = encode_key(key)
         environment = self._environment()
-        if environment.write(lambda txn: self._remove(environment, txn, encoded)) is None:
+        removed = environment.write(
+            lambda txn: self._remove(environment, txn, encoded), grows=False
+        )
+        if removed is None:
             raise KeyError(key)
 
     def pop(self, key: K, default: Any = _MISSING) -> Any:
         """Remove ``key`` and return its value (atomic)."""
         encoded, _ = encode_key(key)
         environment = self._environment()
-        record = environment.write(lambda txn: self._remove(environment, txn, encoded))
+        record = environment.write(lambda txn: self._remove(environment, txn, encoded), grows=False)
         if record is not None:
             return _value_of(record)
         if default is _MISSING:
@@ -180,7 +183,7 @@ class Dict(SharedStore, MutableMapping[K, V]):
             assert record is not None
             return _key_of(encoded, record), _value_of(record)
 
-        pair = environment.write(pop_last)
+        pair = environment.write(pop_last, grows=False)
         if pair is None:
             raise KeyError("popitem(): corepool.Dict is empty")
         return pair
@@ -192,7 +195,7 @@ class Dict(SharedStore, MutableMapping[K, V]):
             txn.drop(environment.dbs[_ITEMS], delete=False)
             txn.drop(environment.dbs[_ORDER], delete=False)
 
-        environment.write(drop)
+        environment.write(drop, grows=False)
 
     def update(self, other: Any = (), /, **kwargs: V) -> None:
         """Like ``dict.update``; all the pairs are written in one atomic transaction."""
@@ -261,9 +264,9 @@ class Dict(SharedStore, MutableMapping[K, V]):
             cursor = txn.cursor(db=environment.dbs[_ORDER])
             seq = int.from_bytes(cursor.key(), "big") + 1 if cursor.last() else 0
             key_blob = b"" if exact else dump_value(key, "corepool.Dict (as a key)")
-            environment.put(txn, _ORDER, seq.to_bytes(8, "big"), encoded, self._label)
+            environment.put(txn, _ORDER, seq.to_bytes(8, "big"), encoded)
             head = _HEADER.pack(seq, len(key_blob)) + key_blob
-        environment.put(txn, _ITEMS, encoded, head + blob, self._label)
+        environment.put(txn, _ITEMS, encoded, head + blob)
 
     def _remove(self, environment: Environment, txn: Any, encoded: bytes) -> bytes | None:
         items = environment.dbs[_ITEMS]

@@ -116,7 +116,7 @@ class List(SharedStore, MutableSequence[T]):
 
         def replace(txn: Any) -> None:
             position = _position(index, _length(environment, txn))
-            environment.put(txn, _ITEMS, _key(position), blob, self._label)
+            environment.put(txn, _ITEMS, _key(position), blob)
 
         environment.write(replace, len(blob))
 
@@ -131,7 +131,7 @@ class List(SharedStore, MutableSequence[T]):
         environment = self._environment()
         environment.write(
             lambda txn: environment.put(
-                txn, _ITEMS, _key(_length(environment, txn)), blob, self._label
+                txn, _ITEMS, _key(_length(environment, txn)), blob
             ),
             len(blob),
         )
@@ -148,7 +148,7 @@ class List(SharedStore, MutableSequence[T]):
         def append_all(txn: Any) -> None:
             start = _length(environment, txn)
             for offset, blob in enumerate(blobs):
-                environment.put(txn, _ITEMS, _key(start + offset), blob, self._label)
+                environment.put(txn, _ITEMS, _key(start + offset), blob)
 
         environment.write(append_all, sum(map(len, blobs)))
 
@@ -163,8 +163,8 @@ class List(SharedStore, MutableSequence[T]):
             position = max(0, position + length) if position < 0 else min(position, length)
             for moved in range(length - 1, position - 1, -1):
                 environment.put(txn, _ITEMS, _key(moved + 1),
-                                bytes(txn.get(_key(moved), db=items)), self._label)
-            environment.put(txn, _ITEMS, _key(position), blob, self._label)
+                                bytes(txn.get(_key(moved), db=items)))
+            environment.put(txn, _ITEMS, _key(position), blob)
 
         environment.reserve_for_rewrite()
         environment.write(insert, len(blob))
@@ -182,11 +182,11 @@ class List(SharedStore, MutableSequence[T]):
             blob = bytes(txn.get(_key(position), db=items))
             for moved in range(position + 1, length):
                 environment.put(txn, _ITEMS, _key(moved - 1),
-                                bytes(txn.get(_key(moved), db=items)), self._label)
+                                bytes(txn.get(_key(moved), db=items)))
             txn.delete(_key(length - 1), db=items)
             return blob
 
-        return load_value(environment.write(pop))  # type: ignore[no-any-return]
+        return load_value(environment.write(pop, grows=False))  # type: ignore[no-any-return]
 
     def remove(self, value: T) -> None:
         """Remove the first item equal to ``value`` (atomic)."""
@@ -194,7 +194,7 @@ class List(SharedStore, MutableSequence[T]):
 
     def clear(self) -> None:
         environment = self._environment()
-        environment.write(lambda txn: txn.drop(environment.dbs[_ITEMS], delete=False))
+        environment.write(lambda txn: txn.drop(environment.dbs[_ITEMS], delete=False), grows=False)
 
     # -- whole-list operations
 
@@ -216,7 +216,7 @@ class List(SharedStore, MutableSequence[T]):
             blobs = [dump_value(value, self._label) for value in values]
             txn.drop(items, delete=False)
             for position, blob in enumerate(blobs):
-                environment.put(txn, _ITEMS, _key(position), blob, self._label)
+                environment.put(txn, _ITEMS, _key(position), blob)
 
         environment.reserve_for_rewrite()
         environment.write(rewrite)
@@ -231,7 +231,7 @@ class List(SharedStore, MutableSequence[T]):
         def modify(txn: Any) -> T:
             key = _key(_position(index, _length(environment, txn)))
             new = fn(load_value(txn.get(key, db=items)))
-            environment.put(txn, _ITEMS, key, dump_value(new, self._label, index), self._label)
+            environment.put(txn, _ITEMS, key, dump_value(new, self._label, index))
             return new
 
         return environment.write(modify)
