@@ -75,9 +75,7 @@ _inherited: dict[str, Environment] = {}
 class Environment:
     """One process's open LMDB environment for one store."""
 
-    def __init__(
-        self, path: str, max_bytes: int, names: tuple[bytes, ...], create: bool, label: str
-    ) -> None:
+    def __init__(self, path: str, max_bytes: int, create: bool, label: str) -> None:
         import lmdb
 
         self.path = path
@@ -90,7 +88,8 @@ class Environment:
             map_size=map_size_for(max_bytes),
             subdir=True,
             create=create,
-            max_dbs=len(names) + 1,
+            max_dbs=0,  # one B-tree, keys prefixed by kind: named databases need a write
+            # transaction to open in each process, which would wait for other processes' writers
             max_readers=_MAX_READERS,
             sync=False,  # memory file system: nothing to flush, and a crash loses it anyway
             metasync=False,
@@ -99,7 +98,6 @@ class Environment:
             lock=True,
         )
         try:
-            self.dbs = {name: self.env.open_db(name, create=create) for name in names}
             self._data_fd = os.open(os.path.join(path, "data.mdb"), os.O_RDWR | os.O_CLOEXEC)
         except BaseException:
             self.env.close()
@@ -189,10 +187,10 @@ class Environment:
         """Before a transaction that may rewrite the whole store: room for a second copy."""
         self._check_room(self._live_bytes(), grows=False)
 
-    def put(self, txn: Any, db: bytes, key: bytes, value: bytes) -> None:
+    def put(self, txn: Any, key: bytes, value: bytes) -> None:
         """``txn.put`` with a full store reported as ``CapacityError``."""
         try:
-            txn.put(key, value, db=self.dbs[db])
+            txn.put(key, value)
         except self._errors.MapFullError:
             raise self._full() from None
 
@@ -242,8 +240,7 @@ class Environment:
     def _live_bytes(self) -> int:
         """Bytes in pages that hold data now (freed pages not counted)."""
         with self.env.begin() as txn:
-            pages = sum(_pages(txn.stat(db)) for db in self.dbs.values())
-            return (pages + _pages(txn.stat()) + 2) * _PAGE
+            return (_pages(txn.stat()) + 2) * _PAGE
 
     # -- lifecycle
 
@@ -262,9 +259,7 @@ class Environment:
         self.close()
 
 
-def environment_for(
-    path: str, max_bytes: int, names: tuple[bytes, ...], label: str, *, create: bool = False
-) -> Environment:
+def environment_for(path: str, max_bytes: int, label: str, *, create: bool = False) -> Environment:
     """This process's environment for the store at ``path``, opened on first use."""
     with _registry_lock:
         environment = _environments.get(path)
@@ -274,7 +269,7 @@ def environment_for(
         if stale is not None:
             stale.close_inherited()
             del _inherited[path]
-        environment = Environment(path, max_bytes, names, create, label)
+        environment = Environment(path, max_bytes, create, label)
         _environments[path] = environment
         return environment
 
@@ -330,7 +325,6 @@ class SharedStore:
     """
 
     _kind: ClassVar[str] = "store"
-    _databases: ClassVar[tuple[bytes, ...]] = ()
 
     _path: str
     _max_bytes: int
@@ -344,7 +338,7 @@ class SharedStore:
         os.mkdir(path, 0o700)
         try:
             environment = environment_for(
-                path, size, self._databases, f"corepool.{self._kind}", create=True
+                path, size, f"corepool.{self._kind}", create=True
             )
         except BaseException:
             shutil.rmtree(path, ignore_errors=True)
@@ -365,7 +359,7 @@ class SharedStore:
             )
         handle = cls.__new__(cls)
         handle._path, handle._max_bytes, handle._owner_pid = path, max_bytes, -1
-        handle._env = environment_for(path, max_bytes, cls._databases, f"corepool.{cls._kind}")
+        handle._env = environment_for(path, max_bytes, f"corepool.{cls._kind}")
         _handles[path] = handle
         return handle
 
@@ -380,7 +374,7 @@ class SharedStore:
             raise SharedObjectClosedError(f"operation on a closed corepool.{self._kind}")
         if environment.pid != _pid:
             environment = self._env = environment_for(
-                self._path, self._max_bytes, self._databases, self._label
+                self._path, self._max_bytes, self._label
             )
         return environment
 

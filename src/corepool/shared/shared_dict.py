@@ -1,7 +1,7 @@
 """``corepool.Dict``: a dict that many processes use at once.
 
-    items  (LMDB database)   canonical key ─▶ [seq:8][key pickle length:4][key pickle][value pickle]
-    order  (LMDB database)   seq (big-endian) ─▶ canonical key        (insertion order, as a dict)
+    b"i" + canonical key ─▶ [seq:8][key pickle length:4][key pickle][value pickle]     the items
+    b"o" + seq (8 bytes, big-endian) ─▶ canonical key                 insertion order, as a dict
 
 Keys follow dict equality through their canonical bytes (``_keys``).  The key pickle is stored only
 for keys that their bytes cannot give back exactly (``1.0``, ``True``, tuples of those, ...), so
@@ -33,7 +33,7 @@ __all__ = ["Dict"]
 K = TypeVar("K")
 V = TypeVar("V")
 
-_ITEMS, _ORDER = b"items", b"order"
+_ITEM, _ORDER = b"i", b"o"  # key prefixes: every order key sorts after every item key
 _HEADER = struct.Struct(">QI")
 _MISSING: Any = object()
 
@@ -55,7 +55,6 @@ class Dict(SharedStore, MutableMapping[K, V]):
     """
 
     _kind = "Dict"
-    _databases = (_ITEMS, _ORDER)
 
     def __init__(
         self, data: Mapping[K, V] | Iterable[tuple[K, V]] | None = None, /, *,
@@ -80,26 +79,21 @@ class Dict(SharedStore, MutableMapping[K, V]):
         return value  # type: ignore[no-any-return]
 
     def get(self, key: K, default: Any = None) -> Any:
-        encoded, _ = encode_key(key)
+        encoded = _ITEM + encode_key(key)[0]
         environment = self._environment()
-        items = environment.dbs[_ITEMS]
 
         def read(txn: Any) -> Any:
-            record = txn.get(encoded, db=items)
+            record = txn.get(encoded)
             return default if record is None else _value_of(record)
 
         return environment.read(read)
 
     def __contains__(self, key: object) -> bool:
-        encoded, _ = encode_key(key)
-        environment = self._environment()
-        items = environment.dbs[_ITEMS]
-        return environment.read(lambda txn: txn.get(encoded, db=items) is not None)
+        encoded = _ITEM + encode_key(key)[0]
+        return self._environment().read(lambda txn: txn.get(encoded) is not None)
 
     def __len__(self) -> int:
-        environment = self._environment()
-        items = environment.dbs[_ITEMS]
-        return environment.read(lambda txn: int(txn.stat(items)["entries"]))
+        return self._environment().read(lambda txn: int(txn.stat()["entries"]) // 2)
 
     def __iter__(self) -> Iterator[K]:
         keys: list[K] = self._snapshot(keys=True, values=False)
@@ -125,12 +119,14 @@ class Dict(SharedStore, MutableMapping[K, V]):
     def _snapshot(self, *, keys: bool, values: bool) -> list[Any]:
         """Keys, values or (key, value) pairs in insertion order, from one consistent read."""
         environment = self._environment()
-        items, order = environment.dbs[_ITEMS], environment.dbs[_ORDER]
 
         def read(txn: Any) -> list[Any]:
             out: list[Any] = []
-            for encoded in txn.cursor(db=order).iternext(keys=False, values=True):
-                record = txn.get(encoded, db=items)
+            cursor = txn.cursor()
+            if not cursor.set_range(_ORDER):
+                return out
+            for encoded in cursor.iternext(keys=False, values=True):
+                record = txn.get(_ITEM + encoded)
                 key = _key_of(encoded, record) if keys else None
                 if keys and values:
                     out.append((key, _value_of(record)))
@@ -143,7 +139,7 @@ class Dict(SharedStore, MutableMapping[K, V]):
     # -- writing
 
     def __setitem__(self, key: K, value: V) -> None:
-        encoded, exact = encode_key(key)
+        encoded, exact = _item_key(key)
         blob = dump_value(value, self._label, key)
         environment = self._environment()
         environment.write(
@@ -151,7 +147,7 @@ class Dict(SharedStore, MutableMapping[K, V]):
         )
 
     def __delitem__(self, key: K) -> None:
-        encoded, _ = encode_key(key)
+        encoded = _ITEM + encode_key(key)[0]
         environment = self._environment()
         removed = environment.write(
             lambda txn: self._remove(environment, txn, encoded), grows=False
@@ -161,7 +157,7 @@ class Dict(SharedStore, MutableMapping[K, V]):
 
     def pop(self, key: K, default: Any = _MISSING) -> Any:
         """Remove ``key`` and return its value (atomic)."""
-        encoded, _ = encode_key(key)
+        encoded = _ITEM + encode_key(key)[0]
         environment = self._environment()
         record = environment.write(lambda txn: self._remove(environment, txn, encoded), grows=False)
         if record is not None:
@@ -175,13 +171,13 @@ class Dict(SharedStore, MutableMapping[K, V]):
         environment = self._environment()
 
         def pop_last(txn: Any) -> tuple[K, V] | None:
-            cursor = txn.cursor(db=environment.dbs[_ORDER])
-            if not cursor.last():
+            cursor = txn.cursor()
+            if not cursor.last() or not bytes(cursor.key()).startswith(_ORDER):
                 return None
-            encoded = bytes(cursor.value())
+            encoded = _ITEM + bytes(cursor.value())
             record = self._remove(environment, txn, encoded)
             assert record is not None
-            return _key_of(encoded, record), _value_of(record)
+            return _key_of(encoded[1:], record), _value_of(record)
 
         pair = environment.write(pop_last, grows=False)
         if pair is None:
@@ -192,8 +188,7 @@ class Dict(SharedStore, MutableMapping[K, V]):
         environment = self._environment()
 
         def drop(txn: Any) -> None:
-            txn.drop(environment.dbs[_ITEMS], delete=False)
-            txn.drop(environment.dbs[_ORDER], delete=False)
+            txn.drop(environment.env.open_db(None), delete=False)
 
         environment.write(drop, grows=False)
 
@@ -203,7 +198,7 @@ class Dict(SharedStore, MutableMapping[K, V]):
         pairs.extend(kwargs.items())
         prepared = []
         for key, value in pairs:
-            prepared.append((key, *encode_key(key), dump_value(value, self._label, key)))
+            prepared.append((key, *_item_key(key), dump_value(value, self._label, key)))
         environment = self._environment()
 
         def write_all(txn: Any) -> None:
@@ -225,12 +220,11 @@ class Dict(SharedStore, MutableMapping[K, V]):
         ``fn`` runs while this Dict is locked for writing: keep it short, and do not wait in it
         for other processes that write to this Dict.  If ``fn`` raises, nothing changes.
         """
-        encoded, exact = encode_key(key)
+        encoded, exact = _item_key(key)
         environment = self._environment()
-        items = environment.dbs[_ITEMS]
 
         def modify(txn: Any) -> Any:
-            record = txn.get(encoded, db=items)
+            record = txn.get(encoded)
             if record is not None:
                 old = _value_of(record)
             elif default is _MISSING:
@@ -255,28 +249,27 @@ class Dict(SharedStore, MutableMapping[K, V]):
         self, environment: Environment, txn: Any, key: K, canonical: tuple[bytes, bool], blob: bytes
     ) -> None:
         encoded, exact = canonical
-        items = environment.dbs[_ITEMS]
-        record = txn.get(encoded, db=items)
+        record = txn.get(encoded)
         if record is not None:  # keep the first key and its place in the order, as a dict does
             _, key_size = _HEADER.unpack_from(record)
             head = bytes(record[: _HEADER.size + key_size])
         else:
-            cursor = txn.cursor(db=environment.dbs[_ORDER])
-            seq = int.from_bytes(cursor.key(), "big") + 1 if cursor.last() else 0
+            cursor = txn.cursor()
+            last = bytes(cursor.key()) if cursor.last() else b""
+            seq = int.from_bytes(last[1:], "big") + 1 if last.startswith(_ORDER) else 0
             key_blob = b"" if exact else dump_value(key, "corepool.Dict (as a key)")
-            environment.put(txn, _ORDER, seq.to_bytes(8, "big"), encoded)
+            environment.put(txn, _ORDER + seq.to_bytes(8, "big"), encoded[1:])
             head = _HEADER.pack(seq, len(key_blob)) + key_blob
-        environment.put(txn, _ITEMS, encoded, head + blob)
+        environment.put(txn, encoded, head + blob)
 
     def _remove(self, environment: Environment, txn: Any, encoded: bytes) -> bytes | None:
-        items = environment.dbs[_ITEMS]
-        record = txn.get(encoded, db=items)
+        record = txn.get(encoded)
         if record is None:
             return None
         record = bytes(record)
         seq, _ = _HEADER.unpack_from(record)
-        txn.delete(encoded, db=items)
-        txn.delete(seq.to_bytes(8, "big"), db=environment.dbs[_ORDER])
+        txn.delete(encoded)
+        txn.delete(_ORDER + seq.to_bytes(8, "big"))
         return record
 
     def __repr__(self) -> str:
@@ -299,6 +292,11 @@ class Dict(SharedStore, MutableMapping[K, V]):
     def __ior__(self, other: Any) -> Dict[K, V]:
         self.update(other)
         return self
+
+
+def _item_key(key: object) -> tuple[bytes, bool]:
+    encoded, exact = encode_key(key)
+    return _ITEM + encoded, exact
 
 
 def _pairs(other: Any) -> list[tuple[Any, Any]]:

@@ -1,6 +1,6 @@
 """``corepool.List``: a list that many processes use at once.
 
-    items  (LMDB database)   index (8 bytes, big-endian) ─▶ value pickle      indices 0 .. n-1
+    index (8 bytes, big-endian) ─▶ value pickle          indices 0 .. n-1, nothing else stored
 
 The length is the last index + 1.  Appending, reading, replacing and popping the end cost one
 B-tree operation; inserting or deleting in the middle moves every later item, in one transaction
@@ -20,15 +20,12 @@ __all__ = ["List"]
 
 T = TypeVar("T")
 
-_ITEMS = b"items"
-
-
 def _key(index: int) -> bytes:
     return index.to_bytes(8, "big")
 
 
 def _length(environment: Environment, txn: Any) -> int:
-    cursor = txn.cursor(db=environment.dbs[_ITEMS])
+    cursor = txn.cursor()
     return int.from_bytes(cursor.key(), "big") + 1 if cursor.last() else 0
 
 
@@ -50,7 +47,6 @@ class List(SharedStore, MutableSequence[T]):
     """
 
     _kind = "List"
-    _databases = (_ITEMS,)
 
     def __init__(self, iterable: Iterable[T] = (), /, *, max_bytes: int | None = None) -> None:
         super().__init__(max_bytes=max_bytes)
@@ -69,18 +65,17 @@ class List(SharedStore, MutableSequence[T]):
 
     def __getitem__(self, index: SupportsIndex | slice) -> T | list[T]:
         environment = self._environment()
-        items = environment.dbs[_ITEMS]
         if isinstance(index, slice):
             return environment.read(lambda txn: self._read_all(environment, txn)[index])
 
         def read(txn: Any) -> T:
             position = _position(index, _length(environment, txn))
-            return load_value(txn.get(_key(position), db=items))  # type: ignore[no-any-return]
+            return load_value(txn.get(_key(position)))  # type: ignore[no-any-return]
 
         return environment.read(read)
 
     def _read_all(self, environment: Environment, txn: Any) -> list[T]:
-        cursor = txn.cursor(db=environment.dbs[_ITEMS])
+        cursor = txn.cursor()
         return [load_value(blob) for blob in cursor.iternext(keys=False, values=True)]
 
     def copy(self) -> list[T]:
@@ -116,7 +111,7 @@ class List(SharedStore, MutableSequence[T]):
 
         def replace(txn: Any) -> None:
             position = _position(index, _length(environment, txn))
-            environment.put(txn, _ITEMS, _key(position), blob)
+            environment.put(txn, _key(position), blob)
 
         environment.write(replace, len(blob))
 
@@ -131,7 +126,7 @@ class List(SharedStore, MutableSequence[T]):
         environment = self._environment()
         environment.write(
             lambda txn: environment.put(
-                txn, _ITEMS, _key(_length(environment, txn)), blob
+                txn, _key(_length(environment, txn)), blob
             ),
             len(blob),
         )
@@ -148,23 +143,22 @@ class List(SharedStore, MutableSequence[T]):
         def append_all(txn: Any) -> None:
             start = _length(environment, txn)
             for offset, blob in enumerate(blobs):
-                environment.put(txn, _ITEMS, _key(start + offset), blob)
+                environment.put(txn, _key(start + offset), blob)
 
         environment.write(append_all, sum(map(len, blobs)))
 
     def insert(self, index: SupportsIndex, value: T) -> None:
         blob = dump_value(value, self._label)
         environment = self._environment()
-        items = environment.dbs[_ITEMS]
 
         def insert(txn: Any) -> None:
             length = _length(environment, txn)
             position = index.__index__()
             position = max(0, position + length) if position < 0 else min(position, length)
             for moved in range(length - 1, position - 1, -1):
-                environment.put(txn, _ITEMS, _key(moved + 1),
-                                bytes(txn.get(_key(moved), db=items)))
-            environment.put(txn, _ITEMS, _key(position), blob)
+                environment.put(txn, _key(moved + 1),
+                                bytes(txn.get(_key(moved))))
+            environment.put(txn, _key(position), blob)
 
         environment.reserve_for_rewrite()
         environment.write(insert, len(blob))
@@ -172,18 +166,17 @@ class List(SharedStore, MutableSequence[T]):
     def pop(self, index: SupportsIndex = -1) -> T:
         """Remove and return the item at ``index`` (the last by default), atomically."""
         environment = self._environment()
-        items = environment.dbs[_ITEMS]
 
         def pop(txn: Any) -> bytes:
             length = _length(environment, txn)
             if length == 0:
                 raise IndexError("pop from empty corepool.List")
             position = _position(index, length)
-            blob = bytes(txn.get(_key(position), db=items))
+            blob = bytes(txn.get(_key(position)))
             for moved in range(position + 1, length):
-                environment.put(txn, _ITEMS, _key(moved - 1),
-                                bytes(txn.get(_key(moved), db=items)))
-            txn.delete(_key(length - 1), db=items)
+                environment.put(txn, _key(moved - 1),
+                                bytes(txn.get(_key(moved))))
+            txn.delete(_key(length - 1))
             return blob
 
         return load_value(environment.write(pop, grows=False))  # type: ignore[no-any-return]
@@ -194,7 +187,8 @@ class List(SharedStore, MutableSequence[T]):
 
     def clear(self) -> None:
         environment = self._environment()
-        environment.write(lambda txn: txn.drop(environment.dbs[_ITEMS], delete=False), grows=False)
+        main = environment.env.open_db(None)
+        environment.write(lambda txn: txn.drop(main, delete=False), grows=False)
 
     # -- whole-list operations
 
@@ -208,15 +202,15 @@ class List(SharedStore, MutableSequence[T]):
     def _rewrite(self, change: Callable[[list[T]], object]) -> None:
         """Read the list, apply ``change`` to it, write it back: one atomic transaction."""
         environment = self._environment()
-        items = environment.dbs[_ITEMS]
+        main = environment.env.open_db(None)
 
         def rewrite(txn: Any) -> None:
             values = self._read_all(environment, txn)
             change(values)
             blobs = [dump_value(value, self._label) for value in values]
-            txn.drop(items, delete=False)
+            txn.drop(main, delete=False)
             for position, blob in enumerate(blobs):
-                environment.put(txn, _ITEMS, _key(position), blob)
+                environment.put(txn, _key(position), blob)
 
         environment.reserve_for_rewrite()
         environment.write(rewrite)
@@ -226,12 +220,11 @@ class List(SharedStore, MutableSequence[T]):
     def update_with(self, index: SupportsIndex, fn: Callable[[T], T]) -> T:
         """Set ``lst[index] = fn(lst[index])`` in one atomic step and return the new value."""
         environment = self._environment()
-        items = environment.dbs[_ITEMS]
 
         def modify(txn: Any) -> T:
             key = _key(_position(index, _length(environment, txn)))
-            new = fn(load_value(txn.get(key, db=items)))
-            environment.put(txn, _ITEMS, key, dump_value(new, self._label, index))
+            new = fn(load_value(txn.get(key)))
+            environment.put(txn, key, dump_value(new, self._label, index))
             return new
 
         return environment.write(modify)

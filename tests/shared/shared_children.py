@@ -1,0 +1,118 @@
+"""Functions that child processes run in the shared-state tests (importable under spawn)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from typing import Any
+
+import corepool
+
+
+def add_numbers(shared: corepool.Dict, name: str, count: int) -> None:
+    for _ in range(count):
+        shared.increment(name)
+
+
+def add_numbers_racily(shared: corepool.Dict, name: str, count: int) -> None:
+    for _ in range(count):
+        shared[name] += 1
+
+
+def read_modify_write_in_two_steps(shared: corepool.Dict, read_done: Any, other_wrote: Any) -> None:
+    """``shared["n"] += 1`` cut in two, with another process writing in between."""
+    value = shared["n"]
+    read_done.set()
+    other_wrote.wait(30)
+    shared["n"] = value + 1
+
+
+def increment_once(shared: corepool.Dict, started: Any) -> None:
+    started.set()
+    shared.increment("n")
+
+
+def increment_while_waiting(shared: corepool.Dict, inside: Any, other_started: Any) -> None:
+    def wait_then_add(value: int) -> int:
+        inside.set()
+        other_started.wait(30)
+        return value + 1
+
+    shared.update_with("n", wait_then_add, 0)
+
+
+def exercise_dict(shared: corepool.Dict, results: Any) -> None:
+    """Every mapping operation from a child; reports what it saw."""
+    seen = {"initial": shared.copy(), "len": len(shared), "contains": "a" in shared}
+    shared["child"] = os.getpid()
+    shared.update({"u1": 1, "u2": 2})
+    del shared["a"]
+    seen["popped"] = shared.pop("b")
+    seen["setdefault"] = shared.setdefault("c", "new")
+    seen["incremented"] = shared.increment("counter", 5)
+    with shared.transaction():
+        shared["t1"] = "x"
+        shared["t2"] = shared["t1"] * 2
+    seen["keys"] = list(shared)
+    seen["items"] = list(shared.items())
+    results.put(seen)
+
+
+def exercise_list(shared: corepool.List, results: Any) -> None:
+    seen = {"initial": shared.copy(), "len": len(shared), "first": shared[0]}
+    shared.append("child")
+    shared.insert(0, "head")
+    shared.extend([7, 8])
+    seen["popped"] = shared.pop()
+    shared[1] = "replaced"
+    shared.increment(-1, 100)
+    shared.sort(key=str)
+    seen["after"] = shared.copy()
+    results.put(seen)
+
+
+def hold_transaction_then_wait(shared: corepool.Dict, half_written: Any) -> None:
+    """Write half of a transaction, say so, and wait to be killed inside it."""
+    with shared.transaction():
+        shared["first"] = "half"
+        shared.increment("counter")
+        half_written.set()
+        while True:
+            time.sleep(3600)
+
+
+def read_forever(shared: corepool.Dict, reading: Any) -> None:
+    """Die inside a read: keep a snapshot open while told to stop."""
+    snapshot = shared.copy()
+    reading.set()
+    assert snapshot is not None
+    while True:
+        time.sleep(3600)
+
+
+def create_and_report(kind: str, results: Any, hold: bool) -> None:
+    shared = corepool.Dict({"made": "by child"}) if kind == "Dict" else corepool.List([1])
+    results.put(shared.name)
+    if hold:
+        signal.pause()
+
+
+def identity(value: Any) -> Any:
+    return value
+
+
+def increment_in_task(shared: corepool.Dict, name: str) -> int:
+    return int(shared.increment(name))
+
+
+def append_in_task(shared: corepool.List, value: Any) -> int:
+    shared.append(value)
+    return len(shared)
+
+
+def make_dict_in_task() -> str:
+    shared = corepool.Dict({"from": "task"})
+    name = shared.name
+    shared.close()
+    return name
