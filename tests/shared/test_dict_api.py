@@ -203,7 +203,7 @@ def test_closed_dict_raises_a_clear_error(d: corepool.Dict) -> None:
     d.close()
     assert d.closed
     for operation in (lambda: d["a"], lambda: d.__setitem__("a", 2), lambda: len(d), d.copy):
-        with pytest.raises(SharedObjectClosedError, match="closed corepool.Dict"):
+        with pytest.raises(SharedObjectClosedError, match=r"closed corepool\.Dict"):
             operation()
     with pytest.raises(SharedObjectClosedError):
         pickle.dumps(d)
