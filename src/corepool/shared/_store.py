@@ -194,6 +194,13 @@ class Environment:
         except self._errors.MapFullError:
             raise self._full() from None
 
+    def replace(self, txn: Any, key: bytes, value: bytes) -> Any:
+        """``txn.replace``: store, returning the old value or None; full as ``CapacityError``."""
+        try:
+            return txn.replace(key, value)
+        except self._errors.MapFullError:
+            raise self._full() from None
+
     def _commit(self, txn: Any) -> None:
         try:
             txn.commit()

@@ -1,11 +1,13 @@
 """``corepool.Dict``: a dict that many processes use at once.
 
-    b"i" + canonical key ─▶ [seq:8][key pickle length:4][key pickle][value pickle]     the items
-    b"o" + seq (8 bytes, big-endian) ─▶ canonical key                 insertion order, as a dict
+    b"i" + canonical key ─▶ value pickle                           the items
+    b"k" + canonical key ─▶ [seq: 8 bytes][key pickle, or nothing]  written when a key is added
+    b"o" + seq (8 bytes, big-endian) ─▶ canonical key              insertion order, as a dict
 
 Keys follow dict equality through their canonical bytes (``_keys``).  The key pickle is stored only
 for keys that their bytes cannot give back exactly (``1.0``, ``True``, tuples of those, ...), so
-iteration returns the key first inserted, as a dict does.  Every operation is one LMDB
+iteration returns the key first inserted, as a dict does.  Replacing the value of a present
+key touches only its ``i`` entry: one B-tree operation while holding the write lock.  Every operation is one LMDB
 transaction; ``update_with``/``increment``/``setdefault``/``pop`` read and write in the same one,
 so they are atomic across processes.
 """
@@ -33,8 +35,8 @@ __all__ = ["Dict"]
 K = TypeVar("K")
 V = TypeVar("V")
 
-_ITEM, _ORDER = b"i", b"o"  # key prefixes: every order key sorts after every item key
-_HEADER = struct.Struct(">QI")
+_ITEM, _KEY, _ORDER = b"i", b"k", b"o"  # prefixes: the order entries sort last
+_SEQ = struct.Struct(">Q")
 _MISSING: Any = object()
 
 
@@ -84,7 +86,7 @@ class Dict(SharedStore, MutableMapping[K, V]):
 
         def read(txn: Any) -> Any:
             record = txn.get(encoded)
-            return default if record is None else _value_of(record)
+            return default if record is None else load_value(record)
 
         return environment.read(read)
 
@@ -93,7 +95,7 @@ class Dict(SharedStore, MutableMapping[K, V]):
         return self._environment().read(lambda txn: txn.get(encoded) is not None)
 
     def __len__(self) -> int:
-        return self._environment().read(lambda txn: int(txn.stat()["entries"]) // 2)
+        return self._environment().read(lambda txn: int(txn.stat()["entries"]) // 3)
 
     def __iter__(self) -> Iterator[K]:
         keys: list[K] = self._snapshot(keys=True, values=False)
@@ -126,12 +128,9 @@ class Dict(SharedStore, MutableMapping[K, V]):
             if not cursor.set_range(_ORDER):
                 return out
             for encoded in cursor.iternext(keys=False, values=True):
-                record = txn.get(_ITEM + encoded)
-                key = _key_of(encoded, record) if keys else None
-                if keys and values:
-                    out.append((key, _value_of(record)))
-                else:
-                    out.append(key if keys else _value_of(record))
+                key = _key_of(encoded, txn.get(_KEY + encoded)) if keys else None
+                value = load_value(txn.get(_ITEM + encoded)) if values else None
+                out.append((key, value) if keys and values else key if keys else value)
             return out
 
         return environment.read(read)
@@ -161,7 +160,7 @@ class Dict(SharedStore, MutableMapping[K, V]):
         environment = self._environment()
         record = environment.write(lambda txn: self._remove(environment, txn, encoded), grows=False)
         if record is not None:
-            return _value_of(record)
+            return load_value(record[0])
         if default is _MISSING:
             raise KeyError(key)
         return default
@@ -175,9 +174,10 @@ class Dict(SharedStore, MutableMapping[K, V]):
             if not cursor.last() or not bytes(cursor.key()).startswith(_ORDER):
                 return None
             encoded = _ITEM + bytes(cursor.value())
-            record = self._remove(environment, txn, encoded)
-            assert record is not None
-            return _key_of(encoded[1:], record), _value_of(record)
+            removed = self._remove(environment, txn, encoded)
+            assert removed is not None
+            value, key_record = removed
+            return _key_of(encoded[1:], key_record), load_value(value)
 
         pair = environment.write(pop_last, grows=False)
         if pair is None:
@@ -226,7 +226,7 @@ class Dict(SharedStore, MutableMapping[K, V]):
         def modify(txn: Any) -> Any:
             record = txn.get(encoded)
             if record is not None:
-                old = _value_of(record)
+                old = load_value(record)
             elif default is _MISSING:
                 raise KeyError(key)
             else:
@@ -249,28 +249,26 @@ class Dict(SharedStore, MutableMapping[K, V]):
         self, environment: Environment, txn: Any, key: K, canonical: tuple[bytes, bool], blob: bytes
     ) -> None:
         encoded, exact = canonical
-        record = txn.get(encoded)
-        if record is not None:  # keep the first key and its place in the order, as a dict does
-            _, key_size = _HEADER.unpack_from(record)
-            head = bytes(record[: _HEADER.size + key_size])
-        else:
-            cursor = txn.cursor()
-            last = bytes(cursor.key()) if cursor.last() else b""
-            seq = int.from_bytes(last[1:], "big") + 1 if last.startswith(_ORDER) else 0
-            key_blob = b"" if exact else dump_value(key, "corepool.Dict (as a key)")
-            environment.put(txn, _ORDER + seq.to_bytes(8, "big"), encoded[1:])
-            head = _HEADER.pack(seq, len(key_blob)) + key_blob
-        environment.put(txn, encoded, head + blob)
+        if environment.replace(txn, encoded, blob) is not None:
+            return  # a present key keeps its first form and its place, as in a dict
+        cursor = txn.cursor()
+        last = bytes(cursor.key()) if cursor.last() else b""
+        seq = _SEQ.unpack(last[1:])[0] + 1 if last.startswith(_ORDER) else 0
+        key_blob = b"" if exact else dump_value(key, "corepool.Dict (as a key)")
+        canonical_key = encoded[1:]
+        environment.put(txn, _KEY + canonical_key, _SEQ.pack(seq) + key_blob)
+        environment.put(txn, _ORDER + _SEQ.pack(seq), canonical_key)
 
-    def _remove(self, environment: Environment, txn: Any, encoded: bytes) -> bytes | None:
-        record = txn.get(encoded)
-        if record is None:
+    def _remove(
+        self, environment: Environment, txn: Any, encoded: bytes
+    ) -> tuple[bytes, bytes] | None:
+        """Delete an item; its value pickle and its key record, or None if it was absent."""
+        value = txn.pop(encoded)
+        if value is None:
             return None
-        record = bytes(record)
-        seq, _ = _HEADER.unpack_from(record)
-        txn.delete(encoded)
-        txn.delete(_ORDER + seq.to_bytes(8, "big"))
-        return record
+        key_record = txn.pop(_KEY + encoded[1:])
+        txn.delete(_ORDER + key_record[: _SEQ.size])
+        return bytes(value), bytes(key_record)
 
     def __repr__(self) -> str:
         if self.closed:
@@ -319,15 +317,9 @@ def _unchanged(value: Any) -> Any:
     return value
 
 
-def _value_of(record: Any) -> Any:
-    _, key_size = _HEADER.unpack_from(record)
-    return load_value(record[_HEADER.size + key_size :])
-
-
-def _key_of(encoded: Any, record: Any) -> Any:
-    _, key_size = _HEADER.unpack_from(record)
-    if key_size:
-        return load_value(record[_HEADER.size : _HEADER.size + key_size])
+def _key_of(encoded: Any, key_record: Any) -> Any:
+    if len(key_record) > _SEQ.size:
+        return load_value(key_record[_SEQ.size :])
     return decode_key(encoded)
 
 
