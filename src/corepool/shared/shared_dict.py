@@ -7,9 +7,9 @@
 Keys follow dict equality through their canonical bytes (``_keys``).  The key pickle is stored only
 for keys that their bytes cannot give back exactly (``1.0``, ``True``, tuples of those, ...), so
 iteration returns the key first inserted, as a dict does.  Replacing the value of a present
-key touches only its ``i`` entry: one B-tree operation while holding the write lock.  Every operation is one LMDB
-transaction; ``update_with``/``increment``/``setdefault``/``pop`` read and write in the same one,
-so they are atomic across processes.
+key touches only its ``i`` entry: one B-tree operation while holding the write lock.  Every
+operation is one LMDB transaction; ``update_with``/``increment``/``setdefault``/``pop`` read and
+write in the same one, so they are atomic across processes.
 """
 
 from __future__ import annotations
