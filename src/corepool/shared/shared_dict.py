@@ -75,20 +75,13 @@ class Dict(SharedStore, MutableMapping[K, V]):
     # -- reading
 
     def __getitem__(self, key: K) -> V:
-        value = self.get(key, _MISSING)
+        value = self._environment().load(_ITEM + encode_key(key)[0], _MISSING)
         if value is _MISSING:
             raise KeyError(key)
         return value  # type: ignore[no-any-return]
 
     def get(self, key: K, default: Any = None) -> Any:
-        encoded = _ITEM + encode_key(key)[0]
-        environment = self._environment()
-
-        def read(txn: Any) -> Any:
-            record = txn.get(encoded)
-            return default if record is None else load_value(record)
-
-        return environment.read(read)
+        return self._environment().load(_ITEM + encode_key(key)[0], default)
 
     def __contains__(self, key: object) -> bool:
         encoded = _ITEM + encode_key(key)[0]
