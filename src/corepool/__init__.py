@@ -43,6 +43,7 @@ _EXPORTS = {
     "TimeoutError": "multiprocessing",
     "Dict": "corepool.shared.shared_dict",
     "List": "corepool.shared.shared_list",
+    "SharedArray": "corepool.shared.array",
     "CapacityError": "corepool.shared._errors",
     "SharedObjectClosedError": "corepool.shared._errors",
 }
@@ -84,5 +85,6 @@ if TYPE_CHECKING:
     from corepool.pool import Pool, ThreadPool
     from corepool.settings import Settings
     from corepool.shared._errors import CapacityError, SharedObjectClosedError
+    from corepool.shared.array import SharedArray
     from corepool.shared.shared_dict import Dict
     from corepool.shared.shared_list import List
