@@ -116,3 +116,48 @@ def make_dict_in_task() -> str:
     name = shared.name
     shared.close()
     return name
+
+
+def fill_row(shared: Any, row: int) -> None:
+    shared[row] = row
+
+
+def describe_array(array: Any) -> dict[str, Any]:
+    """What a task sees of an array argument: its sum, and which file its memory is mapped from."""
+    import mmap
+
+    base = array.base
+    while base is not None and not isinstance(base, mmap.mmap):
+        base = base.obj if isinstance(base, memoryview) else getattr(base, "base", None)
+    mapped_from = None
+    if base is not None:
+        address = array.__array_interface__["data"][0]
+        with open("/proc/self/maps") as maps:
+            for line in maps:
+                span, *rest = line.split()
+                start, end = (int(part, 16) for part in span.split("-"))
+                if start <= address < end and len(rest) >= 5:
+                    mapped_from = rest[-1] if rest[-1] != "(deleted)" else rest[-2]
+    return {"sum": float(array.sum()), "mapped_from": mapped_from,
+            "writeable": bool(array.flags.writeable)}
+
+
+def scribble(array: Any) -> float:
+    array[0] += 1.0
+    return float(array[0])
+
+
+def make_array(size: int) -> Any:
+    import numpy
+
+    return numpy.arange(size, dtype=numpy.float64)
+
+
+def slow_copy(array: Any) -> Any:
+    time.sleep(0.2)  # a task that takes a while, so terminate() finds some running
+    return array.copy()
+
+
+def die_holding(array: Any) -> None:
+    assert array.sum() > 0
+    os.kill(os.getpid(), signal.SIGKILL)

@@ -64,11 +64,18 @@ class SegmentPickle(bytes):
         return (_rebuild, (bytes(self), self.segments, self.adopt))
 
 
+class _UnadoptedFiles:
+    """Result files a received message names: removed when the message goes, adopted or not."""
+
+    def __init__(self, paths: list[str]) -> None:
+        weakref.finalize(self, _unlink_all, paths)
+
+
 def _rebuild(payload: bytes, where: tuple[tuple[str, int], ...], adopt: bool) -> SegmentPickle:
     blob = SegmentPickle(payload)
     blob.segments, blob.adopt, blob.keep_alive = where, adopt, ()
-    if adopt:  # not unpickled yet: if this message is dropped, its files go with it
-        weakref.finalize(blob, _unlink_all, [path for path, _ in where])
+    if adopt:  # if this message is dropped before it is unpickled, its files go with it
+        blob.keep_alive = (_UnadoptedFiles([path for path, _ in where]),)
     return blob
 
 

@@ -14,9 +14,9 @@ Who owns what:
     map_segment                      maps an existing file; never removes it
     adopt_segment                    maps, then removes the name at once: the caller holds the
                                      only mapping, and the memory goes with its last reference
-    publish_segment                  writes an unnamed file (``O_TMPFILE``) and names it in
-                                     another process's spool, which then owns it; dying while
-                                     copying leaves nothing, as the file has no name yet
+    publish_segment                  copies into a file named in another process's spool only
+                                     once complete (which then owns it); dying while copying
+                                     leaves nothing there
 
 The memory is reserved with ``posix_fallocate`` when the file is made, so a full memory file
 system is an ``OSError(ENOSPC)`` then, never a SIGBUS when a mapping is first written.
@@ -82,30 +82,53 @@ def write_segment(data: memoryview, prefix: str = "segment") -> str:
 def publish_segment(data: memoryview, directory: str, prefix: str = "result") -> str:
     """Copy ``data`` into a new segment named in ``directory`` (another process's spool).
 
-    The copy is made in an unnamed file and named only when complete.
+    The name appears only once the copy is complete: the copy is made in an unnamed file
+    (``O_TMPFILE``) that is then linked in, or where the kernel cannot link one (some sandboxes
+    refuse with EXDEV), in this process's own spool and then renamed into ``directory``.  Either
+    way, dying while copying leaves nothing in ``directory``.
     """
-    try:
-        fd = os.open(directory, os.O_TMPFILE | os.O_RDWR | os.O_CLOEXEC, 0o600)
-    except OSError:  # a file system without O_TMPFILE: name it first
-        fd = -1
     path = _new_path(directory, prefix)
-    if fd < 0:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
-        named = True
-    else:
-        named = False
-    try:
-        _reserve(fd, data.nbytes)
-        _write_all(fd, data)
-        if not named:
+    if _links_unnamed_files(directory):
+        fd = os.open(directory, os.O_TMPFILE | os.O_RDWR | os.O_CLOEXEC, 0o600)
+        try:
+            _reserve(fd, data.nbytes)
+            _write_all(fd, data)
             os.link(f"/proc/self/fd/{fd}", path, follow_symlinks=True)
+        finally:
+            os.close(fd)
+        return path
+    staged = write_segment(data, "staged")
+    try:
+        os.rename(staged, path)
     except BaseException:
-        if named:
-            unlink_segment(path)
+        unlink_segment(staged)
         raise
-    finally:
-        os.close(fd)
     return path
+
+
+_unnamed_links: dict[str, bool] = {}
+
+
+def _links_unnamed_files(directory: str) -> bool:
+    """Whether an ``O_TMPFILE`` file can be named in ``directory`` (tried once, empty)."""
+    device = os.stat(directory).st_dev
+    key = str(device)
+    if key not in _unnamed_links:
+        try:
+            fd = os.open(directory, os.O_TMPFILE | os.O_RDWR | os.O_CLOEXEC, 0o600)
+        except OSError:
+            _unnamed_links[key] = False
+        else:
+            probe = _new_path(directory, "probe")
+            try:
+                os.link(f"/proc/self/fd/{fd}", probe, follow_symlinks=True)
+                os.unlink(probe)
+                _unnamed_links[key] = True
+            except OSError:
+                _unnamed_links[key] = False
+            finally:
+                os.close(fd)
+    return _unnamed_links[key]
 
 
 def map_segment(path: str, nbytes: int, mode: MapMode) -> mmap.mmap:
