@@ -40,6 +40,7 @@ _EXPORTS = {
     "TaskCancelledError": "corepool.errors",
     "TaskTimeoutError": "corepool.errors",
     "WorkerLostError": "corepool.errors",
+    "WorkerStartError": "corepool.errors",
     "TimeoutError": "multiprocessing",
     "Dict": "corepool.shared.shared_dict",
     "List": "corepool.shared.shared_list",
@@ -48,7 +49,32 @@ _EXPORTS = {
     "SharedObjectClosedError": "corepool.shared._errors",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "AsyncResult",
+    "CorepoolError",
+    "IMapIterator",
+    "InitializerError",
+    "MapResult",
+    "Pool",
+    "PoolClosedError",
+    "PoolStatistics",
+    "ProcessPoolExecutor",
+    "RemoteTaskError",
+    "RemoteTraceback",
+    "SerializationError",
+    "Settings",
+    "TaskCancelledError",
+    "TaskTimeoutError",
+    "ThreadPool",
+    "ThreadPoolExecutor",
+    "TimeoutError",
+    "WorkerInfo",
+    "WorkerLostError",
+    "WorkerStartError",
+    "WorkerStatistics",
+    "current_worker",
+    "worker_state",
+]
 
 
 def __getattr__(name: str) -> Any:
@@ -79,6 +105,7 @@ if TYPE_CHECKING:
         TaskCancelledError,
         TaskTimeoutError,
         WorkerLostError,
+        WorkerStartError,
     )
     from corepool.executor import ProcessPoolExecutor, ThreadPoolExecutor
     from corepool.insights.statistics import PoolStatistics, WorkerStatistics

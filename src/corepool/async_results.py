@@ -1,8 +1,9 @@
 """The result objects of ``Pool``: ``AsyncResult``, ``MapResult`` and the ``imap`` iterators.
 
-They behave like ``multiprocessing.pool``'s: ``get(timeout)`` raises ``multiprocessing.TimeoutError``
-when the wait runs out, ``successful()`` raises ``ValueError`` before the result is ready, and
-callbacks run in the parent on the pool's results thread before ``get()`` returns.
+They behave like ``multiprocessing.pool``'s: ``get(timeout)`` raises
+``multiprocessing.TimeoutError`` when the wait runs out, ``successful()`` raises ``ValueError``
+before the result is ready, and callbacks run in the parent on the pool's results thread before
+``get()`` returns.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ class AsyncResult(Generic[T]):
         self._error: BaseException | None = None
         self._callback = callback
         self._error_callback = error_callback
+        self._job: Job | None = None
 
     def ready(self) -> bool:
         return self._event.is_set()
@@ -85,7 +87,7 @@ class MapResult(AsyncResult[list[T]]):
 def _run_callback(callback: Callable[[Any], object], argument: Any) -> None:
     try:
         callback(argument)
-    except Exception:  # noqa: BLE001 - reported; the pool and the other results carry on
+    except Exception:
         logger.exception("corepool: callback %r raised; the pool carries on", callback)
 
 
@@ -98,13 +100,26 @@ class IMapIterator(Iterator[T]):
 
     def __init__(self, engine: Engine, job: Job, sink: StreamSink) -> None:
         self._sink = sink
+        self._job = job
         self._finalizer = weakref.finalize(self, engine.cancel, job)
 
-    def __iter__(self) -> IMapIterator[T]:
-        return self
+    def __iter__(self) -> Iterator[T]:
+        # A for-loop takes results a chunk at a time (see StreamSink.iter_values); next() still
+        # works before, after or instead of it.
+        return self._iterate()
+
+    def _iterate(self) -> Iterator[T]:
+        try:
+            yield from self._sink.iter_values()
+        except StopIteration:  # pragma: no cover - iter_values returns instead
+            return
+        self._finalizer.detach()
 
     def next(self, timeout: float | None = None) -> T:
-        """The next result, waiting at most ``timeout`` seconds (``multiprocessing.TimeoutError``)."""
+        """The next result, waiting at most ``timeout`` seconds.
+
+        Raises ``multiprocessing.TimeoutError`` when the wait runs out (the task keeps running).
+        """
         try:
             value, error = self._sink.next_outcome(timeout)
         except StopIteration:

@@ -7,6 +7,7 @@ boundary) or for a task exception that could not be brought home intact.
 
 from __future__ import annotations
 
+import concurrent.futures
 import multiprocessing
 
 __all__ = [
@@ -19,6 +20,7 @@ __all__ = [
     "TaskCancelledError",
     "TaskTimeoutError",
     "WorkerLostError",
+    "WorkerStartError",
 ]
 
 
@@ -49,7 +51,9 @@ class RemoteTaskError(CorepoolError):
     """
 
     def __init__(self, type_name: str, message: str, traceback_text: str, reason: str) -> None:
-        super().__init__(f"{type_name}: {message} (the exception could not be transferred: {reason})")
+        super().__init__(
+            f"{type_name}: {message} (the exception could not be transferred: {reason})"
+        )
         self.type_name = type_name
         self.message = message
         self.traceback_text = traceback_text
@@ -79,32 +83,41 @@ class SerializationError(CorepoolError):
 class WorkerLostError(CorepoolError):
     """The worker running a task died (crash, ``os._exit``, a signal, the OOM killer).
 
-    Attributes name the task (``task``: a short description of the call and item index), the
-    worker's ``pid``, and how it ended: ``exitcode`` (positive: exit status; negative: killed
-    by that signal) and ``signal_name`` when a signal ended it.
+    Attributes name the task (``task``: the call and, for a map, the item index), the worker's
+    ``pid``, how it ended: ``exitcode`` (positive: exit status; negative: killed by that signal)
+    and ``signal_name`` when a signal ended it, and ``stage``: what the worker was doing with the
+    task (``"running"``, ``"unpickling the call"`` or ``"pickling the result"``).
     """
 
     def __init__(
-        self, task: str, pid: int | None, exitcode: int | None, detail: str = ""
+        self,
+        task: str,
+        pid: int | None,
+        exitcode: int | None,
+        detail: str = "",
+        stage: str = "running",
     ) -> None:
         self.task = task
         self.pid = pid
         self.exitcode = exitcode
         self.signal_name = _signal_name(exitcode)
+        self.stage = stage
+        self.detail = detail
         how = (
-            f"killed by {self.signal_name}"
+            f"was killed by {self.signal_name}"
             if self.signal_name
             else f"exited with code {exitcode}"
             if exitcode is not None
             else "was lost"
         )
-        text = f"worker (pid {pid}) {how} while running {task}"
+        doing = "running" if stage == "running" else f"{stage} of"
+        text = f"the worker (pid {pid}) {how} while {doing} {task}"
         if detail:
-            text += f"; {detail}"
+            text += f" ({detail})"
         super().__init__(text)
 
     def __reduce__(self) -> tuple[object, ...]:
-        return (type(self), (self.task, self.pid, self.exitcode))
+        return (type(self), (self.task, self.pid, self.exitcode, self.detail, self.stage))
 
 
 class TaskTimeoutError(CorepoolError, TimeoutError):
@@ -123,8 +136,11 @@ class TaskTimeoutError(CorepoolError, TimeoutError):
         return (type(self), (self.task, self.timeout))
 
 
-class TaskCancelledError(CorepoolError):
-    """The task was cancelled (by ``terminate()``, ``cancel()`` or an abandoned iterator)."""
+class TaskCancelledError(CorepoolError, concurrent.futures.CancelledError):
+    """The task was cancelled (by ``terminate()``, ``cancel()`` or an abandoned iterator).
+
+    A ``concurrent.futures.CancelledError``, so code that handles cancelled futures handles it.
+    """
 
 
 class InitializerError(CorepoolError):
@@ -132,6 +148,15 @@ class InitializerError(CorepoolError):
 
     The initializer's own exception is ``__cause__``.  corepool does not respawn such workers in
     a loop: pending and future tasks fail with this error until the pool is closed.
+    """
+
+
+class WorkerStartError(CorepoolError):
+    """Worker processes keep dying before they are ready, so the pool cannot run tasks.
+
+    Raised for pending and new tasks after several workers in a row exited during start-up (the
+    start method cannot import something, the machine refuses new processes...).  The workers'
+    own error output, on the parent's stderr, says why.
     """
 
 

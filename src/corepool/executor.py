@@ -28,6 +28,7 @@ from typing import Any, TypeVar
 from corepool._backends.factory import NativeThreads, check_size, create_backend
 from corepool._calls import CallDefaults, check_callable, start_stream
 from corepool._engine.engine import Engine
+from corepool._engine.limits import WorkerLimits, parse_memory
 from corepool._engine.sinks import SingleSink, StreamSink, WaitTimedOut
 from corepool._engine.tasks import Job, function_label
 from corepool._lifecycle.exit_hooks import end_at_exit
@@ -48,12 +49,14 @@ class _EngineExecutor(concurrent.futures.Executor):
     def _start(self, engine: Engine, defaults: CallDefaults) -> None:
         self._engine = engine
         self._defaults = defaults
-        self._futures: set[concurrent.futures.Future[Any]] = set()
+        self._futures: dict[concurrent.futures.Future[Any], Job | None] = {}
         self._streams: set[Job] = set()
         self._lock = threading.Lock()
         end_at_exit(engine, "finish")
 
-    def submit(self, fn: Callable[..., R], /, *args: Any, **kwargs: Any) -> concurrent.futures.Future[R]:
+    def submit(
+        self, fn: Callable[..., R], /, *args: Any, **kwargs: Any
+    ) -> concurrent.futures.Future[R]:
         """Run ``fn(*args, **kwargs)`` on a worker; returns a ``concurrent.futures.Future``."""
         return self.schedule(fn, args, kwargs)
 
@@ -74,25 +77,50 @@ class _EngineExecutor(concurrent.futures.Executor):
         check_callable(fn, "fn")
         options = self._defaults.options(priority, delay, timeout, retries)
         future: concurrent.futures.Future[R] = concurrent.futures.Future()
-        sink = SingleSink(future.set_result, future.set_exception, future.set_running_or_notify_cancel)
+        sink = SingleSink(
+            future.set_result, future.set_exception, future.set_running_or_notify_cancel
+        )
         with self._lock:
-            self._futures.add(future)
-        future.add_done_callback(self._forget)
+            self._futures[future] = None
         try:
-            self._engine.submit_task(
-                fn, CallStyle.APPLY, (tuple(args), dict(kwargs or {})), options, sink,
+            job = self._engine.submit_task(
+                fn,
+                CallStyle.APPLY,
+                (tuple(args), dict(kwargs or {})),
+                options,
+                sink,
                 f"submit({function_label(fn)})",
             )
         except PoolClosedError:
             self._forget(future)
             raise RuntimeError("cannot schedule new futures after shutdown") from None
+        with self._lock:
+            if future in self._futures:
+                self._futures[future] = job
+        future.add_done_callback(self._forget)
         return future
 
     def _forget(self, future: concurrent.futures.Future[Any]) -> None:
         with self._lock:
-            self._futures.discard(future)
+            self._futures.pop(future, None)
 
-    def map(  # type: ignore[override]
+    def cancel(self, future: concurrent.futures.Future[Any]) -> bool:
+        """Cancel ``future`` even if it is running: its worker is stopped and replaced.
+
+        A pending future is cancelled as by ``future.cancel()``.  A running one fails with
+        ``TaskCancelledError`` (a ``concurrent.futures.CancelledError``), since the standard
+        ``Future`` cannot move from running to cancelled.  Returns False if it already finished.
+        """
+        if future.cancel():
+            return True
+        with self._lock:
+            job = self._futures.get(future)
+        if job is None or future.done():
+            return False
+        self._engine.cancel(job, stop_running=True)
+        return True
+
+    def map(
         self,
         fn: Callable[..., R],
         *iterables: Iterable[Any],
@@ -112,11 +140,22 @@ class _EngineExecutor(concurrent.futures.Executor):
             chunksize = 1
         sink = StreamSink(ordered=True)
         options = self._defaults.options()
-        source: Iterable[Any] = iterables[0] if len(iterables) == 1 else zip(*iterables)
+        source: Iterable[Any] = (
+            iterables[0] if len(iterables) == 1 else zip(*iterables, strict=False)
+        )
         style = CallStyle.ONE if len(iterables) == 1 else CallStyle.STAR
         try:
-            job = start_stream(self._engine, "map", fn, style, source, chunksize, options, sink,
-                               window_slots=_window_for(buffersize, chunksize))
+            job = start_stream(
+                self._engine,
+                "map",
+                fn,
+                style,
+                source,
+                chunksize,
+                options,
+                sink,
+                window_slots=_window_for(buffersize, chunksize),
+            )
         except PoolClosedError:
             raise RuntimeError("cannot schedule new futures after shutdown") from None
         with self._lock:
@@ -124,11 +163,15 @@ class _EngineExecutor(concurrent.futures.Executor):
         return self._results(job, sink, deadline)
 
     def _results(self, job: Job, sink: StreamSink, deadline: float | None) -> Iterator[Any]:
+        next_outcome = sink.next_outcome
         try:
+            if deadline is None:
+                yield from sink.iter_values()
+                return
             while True:
                 remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
                 try:
-                    value, error = sink.next_outcome(remaining)
+                    value, error = next_outcome(remaining)
                 except StopIteration:
                     return
                 except WaitTimedOut:
@@ -153,6 +196,15 @@ class _EngineExecutor(concurrent.futures.Executor):
         self._engine.close()
         if wait:
             self._engine.join()
+
+    def __exit__(self, exc_type: Any, exc_value: Any, traceback: Any) -> None:
+        if exc_type is not None and not issubclass(exc_type, Exception):
+            # Ctrl-C or SystemExit: do not wait for the queue to drain; stop now.
+            self.shutdown(wait=False, cancel_futures=True)
+            self._engine.terminate()
+            self._engine.join()
+            return
+        self.shutdown(wait=True)
 
     def statistics(self) -> PoolStatistics:
         """A snapshot of the workers (pid or thread, idle or busy, tasks done) and the queue."""
@@ -187,6 +239,7 @@ class ProcessPoolExecutor(_EngineExecutor):
         max_tasks_per_child: int | None = None,
         timeout: float | None = None,
         retries: int = 0,
+        max_memory_per_worker: int | str | None = None,
         native_threads: NativeThreads = "auto",
         settings: Settings | None = None,
     ) -> None:
@@ -195,14 +248,20 @@ class ProcessPoolExecutor(_EngineExecutor):
             check_size(max_tasks_per_child, 1, "max_tasks_per_child")
         defaults = CallDefaults(timeout, retries)
         defaults.options()
+        limits = WorkerLimits(max_tasks_per_child, parse_memory(max_memory_per_worker))
         settings = settings or DEFAULT_SETTINGS
         backend = create_backend(
-            "processes", size, settings, initializer=initializer, initargs=tuple(initargs),
-            context=mp_context, native_threads=native_threads,
+            "processes",
+            size,
+            settings,
+            initializer=initializer,
+            initargs=tuple(initargs),
+            context=mp_context,
+            native_threads=native_threads,
+            measure_memory=limits.max_memory is not None,
         )
         self._max_workers = size
-        self._start(Engine(backend, size, settings, max_tasks_per_worker=max_tasks_per_child),
-                    defaults)
+        self._start(Engine(backend, size, settings, limits=limits), defaults)
 
 
 class ThreadPoolExecutor(_EngineExecutor):
@@ -224,7 +283,11 @@ class ThreadPoolExecutor(_EngineExecutor):
         defaults.options()
         settings = settings or DEFAULT_SETTINGS
         backend = create_backend(
-            "threads", size, settings, initializer=initializer, initargs=tuple(initargs),
+            "threads",
+            size,
+            settings,
+            initializer=initializer,
+            initargs=tuple(initargs),
             thread_name_prefix=thread_name_prefix or "ThreadPoolExecutor",
         )
         self._max_workers = size

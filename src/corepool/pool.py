@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 from corepool._backends.factory import NativeThreads, check_size, create_backend
 from corepool._calls import CallDefaults, check_callable, start_stream
 from corepool._engine.engine import Engine
+from corepool._engine.limits import WorkerLimits, parse_memory
 from corepool._engine.sinks import ListSink, SingleSink, StreamSink
 from corepool._engine.tasks import function_label
 from corepool._lifecycle.exit_hooks import end_at_exit
@@ -44,8 +45,10 @@ class Pool:
 
     ``processes`` defaults to the number of cores this process may use.  Keyword-only extras:
     ``backend`` (``"processes"`` or ``"threads"``), ``timeout`` and ``retries`` (defaults for every
-    task), ``native_threads`` (cap for OpenMP/BLAS threads inside each worker process: ``"auto"``
-    divides the cores among the workers, ``None`` leaves them alone) and ``settings``.
+    task), ``max_memory_per_worker`` (bytes, or a size like ``"2GB"``: a worker above it after a
+    task is replaced), ``native_threads`` (cap for OpenMP/BLAS threads inside each worker
+    process: ``"auto"`` divides the cores among the workers, ``None`` leaves them alone) and
+    ``settings``.
     """
 
     def __init__(
@@ -59,6 +62,7 @@ class Pool:
         backend: str = "processes",
         timeout: float | None = None,
         retries: int = 0,
+        max_memory_per_worker: int | str | None = None,
         native_threads: NativeThreads = "auto",
         settings: Settings | None = None,
     ) -> None:
@@ -68,6 +72,7 @@ class Pool:
             check_size(maxtasksperchild, 1, "maxtasksperchild")
         self._defaults = CallDefaults(timeout, retries)
         self._defaults.options()  # validates timeout and retries now, not at the first task
+        limits = WorkerLimits(maxtasksperchild, parse_memory(max_memory_per_worker))
         settings = settings or DEFAULT_SETTINGS
         worker_backend = create_backend(
             backend,
@@ -77,11 +82,10 @@ class Pool:
             initargs=tuple(initargs),
             context=context,
             native_threads=native_threads,
+            measure_memory=limits.max_memory is not None,
         )
         self._processes = size
-        self._engine = Engine(
-            worker_backend, size, settings, max_tasks_per_worker=maxtasksperchild
-        )
+        self._engine = Engine(worker_backend, size, settings, limits=limits)
         end_at_exit(self._engine, "terminate")
 
     # -- one task
@@ -122,7 +126,9 @@ class Pool:
         sink = SingleSink(result._resolve_value, result._resolve_error)
         options = self._defaults.options(priority, delay, timeout, retries)
         item = (tuple(args), dict(kwds or {}))
-        engine.submit_task(func, CallStyle.APPLY, item, options, sink, f"apply({function_label(func)})")
+        result._job = engine.submit_task(
+            func, CallStyle.APPLY, item, options, sink, f"apply({function_label(func)})"
+        )
         return result
 
     # -- many tasks
@@ -138,8 +144,9 @@ class Pool:
         retries: int | None = None,
     ) -> list[R]:
         """``[func(x) for x in iterable]``, in parallel; raises the first task error."""
-        return self._map_async("map", func, CallStyle.ONE, iterable, chunksize, None, None,
-                               priority, timeout, retries).get()
+        return self._map_async(
+            "map", func, CallStyle.ONE, iterable, chunksize, None, None, priority, timeout, retries
+        ).get()
 
     def map_async(
         self,
@@ -153,8 +160,18 @@ class Pool:
         timeout: float | None = None,
         retries: int | None = None,
     ) -> MapResult[R]:
-        return self._map_async("map", func, CallStyle.ONE, iterable, chunksize, callback,
-                               error_callback, priority, timeout, retries)
+        return self._map_async(
+            "map",
+            func,
+            CallStyle.ONE,
+            iterable,
+            chunksize,
+            callback,
+            error_callback,
+            priority,
+            timeout,
+            retries,
+        )
 
     def starmap(
         self,
@@ -167,8 +184,18 @@ class Pool:
         retries: int | None = None,
     ) -> list[R]:
         """``[func(*args) for args in iterable]``, in parallel."""
-        return self._map_async("starmap", func, CallStyle.STAR, iterable, chunksize, None, None,
-                               priority, timeout, retries).get()
+        return self._map_async(
+            "starmap",
+            func,
+            CallStyle.STAR,
+            iterable,
+            chunksize,
+            None,
+            None,
+            priority,
+            timeout,
+            retries,
+        ).get()
 
     def starmap_async(
         self,
@@ -182,8 +209,18 @@ class Pool:
         timeout: float | None = None,
         retries: int | None = None,
     ) -> MapResult[R]:
-        return self._map_async("starmap", func, CallStyle.STAR, iterable, chunksize, callback,
-                               error_callback, priority, timeout, retries)
+        return self._map_async(
+            "starmap",
+            func,
+            CallStyle.STAR,
+            iterable,
+            chunksize,
+            callback,
+            error_callback,
+            priority,
+            timeout,
+            retries,
+        )
 
     def _map_async(
         self,
@@ -203,7 +240,7 @@ class Pool:
         total = len(iterable) if isinstance(iterable, (list, tuple, range)) else None
         sink = ListSink(total, result._resolve_value, result._resolve_error)
         options = self._defaults.options(priority, 0.0, timeout, retries)
-        start_stream(engine, kind, func, style, iterable, chunksize, options, sink)
+        result._job = start_stream(engine, kind, func, style, iterable, chunksize, options, sink)
         return result
 
     def imap(
@@ -230,8 +267,9 @@ class Pool:
         retries: int | None = None,
     ) -> IMapIterator[R]:
         """Results in completion order; the input is read lazily."""
-        return self._imap("imap_unordered", False, func, iterable, chunksize, priority, timeout,
-                          retries)
+        return self._imap(
+            "imap_unordered", False, func, iterable, chunksize, priority, timeout, retries
+        )
 
     def _imap(
         self,
@@ -249,6 +287,19 @@ class Pool:
         options = self._defaults.options(priority, 0.0, timeout, retries)
         job = start_stream(engine, kind, func, CallStyle.ONE, iterable, chunksize, options, sink)
         return IMapIterator(engine, job, sink)
+
+    def cancel(self, result: AsyncResult[Any] | IMapIterator[Any]) -> None:
+        """Cancel a call, including its running tasks: their workers are stopped and replaced.
+
+        Unfinished tasks of the call fail with ``TaskCancelledError``; finished ones keep their
+        results.  (A thread cannot be stopped: a cancelled task's thread is abandoned after its
+        current item and a fresh thread takes its place.)
+        """
+        engine = self._engine
+        job = result._job
+        if engine is None or job is None:
+            return
+        engine.cancel(job, stop_running=True)
 
     # -- lifecycle
 
@@ -284,7 +335,10 @@ class Pool:
         engine = getattr(self, "_engine", None)
         if engine is not None and engine.running:
             warnings.warn(
-                f"unclosed running corepool pool {self!r}", ResourceWarning, source=self, stacklevel=1
+                f"unclosed running corepool pool {self!r}",
+                ResourceWarning,
+                source=self,
+                stacklevel=1,
             )
             engine.terminate()
 

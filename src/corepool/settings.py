@@ -34,8 +34,9 @@ class Settings:
     min_window_chunks: int = 4
     """Floor of the window, so a one-worker pool still overlaps sending and running."""
 
-    worker_start_timeout: float = 60.0
-    """How long to wait for a new worker to report ready before treating it as failed."""
+    max_start_failures: int = 3
+    """Workers in a row that may die before becoming ready before the pool gives up with
+    ``WorkerStartError`` (instead of respawning them in a loop forever)."""
 
     shutdown_grace_seconds: float = 3.0
     """How long ``close()``/``join()`` waits for a worker to exit after being asked, before

@@ -38,6 +38,8 @@ class ChunkFinished:
     chunk_id: int
     outcome: Outcome
     seconds: float
+    rss: int = 0
+    """The worker's resident memory after the chunk, when it measures it (memory limit)."""
 
 
 class WorkerHandle(ABC):
@@ -79,7 +81,9 @@ class WorkerListener(Protocol):
     def worker_ready(self, worker: WorkerHandle) -> None: ...
     def worker_init_failed(self, worker: WorkerHandle, error: BaseException) -> None: ...
     def chunk_finished(self, worker: WorkerHandle, event: ChunkFinished) -> None: ...
-    def chunk_unreadable(self, worker: WorkerHandle, chunk_id: int, error: BaseException) -> None: ...
+    def chunk_unreadable(
+        self, worker: WorkerHandle, chunk_id: int, error: BaseException
+    ) -> None: ...
     def worker_exited(self, worker: WorkerHandle, exitcode: int | None) -> None: ...
 
 

@@ -25,6 +25,7 @@ def create_backend(
     context: multiprocessing.context.BaseContext | str | None = None,
     native_threads: NativeThreads = "auto",
     thread_name_prefix: str = "",
+    measure_memory: bool = False,
 ) -> Backend:
     if initializer is not None and not callable(initializer):
         raise TypeError("initializer must be a callable")
@@ -38,10 +39,15 @@ def create_backend(
             initializer,
             tuple(initargs),
             _native_limit(native_threads, size),
+            measure_memory,
         )
     if name == "threads":
         from corepool._backends.threads import ThreadBackend
 
+        if measure_memory:
+            raise ValueError(
+                "max_memory_per_worker needs worker processes: threads share one process's memory"
+            )
         return ThreadBackend(initializer, tuple(initargs), thread_name_prefix)
     raise ValueError(f"backend must be 'processes' or 'threads', not {name!r}")
 
@@ -53,7 +59,9 @@ def _native_limit(native_threads: NativeThreads, size: int) -> int | None:
         return auto_limit(size)
     if isinstance(native_threads, int) and native_threads >= 1:
         return native_threads
-    raise ValueError(f"native_threads must be 'auto', None or a positive int, not {native_threads!r}")
+    raise ValueError(
+        f"native_threads must be 'auto', None or a positive int, not {native_threads!r}"
+    )
 
 
 def check_size(size: int | None, default: int, what: str) -> int:

@@ -32,6 +32,7 @@ from corepool._backends.base import (
     WorkerListener,
 )
 from corepool._engine.tasks import Chunk, Job
+from corepool._lifecycle.start_method import unimportable_main_hidden
 from corepool._wire import serialization
 from corepool._wire.framing import ChannelClosed, FrameReader, FrameWriter
 from corepool._wire.messages import (
@@ -73,12 +74,14 @@ class ProcessBackend(Backend):
         initializer: Callable[..., object] | None,
         initargs: tuple[Any, ...],
         native_threads: int | None,
+        measure_memory: bool = False,
     ) -> None:
         self.capabilities = Capabilities("processes", kills_workers=True, isolates_workers=True)
         self._context = context
         self._start_method = context.get_start_method()
         self._settings = settings
         self._native_threads = native_threads
+        self._measure_memory = measure_memory
         self._board = context.RawArray("q", size * progress.ROW_SIZE)
         self._board_view = memoryview(self._board).cast("B").cast("q")
         self._lifeline_reader, self._lifeline_writer = context.Pipe(duplex=False)
@@ -125,6 +128,7 @@ class ProcessBackend(Backend):
             board=self._board,
             initializer_blob=self._initializer_blob,
             native_threads=self._native_threads,
+            measure_memory=self._measure_memory,
             inherited_fds=self._fds_a_fork_inherits(),
         )
         process = self._context.Process(  # type: ignore[attr-defined]
@@ -132,11 +136,12 @@ class ProcessBackend(Backend):
         )
         process.daemon = False  # so that a task may start a pool of its own
         try:
-            process.start()
+            with unimportable_main_hidden():
+                process.start()
         finally:
             child_end.close()
         start = index * progress.ROW_SIZE
-        row = self._board_view[start : start + progress.ROW_SIZE]
+        row: MutableSequence[int] = self._board_view[start : start + progress.ROW_SIZE]  # type: ignore[assignment]
         worker = ProcessWorker(index, process, parent_end, row, loop, listener)
         self._workers[index] = worker
         return worker
@@ -170,6 +175,7 @@ class ProcessWorker(WorkerHandle):
         self.name = process.name
         self.row = row
         self._process = process
+        self._pid = process.pid  # kept: the process object is closed once it is released
         self._channel = channel
         self._loop = loop
         self._listener = listener
@@ -185,7 +191,7 @@ class ProcessWorker(WorkerHandle):
 
     @property
     def pid(self) -> int | None:
-        return self._process.pid
+        return self._pid
 
     def run(self, chunk: Chunk) -> None:
         assert chunk.packed is not None and chunk.job.function_blob is not None
@@ -262,7 +268,10 @@ class ProcessWorker(WorkerHandle):
         listener = self._listener
         if isinstance(message, Done):
             listener.chunk_finished(
-                self, ChunkFinished(message.chunk_id, PackedOutcome(message), message.seconds)
+                self,
+                ChunkFinished(
+                    message.chunk_id, PackedOutcome(message), message.seconds, message.rss
+                ),
             )
         elif isinstance(message, Ready):
             listener.worker_ready(self)

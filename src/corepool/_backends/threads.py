@@ -79,7 +79,7 @@ class ThreadWorker(WorkerHandle):
         self._loop = loop
         self._listener = listener
         self._inbox: queue.SimpleQueue[LocalCall | LocalStop] = queue.SimpleQueue()
-        self._abandoned = False
+        self._abandoned = threading.Event()
         self._thread = threading.Thread(
             target=self._main, args=(initializer, initargs), name=name, daemon=True
         )
@@ -99,9 +99,10 @@ class ThreadWorker(WorkerHandle):
         self._inbox.put(LocalStop())
 
     def kill(self) -> None:
-        # A thread cannot be stopped from outside; stop listening to it and let it finish alone.
-        if not self._abandoned:
-            self._abandoned = True
+        # A thread cannot be stopped from outside: stop listening to it; it stops by itself after
+        # the item it is running (see run_items' ``stop``), and a new thread takes its place.
+        if not self._abandoned.is_set():
+            self._abandoned.set()
             self._inbox.put(LocalStop())
             self._loop.call_soon(self._listener.worker_exited, self, None)
 
@@ -113,7 +114,14 @@ class ThreadWorker(WorkerHandle):
     def _main(self, initializer: Callable[..., object] | None, initargs: tuple[Any, ...]) -> None:
         try:
             thread_worker_main(
-                self.index, self.name, self._inbox, self.row, initializer, initargs, self._post
+                self.index,
+                self.name,
+                self._inbox,
+                self.row,
+                initializer,
+                initargs,
+                self._post,
+                self._abandoned,
             )
         finally:
             self._post_exit()
@@ -131,7 +139,7 @@ class ThreadWorker(WorkerHandle):
             pass
 
     def _deliver(self, event: LocalEvent) -> None:
-        if self._abandoned:
+        if self._abandoned.is_set():
             return
         if isinstance(event, LocalDone):
             self._listener.chunk_finished(
@@ -143,5 +151,5 @@ class ThreadWorker(WorkerHandle):
             self._listener.worker_init_failed(self, event.error)
 
     def _deliver_exit(self) -> None:
-        if not self._abandoned:
+        if not self._abandoned.is_set():
             self._listener.worker_exited(self, 0)

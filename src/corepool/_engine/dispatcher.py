@@ -14,18 +14,21 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
+import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
 from corepool._backends.base import Backend, ChunkFinished, Outcome, WorkerHandle
+from corepool._engine.limits import WorkerLimits
 from corepool._engine.loop_thread import LoopThread
-from corepool._engine.recovery import plan_recovery
+from corepool._engine.recovery import Loss, LossKind, plan_recovery
 from corepool._engine.results_thread import ResultsThread
 from corepool._engine.tasks import Chunk
+from corepool._lifecycle.oom import OomWatch
 from corepool._worker import progress
-from corepool.errors import InitializerError, TaskCancelledError, TaskTimeoutError, WorkerLostError
+from corepool.errors import InitializerError, TaskCancelledError, WorkerStartError
 from corepool.insights.statistics import PoolStatistics, WorkerStatistics
 from corepool.settings import Settings
 
@@ -44,8 +47,8 @@ class Slot:
     stop_reason: StopReason | None = None
     timer: asyncio.TimerHandle | None = None
     """Timeout check for the running chunk, or the shutdown escalation while stopping."""
-    lost_item_error: BaseException | None = None
-    """Set when the dispatcher ends the worker on purpose (timeout): the error for its item."""
+    assigned_ns: int = 0
+    """``time.monotonic_ns()`` when the chunk was handed over (timeouts before it is read)."""
 
     @property
     def idle(self) -> bool:
@@ -61,7 +64,7 @@ class Dispatcher:
         settings: Settings,
         results: ResultsThread,
         on_finished: Callable[[], None],
-        max_tasks_per_worker: int | None = None,
+        limits: WorkerLimits | None = None,
     ) -> None:
         self._loop_thread = loop_thread
         self._loop = loop_thread.loop
@@ -69,7 +72,7 @@ class Dispatcher:
         self._settings = settings
         self._results = results
         self._on_finished = on_finished
-        self._max_tasks = max_tasks_per_worker
+        self._limits = limits or WorkerLimits()
         self._slots = [Slot(index) for index in range(size)]
         self._pending: list[tuple[int, int, Chunk]] = []
         self._order = itertools.count()
@@ -79,8 +82,14 @@ class Dispatcher:
         self._closing = False
         self._terminating = False
         self._finished = False
-        self._init_error: BaseException | None = None
+        self._broken: BaseException | None = None
+        """Why the pool cannot run tasks any more (an initializer failed, workers cannot start)."""
+        self._start_failures: float = 0.0
+        self._oom_watch = (
+            OomWatch.for_this_process() if backend.capabilities.isolates_workers else None
+        )
         self._tasks_done = 0
+        self._chunks_done = 0
         self._replaced = 0
 
     # -- commands (posted by the engine from user threads)
@@ -129,8 +138,10 @@ class Dispatcher:
                 self._stop_worker(slot, "terminate")
         self._maybe_finish()
 
-    def cancel_job_tasks(self, job_id: int) -> None:
-        """Drop a cancelled job's pending and delayed chunks (running ones finish)."""
+    def cancel_job_tasks(self, job_id: int, stop_running: bool = False) -> None:
+        """Drop a cancelled job's pending and delayed chunks; with ``stop_running``, also end the
+        workers running its chunks (those fail with TaskCancelledError; the workers are replaced).
+        """
         error = TaskCancelledError("the call was cancelled")
         kept = []
         for entry in self._pending:
@@ -145,13 +156,18 @@ class Dispatcher:
                 handle.cancel()
                 del self._delayed[chunk_id]
                 self._fail(chunk, error)
+        if stop_running:
+            for slot in self._slots:
+                running = slot.chunk is not None and slot.chunk.job.id == job_id
+                if running and slot.worker is not None and slot.stop_reason is None:
+                    self._stop_worker(slot, "cancel")
         self._maybe_finish()
 
     # -- scheduling
 
     def _enqueue(self, chunk: Chunk, *, front: bool = False) -> None:
-        if self._init_error is not None:
-            self._fail(chunk, self._init_error)
+        if self._broken is not None:
+            self._fail(chunk, self._broken)
             return
         order = next(self._front) if front else next(self._order)
         heapq.heappush(self._pending, (-chunk.job.options.priority, order, chunk))
@@ -178,6 +194,7 @@ class Dispatcher:
     def _assign(self, slot: Slot, chunk: Chunk) -> None:
         assert slot.worker is not None
         slot.chunk = chunk
+        slot.assigned_ns = time.monotonic_ns()
         timeout = chunk.job.options.timeout
         if timeout is not None:
             slot.timer = self._loop.call_later(timeout, self._check_timeout, slot, chunk)
@@ -195,23 +212,20 @@ class Dispatcher:
         slot = self._slot_of(worker)
         if slot is not None:
             slot.ready = True
+            self._start_failures = 0.0
 
     def worker_init_failed(self, worker: WorkerHandle, error: BaseException) -> None:
-        if self._init_error is None:
-            problem = InitializerError(
-                f"the worker initializer raised {type(error).__name__}: {error}; "
-                "the pool cannot run tasks"
-            )
-            problem.__cause__ = error
-            self._init_error = problem
-            for _, _, chunk in self._pending:
-                self._fail(chunk, problem)
-            self._pending.clear()
+        problem = InitializerError(
+            f"the worker initializer raised {type(error).__name__}: {error}; "
+            "the pool cannot run tasks"
+        )
+        problem.__cause__ = error
+        self._break(problem)
         slot = self._slot_of(worker)
         if slot is None:
             return
         if slot.chunk is not None:
-            self._fail(slot.chunk, self._init_error)
+            self._fail(slot.chunk, self._broken or problem)
             self._clear_chunk(slot)
         slot.stop_reason = "init-failed"  # the worker exits by itself
 
@@ -224,8 +238,9 @@ class Dispatcher:
         chunk.job.sizer.record(len(chunk), event.seconds)
         slot.tasks_done += len(chunk)
         self._tasks_done += len(chunk)
+        self._chunks_done += 1
         self._results.post(_deliver_outcome, chunk, event.outcome)
-        if self._max_tasks is not None and slot.tasks_done >= self._max_tasks:
+        if self._limits.exceeded(slot.tasks_done, event.rss) is not None:
             self._stop_worker(slot, "recycle")
         self._dispatch()
         self._maybe_finish()
@@ -241,17 +256,19 @@ class Dispatcher:
         self._dispatch()
 
     def worker_exited(self, worker: WorkerHandle, exitcode: int | None) -> None:
-        worker.release()
         slot = self._slot_of(worker)
+        worker.release()
         if slot is None:
             return
-        chunk, reason, item_error = slot.chunk, slot.stop_reason, slot.lost_item_error
+        chunk, reason, ready = slot.chunk, slot.stop_reason, slot.ready
         if slot.timer is not None:
             slot.timer.cancel()
-        slot.chunk = slot.timer = slot.lost_item_error = None
+        slot.chunk = slot.timer = None
         slot.worker, slot.ready, slot.stop_reason = None, False, None
         if chunk is not None:
-            self._recover(chunk, worker, exitcode, item_error)
+            self._recover(chunk, worker, self._loss(reason, worker, exitcode))
+        if reason is None and not ready:
+            self._count_start_failure(exitcode)
         if reason is None or reason in ("recycle", "timeout", "cancel"):
             self._replaced += 1
             if self._needs_workers():
@@ -259,57 +276,70 @@ class Dispatcher:
         self._dispatch()
         self._maybe_finish()
 
+    def _count_start_failure(self, exitcode: int | None) -> None:
+        # A worker SIGKILLed while starting was most likely killed from outside (or by the OOM
+        # killer), not broken by its own start-up: those count a quarter as much.
+        self._start_failures += 1 if exitcode != -signal.SIGKILL else 0.25
+        if self._start_failures >= self._settings.max_start_failures:
+            self._break(
+                WorkerStartError(
+                    "worker processes keep exiting while they start "
+                    f"(the last with exit code {exitcode}); their error output above says why"
+                )
+            )
+
+    def _break(self, problem: BaseException) -> None:
+        """The pool cannot run tasks any more: fail what waits, start no more workers."""
+        if self._broken is not None:
+            return
+        self._broken = problem
+        for _, _, chunk in self._pending:
+            self._fail(chunk, problem)
+        self._pending.clear()
+
     def _slot_of(self, worker: WorkerHandle) -> Slot | None:
         slot = self._slots[worker.index]
         return slot if slot.worker is worker else None
 
     # -- lost workers and timeouts
 
-    def _recover(
-        self,
-        chunk: Chunk,
-        worker: WorkerHandle,
-        exitcode: int | None,
-        item_error: BaseException | None,
-    ) -> None:
-        plan = plan_recovery(chunk, worker.row)
+    def _loss(self, reason: StopReason | None, worker: WorkerHandle, exitcode: int | None) -> Loss:
+        kind: LossKind = (
+            "timeout" if reason == "timeout" else "cancel" if reason == "cancel" else "died"
+        )
+        detail = ""
+        killed = exitcode == -signal.SIGKILL
+        if killed and self._oom_watch is not None and self._oom_watch.killed_since_last():
+            detail = "the kernel's out-of-memory killer ended processes in this cgroup meanwhile"
+        return Loss(kind, worker.pid, exitcode, detail, may_retry=not self._terminating)
+
+    def _recover(self, chunk: Chunk, worker: WorkerHandle, loss: Loss) -> None:
+        plan = plan_recovery(chunk, worker.row, loss)
         for part in plan.requeue:
-            self._backend.prepare_chunk(part)
+            if part.packed is None:
+                self._backend.prepare_chunk(part)
             self._enqueue(part, front=True)
-        culprit = plan.culprit
-        if culprit is None:
-            return
-        if item_error is not None:
-            self._fail(culprit, item_error)
-            return
-        culprit.attempts += 1
-        if culprit.attempts <= culprit.job.options.retries and not self._closing_for_good():
-            self._backend.prepare_chunk(culprit)
-            self._enqueue(culprit, front=True)
-            return
-        detail = "" if plan.culprit_stage == "running" else f"while {plan.culprit_stage}"
-        if culprit.attempts > 1:
-            detail = f"{detail}; tried {culprit.attempts} times".lstrip("; ")
-        task = culprit.job.describe_item(culprit.start)
-        self._fail(culprit, WorkerLostError(task, worker.pid, exitcode, detail))
+        for part, error in plan.failed:
+            self._fail(part, error)
 
     def _check_timeout(self, slot: Slot, chunk: Chunk) -> None:
+        """Stop the worker if its current item (or reading / packing phase) ran too long."""
         slot.timer = None
         if slot.chunk is not chunk or slot.worker is None:
             return
         timeout = chunk.job.options.timeout
         assert timeout is not None
         row = slot.worker.row
-        now = time.monotonic_ns()
-        started = row[progress.STARTED]
-        position = row[progress.ITEM]
-        running = row[progress.CHUNK] == chunk.id and 0 <= position < progress.PACKING_BASE
-        if not running or now - started < timeout * 1e9:
-            wait = timeout if not running else timeout - (now - started) / 1e9
-            slot.timer = self._loop.call_later(max(wait, 0.001), self._check_timeout, slot, chunk)
+        if not slot.ready:  # still starting (maybe in its initializer): the clock has not begun
+            started = time.monotonic_ns()
+        elif row[progress.CHUNK] != chunk.id:
+            started = slot.assigned_ns
+        else:
+            started = row[progress.STARTED]
+        left = timeout - (time.monotonic_ns() - started) / 1e9
+        if left > 0:
+            slot.timer = self._loop.call_later(left, self._check_timeout, slot, chunk)
             return
-        task = chunk.job.describe_item(chunk.start + min(position, len(chunk) - 1))
-        slot.lost_item_error = TaskTimeoutError(task, timeout)
         self._stop_worker(slot, "timeout")
 
     # -- worker lifecycle
@@ -349,12 +379,9 @@ class Dispatcher:
             slot.timer = None
 
     def _needs_workers(self) -> bool:
-        if self._terminating or self._init_error is not None:
+        if self._terminating or self._broken is not None:
             return False
         return not self._closing or self._has_work()
-
-    def _closing_for_good(self) -> bool:
-        return self._terminating
 
     def _has_work(self) -> bool:
         return bool(
@@ -394,6 +421,7 @@ class Dispatcher:
             tasks_queued=queued,
             tasks_in_flight=in_flight,
             tasks_done=self._tasks_done,
+            chunks_done=self._chunks_done,
             workers_replaced=self._replaced,
         )
 
@@ -401,10 +429,10 @@ class Dispatcher:
         worker = slot.worker
         if worker is None or slot.stop_reason is not None:
             state: Literal["starting", "idle", "busy", "stopping"] = "stopping"
-        elif slot.chunk is not None:
-            state = "busy"
         elif not slot.ready:
             state = "starting"
+        elif slot.chunk is not None:
+            state = "busy"
         else:
             state = "idle"
         name = worker.name if worker is not None else f"corepool-worker-{slot.index}"

@@ -27,11 +27,13 @@ from corepool._backends.base import Backend
 from corepool._engine.chunking import ChunkSizer
 from corepool._engine.dispatcher import Dispatcher
 from corepool._engine.feeder import Feeder
+from corepool._engine.limits import WorkerLimits
 from corepool._engine.loop_thread import LoopThread
 from corepool._engine.results_thread import ResultsThread
 from corepool._engine.sinks import Sink
 from corepool._engine.tasks import Chunk, Job, TaskOptions
 from corepool._engine.window import BlockLedger, Window
+from corepool._lifecycle import signals
 from corepool._wire.messages import CallStyle
 from corepool._wire.remote_error import Stage, local_error
 from corepool.errors import PoolClosedError, TaskCancelledError
@@ -48,7 +50,7 @@ class Engine:
         size: int,
         settings: Settings,
         *,
-        max_tasks_per_worker: int | None = None,
+        limits: WorkerLimits | None = None,
     ) -> None:
         self.backend = backend
         self.size = size
@@ -67,10 +69,11 @@ class Engine:
             settings,
             self._results,
             self._dispatcher_finished,
-            max_tasks_per_worker,
+            limits,
         )
         self._results.start()
         self._loop_thread.start()
+        signals.pool_started()
         try:
             self._loop_thread.call_and_wait(self._dispatcher.start)
         except BaseException:
@@ -99,7 +102,9 @@ class Engine:
     ) -> Job:
         """One task (``apply_async``, ``submit``)."""
         self._check_running()
-        job = Job(fn, style, options, sink, ChunkSizer(fn, self.size, self.settings, explicit=1), label)
+        job = Job(
+            fn, style, options, sink, ChunkSizer(fn, self.size, self.settings, explicit=1), label
+        )
         chunk = Chunk(job, 0, [item])
         try:
             self.backend.prepare_job(job)
@@ -162,15 +167,16 @@ class Engine:
                 return
             self._loop_thread.call(self._dispatcher.feeder_finished)
 
-    def cancel(self, job: Job) -> None:
-        """Stop a job: no more of its input is read and its pending tasks are dropped."""
+    def cancel(self, job: Job, *, stop_running: bool = False) -> None:
+        """Stop a job: no more of its input is read and its pending tasks are dropped; with
+        ``stop_running``, its running tasks are stopped too (their workers are replaced)."""
         job.cancelled.set()
         with self._lock:
             stream = self._streams.get(job.id)
             if stream is not None:
                 stream[0].close()
             if not self._loop_thread.loop.is_closed():
-                self._loop_thread.call(self._dispatcher.cancel_job_tasks, job.id)
+                self._loop_thread.call(self._dispatcher.cancel_job_tasks, job.id, stop_running)
 
     def _check_running(self) -> None:
         if self._state != _RUNNING:
@@ -210,11 +216,13 @@ class Engine:
             return False
         self._loop_thread.join()
         self._results.join()
+        signals.restore_if_unused()
         return True
 
     def _dispatcher_finished(self) -> None:
         # On the loop thread, once every worker has exited.
         self._final_statistics = self._dispatcher.statistics()
+        signals.pool_ended()
         self._loop_thread.stop()
         self._results.post(self._finished.set)
         self._results.stop(join=False)

@@ -9,19 +9,15 @@ each chunk is cut, so they follow the measurements as they arrive.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import islice
 from typing import Any
 
 from corepool._engine.tasks import Chunk, Job
 from corepool._engine.window import Window
 
+# Inputs sliced instead of iterated: their length is known and slicing them is cheap and pure.
 _SLICEABLE = (list, tuple, range)
-
-
-def is_sized_sequence(source: object) -> bool:
-    """Inputs we may slice instead of iterate: their length is known and slicing is cheap."""
-    return isinstance(source, _SLICEABLE)
 
 
 class Feeder:
@@ -53,31 +49,41 @@ class Feeder:
 
     def _feed(self) -> None:
         job = self._job
-        take = _slicer(self._source) if is_sized_sequence(self._source) else _iterator_taker(
-            iter(self._source)
-        )
+        source = self._source
+        take = _slicer(source) if isinstance(source, _SLICEABLE) else _taker(iter(source))
         index = 0
         while self._window.acquire():
-            size = job.sizer.next_size()
-            try:
-                items = take(index, size)
-            except BaseException as error:  # noqa: BLE001 - the input's error is the job's
+            items, error = take(index, job.sizer.next_size())
+            if items:
+                assert job.sink.ledger is not None
+                job.sink.ledger.open_block(index, len(items))
+                self._submit(Chunk(job, index, items))
+                index += len(items)
+            else:
                 self._window.release()
+            if error is not None:
                 self._post(job.sink.input_failed, index, error)
                 return
             if not items:
-                self._window.release()
                 self._post(job.sink.input_ended, index)
                 return
-            assert job.sink.ledger is not None
-            job.sink.ledger.open_block(index, len(items))
-            self._submit(Chunk(job, index, items))
-            index += len(items)
 
 
-def _slicer(source: Sequence[Any]) -> Callable[[int, int], Sequence[Any]]:
-    return lambda start, size: source[start : start + size]
+Take = Callable[[int, int], tuple[Sequence[Any], BaseException | None]]
 
 
-def _iterator_taker(iterator: Any) -> Callable[[int, int], Sequence[Any]]:
-    return lambda start, size: list(islice(iterator, size))
+def _slicer(source: Sequence[Any]) -> Take:
+    return lambda start, size: (source[start : start + size], None)
+
+
+def _taker(iterator: Iterator[Any]) -> Take:
+    def take(start: int, size: int) -> tuple[Sequence[Any], BaseException | None]:
+        # list.extend keeps the items read before the iterator raised, so none is lost.
+        items: list[Any] = []
+        try:
+            items.extend(islice(iterator, size))
+        except BaseException as error:  # noqa: BLE001 - the input's error is the job's
+            return items, error
+        return items, None
+
+    return take

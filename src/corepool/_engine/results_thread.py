@@ -55,5 +55,5 @@ class ResultsThread:
             fn, args = work
             try:
                 fn(*args)
-            except Exception:  # noqa: BLE001 - one failed delivery must not stop the others
+            except Exception:
                 logger.exception("corepool: delivering a result failed")

@@ -15,7 +15,7 @@ import threading
 import time
 from abc import ABC, abstractmethod
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from corepool._engine.window import BlockLedger
@@ -32,7 +32,7 @@ class Sink(ABC):
     def deliver(self, start: int, values: list[Any], errors: dict[int, BaseException]) -> None:
         """Outcomes of items ``start .. start+len(values)``; ``errors`` is keyed by offset."""
 
-    def input_ended(self, total: int) -> None:
+    def input_ended(self, total: int) -> None:  # noqa: B027 - only streaming sinks care
         """A streaming job's input is exhausted after ``total`` items."""
 
     def input_failed(self, index: int, error: BaseException) -> None:
@@ -92,6 +92,9 @@ class ListSink(Sink):
         on_error: Callable[[BaseException], None],
     ) -> None:
         self._total = total
+        # With the length known up front, results go straight to their place; otherwise they
+        # are kept by start index and put in order at the end.
+        self._preallocated = total is not None
         self._values: list[Any] = [None] * total if total is not None else []
         self._parts: dict[int, list[Any]] = {}
         self._received = 0
@@ -107,7 +110,7 @@ class ListSink(Sink):
         if errors:
             self._fail(errors[min(errors)])
             return
-        if self._total is not None:
+        if self._preallocated:
             self._values[start : start + len(values)] = values
         else:
             self._parts[start] = values
@@ -142,21 +145,27 @@ class ListSink(Sink):
 class StreamSink(Sink):
     """Results handed out one at a time, in input order or in completion order.
 
-    ``next_outcome`` returns ``(value, error)`` for the next item.  A consumed entry settles its
-    items in the ledger, which lets the feeder take more input.
+    ``next_outcome`` returns ``(value, error)`` for the next item.  Outcomes arrive a chunk at a
+    time; the consumer takes a whole chunk under the producers' condition (settling it in the
+    ledger, which lets the feeder read more input) and then hands out its items under a lock of
+    its own, so the per-item cost is one uncontended lock (~0.1 µs), not a condition round.
     """
 
     def __init__(self, ordered: bool) -> None:
         self._ordered = ordered
+        # Producer side: guarded by the condition.
         self._condition = threading.Condition()
         self._by_start: dict[int, tuple[list[Any], dict[int, BaseException]]] = {}
         self._arrived: deque[tuple[int, list[Any], dict[int, BaseException]]] = deque()
-        self._current: tuple[int, list[Any], dict[int, BaseException]] | None = None
-        self._offset = 0
-        self._consumed = 0
         self._total: int | None = None
         self._input_error: BaseException | None = None
         self._cancel_error: BaseException | None = None
+        # Consumer side: guarded by the consumer lock (one consumer at a time).
+        self._consumer = threading.Lock()
+        self._values: list[Any] = []
+        self._errors: dict[int, BaseException] = {}
+        self._offset = 0
+        self._taken = 0
 
     # -- producer side (results thread)
 
@@ -190,48 +199,85 @@ class StreamSink(Sink):
 
     def next_outcome(self, timeout: float | None = None) -> tuple[Any, BaseException | None]:
         """The next item's ``(value, error)``; StopIteration at the end, WaitTimedOut on timeout."""
+        with self._consumer:
+            offset = self._offset
+            if offset >= len(self._values):
+                self._take_entry(timeout)
+                offset = 0
+            self._offset = offset + 1
+            errors = self._errors
+            return self._values[offset], errors.get(offset) if errors else None
+
+    def iter_values(self) -> Iterator[Any]:
+        """Every remaining value, raising an item's error at its place (for ``for`` loops).
+
+        It claims the rest of the current chunk at once and yields it at C speed (~30 ns an item
+        instead of a locked call per item).  Whatever a caller does not take before leaving the
+        loop is handed back, so ``next()`` afterwards continues exactly where the loop stopped.
+        """
+        while True:
+            with self._consumer:
+                offset = self._offset
+                if offset >= len(self._values):
+                    try:
+                        self._take_entry(None)
+                    except StopIteration:
+                        return
+                    offset = 0
+                values, errors = self._values, self._errors
+                if errors:
+                    self._offset = offset + 1
+                    claimed = None
+                else:
+                    self._offset = len(values)
+                    claimed = iter(values[offset:]) if offset else iter(values)
+            if claimed is None:
+                error = errors.get(offset)
+                if error is not None:
+                    raise error
+                yield values[offset]
+                continue
+            try:
+                yield from claimed
+            finally:
+                self._hand_back(values, claimed)
+
+    def _hand_back(self, values: list[Any], claimed: Iterator[Any]) -> None:
+        left = len(list(claimed))
+        if left:
+            with self._consumer:
+                if self._values is values:
+                    self._offset -= left
+
+    def _take_entry(self, timeout: float | None) -> None:
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._condition:
-            while self._current is None:
-                if self._take_entry():
+            while True:
+                entry = self._pop_entry()
+                if entry is not None:
                     break
                 self._raise_if_finished()
                 remaining = None if deadline is None else deadline - time.monotonic()
                 if remaining is not None and remaining <= 0:
                     raise WaitTimedOut
                 self._condition.wait(remaining)
-            return self._take_item()
-
-    def _take_entry(self) -> bool:
-        if self._ordered:
-            entry = self._by_start.pop(self._consumed, None)
-            if entry is None:
-                return False
-            self._current = (self._consumed, *entry)
-        else:
-            if not self._arrived:
-                return False
-            self._current = self._arrived.popleft()
+        start, self._values, self._errors = entry
         self._offset = 0
-        return True
+        self._taken += len(self._values)
+        assert self.ledger is not None
+        self.ledger.settle(start, len(self._values))
+
+    def _pop_entry(self) -> tuple[int, list[Any], dict[int, BaseException]] | None:
+        if self._ordered:
+            entry = self._by_start.pop(self._taken, None)
+            return None if entry is None else (self._taken, *entry)
+        return self._arrived.popleft() if self._arrived else None
 
     def _raise_if_finished(self) -> None:
-        if self._total is not None and self._consumed >= self._total:
+        if self._total is not None and self._taken >= self._total:
             error, self._input_error = self._input_error, None
             if error is not None:
                 raise error
             raise StopIteration
         if self._cancel_error is not None:
             raise self._cancel_error
-
-    def _take_item(self) -> tuple[Any, BaseException | None]:
-        assert self._current is not None
-        start, values, errors = self._current
-        offset = self._offset
-        self._offset += 1
-        self._consumed += 1
-        if self._offset == len(values):
-            self._current = None
-            assert self.ledger is not None
-            self.ledger.settle(start, len(values))
-        return values[offset], errors.get(offset)

@@ -33,7 +33,7 @@ class TaskOptions:
     delay: float = 0.0
     """Seconds to wait before the task may start (the pool's ``threading.Timer``)."""
     timeout: float | None = None
-    """Seconds a task may run before its worker is stopped and it fails (see issue on robustness)."""
+    """Seconds a task may run before its worker is stopped and the task fails."""
     retries: int = 0
     """How many times a task whose worker died is run again on a fresh worker."""
 

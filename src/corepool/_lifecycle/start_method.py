@@ -18,6 +18,11 @@ from __future__ import annotations
 
 import multiprocessing
 import multiprocessing.context
+import multiprocessing.process
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 
 def default_start_method() -> str:
@@ -36,3 +41,28 @@ def resolve_context(
     raise TypeError(
         f"context must be a start method name or a multiprocessing context, not {context!r}"
     )
+
+
+@contextmanager
+def unimportable_main_hidden() -> Iterator[None]:
+    """Hide a ``__main__.__file__`` that names no file while a worker process starts.
+
+    ``python -`` (a program on stdin) leaves ``__main__.__file__ == "<stdin>"``;
+    ``multiprocessing`` then makes every spawned child, and the forkserver, run that "file" and
+    die.  corepool's workers never need the parent's ``__main__`` (functions from it travel by
+    value), so for the moment of the start the attribute is taken away.
+    """
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    if main is None or path is None or getattr(main, "__spec__", None) is not None:
+        yield
+        return
+    base = getattr(multiprocessing.process, "ORIGINAL_DIR", None) or os.getcwd()
+    if os.path.exists(os.path.join(base, path)):
+        yield
+        return
+    del main.__file__
+    try:
+        yield
+    finally:
+        main.__file__ = path

@@ -83,7 +83,7 @@ class FrameReader:
     def _missing(self) -> int:
         if len(self._pending) < HEADER_SIZE:
             return 0
-        (size,) = _HEADER.unpack_from(self._pending)
+        size: int = _HEADER.unpack_from(self._pending)[0]
         return HEADER_SIZE + size - len(self._pending)
 
     def _split_frames(self) -> list[bytes]:

@@ -98,7 +98,7 @@ class Done:
     errors: dict[int, RemoteError]
     seconds: float
     """Time spent running the items (not unpickling or pickling), for chunk sizing."""
-    max_rss: int = 0
+    rss: int = 0
     """The worker's resident memory after the chunk, in bytes (0 when not measured)."""
 
 

@@ -69,8 +69,12 @@ def loads(blob: bytes | bytearray | memoryview) -> Any:
 
 
 def pack_call_items(items: Sequence[object]) -> PackedItems:
-    """The whole chunk in one pickle; raises when it cannot be pickled as a whole."""
-    return PackedItems(len(items), array_transport.dumps_arguments(list(items)))
+    """The whole chunk in one pickle; raises when it cannot be pickled as a whole.
+
+    A slice of a ``range`` stays a ``range``: a few bytes instead of a list of its numbers.
+    """
+    whole = items if isinstance(items, (list, tuple, range)) else list(items)
+    return PackedItems(len(items), array_transport.dumps_arguments(whole))
 
 
 def pack_call_items_isolated(
@@ -97,7 +101,7 @@ def unpack_call_items(packed: PackedItems) -> tuple[list[object], dict[int, Remo
     Raises when a bulk pickle cannot be unpickled (the parent then resends item by item).
     """
     if packed.bulk is not None:
-        items: list[object] = array_transport.loads(packed.bulk)
+        items: list[object] = array_transport.loads(packed.bulk)  # or a tuple or range
         return items, {}
     values: list[object] = [None] * packed.count
     errors: dict[int, RemoteError] = {}
@@ -143,7 +147,7 @@ def pack_results(
     Returns the packed results and errors for results that could not be pickled.  ``on_item`` is
     told the index of each result about to be pickled on its own (the worker's progress board).
     """
-    if not failed and all(map(_ATOMS.__contains__, map(type, results))):
+    if not failed and _ATOMS.issuperset(map(type, results)):
         return PackedItems(len(results), pickle.dumps(results, PROTOCOL)), {}
     bulk: list[object] = [None] * len(results)
     isolated: dict[int, bytes] = {}
@@ -177,4 +181,3 @@ def unpack_results(packed: PackedItems) -> tuple[list[object], dict[int, BaseExc
         except BaseException as error:  # noqa: BLE001 - reported for this item
             errors[index] = local_error(error, Stage.UNPICKLE_RESULT)
     return values, errors
-

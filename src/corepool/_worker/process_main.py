@@ -19,7 +19,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, MutableSequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from multiprocessing.connection import Connection
 from typing import Any
@@ -39,6 +39,7 @@ from corepool._wire.messages import (
 )
 from corepool._wire.remote_error import RemoteError, Stage, capture
 from corepool._worker import context, progress
+from corepool._worker.memory import resident_memory
 from corepool._worker.runner import run_items
 
 EXIT_PARENT_GONE = 75
@@ -54,6 +55,8 @@ class WorkerBoot:
     board: Any  # multiprocessing RawArray of int64, ROW_SIZE per worker
     initializer_blob: bytes | None
     native_threads: int | None
+    measure_memory: bool
+    """Report resident memory after each chunk (the pool has a memory limit)."""
     inherited_fds: tuple[int, ...]
     """Parent-side descriptors a forked child inherits and must close (empty unless fork)."""
 
@@ -72,10 +75,14 @@ def worker_process_main(boot: WorkerBoot) -> None:
     channel = boot.channel
     if not _run_initializer(boot.initializer_blob, channel):
         return
-    _serve(channel, row)
+    _serve(channel, row, resident_memory if boot.measure_memory else None)
 
 
-def _serve(channel: socket.socket, row: MutableSequence[int]) -> None:
+def _serve(
+    channel: socket.socket,
+    row: MutableSequence[int],
+    measure: Callable[[], int] | None,
+) -> None:
     functions: dict[int, Callable[..., Any]] = {}
     while True:
         try:
@@ -85,20 +92,25 @@ def _serve(channel: socket.socket, row: MutableSequence[int]) -> None:
         if isinstance(message, Stop):
             return
         assert isinstance(message, Call)
-        _send(channel, _handle_call(message, functions, row))
+        reply = _handle_call(message, functions, row)
+        if measure is not None and isinstance(reply, Done):
+            reply = replace(reply, rss=measure())
+        _send(channel, reply)
 
 
 def _handle_call(
     call: Call, functions: dict[int, Callable[..., Any]], row: MutableSequence[int]
 ) -> Done | CallUnreadable:
-    progress.begin_chunk(row, call.chunk_id)
+    progress.begin_chunk(row, call.chunk_id, call.track_start_times)
     for token in call.forget:
         functions.pop(token, None)
     try:
         fn = _resolve_function(call.function, functions)
     except BaseException as error:  # noqa: BLE001 - reported for every item of the chunk
         remote = capture(error, Stage.UNPICKLE_CALL)
-        return _done(call, [None] * call.items.count, dict.fromkeys(range(call.items.count), remote))
+        return _done(
+            call, [None] * call.items.count, dict.fromkeys(range(call.items.count), remote)
+        )
     try:
         items, unreadable = serialization.unpack_call_items(call.items)
     except BaseException as error:  # noqa: BLE001 - the parent resends the items one by one
@@ -122,15 +134,11 @@ def _done(
 ) -> Done:
     mark = None
     if row is not None:
-        row[progress.ITEM] = progress.PACKING_BASE
-        mark = partial(_mark_packing, row)
+        progress.begin_packing(row, 0, call.track_start_times)
+        mark = partial(progress.begin_packing, row, with_times=call.track_start_times)
     packed, unpicklable = serialization.pack_results(results, set(errors), mark)
     errors.update(unpicklable)
     return Done(call.chunk_id, packed, errors, seconds)
-
-
-def _mark_packing(row: MutableSequence[int], index: int) -> None:
-    row[progress.ITEM] = progress.PACKING_BASE + index
 
 
 def _resolve_function(

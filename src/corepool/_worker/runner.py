@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, MutableSequence, Sequence
 from typing import Any
 
@@ -26,16 +27,20 @@ def run_items(
     *,
     with_times: bool = False,
     skip: Sequence[int] | set[int] = (),
+    stop: threading.Event | None = None,
 ) -> tuple[list[object], dict[int, BaseException]]:
     """Call ``fn`` on every item; return the results and the exceptions by item index.
 
     Results of failed (or skipped) items are ``None``.  The fast path is ``list.extend`` over a
     C-level ``map``: when an item raises, ``extend`` has kept the results before it, so the
     position of the failure is simply the list's length, and the run resumes after it.
+
+    ``stop`` (thread workers only) is checked before each item: a worker thread the pool gave up
+    on (timeout, cancel) stops after the item it is running instead of running the rest.
     """
     call = caller_for(fn, style)
-    if skip:
-        return _run_skipping(call, items, row, with_times, set(skip))
+    if skip or stop is not None:
+        return _run_skipping(call, items, row, with_times, set(skip), stop)
     results: list[object] = []
     errors: dict[int, BaseException] = {}
     while len(results) < len(items):
@@ -53,10 +58,13 @@ def _run_skipping(
     row: MutableSequence[int],
     with_times: bool,
     skip: set[int],
+    stop: threading.Event | None = None,
 ) -> tuple[list[object], dict[int, BaseException]]:
     results: list[object] = [None] * len(items)
     errors: dict[int, BaseException] = {}
     for index, item in enumerate(tracked(items, 0, row, with_times)):
+        if stop is not None and stop.is_set():
+            break
         if index in skip:
             continue
         try:

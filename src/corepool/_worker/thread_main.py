@@ -7,6 +7,7 @@ and exception objects come out as they are.
 from __future__ import annotations
 
 import queue
+import threading
 import time
 from collections.abc import Callable, MutableSequence
 from dataclasses import dataclass
@@ -58,6 +59,7 @@ def thread_worker_main(
     initializer: Callable[..., object] | None,
     initargs: tuple[Any, ...],
     post: Callable[[LocalEvent], None],
+    stop: threading.Event,
 ) -> None:
     """Every call is answered by exactly one ``LocalDone`` (passed to ``post``)."""
     context.enter_thread_worker(index, name)
@@ -72,10 +74,12 @@ def thread_worker_main(
         call = inbox.get()
         if isinstance(call, LocalStop):
             return
-        progress.begin_chunk(row, call.chunk_id)
+        progress.begin_chunk(row, call.chunk_id, call.track_start_times)
         started = time.perf_counter()
         results, errors = run_items(
-            call.fn, call.style, call.items, row, with_times=call.track_start_times
+            call.fn, call.style, call.items, row, with_times=call.track_start_times, stop=stop
         )
+        if stop.is_set():
+            return
         row[progress.ITEM] = progress.PACKING_BASE
         post(LocalDone(call.chunk_id, results, errors, time.perf_counter() - started))

@@ -31,6 +31,9 @@ class PoolStatistics:
     """Tasks handed to workers and not finished yet."""
     tasks_done: int
     """Tasks finished since the pool started (successfully or not)."""
+    chunks_done: int
+    """Messages (chunks of tasks) workers completed; ``tasks_done / chunks_done`` is the mean
+    chunk size that automatic chunking chose."""
     workers_replaced: int
     """Workers that died or were recycled and replaced."""
 

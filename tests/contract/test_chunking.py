@@ -1,0 +1,41 @@
+"""Automatic chunking: tiny tasks travel in chunks, long tasks one by one; explicit sizes win."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import corepool
+from support import tasks
+
+
+def test_tiny_tasks_travel_in_few_chunks(pool: corepool.Pool) -> None:
+    assert pool.map(tasks.square, range(50_000)) == [x * x for x in range(50_000)]
+    stats = pool.statistics()
+    assert stats.tasks_done == 50_000
+    # One message per item would be 50,000 chunks; sized chunks need a few dozen.
+    assert stats.chunks_done < 500
+
+
+def test_long_tasks_are_not_grouped(pool: corepool.Pool) -> None:
+    pool.map(tasks.sleep_then, [0.03] * 12)
+    stats = pool.statistics()
+    assert stats.tasks_done == 12
+    assert stats.chunks_done == 12
+
+
+def test_explicit_chunksize_is_honoured(pool: corepool.Pool) -> None:
+    pool.map(tasks.square, range(100), chunksize=10)
+    assert pool.statistics().chunks_done == 10
+
+
+def test_imap_of_tiny_tasks_is_chunked_too(pool: corepool.Pool) -> None:
+    assert sum(pool.imap(tasks.square, iter(range(20_000)))) == sum(x * x for x in range(20_000))
+    assert pool.statistics().chunks_done < 500
+
+
+def test_work_spreads_over_all_workers(make_pool: Callable[..., corepool.Pool]) -> None:
+    pool = make_pool(2)
+    pool.map(tasks.square, range(10_000))
+    stats = pool.statistics()
+    # Chunks are capped at len / (workers * 4), so both workers get some.
+    assert all(worker.tasks_done > 0 for worker in stats.workers)

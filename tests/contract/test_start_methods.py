@@ -1,0 +1,111 @@
+"""Any callable travels, under every start method: lambdas, closures, nested functions, and
+functions defined in ``__main__`` of a script, of ``python -c`` and of stdin (a REPL-like session).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+
+import pytest
+
+import corepool
+from support import tasks
+
+START_METHODS = ("fork", "forkserver", "spawn")
+
+
+@pytest.fixture(params=START_METHODS)
+def start_method(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def process_pool(start_method: str) -> Iterator[corepool.Pool]:
+    with corepool.Pool(2, context=start_method) as pool:
+        yield pool
+
+
+def test_lambda(process_pool: corepool.Pool) -> None:
+    assert process_pool.map(lambda x: x + 1, range(5)) == [1, 2, 3, 4, 5]
+
+
+def test_closure_over_local_state(process_pool: corepool.Pool) -> None:
+    factor = 7
+    assert process_pool.apply(lambda x: x * factor, (3,)) == 21
+
+
+def test_nested_function_and_local_class(process_pool: corepool.Pool) -> None:
+    class Point:
+        def __init__(self, x: int) -> None:
+            self.x = x
+
+    def norm(point: Point) -> int:
+        return abs(point.x)
+
+    assert process_pool.map(norm, [Point(-2), Point(3)]) == [2, 3]
+
+
+def test_lambda_initializer(start_method: str) -> None:
+    with corepool.Pool(
+        1, context=start_method, initializer=lambda: tasks.set_state("k", 5)
+    ) as pool:
+        assert pool.apply(tasks.read_state, ("k",)) == 5
+
+
+def test_default_start_method_is_forkserver() -> None:
+    from corepool._lifecycle.start_method import default_start_method
+
+    assert default_start_method() == "forkserver"
+
+
+PROGRAM = textwrap.dedent(
+    """
+    import corepool
+
+    def double(x):
+        return 2 * x
+
+    class Box:
+        def __init__(self, value):
+            self.value = value
+
+    def unbox(box):
+        return box.value
+
+    if __name__ == "__main__":
+        with corepool.Pool(2, context={method!r}) as pool:
+            print(pool.map(double, range(4)), pool.apply(unbox, (Box(9),)),
+                  pool.map(lambda x: x - 1, [1, 2]))
+    """
+)
+EXPECTED = "[0, 2, 4, 6] 9 [0, 1]"
+
+
+def _run(args: list[str], stdin: str | None = None) -> str:
+    completed = subprocess.run(
+        [sys.executable, *args],
+        check=False,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert completed.returncode == 0, completed.stderr
+    return completed.stdout.strip()
+
+
+def test_functions_from_a_main_script(start_method: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    script = tmp_path / "program.py"
+    script.write_text(PROGRAM.format(method=start_method))
+    assert _run([str(script)]) == EXPECTED
+
+
+def test_functions_from_python_dash_c(start_method: str) -> None:
+    assert _run(["-c", PROGRAM.format(method=start_method)]) == EXPECTED
+
+
+def test_functions_from_stdin(start_method: str) -> None:
+    assert _run(["-"], stdin=PROGRAM.format(method=start_method)) == EXPECTED
