@@ -51,9 +51,12 @@ _EXPORTS = {
 
 __all__ = [
     "AsyncResult",
+    "CapacityError",
     "CorepoolError",
+    "Dict",
     "IMapIterator",
     "InitializerError",
+    "List",
     "MapResult",
     "Pool",
     "PoolClosedError",
@@ -63,6 +66,8 @@ __all__ = [
     "RemoteTraceback",
     "SerializationError",
     "Settings",
+    "SharedArray",
+    "SharedObjectClosedError",
     "TaskCancelledError",
     "TaskTimeoutError",
     "ThreadPool",
