@@ -100,7 +100,7 @@ def run(rounds: int) -> dict[tuple[str, str], list[float]]:
 
 
 def _summary(values: list[float]) -> str:
-    return f"{statistics.median(values):.2f} ({min(values):.2f}–{max(values):.2f})"
+    return f"{statistics.median(values):.2f} ({min(values):.2f}-{max(values):.2f})"
 
 
 def report(results: dict[tuple[str, str], list[float]], rounds: int) -> str:
@@ -108,7 +108,7 @@ def report(results: dict[tuple[str, str], list[float]], rounds: int) -> str:
         "# corepool.Dict vs multiprocessing.Manager().dict(), two processes at once",
         "",
         f"Python {platform.python_version()}, {multiprocessing.cpu_count()} cores, "
-        f"{rounds} rounds; µs per operation in each process (median, min–max); "
+        f"{rounds} rounds; µs per operation in each process (median, min-max); "
         "ratio = Manager time / corepool time, per round.",
         "Command: `python benchmarks/bench_dict.py --rounds "
         f"{rounds}`",
@@ -120,14 +120,14 @@ def report(results: dict[tuple[str, str], list[float]], rounds: int) -> str:
         ours = results[("corepool", workload)]
         baseline_workload = "locked increment" if "increment" in workload else workload
         theirs = results[("manager", baseline_workload)]
-        ratios = [their / our for our, their in zip(ours, theirs)]
+        ratios = [their / our for our, their in zip(ours, theirs, strict=True)]
         name = workload if workload != "transaction increment" else (
             "transaction increment (`with d.transaction(): d[k] += 1` vs Manager lock)")
         if workload == "locked increment":
             name = "locked increment (`d.increment(k)` vs Manager lock + dict)"
         lines.append(
             f"| {name} | {_summary(ours)} | {_summary(theirs)} | "
-            f"{statistics.median(ratios):.1f}x ({min(ratios):.1f}–{max(ratios):.1f}) |"
+            f"{statistics.median(ratios):.1f}x ({min(ratios):.1f}-{max(ratios):.1f}) |"
         )
     return "\n".join(lines) + "\n"
 

@@ -80,49 +80,59 @@ class PeakMemory:
         return total
 
 
-def _measure(run: Callable[[], list[float]], expected: float) -> tuple[float, int]:
+Measurement = tuple[float, int, int]
+"""Seconds, peak PSS, and the PSS of the same processes before the array existed (bytes)."""
+
+
+def _measure(run: Callable[[], list[float]], expected: float, baseline: int) -> Measurement:
     gc.collect()
     with PeakMemory() as memory:
         started = time.perf_counter()
         results = run()
         seconds = time.perf_counter() - started
     assert results == [expected] * TASKS, results[:3]
-    return seconds, memory.peak
+    return seconds, memory.peak, baseline
 
 
-def corepool_automatic(items: int) -> tuple[float, int]:
+def corepool_automatic(items: int) -> Measurement:
     with corepool.Pool(WORKERS) as pool:
         pool.apply(task, (np.ones(8),))  # workers up
+        baseline = PeakMemory.sample()
         array = np.full(items, 1.5)
         expected = task(array)
         result = _measure(
             lambda: [r.get() for r in [pool.apply_async(task, (array,)) for _ in range(TASKS)]],
             expected,
+            baseline,
         )
-        del array
         return result
 
 
-def multiprocessing_pickling(items: int) -> tuple[float, int]:
+def multiprocessing_pickling(items: int) -> Measurement:
     context = multiprocessing.get_context("forkserver")
     with context.Pool(WORKERS) as pool:
         pool.apply(task, (np.ones(8),))
+        baseline = PeakMemory.sample()
         array = np.full(items, 1.5)
         expected = task(array)
         return _measure(
             lambda: [r.get() for r in [pool.apply_async(task, (array,)) for _ in range(TASKS)]],
             expected,
+            baseline,
         )
 
 
-def joblib_memmap(items: int) -> tuple[float, int]:
+def joblib_memmap(items: int) -> Measurement:
     with joblib.parallel_config(backend="loky", n_jobs=WORKERS):
         parallel = joblib.Parallel(max_nbytes="1M")
         parallel(joblib.delayed(task)(np.ones(8)) for _ in range(WORKERS))  # workers up
+        baseline = PeakMemory.sample()
         array = np.full(items, 1.5)
         expected = task(array)
         result = _measure(
-            lambda: list(parallel(joblib.delayed(task)(array) for _ in range(TASKS))), expected
+            lambda: list(parallel(joblib.delayed(task)(array) for _ in range(TASKS))),
+            expected,
+            baseline,
         )
     from joblib.externals.loky import get_reusable_executor
 
@@ -130,18 +140,20 @@ def joblib_memmap(items: int) -> tuple[float, int]:
     return result
 
 
-def corepool_shared_array(items: int) -> tuple[float, int]:
+def corepool_shared_array(items: int) -> Measurement:
     with corepool.Pool(WORKERS) as pool, corepool.SharedArray(items) as shared:
         pool.apply(task, (np.ones(8),))
+        baseline = PeakMemory.sample()
         shared.array.fill(1.5)
         expected = task(shared)
         return _measure(
             lambda: [r.get() for r in [pool.apply_async(task, (shared,)) for _ in range(TASKS)]],
             expected,
+            baseline,
         )
 
 
-CONTENDERS: dict[str, Callable[[int], tuple[float, int]]] = {
+CONTENDERS: dict[str, Callable[[int], Measurement]] = {
     "corepool automatic": corepool_automatic,
     "multiprocessing (pickle per task)": multiprocessing_pickling,
     "joblib memmap": joblib_memmap,
@@ -149,8 +161,8 @@ CONTENDERS: dict[str, Callable[[int], tuple[float, int]]] = {
 }
 
 
-def run(rounds: int, items: int) -> dict[str, list[tuple[float, int]]]:
-    results: dict[str, list[tuple[float, int]]] = {name: [] for name in CONTENDERS}
+def run(rounds: int, items: int) -> dict[str, list[Measurement]]:
+    results: dict[str, list[Measurement]] = {name: [] for name in CONTENDERS}
     for round_ in range(rounds):
         for name, contender in CONTENDERS.items():
             results[name].append(contender(items))
@@ -161,32 +173,37 @@ def run(rounds: int, items: int) -> dict[str, list[tuple[float, int]]]:
 
 
 def _summary(values: list[float], fmt: str) -> str:
-    return f"{statistics.median(values):{fmt}} ({min(values):{fmt}}–{max(values):{fmt}})"
+    return f"{statistics.median(values):{fmt}} ({min(values):{fmt}}-{max(values):{fmt}})"
 
 
-def report(results: dict[str, list[tuple[float, int]]], rounds: int, megabytes: int) -> str:
+def report(results: dict[str, list[Measurement]], rounds: int, megabytes: int) -> str:
     size = megabytes * 1e6
     reference = [seconds for seconds, _ in results["corepool automatic"]]
     lines = [
         f"# One {megabytes} MB array to {TASKS} tasks on {WORKERS} workers",
         "",
         f"Python {platform.python_version()}, NumPy {np.__version__}, joblib {joblib.__version__},"
-        f" {multiprocessing.cpu_count()} cores, {rounds} rounds, warm workers. Median (min–max).",
+        f" {multiprocessing.cpu_count()} cores, {rounds} rounds, warm workers. Median (min-max).",
         "Time: submit the 16 tasks and get the 16 results. Memory: peak summed PSS of the parent",
-        "and all its descendants while the tasks run, as a multiple of the array's size (the",
-        "parent's own copy of the array and the interpreters included).",
+        "and all its descendants while the tasks run, as a multiple of the array's size: *peak*",
+        "includes the interpreters (parent, workers, forkserver: ~0.3-0.4x of 256 MB); *added* is",
+        "the peak minus the same processes' PSS just before the array was made (the parent's",
+        "array itself counts in both). PSS is read process by process, not atomically: while",
+        "workers map and unmap an array from task to task, a sum can count its pages twice.",
         f"Command: `python benchmarks/bench_numpy.py --rounds {rounds} --megabytes {megabytes}`",
         "",
-        "| contender | seconds | time / corepool automatic | peak PSS / array |",
-        "|---|---|---|---|",
+        "| contender | seconds | time / corepool automatic | peak PSS / array "
+        "| added PSS / array |",
+        "|---|---|---|---|---|",
     ]
     for name, values in results.items():
         seconds = [value[0] for value in values]
         memory = [value[1] / size for value in values]
+        added = [(value[1] - value[2]) / size for value in values]
         ratios = [mine / ours for mine, ours in zip(seconds, reference, strict=True)]
         lines.append(
             f"| {name} | {_summary(seconds, '.3f')} | {_summary(ratios, '.1f')}x | "
-            f"{_summary(memory, '.2f')}x |"
+            f"{_summary(memory, '.2f')}x | {_summary(added, '.2f')}x |"
         )
     return "\n".join(lines) + "\n"
 

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import time
+from itertools import pairwise
 
 import numpy as np
 
@@ -43,7 +44,7 @@ def main() -> None:
 
         with corepool.SharedArray.from_array(data) as shared:
             bounds = range(0, len(data) + 1, 50_000)
-            pool.starmap(normalise_rows, [(shared, lo, hi) for lo, hi in zip(bounds, bounds[1:])])
+            pool.starmap(normalise_rows, [(shared, lo, hi) for lo, hi in pairwise(bounds)])
             assert np.allclose(np.linalg.norm(shared.array, axis=1), 1.0)
             print("every row of the SharedArray normalised in place by 4 tasks")
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import corepool
 
-TEXT = "the quick brown fox jumps over the lazy dog the end".split()
+TEXT = ["the", "quick", "brown", "fox", "jumps", "over", "the", "lazy", "dog", "the", "end"]
 
 
 def count_words(counts: corepool.Dict, repeat: int) -> int:

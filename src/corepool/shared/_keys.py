@@ -187,7 +187,7 @@ def dump_value(value: object, label: str, key: object = None) -> bytes:
     """
     try:
         return pickle.dumps(value, 5)
-    except Exception:  # let cloudpickle try, and report its error
+    except Exception:  # noqa: BLE001 - let cloudpickle try, and report its error
         pass
     try:
         import cloudpickle

@@ -90,7 +90,7 @@ def _pickle_with(
     if not by_value:
         try:
             return pickle.dumps(value, _PROTOCOL, buffer_callback=keep)
-        except Exception:  # any failure: let cloudpickle try (and report)
+        except Exception:  # noqa: BLE001 - any failure: let cloudpickle try (and report)
             pass
     import cloudpickle
 
