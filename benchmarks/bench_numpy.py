@@ -178,7 +178,7 @@ def _summary(values: list[float], fmt: str) -> str:
 
 def report(results: dict[str, list[Measurement]], rounds: int, megabytes: int) -> str:
     size = megabytes * 1e6
-    reference = [seconds for seconds, _ in results["corepool automatic"]]
+    reference = [value[0] for value in results["corepool automatic"]]
     lines = [
         f"# One {megabytes} MB array to {TASKS} tasks on {WORKERS} workers",
         "",
