@@ -228,6 +228,14 @@ def test_full_dict_raises_capacity_error_and_stays_usable() -> None:
         assert small["after"] == b"z" * 1000
 
 
+def test_a_failed_constructor_leaves_nothing() -> None:
+    with pytest.raises(TypeError, match="cannot be pickled"):
+        corepool.Dict({"a": threading.Lock()})
+    with pytest.raises(TypeError, match="cannot be pickled"):
+        corepool.List([1, threading.Lock()])
+    # the module's leak check proves their directories were removed
+
+
 def test_max_bytes_is_checked() -> None:
     with pytest.raises(ValueError, match="at least 64 KiB"):
         corepool.Dict(max_bytes=1000)

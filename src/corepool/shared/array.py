@@ -12,6 +12,7 @@ it keep their mapping until they drop their arrays.  Importing this module impor
 
 from __future__ import annotations
 
+import errno
 import os
 import weakref
 from collections import OrderedDict
@@ -26,7 +27,7 @@ except ImportError as error:  # pragma: no cover - exercised only without numpy
     ) from error
 
 from corepool.shared import segments
-from corepool.shared._errors import SharedObjectClosedError
+from corepool.shared._errors import CapacityError, SharedObjectClosedError
 
 __all__ = ["SharedArray"]
 
@@ -62,7 +63,15 @@ class SharedArray(NDArrayOperatorsMixin):
             raise ValueError(f"negative dimensions are not allowed: {self._shape}")
         self._order = order
         nbytes = int(np.prod(self._shape, dtype=np.int64)) * self._dtype.itemsize
-        self._path, mapping = segments.create_segment(nbytes, "array")
+        try:
+            self._path, mapping = segments.create_segment(nbytes, "array")
+        except OSError as error:
+            if error.errno != errno.ENOSPC:
+                raise
+            raise CapacityError(
+                f"no room in the memory file system for a {nbytes}-byte SharedArray "
+                f"({error.strerror}); free memory there or make it larger"
+            ) from None
         self._owner = True
         self._array: np.ndarray[Any, Any] | None = self._view(mapping)
         _attached[self._path] = self

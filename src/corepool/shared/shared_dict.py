@@ -64,7 +64,11 @@ class Dict(SharedStore, MutableMapping[K, V]):
     ) -> None:
         super().__init__(max_bytes=max_bytes)
         if data is not None:
-            self.update(data)
+            try:
+                self.update(data)
+            except BaseException:
+                self.close()  # nothing half-made is left behind
+                raise
 
     @classmethod
     def fromkeys(

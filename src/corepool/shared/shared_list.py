@@ -50,7 +50,11 @@ class List(SharedStore, MutableSequence[T]):
 
     def __init__(self, iterable: Iterable[T] = (), /, *, max_bytes: int | None = None) -> None:
         super().__init__(max_bytes=max_bytes)
-        self.extend(iterable)
+        try:
+            self.extend(iterable)
+        except BaseException:
+            self.close()  # nothing half-made is left behind
+            raise
 
     # -- reading
 
