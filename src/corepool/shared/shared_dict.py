@@ -138,8 +138,8 @@ class Dict(SharedStore, MutableMapping[K, V]):
         encoded, exact = _item_key(key)
         blob = dump_value(value, self._label, key)
         environment = self._environment()
-        environment.store(
-            encoded, blob, lambda txn: self._add_key(environment, txn, key, (encoded, exact))
+        environment.write(
+            lambda txn: self._put(environment, txn, key, (encoded, exact), blob), len(blob)
         )
 
     def __delitem__(self, key: K) -> None:
@@ -245,15 +245,9 @@ class Dict(SharedStore, MutableMapping[K, V]):
     def _put(
         self, environment: Environment, txn: Any, key: K, canonical: tuple[bytes, bool], blob: bytes
     ) -> None:
-        if environment.replace(txn, canonical[0], blob) is None:
-            self._add_key(environment, txn, key, canonical)
-        # else: a present key keeps its first form and its place, as in a dict
-
-    def _add_key(
-        self, environment: Environment, txn: Any, key: K, canonical: tuple[bytes, bool]
-    ) -> None:
-        """Record a new key: its original form (when needed) and its place in the order."""
         encoded, exact = canonical
+        if environment.replace(txn, encoded, blob) is not None:
+            return  # a present key keeps its first form and its place, as in a dict
         cursor = txn.cursor()
         last = bytes(cursor.key()) if cursor.last() else b""
         seq = _SEQ.unpack(last[1:])[0] + 1 if last.startswith(_ORDER) else 0
