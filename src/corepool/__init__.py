@@ -42,6 +42,11 @@ _EXPORTS = {
     "WorkerLostError": "corepool.errors",
     "WorkerStartError": "corepool.errors",
     "TimeoutError": "multiprocessing",
+    "Process": "corepool.process",
+    "current_process": "corepool.process",
+    "active_children": "corepool.process",
+    "parent_process": "corepool.process",
+    "cpu_count": "corepool.process",
     "Dict": "corepool.shared.shared_dict",
     "List": "corepool.shared.shared_list",
     "SharedArray": "corepool.shared.array",
@@ -61,6 +66,7 @@ __all__ = [
     "Pool",
     "PoolClosedError",
     "PoolStatistics",
+    "Process",
     "ProcessPoolExecutor",
     "RemoteTaskError",
     "RemoteTraceback",
@@ -77,12 +83,22 @@ __all__ = [
     "WorkerLostError",
     "WorkerStartError",
     "WorkerStatistics",
+    "active_children",
+    "cpu_count",
+    "current_process",
     "current_worker",
+    "parent_process",
     "worker_state",
 ]
 
 
+# Submodules reachable as attributes (``import corepool as concurrent``: ``concurrent.futures``).
+_SUBMODULES = ("futures",)
+
+
 def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        return importlib.import_module(f"corepool.{name}")
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'corepool' has no attribute {name!r}")
@@ -115,6 +131,13 @@ if TYPE_CHECKING:
     from corepool.executor import ProcessPoolExecutor, ThreadPoolExecutor
     from corepool.insights.statistics import PoolStatistics, WorkerStatistics
     from corepool.pool import Pool, ThreadPool
+    from corepool.process import (
+        Process,
+        active_children,
+        cpu_count,
+        current_process,
+        parent_process,
+    )
     from corepool.settings import Settings
     from corepool.shared._errors import CapacityError, SharedObjectClosedError
     from corepool.shared.array import SharedArray

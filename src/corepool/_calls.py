@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import multiprocessing.context
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from corepool._backends.factory import NativeThreads, check_size, create_backend
 from corepool._engine.engine import Engine
+from corepool._engine.limits import WorkerLimits, parse_memory
 from corepool._engine.sinks import Sink
 from corepool._engine.tasks import Job, TaskOptions, function_label
 from corepool._wire.messages import CallStyle
+from corepool.settings import DEFAULT_SETTINGS, Settings
 
 
 @dataclass(frozen=True)
@@ -32,6 +36,39 @@ class CallDefaults:
             timeout=self.timeout if timeout is None else timeout,
             retries=self.retries if retries is None else retries,
         )
+
+
+def open_engine(
+    backend: str,
+    size: int,
+    *,
+    initializer: Callable[..., object] | None,
+    initargs: Iterable[Any],
+    context: multiprocessing.context.BaseContext | str | None = None,
+    native_threads: NativeThreads = "auto",
+    thread_name_prefix: str = "",
+    max_tasks: int | None = None,
+    max_tasks_name: str = "maxtasksperchild",
+    max_memory: int | str | None = None,
+    settings: Settings | None = None,
+) -> Engine:
+    """The engine behind a front door, from the front door's (validated) arguments."""
+    if max_tasks is not None:
+        check_size(max_tasks, 1, max_tasks_name)
+    limits = WorkerLimits(max_tasks, parse_memory(max_memory))
+    settings = settings or DEFAULT_SETTINGS
+    worker_backend = create_backend(
+        backend,
+        size,
+        settings,
+        initializer=initializer,
+        initargs=tuple(initargs),
+        context=context,
+        native_threads=native_threads,
+        thread_name_prefix=thread_name_prefix,
+        measure_memory=limits.max_memory is not None,
+    )
+    return Engine(worker_backend, size, settings, limits=limits)
 
 
 def check_callable(fn: object, what: str = "func") -> None:

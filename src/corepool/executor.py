@@ -25,10 +25,9 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, TypeVar
 
-from corepool._backends.factory import NativeThreads, check_size, create_backend
-from corepool._calls import CallDefaults, check_callable, start_stream
+from corepool._backends.factory import NativeThreads, check_size
+from corepool._calls import CallDefaults, check_callable, open_engine, start_stream
 from corepool._engine.engine import Engine
-from corepool._engine.limits import WorkerLimits, parse_memory
 from corepool._engine.sinks import SingleSink, StreamSink, WaitTimedOut
 from corepool._engine.tasks import Job, function_label
 from corepool._lifecycle.exit_hooks import end_at_exit
@@ -36,7 +35,7 @@ from corepool._wire.messages import CallStyle
 from corepool._worker.native_threads import available_cores
 from corepool.errors import PoolClosedError
 from corepool.insights.statistics import PoolStatistics
-from corepool.settings import DEFAULT_SETTINGS, Settings
+from corepool.settings import Settings
 
 __all__ = ["ProcessPoolExecutor", "ThreadPoolExecutor"]
 
@@ -244,24 +243,22 @@ class ProcessPoolExecutor(_EngineExecutor):
         settings: Settings | None = None,
     ) -> None:
         size = check_size(max_workers, available_cores(), "max_workers")
-        if max_tasks_per_child is not None:
-            check_size(max_tasks_per_child, 1, "max_tasks_per_child")
         defaults = CallDefaults(timeout, retries)
         defaults.options()
-        limits = WorkerLimits(max_tasks_per_child, parse_memory(max_memory_per_worker))
-        settings = settings or DEFAULT_SETTINGS
-        backend = create_backend(
+        self._max_workers = size
+        engine = open_engine(
             "processes",
             size,
-            settings,
             initializer=initializer,
-            initargs=tuple(initargs),
+            initargs=initargs,
             context=mp_context,
             native_threads=native_threads,
-            measure_memory=limits.max_memory is not None,
+            max_tasks=max_tasks_per_child,
+            max_tasks_name="max_tasks_per_child",
+            max_memory=max_memory_per_worker,
+            settings=settings,
         )
-        self._max_workers = size
-        self._start(Engine(backend, size, settings, limits=limits), defaults)
+        self._start(engine, defaults)
 
 
 class ThreadPoolExecutor(_EngineExecutor):
@@ -281,14 +278,13 @@ class ThreadPoolExecutor(_EngineExecutor):
         size = check_size(max_workers, min(32, available_cores() + 4), "max_workers")
         defaults = CallDefaults(timeout, retries)
         defaults.options()
-        settings = settings or DEFAULT_SETTINGS
-        backend = create_backend(
+        self._max_workers = size
+        engine = open_engine(
             "threads",
             size,
-            settings,
             initializer=initializer,
-            initargs=tuple(initargs),
+            initargs=initargs,
             thread_name_prefix=thread_name_prefix or "ThreadPoolExecutor",
+            settings=settings,
         )
-        self._max_workers = size
-        self._start(Engine(backend, size, settings), defaults)
+        self._start(engine, defaults)

@@ -20,10 +20,9 @@ import warnings
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
-from corepool._backends.factory import NativeThreads, check_size, create_backend
-from corepool._calls import CallDefaults, check_callable, start_stream
+from corepool._backends.factory import NativeThreads, check_size
+from corepool._calls import CallDefaults, check_callable, open_engine, start_stream
 from corepool._engine.engine import Engine
-from corepool._engine.limits import WorkerLimits, parse_memory
 from corepool._engine.sinks import ListSink, SingleSink, StreamSink
 from corepool._engine.tasks import function_label
 from corepool._lifecycle.exit_hooks import end_at_exit
@@ -32,7 +31,7 @@ from corepool._worker.native_threads import available_cores
 from corepool.async_results import AsyncResult, IMapIterator, MapResult
 from corepool.errors import PoolClosedError
 from corepool.insights.statistics import PoolStatistics
-from corepool.settings import DEFAULT_SETTINGS, Settings
+from corepool.settings import Settings
 
 __all__ = ["Pool", "ThreadPool"]
 
@@ -68,24 +67,20 @@ class Pool:
     ) -> None:
         self._engine: Engine | None = None
         size = check_size(processes, available_cores(), "Number of processes")
-        if maxtasksperchild is not None:
-            check_size(maxtasksperchild, 1, "maxtasksperchild")
         self._defaults = CallDefaults(timeout, retries)
         self._defaults.options()  # validates timeout and retries now, not at the first task
-        limits = WorkerLimits(maxtasksperchild, parse_memory(max_memory_per_worker))
-        settings = settings or DEFAULT_SETTINGS
-        worker_backend = create_backend(
+        self._processes = size
+        self._engine = open_engine(
             backend,
             size,
-            settings,
             initializer=initializer,
-            initargs=tuple(initargs),
+            initargs=initargs,
             context=context,
             native_threads=native_threads,
-            measure_memory=limits.max_memory is not None,
+            max_tasks=maxtasksperchild,
+            max_memory=max_memory_per_worker,
+            settings=settings,
         )
-        self._processes = size
-        self._engine = Engine(worker_backend, size, settings, limits=limits)
         end_at_exit(self._engine, "terminate")
 
     # -- one task

@@ -22,9 +22,10 @@ class Settings:
     """Automatic chunks of a map whose length is known are at most ``len / (workers * this)``
     items, so work still spreads evenly when tasks are tiny (``multiprocessing`` uses 4 too)."""
 
-    max_chunk_items: int = 65_536
+    max_chunk_items: int = 16_384
     """Upper bound on an automatic chunk; together with the window it bounds the parent's memory
-    when streaming tiny items from an endless iterator."""
+    when streaming tiny items from an endless iterator (8 chunks in flight: a few MB of small
+    values; 65,536 grew the parent by ~25 MB in benchmarks/imap_memory)."""
 
     window_chunks_per_worker: int = 4
     """How many chunks of one streaming call (``imap``, ``map`` over an iterator) may be taken from

@@ -183,3 +183,22 @@ def test_threads_initializer_failure() -> None:
         pytest.raises(corepool.InitializerError),
     ):
         pool.apply(tasks.square, (2,))
+
+
+def test_a_bug_in_the_dispatcher_fails_tasks_instead_of_hanging(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from corepool._engine.dispatcher import Dispatcher
+
+    def broken(self: Dispatcher, worker: object, event: object) -> None:
+        raise RuntimeError("simulated dispatcher bug")
+
+    monkeypatch.setattr(Dispatcher, "chunk_finished", broken)
+    pool = corepool.Pool(1)
+    try:
+        with pytest.raises(corepool.CorepoolError, match="internal error"):
+            pool.apply(tasks.square, (3,))
+    finally:
+        pool.terminate()
+        pool.join()
+    assert any("simulated dispatcher bug" in str(r.exc_info) for r in caplog.records)

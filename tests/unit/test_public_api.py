@@ -33,3 +33,20 @@ def test_import_is_light() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_corepool_stands_in_for_concurrent() -> None:
+    import concurrent.futures
+
+    import corepool as concurrent_stand_in
+
+    assert concurrent_stand_in.futures.ProcessPoolExecutor is corepool.ProcessPoolExecutor
+    assert concurrent_stand_in.futures.as_completed is concurrent.futures.as_completed
+    assert concurrent_stand_in.futures.Future is concurrent.futures.Future
+
+
+def test_process_is_the_default_start_method_s() -> None:
+    import multiprocessing
+
+    assert corepool.Process is multiprocessing.get_context("forkserver").Process
+    assert corepool.current_process is multiprocessing.current_process

@@ -7,6 +7,11 @@ from collections.abc import Callable
 from typing import Any, Literal
 
 from corepool._backends.base import Backend
+
+# Imported with the front doors, not at the first pool: the first pool should cost what every
+# later one costs (benchmarks/start times pools, and reports imports separately).
+from corepool._backends.processes import ProcessBackend
+from corepool._backends.threads import ThreadBackend
 from corepool._lifecycle.start_method import resolve_context
 from corepool._worker.native_threads import auto_limit
 from corepool.settings import Settings
@@ -30,8 +35,6 @@ def create_backend(
     if initializer is not None and not callable(initializer):
         raise TypeError("initializer must be a callable")
     if name == "processes":
-        from corepool._backends.processes import ProcessBackend
-
         return ProcessBackend(
             resolve_context(context),
             size,
@@ -42,8 +45,6 @@ def create_backend(
             measure_memory,
         )
     if name == "threads":
-        from corepool._backends.threads import ThreadBackend
-
         if measure_memory:
             raise ValueError(
                 "max_memory_per_worker needs worker processes: threads share one process's memory"

@@ -45,7 +45,8 @@ from corepool._wire.messages import (
     Ready,
     Stop,
 )
-from corepool._wire.remote_error import Stage, local_error, rebuild
+from corepool._wire.rebuild import local_error, rebuild
+from corepool._wire.remote_error import Stage
 from corepool._worker import progress
 from corepool._worker.process_main import WorkerBoot, worker_process_main
 from corepool.settings import Settings
@@ -122,7 +123,7 @@ class ProcessBackend(Backend):
             end.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, self._settings.channel_buffer_bytes)
             end.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self._settings.channel_buffer_bytes)
         boot = WorkerBoot(
-            index=index,
+            worker_index=index,
             channel=child_end,
             lifeline=self._lifeline_reader,
             board=self._board,

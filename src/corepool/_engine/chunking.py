@@ -21,8 +21,10 @@ from corepool.settings import Settings
 # at the right size instead of probing again.
 _recent: weakref.WeakKeyDictionary[Any, float] = weakref.WeakKeyDictionary()
 _recent_lock = threading.Lock()
-# Weight of the newest measurement in the running estimate.
-_SMOOTHING = 0.5
+# Each new chunk's measurement counts fully and the history decays by this factor, so the estimate
+# is a ratio of (decayed) sums: a 25,000-item chunk outweighs a single-item probe, whose time is
+# dominated by fixed costs (benchmarks/tiny_map: probes overestimated the cost per item ~100x).
+_DECAY = 0.5
 
 
 class ChunkSizer:
@@ -40,41 +42,54 @@ class ChunkSizer:
         self._fn = fn
         self._explicit = explicit
         self._target = settings.target_chunk_seconds
+        self._probes = max(1, workers)
         if total is not None:
             per_worker = max(1, workers * settings.min_chunks_per_worker)
             self._cap = max(1, min(settings.max_chunk_items, math.ceil(total / per_worker)))
         else:
             self._cap = settings.max_chunk_items
-        self._lock = threading.Lock()
-        self._seconds_per_item: float | None = _recall(fn)
+        self._measured = threading.Condition()
+        self._seconds = 0.0
+        self._items = 0.0
+        self._issued = 0
+        recalled = _recall(fn)
+        if recalled is not None:
+            self._seconds, self._items = recalled, 1.0
 
     @property
     def explicit(self) -> bool:
         return self._explicit is not None
 
     def next_size(self) -> int:
+        """The size of the next chunk to cut (called by the feeder, which may wait here).
+
+        Before anything is measured, one single-item probe goes to each worker; the feeder then
+        waits (at most one target chunk time) for the first measurement instead of filling the
+        window with more single items.
+        """
         if self._explicit is not None:
             return self._explicit
-        with self._lock:
-            estimate = self._seconds_per_item
-        if estimate is None:
-            return 1
-        if estimate <= 0:
+        with self._measured:
+            if self._items == 0 and self._issued >= self._probes:
+                self._measured.wait(self._target)
+            self._issued += 1
+            if self._items == 0:
+                return 1
+            per_item = self._seconds / self._items
+        if per_item <= 0:
             return self._cap
-        return max(1, min(self._cap, int(self._target / estimate)))
+        return max(1, min(self._cap, int(self._target / per_item)))
 
     def record(self, items: int, seconds: float) -> None:
         """A chunk of ``items`` items ran in ``seconds`` (as measured by its worker)."""
         if items <= 0:
             return
-        sample = seconds / items
-        with self._lock:
-            previous = self._seconds_per_item
-            estimate = (
-                sample if previous is None else (_SMOOTHING * sample + (1 - _SMOOTHING) * previous)
-            )
-            self._seconds_per_item = estimate
-        _remember(self._fn, estimate)
+        with self._measured:
+            self._seconds = self._seconds * _DECAY + seconds
+            self._items = self._items * _DECAY + items
+            per_item = self._seconds / self._items
+            self._measured.notify_all()
+        _remember(self._fn, per_item)
 
 
 def _recall(fn: Callable[..., Any]) -> float | None:

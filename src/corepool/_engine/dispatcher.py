@@ -120,9 +120,10 @@ class Dispatcher:
         self._closing = True
         self._maybe_finish()
 
-    def terminate(self) -> None:
+    def terminate(self, error: BaseException | None = None) -> None:
+        """End everything now; unfinished tasks fail with ``error`` (TaskCancelledError)."""
         self._closing = self._terminating = True
-        error = TaskCancelledError("the pool was terminated before this task finished")
+        error = error or TaskCancelledError("the pool was terminated before this task finished")
         for _, _, chunk in self._pending:
             self._fail(chunk, error)
         self._pending.clear()

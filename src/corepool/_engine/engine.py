@@ -35,8 +35,9 @@ from corepool._engine.tasks import Chunk, Job, TaskOptions
 from corepool._engine.window import BlockLedger, Window
 from corepool._lifecycle import signals
 from corepool._wire.messages import CallStyle
-from corepool._wire.remote_error import Stage, local_error
-from corepool.errors import PoolClosedError, TaskCancelledError
+from corepool._wire.rebuild import local_error
+from corepool._wire.remote_error import Stage
+from corepool.errors import CorepoolError, PoolClosedError, TaskCancelledError
 from corepool.insights.statistics import PoolStatistics
 from corepool.settings import Settings
 
@@ -61,7 +62,7 @@ class Engine:
         self._streams: dict[int, tuple[Window, Sink]] = {}
         self._final_statistics: PoolStatistics | None = None
         self._results = ResultsThread()
-        self._loop_thread = LoopThread("corepool-dispatcher")
+        self._loop_thread = LoopThread("corepool-dispatcher", self._internal_error)
         self._dispatcher = Dispatcher(
             self._loop_thread,
             backend,
@@ -209,6 +210,22 @@ class Engine:
         error = TaskCancelledError("the pool was terminated before this task finished")
         for sink in sinks:
             self._results.post(sink.cancel, error)
+
+    def _internal_error(self, error: BaseException) -> None:
+        # On the loop thread: a bug in the dispatcher.  Fail every task with an error that says
+        # so, instead of leaving callers waiting on results that will never come.
+        with self._lock:
+            if self._state == _TERMINATED:
+                return
+            self._state = _TERMINATED
+            streams = list(self._streams.values())
+            for window, _ in streams:
+                window.close()
+        problem = CorepoolError(f"corepool internal error: {type(error).__name__}: {error}")
+        problem.__cause__ = error
+        self._dispatcher.terminate(problem)
+        for _, sink in streams:
+            self._results.post(sink.cancel, problem)
 
     def join(self, timeout: float | None = None) -> bool:
         """Wait until every worker has exited; True if they did within ``timeout``."""

@@ -20,9 +20,10 @@ logger = logging.getLogger("corepool")
 
 
 class LoopThread:
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, on_error: Callable[[BaseException], None] | None = None) -> None:
         self.loop = asyncio.new_event_loop()
-        self.loop.set_exception_handler(_report)
+        self._on_error = on_error
+        self.loop.set_exception_handler(self._report)
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._waiting: set[concurrent.futures.Future[Any]] = set()
         self._waiting_lock = threading.Lock()
@@ -89,9 +90,12 @@ class LoopThread:
                     if not future.done():
                         future.set_exception(RuntimeError("the dispatcher has stopped"))
 
-
-def _report(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
-    error = context.get("exception")
-    logger.error(
-        "corepool dispatcher: %s", context.get("message", "unexpected error"), exc_info=error
-    )
+    def _report(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        """An exception escaped a callback on the loop: a bug in corepool.  Log it and let the
+        owner fail everything clearly, rather than leave results waiting forever."""
+        error = context.get("exception")
+        logger.error(
+            "corepool dispatcher: %s", context.get("message", "unexpected error"), exc_info=error
+        )
+        if self._on_error is not None and isinstance(error, BaseException):
+            self._on_error(error)

@@ -29,18 +29,42 @@ def default_start_method() -> str:
     return "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
 
 
+WORKER_MODULE = "corepool._worker.process_main"
+
+
 def resolve_context(
     context: multiprocessing.context.BaseContext | str | None,
 ) -> multiprocessing.context.BaseContext:
     if context is None:
-        return multiprocessing.get_context(default_start_method())
-    if isinstance(context, str):
-        return multiprocessing.get_context(context)
-    if isinstance(context, multiprocessing.context.BaseContext):
-        return context
-    raise TypeError(
-        f"context must be a start method name or a multiprocessing context, not {context!r}"
-    )
+        resolved = multiprocessing.get_context(default_start_method())
+    elif isinstance(context, str):
+        resolved = multiprocessing.get_context(context)
+    elif isinstance(context, multiprocessing.context.BaseContext):
+        resolved = context
+    else:
+        raise TypeError(
+            f"context must be a start method name or a multiprocessing context, not {context!r}"
+        )
+    if resolved.get_start_method() == "forkserver":
+        _preload_worker_module()
+    return resolved
+
+
+def _preload_worker_module() -> None:
+    """Have the forkserver import the worker's code once, before it forks any worker.
+
+    Each worker would otherwise import corepool's worker modules itself (~40 ms on a small
+    machine; benchmarks/start).  Only possible before the forkserver starts; the modules already
+    asked for (``__main__`` by default) are kept.
+    """
+    from multiprocessing import forkserver
+
+    server = getattr(forkserver, "_forkserver", None)
+    if server is None or getattr(server, "_forkserver_pid", None) is not None:
+        return
+    modules = list(getattr(server, "_preload_modules", ["__main__"]))
+    if WORKER_MODULE not in modules:
+        server.set_forkserver_preload([*modules, WORKER_MODULE])
 
 
 @contextmanager

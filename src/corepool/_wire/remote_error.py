@@ -1,9 +1,9 @@
-"""Exceptions that cross the process boundary, and how they are rebuilt in the parent.
+"""Exceptions on their way from a worker to the parent (the worker's half; ``rebuild`` is the
+parent's).
 
-In the worker, ``capture`` turns an exception into a ``RemoteError``: its pickle when it has one,
-and always its type name, message and formatted traceback.  In the parent, ``rebuild`` turns it
-back into an exception of the original type with the worker's traceback as ``__cause__``; when
-the exception cannot make the trip, the user gets ``RemoteTaskError`` with the same facts.
+``capture`` turns an exception into a ``RemoteError``: its pickle when it has one, and always its
+type name, message and formatted traceback, so that nothing is lost when the exception itself
+cannot make the trip.
 """
 
 from __future__ import annotations
@@ -11,9 +11,7 @@ from __future__ import annotations
 import enum
 import pickle
 import traceback
-from dataclasses import dataclass
-
-from corepool.errors import RemoteTaskError, RemoteTraceback, SerializationError
+from typing import NamedTuple
 
 
 class Stage(str, enum.Enum):
@@ -27,8 +25,7 @@ class Stage(str, enum.Enum):
     INITIALIZER = "running the initializer"
 
 
-@dataclass(frozen=True)
-class RemoteError:
+class RemoteError(NamedTuple):
     stage: Stage
     type_name: str
     message: str
@@ -44,7 +41,7 @@ def capture(error: BaseException, stage: Stage) -> RemoteError:
     type_name = f"{type(error).__module__}.{type(error).__qualname__}"
     if type(error).__module__ == "builtins":
         type_name = type(error).__qualname__
-    message = _safe_str(error)
+    message = safe_str(error)
     try:
         blob: bytes | None = _dumps_exception(error)
         reason = ""
@@ -69,46 +66,8 @@ def _dumps_exception(error: BaseException) -> bytes:
         error.__traceback__, error.__context__, error.__cause__ = saved
 
 
-def _safe_str(error: BaseException) -> str:
+def safe_str(error: BaseException) -> str:
     try:
         return str(error)
     except Exception:  # noqa: BLE001 - a broken __str__ must not lose the error
         return f"<{type(error).__name__} with an unprintable message>"
-
-
-def rebuild(remote: RemoteError) -> BaseException:
-    """The exception to raise in the parent for ``remote``."""
-    cause = RemoteTraceback(remote.traceback)
-    error = _load_exception(remote)
-    error.__cause__ = cause
-    if remote.stage in (Stage.RUN, Stage.INITIALIZER):
-        return error
-    wrapped = SerializationError(remote.stage.value, f"{remote.type_name}: {remote.message}")
-    wrapped.__cause__ = error
-    return wrapped
-
-
-def _load_exception(remote: RemoteError) -> BaseException:
-    if remote.blob is None:
-        return RemoteTaskError(
-            remote.type_name, remote.message, remote.traceback, remote.unpicklable_reason
-        )
-    try:
-        error = pickle.loads(remote.blob)
-    except Exception as problem:  # noqa: BLE001
-        reason = f"unpickling it in the parent failed: {type(problem).__name__}: {problem}"
-        return RemoteTaskError(remote.type_name, remote.message, remote.traceback, reason)
-    if not isinstance(error, BaseException):
-        return RemoteTaskError(
-            remote.type_name, remote.message, remote.traceback, "it unpickled as a non-exception"
-        )
-    return error
-
-
-def local_error(error: BaseException, stage: Stage) -> BaseException:
-    """The exception for a serialization failure that happened in the parent itself."""
-    if stage is Stage.RUN:
-        return error
-    wrapped = SerializationError(stage.value, f"{type(error).__name__}: {_safe_str(error)}")
-    wrapped.__cause__ = error
-    return wrapped

@@ -103,10 +103,10 @@ def unpack_call_items(packed: PackedItems) -> tuple[list[object], dict[int, Remo
     if packed.bulk is not None:
         items: list[object] = array_transport.loads(packed.bulk)  # or a tuple or range
         return items, {}
-    values: list[object] = [None] * packed.count
+    values: list[object] = [None] * packed.size
     errors: dict[int, RemoteError] = {}
-    for index in range(packed.count):
-        blob = packed.isolated.get(index)
+    for index in range(packed.size):
+        blob = (packed.isolated or {}).get(index)
         if blob is None:
             errors[index] = capture(_NotSent(), Stage.PICKLE_CALL)
             continue
@@ -169,13 +169,13 @@ def pack_results(
 
 def unpack_results(packed: PackedItems) -> tuple[list[object], dict[int, BaseException]]:
     """Results in the parent, and the errors of those that could not be unpickled."""
-    from corepool._wire.remote_error import local_error
+    from corepool._wire.rebuild import local_error
 
     values: list[object] = pickle.loads(packed.bulk) if packed.bulk is not None else []
-    if len(values) < packed.count:
-        values.extend([None] * (packed.count - len(values)))
+    if len(values) < packed.size:
+        values.extend([None] * (packed.size - len(values)))
     errors: dict[int, BaseException] = {}
-    for index, blob in packed.isolated.items():
+    for index, blob in (packed.isolated or {}).items():
         try:
             values[index] = array_transport.loads(blob)
         except BaseException as error:  # noqa: BLE001 - reported for this item

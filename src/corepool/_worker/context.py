@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import os
 import threading
-from dataclasses import dataclass
 from types import SimpleNamespace
+from typing import NamedTuple
 
 __all__ = ["WorkerInfo", "current_worker", "worker_state"]
 
 
-@dataclass(frozen=True)
-class WorkerInfo:
+class WorkerInfo(NamedTuple):
     """Identity of the worker running the current task."""
 
-    index: int
+    index: int  # type: ignore[assignment]  # the field shadows tuple.index, on purpose
     """Position of the worker in its pool, from 0.  A replacement takes over the index."""
     pid: int
     name: str

@@ -8,6 +8,7 @@ covers those already loaded (inherited by fork, or imported with ``__main__``).
 from __future__ import annotations
 
 import os
+import sys
 
 _VARIABLES = (
     "OMP_NUM_THREADS",
@@ -19,9 +20,16 @@ _VARIABLES = (
 )
 
 
+# Modules that load a native thread pool when imported; threadpoolctl (~20 ms to import and scan)
+# is only needed when one of them is already loaded, since the environment covers the rest.
+_NATIVE_POOL_MODULES = ("numpy", "scipy", "torch", "sklearn", "numexpr", "cv2", "mkl", "jax")
+
+
 def cap_native_threads(limit: int) -> None:
     for name in _VARIABLES:
         os.environ[name] = str(limit)
+    if not any(module in sys.modules for module in _NATIVE_POOL_MODULES):
+        return
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:  # pragma: no cover - threadpoolctl is a dependency

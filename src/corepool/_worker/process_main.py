@@ -19,10 +19,9 @@ import socket
 import threading
 import time
 from collections.abc import Callable, MutableSequence
-from dataclasses import dataclass, replace
 from functools import partial
 from multiprocessing.connection import Connection
-from typing import Any
+from typing import Any, NamedTuple
 
 from corepool._wire import serialization
 from corepool._wire.framing import ChannelClosed, read_frame, write_frame
@@ -45,11 +44,10 @@ from corepool._worker.runner import run_items
 EXIT_PARENT_GONE = 75
 
 
-@dataclass
-class WorkerBoot:
+class WorkerBoot(NamedTuple):
     """What a new worker process receives (pickled by ``multiprocessing``)."""
 
-    index: int
+    worker_index: int
     channel: socket.socket
     lifeline: Connection
     board: Any  # multiprocessing RawArray of int64, ROW_SIZE per worker
@@ -70,8 +68,8 @@ def worker_process_main(boot: WorkerBoot) -> None:
         from corepool._worker.native_threads import cap_native_threads
 
         cap_native_threads(boot.native_threads)
-    context.enter_process_worker(boot.index)
-    row = _board_row(boot.board, boot.index)
+    context.enter_process_worker(boot.worker_index)
+    row = _board_row(boot.board, boot.worker_index)
     channel = boot.channel
     if not _run_initializer(boot.initializer_blob, channel):
         return
@@ -94,7 +92,7 @@ def _serve(
         assert isinstance(message, Call)
         reply = _handle_call(message, functions, row)
         if measure is not None and isinstance(reply, Done):
-            reply = replace(reply, rss=measure())
+            reply = reply._replace(rss=measure())
         _send(channel, reply)
 
 
@@ -108,9 +106,7 @@ def _handle_call(
         fn = _resolve_function(call.function, functions)
     except BaseException as error:  # noqa: BLE001 - reported for every item of the chunk
         remote = capture(error, Stage.UNPICKLE_CALL)
-        return _done(
-            call, [None] * call.items.count, dict.fromkeys(range(call.items.count), remote)
-        )
+        return _done(call, [None] * call.items.size, dict.fromkeys(range(call.items.size), remote))
     try:
         items, unreadable = serialization.unpack_call_items(call.items)
     except BaseException as error:  # noqa: BLE001 - the parent resends the items one by one
