@@ -47,13 +47,21 @@ _EXPORTS = {
     "active_children": "corepool.process",
     "parent_process": "corepool.process",
     "cpu_count": "corepool.process",
+    "Dict": "corepool.shared.shared_dict",
+    "List": "corepool.shared.shared_list",
+    "SharedArray": "corepool.shared.array",
+    "CapacityError": "corepool.shared._errors",
+    "SharedObjectClosedError": "corepool.shared._errors",
 }
 
 __all__ = [
     "AsyncResult",
+    "CapacityError",
     "CorepoolError",
+    "Dict",
     "IMapIterator",
     "InitializerError",
+    "List",
     "MapResult",
     "Pool",
     "PoolClosedError",
@@ -64,6 +72,8 @@ __all__ = [
     "RemoteTraceback",
     "SerializationError",
     "Settings",
+    "SharedArray",
+    "SharedObjectClosedError",
     "TaskCancelledError",
     "TaskTimeoutError",
     "ThreadPool",
@@ -129,3 +139,7 @@ if TYPE_CHECKING:
         parent_process,
     )
     from corepool.settings import Settings
+    from corepool.shared._errors import CapacityError, SharedObjectClosedError
+    from corepool.shared.array import SharedArray
+    from corepool.shared.shared_dict import Dict
+    from corepool.shared.shared_list import List

@@ -10,6 +10,10 @@ that is not safe, so that one value that cannot make the trip fails only its own
   so (``CallUnreadable``) and the parent resends the items one by one;
 * results: the worker puts atoms (numbers, strings, small tuples of them) in the bulk pickle,
   which cannot fail to unpickle, and pickles anything else on its own.
+
+Call items and results that are not atoms go through ``shared.array_transport``: buffers of 1 MiB
+or more (large NumPy arrays) travel through shared memory instead of the channel (pickle protocol
+5, out-of-band); that module says who owns and removes each segment.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from typing import Any
 
 from corepool._wire.messages import PackedItems
 from corepool._wire.remote_error import RemoteError, Stage, capture
+from corepool.shared import array_transport
 
 PROTOCOL = pickle.HIGHEST_PROTOCOL
 
@@ -69,7 +74,7 @@ def pack_call_items(items: Sequence[object]) -> PackedItems:
     A slice of a ``range`` stays a ``range``: a few bytes instead of a list of its numbers.
     """
     whole = items if isinstance(items, (list, tuple, range)) else list(items)
-    return PackedItems(len(items), dumps(whole))
+    return PackedItems(len(items), array_transport.dumps_arguments(whole))
 
 
 def pack_call_items_isolated(
@@ -84,7 +89,7 @@ def pack_call_items_isolated(
     failures: dict[int, BaseException] = {}
     for index, item in enumerate(items):
         try:
-            isolated[index] = dumps(item, by_value=True)
+            isolated[index] = array_transport.dumps_arguments(item, by_value=True)
         except Exception as error:  # noqa: BLE001 - the error belongs to this item only
             failures[index] = error
     return PackedItems(len(items), None, isolated), failures
@@ -96,7 +101,7 @@ def unpack_call_items(packed: PackedItems) -> tuple[list[object], dict[int, Remo
     Raises when a bulk pickle cannot be unpickled (the parent then resends item by item).
     """
     if packed.bulk is not None:
-        items: list[object] = pickle.loads(packed.bulk)  # or a tuple or range: any sequence
+        items: list[object] = array_transport.loads(packed.bulk)  # or a tuple or range
         return items, {}
     values: list[object] = [None] * packed.size
     errors: dict[int, RemoteError] = {}
@@ -106,7 +111,7 @@ def unpack_call_items(packed: PackedItems) -> tuple[list[object], dict[int, Remo
             errors[index] = capture(_NotSent(), Stage.PICKLE_CALL)
             continue
         try:
-            values[index] = pickle.loads(blob)
+            values[index] = array_transport.loads(blob)
         except BaseException as error:  # noqa: BLE001 - reported for this item
             errors[index] = capture(error, Stage.UNPICKLE_CALL)
     return values, errors
@@ -156,7 +161,7 @@ def pack_results(
         if on_item is not None:
             on_item(index)
         try:
-            isolated[index] = dumps(value)
+            isolated[index] = array_transport.dumps_result(value)
         except BaseException as error:  # noqa: BLE001 - reported for this item
             errors[index] = capture(error, Stage.PICKLE_RESULT)
     return PackedItems(len(results), pickle.dumps(bulk, PROTOCOL), isolated), errors
@@ -172,7 +177,7 @@ def unpack_results(packed: PackedItems) -> tuple[list[object], dict[int, BaseExc
     errors: dict[int, BaseException] = {}
     for index, blob in (packed.isolated or {}).items():
         try:
-            values[index] = pickle.loads(blob)
+            values[index] = array_transport.loads(blob)
         except BaseException as error:  # noqa: BLE001 - reported for this item
             errors[index] = local_error(error, Stage.UNPICKLE_RESULT)
     return values, errors
