@@ -120,11 +120,17 @@ def report(results: Results, rounds: int) -> str:
         "speed-up = Manager time / corepool time, per round. The dict is owned by the parent.",
         f"Command: `python benchmarks/bench_dict.py --rounds {rounds}`",
     ]
-    for children, title in ((1, "One child process using the dict"),
-                            (2, "Two child processes using the dict at the same time")):
-        lines += ["", f"## {title}", "",
-                  "| workload | corepool.Dict µs/op | Manager µs/op | speed-up |",
-                  "|---|---|---|---|"]
+    for children, title in (
+        (1, "One child process using the dict"),
+        (2, "Two child processes using the dict at the same time"),
+    ):
+        lines += [
+            "",
+            f"## {title}",
+            "",
+            "| workload | corepool.Dict µs/op | Manager µs/op | speed-up |",
+            "|---|---|---|---|",
+        ]
         for workload in WORKLOADS:
             ours = results[(children, "corepool", workload)]
             baseline = "locked increment" if "increment" in workload else workload
@@ -139,8 +145,9 @@ def report(results: Results, rounds: int) -> str:
 
 _LABELS = {
     "locked increment": "locked increment (`d.increment(k)` vs Manager lock + dict)",
-    "transaction increment":
-        "transaction increment (`with d.transaction(): d[k] += 1` vs Manager lock + dict)",
+    "transaction increment": (
+        "transaction increment (`with d.transaction(): d[k] += 1` vs Manager lock + dict)"
+    ),
 }
 
 

@@ -167,8 +167,11 @@ def run(rounds: int, items: int) -> dict[str, list[Measurement]]:
         for name, contender in CONTENDERS.items():
             results[name].append(contender(items))
             gc.collect()
-        print(f"round {round_ + 1}/{rounds}: " + ", ".join(
-            f"{name} {values[-1][0]:.2f}s" for name, values in results.items()), file=sys.stderr)
+        print(
+            f"round {round_ + 1}/{rounds}: "
+            + ", ".join(f"{name} {values[-1][0]:.2f}s" for name, values in results.items()),
+            file=sys.stderr,
+        )
     return results
 
 

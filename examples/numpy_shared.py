@@ -35,8 +35,10 @@ def main() -> None:
     with corepool.Pool(4) as pool:
         started = time.perf_counter()
         parts = pool.starmap(column_means, [(data, slice(c, c + 10)) for c in range(0, 100, 10)])
-        print(f"10 tasks on one {data.nbytes / 1e6:.0f} MB array: "
-              f"{time.perf_counter() - started:.2f} s")
+        print(
+            f"10 tasks on one {data.nbytes / 1e6:.0f} MB array: "
+            f"{time.perf_counter() - started:.2f} s"
+        )
         assert np.allclose(np.concatenate(parts), data.mean(axis=0))
 
         chunks = pool.starmap(noise, [(50_000, seed) for seed in range(4)])  # 40 MB each

@@ -50,8 +50,8 @@ _EXPORTS = {
     "Dict": "corepool.shared.shared_dict",
     "List": "corepool.shared.shared_list",
     "SharedArray": "corepool.shared.array",
-    "CapacityError": "corepool.shared._errors",
-    "SharedObjectClosedError": "corepool.shared._errors",
+    "CapacityError": "corepool.errors",
+    "SharedObjectClosedError": "corepool.errors",
 }
 
 __all__ = [
@@ -117,12 +117,14 @@ if TYPE_CHECKING:
     from corepool._worker.context import WorkerInfo, current_worker, worker_state
     from corepool.async_results import AsyncResult, IMapIterator, MapResult
     from corepool.errors import (
+        CapacityError,
         CorepoolError,
         InitializerError,
         PoolClosedError,
         RemoteTaskError,
         RemoteTraceback,
         SerializationError,
+        SharedObjectClosedError,
         TaskCancelledError,
         TaskTimeoutError,
         WorkerLostError,
@@ -139,7 +141,6 @@ if TYPE_CHECKING:
         parent_process,
     )
     from corepool.settings import Settings
-    from corepool.shared._errors import CapacityError, SharedObjectClosedError
     from corepool.shared.array import SharedArray
     from corepool.shared.shared_dict import Dict
     from corepool.shared.shared_list import List

@@ -11,12 +11,14 @@ import concurrent.futures
 import multiprocessing
 
 __all__ = [
+    "CapacityError",
     "CorepoolError",
     "InitializerError",
     "PoolClosedError",
     "RemoteTaskError",
     "RemoteTraceback",
     "SerializationError",
+    "SharedObjectClosedError",
     "TaskCancelledError",
     "TaskTimeoutError",
     "WorkerLostError",
@@ -163,6 +165,20 @@ class WorkerStartError(CorepoolError):
 class PoolClosedError(CorepoolError, ValueError):
     """Work was submitted to a pool that is closed or terminated (a ``ValueError``, as in
     ``multiprocessing``)."""
+
+
+class SharedObjectClosedError(CorepoolError, ValueError):
+    """An operation on a shared object that was closed, or whose owner removed it.
+
+    A ``ValueError``, like an operation on a closed file.
+    """
+
+
+class CapacityError(CorepoolError):
+    """A shared object is full: its ``max_bytes`` limit, or the memory file system, is used up.
+
+    Nothing was written: the object is unchanged and still usable.
+    """
 
 
 def _signal_name(exitcode: int | None) -> str | None:

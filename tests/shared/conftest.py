@@ -11,8 +11,11 @@ import pytest
 
 from corepool.shared._spool import shared_root
 
-START_METHODS = [method for method in ("fork", "forkserver", "spawn")
-                 if method in multiprocessing.get_all_start_methods()]
+START_METHODS = [
+    method
+    for method in ("fork", "forkserver", "spawn")
+    if method in multiprocessing.get_all_start_methods()
+]
 
 
 @pytest.fixture(params=START_METHODS)

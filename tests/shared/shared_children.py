@@ -138,8 +138,11 @@ def describe_array(array: Any) -> dict[str, Any]:
                 start, end = (int(part, 16) for part in span.split("-"))
                 if start <= address < end and len(rest) >= 5:
                     mapped_from = rest[-1] if rest[-1] != "(deleted)" else rest[-2]
-    return {"sum": float(array.sum()), "mapped_from": mapped_from,
-            "writeable": bool(array.flags.writeable)}
+    return {
+        "sum": float(array.sum()),
+        "mapped_from": mapped_from,
+        "writeable": bool(array.flags.writeable),
+    }
 
 
 def scribble(array: Any) -> float:

@@ -85,6 +85,9 @@ def test_an_owner_that_exits_removes_its_files(mp_context: Context, kind: str) -
 def _wait_for_spool_removal(name: str) -> None:
     """The spool watcher of a dead owner removes its files; wait for that process to end."""
     spool = os.path.dirname(name)
-    watchers = [process for process in psutil.process_iter(["cmdline"])
-                if spool in (process.info["cmdline"] or [])]
+    watchers = [
+        process
+        for process in psutil.process_iter(["cmdline"])
+        if spool in (process.info["cmdline"] or [])
+    ]
     psutil.wait_procs(watchers, timeout=30)

@@ -172,8 +172,11 @@ def _mapping(array: object) -> object | None:
     while base is not None:
         if isinstance(base, mmap.mmap):
             return base
-        base = getattr(base, "obj", None) if isinstance(base, memoryview) else getattr(
-            base, "base", None)
+        base = (
+            getattr(base, "obj", None)
+            if isinstance(base, memoryview)
+            else getattr(base, "base", None)
+        )
     return None
 
 
@@ -189,7 +192,13 @@ def test_corepool_works_without_numpy(tmp_path: object) -> None:
         "except ImportError as error:\n"
         "    print(error)\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=60, env={**os.environ, "PYTHONWARNINGS": "error"}, check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONWARNINGS": "error"},
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     assert "needs NumPy: pip install 'corepool[numpy]'" in done.stdout

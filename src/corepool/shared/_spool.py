@@ -113,8 +113,10 @@ def _start_watcher(path: str) -> None:
         os.waitpid(shell, 0)  # the shell exits at once, leaving the orphaned watcher
     except OSError as error:  # no /bin/sh: the spool is still removed at a normal exit
         os.close(write_end)
-        print(f"corepool: no spool watcher ({error}); a killed process may leave {path}",
-              file=sys.stderr)
+        print(
+            f"corepool: no spool watcher ({error}); a killed process may leave {path}",
+            file=sys.stderr,
+        )
     else:
         _pipe_write_end = write_end
     finally:
@@ -147,4 +149,3 @@ def _forget_after_fork() -> None:
 
 
 os.register_at_fork(after_in_child=_forget_after_fork)
-

@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, ClassVar, TypeVar
 
-from corepool.shared._errors import CapacityError, SharedObjectClosedError
+from corepool.errors import CapacityError, SharedObjectClosedError
 from corepool.shared._spool import spool_directory
 
 __all__ = ["DEFAULT_MAX_BYTES", "Environment", "SharedStore"]
@@ -356,13 +356,12 @@ class SharedStore:
 
     def __init__(self, *, max_bytes: int | None = None) -> None:
         size = _check_max_bytes(max_bytes)
-        path = os.path.join(spool_directory(), f"{self._kind.lower()}-{next(_counter)}-"
-                            f"{os.urandom(4).hex()}")
+        path = os.path.join(
+            spool_directory(), f"{self._kind.lower()}-{next(_counter)}-{os.urandom(4).hex()}"
+        )
         os.mkdir(path, 0o700)
         try:
-            environment = environment_for(
-                path, size, f"corepool.{self._kind}", create=True
-            )
+            environment = environment_for(path, size, f"corepool.{self._kind}", create=True)
         except BaseException:
             shutil.rmtree(path, ignore_errors=True)
             raise
@@ -396,9 +395,7 @@ class SharedStore:
         if environment is None:
             raise SharedObjectClosedError(f"operation on a closed corepool.{self._kind}")
         if environment.pid != _pid:
-            environment = self._env = environment_for(
-                self._path, self._max_bytes, self._label
-            )
+            environment = self._env = environment_for(self._path, self._max_bytes, self._label)
         return environment
 
     @property

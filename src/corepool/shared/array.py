@@ -22,12 +22,10 @@ try:
     import numpy as np
     from numpy.lib.mixins import NDArrayOperatorsMixin
 except ImportError as error:  # pragma: no cover - exercised only without numpy
-    raise ImportError(
-        "corepool.SharedArray needs NumPy: pip install 'corepool[numpy]'"
-    ) from error
+    raise ImportError("corepool.SharedArray needs NumPy: pip install 'corepool[numpy]'") from error
 
+from corepool.errors import CapacityError, SharedObjectClosedError
 from corepool.shared import segments
-from corepool.shared._errors import CapacityError, SharedObjectClosedError
 
 __all__ = ["SharedArray"]
 
@@ -50,8 +48,9 @@ class SharedArray(NDArrayOperatorsMixin):
     an existing array in once.
     """
 
-    def __init__(self, shape: int | tuple[int, ...], dtype: Any = float, *,
-                 order: str = "C") -> None:
+    def __init__(
+        self, shape: int | tuple[int, ...], dtype: Any = float, *, order: str = "C"
+    ) -> None:
         sizes = (shape,) if isinstance(shape, (int, np.integer)) else shape
         self._shape = tuple(int(size) for size in sizes)
         self._dtype = np.dtype(dtype)
@@ -113,8 +112,9 @@ class SharedArray(NDArrayOperatorsMixin):
 
     def _view(self, mapping: Any) -> np.ndarray[Any, Any]:
         order: Any = self._order
-        view: np.ndarray[Any, Any] = np.ndarray(self._shape, self._dtype, buffer=mapping,
-                                                order=order)
+        view: np.ndarray[Any, Any] = np.ndarray(
+            self._shape, self._dtype, buffer=mapping, order=order
+        )
         return view
 
     def __reduce__(self) -> tuple[Any, ...]:
@@ -137,12 +137,12 @@ class SharedArray(NDArrayOperatorsMixin):
         return self.array if dtype is None else self.array.astype(dtype, copy=False)
 
     def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
-        plain = tuple(value.array if isinstance(value, SharedArray) else value
-                      for value in inputs)
+        plain = tuple(value.array if isinstance(value, SharedArray) else value for value in inputs)
         outputs = kwargs.get("out")
         if outputs:
-            kwargs["out"] = tuple(value.array if isinstance(value, SharedArray) else value
-                                  for value in outputs)
+            kwargs["out"] = tuple(
+                value.array if isinstance(value, SharedArray) else value for value in outputs
+            )
         result = getattr(ufunc, method)(*plain, **kwargs)
         if outputs and len(outputs) == 1 and isinstance(outputs[0], SharedArray):
             return outputs[0]  # in place (a += 1): stay a SharedArray

@@ -217,11 +217,12 @@ def loads(blob: bytes | bytearray | memoryview) -> Any:
     if not isinstance(blob, SegmentPickle):
         return pickle.loads(blob)
     if blob.adopt:
-        buffers = [memoryview(segments.adopt_segment(path, size))[:size]
-                   for path, size in blob.segments]
+        buffers = [
+            memoryview(segments.adopt_segment(path, size))[:size] for path, size in blob.segments
+        ]
     else:
-        buffers = [memoryview(segments.map_segment(path, size, "private"))[:size]
-                   for path, size in blob.segments]
+        buffers = [
+            memoryview(segments.map_segment(path, size, "private"))[:size]
+            for path, size in blob.segments
+        ]
     return pickle.loads(blob, buffers=buffers)
-
-

@@ -143,8 +143,9 @@ def map_segment(path: str, nbytes: int, mode: MapMode) -> mmap.mmap:
         if mode == "shared":
             return mmap.mmap(fd, max(nbytes, 1), flags=mmap.MAP_SHARED)
         if mode == "private":
-            return mmap.mmap(fd, max(nbytes, 1), flags=mmap.MAP_PRIVATE,
-                             prot=mmap.PROT_READ | mmap.PROT_WRITE)
+            return mmap.mmap(
+                fd, max(nbytes, 1), flags=mmap.MAP_PRIVATE, prot=mmap.PROT_READ | mmap.PROT_WRITE
+            )
         return mmap.mmap(fd, max(nbytes, 1), flags=mmap.MAP_SHARED, prot=mmap.PROT_READ)
     finally:
         os.close(fd)

@@ -59,7 +59,10 @@ class Dict(SharedStore, MutableMapping[K, V]):
     _kind = "Dict"
 
     def __init__(
-        self, data: Mapping[K, V] | Iterable[tuple[K, V]] | None = None, /, *,
+        self,
+        data: Mapping[K, V] | Iterable[tuple[K, V]] | None = None,
+        /,
+        *,
         max_bytes: int | None = None,
     ) -> None:
         super().__init__(max_bytes=max_bytes)

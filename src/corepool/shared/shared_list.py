@@ -20,6 +20,7 @@ __all__ = ["List"]
 
 T = TypeVar("T")
 
+
 def _key(index: int) -> bytes:
     return index.to_bytes(8, "big")
 
@@ -129,9 +130,7 @@ class List(SharedStore, MutableSequence[T]):
         blob = dump_value(value, self._label)
         environment = self._environment()
         environment.write(
-            lambda txn: environment.put(
-                txn, _key(_length(environment, txn)), blob
-            ),
+            lambda txn: environment.put(txn, _key(_length(environment, txn)), blob),
             len(blob),
         )
 
@@ -160,8 +159,7 @@ class List(SharedStore, MutableSequence[T]):
             position = index.__index__()
             position = max(0, position + length) if position < 0 else min(position, length)
             for moved in range(length - 1, position - 1, -1):
-                environment.put(txn, _key(moved + 1),
-                                bytes(txn.get(_key(moved))))
+                environment.put(txn, _key(moved + 1), bytes(txn.get(_key(moved))))
             environment.put(txn, _key(position), blob)
 
         environment.reserve_for_rewrite()
@@ -178,8 +176,7 @@ class List(SharedStore, MutableSequence[T]):
             position = _position(index, length)
             blob = bytes(txn.get(_key(position)))
             for moved in range(position + 1, length):
-                environment.put(txn, _key(moved - 1),
-                                bytes(txn.get(_key(moved))))
+                environment.put(txn, _key(moved - 1), bytes(txn.get(_key(moved))))
             txn.delete(_key(length - 1))
             return blob
 
