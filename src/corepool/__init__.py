@@ -26,6 +26,8 @@ _EXPORTS = {
     "MapResult": "corepool.async_results",
     "IMapIterator": "corepool.async_results",
     "Settings": "corepool.settings",
+    "Lock": "corepool.sync.locks",
+    "RLock": "corepool.sync.locks",
     "PoolStatistics": "corepool.insights.statistics",
     "WorkerStatistics": "corepool.insights.statistics",
     "WorkerInfo": "corepool._worker.context",
@@ -79,3 +81,4 @@ if TYPE_CHECKING:
     from corepool.insights.statistics import PoolStatistics, WorkerStatistics
     from corepool.pool import Pool, ThreadPool
     from corepool.settings import Settings
+    from corepool.sync.locks import Lock, RLock
