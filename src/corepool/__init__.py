@@ -28,6 +28,15 @@ _EXPORTS = {
     "Settings": "corepool.settings",
     "Lock": "corepool.sync.locks",
     "RLock": "corepool.sync.locks",
+    "Semaphore": "corepool.sync.semaphores",
+    "BoundedSemaphore": "corepool.sync.semaphores",
+    "Condition": "corepool.sync.condition",
+    "Event": "corepool.sync.event",
+    "Barrier": "corepool.sync.barrier",
+    "BrokenBarrierError": "threading",
+    "HolderDiedError": "corepool.errors",
+    "LockNotOwnedError": "corepool.errors",
+    "SegmentGoneError": "corepool.errors",
     "PoolStatistics": "corepool.insights.statistics",
     "WorkerStatistics": "corepool.insights.statistics",
     "WorkerInfo": "corepool._worker.context",
@@ -63,15 +72,19 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:
     from multiprocessing import TimeoutError
+    from threading import BrokenBarrierError
 
     from corepool._worker.context import WorkerInfo, current_worker, worker_state
     from corepool.async_results import AsyncResult, IMapIterator, MapResult
     from corepool.errors import (
         CorepoolError,
+        HolderDiedError,
         InitializerError,
+        LockNotOwnedError,
         PoolClosedError,
         RemoteTaskError,
         RemoteTraceback,
+        SegmentGoneError,
         SerializationError,
         TaskCancelledError,
         TaskTimeoutError,
@@ -81,4 +94,8 @@ if TYPE_CHECKING:
     from corepool.insights.statistics import PoolStatistics, WorkerStatistics
     from corepool.pool import Pool, ThreadPool
     from corepool.settings import Settings
+    from corepool.sync.barrier import Barrier
+    from corepool.sync.condition import Condition
+    from corepool.sync.event import Event
     from corepool.sync.locks import Lock, RLock
+    from corepool.sync.semaphores import BoundedSemaphore, Semaphore

@@ -106,7 +106,9 @@ def process_spawner(request: pytest.FixtureRequest) -> Spawner:
     return Spawner(request.param)
 
 
-@pytest.fixture(scope="module", params=["processes", "threads"])
+@pytest.fixture(params=["processes", "threads"])
 def pool(request: pytest.FixtureRequest) -> Iterator[corepool.Pool]:
+    # Per test, not per module: a pool alive while a test forks would be inherited by the
+    # forked child, whose exit hook then waits forever for the pool's (absent) threads.
     with corepool.Pool(2, backend=request.param) as running:
         yield running

@@ -153,6 +153,9 @@ class Segment:
         segment.buf = view
         segment._mapping = mapping
         segment._finalizer = weakref.finalize(segment, _unmap, view, mapping, name, address)
+        # Not at interpreter exit: objects still alive then may use the memory in their own
+        # exit hooks, and the process's holds end with its connection to the janitor anyway.
+        segment._finalizer.atexit = False
         with _cache_lock:
             _cache[name] = segment
         return segment

@@ -49,6 +49,11 @@ class SharedObject:
     def _bind(self, segment: Segment) -> None:
         self._segment = segment
 
+    def _on_collect(self, callback: Any, *args: Any) -> None:
+        """Run ``callback(*args)`` when this object is collected, but not at interpreter exit
+        (the process's mappings and holds end with it then, in the right order)."""
+        weakref.finalize(self, callback, *args).atexit = False
+
     def __reduce__(self) -> tuple[Any, ...]:
         return (_rebuild, (type(self), self._segment))
 

@@ -84,7 +84,7 @@ class _MutexLock(SharedObject):
         super()._bind(segment)
         self._mutex = ctypes.c_void_p(segment.address)
         self._fields = segment.buf[MUTEX_BYTES:_SEGMENT_BYTES].cast("q")
-        self._finalizer = _retire_at_collection(self, self._fields, segment)
+        self._on_collect(_retire, self._fields, segment)
 
     def _lock_slowly(self, tried: int, block: bool, timeout: float | None) -> bool:
         """Lock the mutex after ``trylock`` returned ``tried``; False on timeout.
@@ -254,12 +254,6 @@ class RLock(_MutexLock):
     def _acquire_restore(self, depth: int) -> None:
         self.acquire()
         self._fields[_DEPTH] = depth
-
-
-def _retire_at_collection(lock: _MutexLock, fields: memoryview, segment: Segment) -> object:
-    import weakref
-
-    return weakref.finalize(lock, _retire, fields, segment)
 
 
 def _retire(fields: memoryview, segment: Segment) -> None:
