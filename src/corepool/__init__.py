@@ -34,6 +34,11 @@ _EXPORTS = {
     "Event": "corepool.sync.event",
     "Barrier": "corepool.sync.barrier",
     "BrokenBarrierError": "threading",
+    "Queue": "corepool.sync.queues",
+    "JoinableQueue": "corepool.sync.queues",
+    "SimpleQueue": "corepool.sync.queues",
+    "LifoQueue": "corepool.sync.queues",
+    "PriorityQueue": "corepool.sync.queues",
     "HolderDiedError": "corepool.errors",
     "LockNotOwnedError": "corepool.errors",
     "SegmentGoneError": "corepool.errors",
@@ -98,4 +103,11 @@ if TYPE_CHECKING:
     from corepool.sync.condition import Condition
     from corepool.sync.event import Event
     from corepool.sync.locks import Lock, RLock
+    from corepool.sync.queues import (
+        JoinableQueue,
+        LifoQueue,
+        PriorityQueue,
+        Queue,
+        SimpleQueue,
+    )
     from corepool.sync.semaphores import BoundedSemaphore, Semaphore

@@ -52,7 +52,9 @@ class RemoteTaskError(CorepoolError):
     """
 
     def __init__(self, type_name: str, message: str, traceback_text: str, reason: str) -> None:
-        super().__init__(f"{type_name}: {message} (the exception could not be transferred: {reason})")
+        super().__init__(
+            f"{type_name}: {message} (the exception could not be transferred: {reason})"
+        )
         self.type_name = type_name
         self.message = message
         self.traceback_text = traceback_text
@@ -87,9 +89,7 @@ class WorkerLostError(CorepoolError):
     by that signal) and ``signal_name`` when a signal ended it.
     """
 
-    def __init__(
-        self, task: str, pid: int | None, exitcode: int | None, detail: str = ""
-    ) -> None:
+    def __init__(self, task: str, pid: int | None, exitcode: int | None, detail: str = "") -> None:
         self.task = task
         self.pid = pid
         self.exitcode = exitcode

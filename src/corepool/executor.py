@@ -53,7 +53,9 @@ class _EngineExecutor(concurrent.futures.Executor):
         self._lock = threading.Lock()
         end_at_exit(engine, "finish")
 
-    def submit(self, fn: Callable[..., R], /, *args: Any, **kwargs: Any) -> concurrent.futures.Future[R]:
+    def submit(
+        self, fn: Callable[..., R], /, *args: Any, **kwargs: Any
+    ) -> concurrent.futures.Future[R]:
         """Run ``fn(*args, **kwargs)`` on a worker; returns a ``concurrent.futures.Future``."""
         return self.schedule(fn, args, kwargs)
 
@@ -74,13 +76,19 @@ class _EngineExecutor(concurrent.futures.Executor):
         check_callable(fn, "fn")
         options = self._defaults.options(priority, delay, timeout, retries)
         future: concurrent.futures.Future[R] = concurrent.futures.Future()
-        sink = SingleSink(future.set_result, future.set_exception, future.set_running_or_notify_cancel)
+        sink = SingleSink(
+            future.set_result, future.set_exception, future.set_running_or_notify_cancel
+        )
         with self._lock:
             self._futures.add(future)
         future.add_done_callback(self._forget)
         try:
             self._engine.submit_task(
-                fn, CallStyle.APPLY, (tuple(args), dict(kwargs or {})), options, sink,
+                fn,
+                CallStyle.APPLY,
+                (tuple(args), dict(kwargs or {})),
+                options,
+                sink,
                 f"submit({function_label(fn)})",
             )
         except PoolClosedError:
@@ -115,8 +123,17 @@ class _EngineExecutor(concurrent.futures.Executor):
         source: Iterable[Any] = iterables[0] if len(iterables) == 1 else zip(*iterables)
         style = CallStyle.ONE if len(iterables) == 1 else CallStyle.STAR
         try:
-            job = start_stream(self._engine, "map", fn, style, source, chunksize, options, sink,
-                               window_slots=_window_for(buffersize, chunksize))
+            job = start_stream(
+                self._engine,
+                "map",
+                fn,
+                style,
+                source,
+                chunksize,
+                options,
+                sink,
+                window_slots=_window_for(buffersize, chunksize),
+            )
         except PoolClosedError:
             raise RuntimeError("cannot schedule new futures after shutdown") from None
         with self._lock:
@@ -197,12 +214,18 @@ class ProcessPoolExecutor(_EngineExecutor):
         defaults.options()
         settings = settings or DEFAULT_SETTINGS
         backend = create_backend(
-            "processes", size, settings, initializer=initializer, initargs=tuple(initargs),
-            context=mp_context, native_threads=native_threads,
+            "processes",
+            size,
+            settings,
+            initializer=initializer,
+            initargs=tuple(initargs),
+            context=mp_context,
+            native_threads=native_threads,
         )
         self._max_workers = size
-        self._start(Engine(backend, size, settings, max_tasks_per_worker=max_tasks_per_child),
-                    defaults)
+        self._start(
+            Engine(backend, size, settings, max_tasks_per_worker=max_tasks_per_child), defaults
+        )
 
 
 class ThreadPoolExecutor(_EngineExecutor):
@@ -224,7 +247,11 @@ class ThreadPoolExecutor(_EngineExecutor):
         defaults.options()
         settings = settings or DEFAULT_SETTINGS
         backend = create_backend(
-            "threads", size, settings, initializer=initializer, initargs=tuple(initargs),
+            "threads",
+            size,
+            settings,
+            initializer=initializer,
+            initargs=tuple(initargs),
             thread_name_prefix=thread_name_prefix or "ThreadPoolExecutor",
         )
         self._max_workers = size

@@ -79,9 +79,7 @@ class Pool:
             native_threads=native_threads,
         )
         self._processes = size
-        self._engine = Engine(
-            worker_backend, size, settings, max_tasks_per_worker=maxtasksperchild
-        )
+        self._engine = Engine(worker_backend, size, settings, max_tasks_per_worker=maxtasksperchild)
         end_at_exit(self._engine, "terminate")
 
     # -- one task
@@ -122,7 +120,9 @@ class Pool:
         sink = SingleSink(result._resolve_value, result._resolve_error)
         options = self._defaults.options(priority, delay, timeout, retries)
         item = (tuple(args), dict(kwds or {}))
-        engine.submit_task(func, CallStyle.APPLY, item, options, sink, f"apply({function_label(func)})")
+        engine.submit_task(
+            func, CallStyle.APPLY, item, options, sink, f"apply({function_label(func)})"
+        )
         return result
 
     # -- many tasks
@@ -138,8 +138,9 @@ class Pool:
         retries: int | None = None,
     ) -> list[R]:
         """``[func(x) for x in iterable]``, in parallel; raises the first task error."""
-        return self._map_async("map", func, CallStyle.ONE, iterable, chunksize, None, None,
-                               priority, timeout, retries).get()
+        return self._map_async(
+            "map", func, CallStyle.ONE, iterable, chunksize, None, None, priority, timeout, retries
+        ).get()
 
     def map_async(
         self,
@@ -153,8 +154,18 @@ class Pool:
         timeout: float | None = None,
         retries: int | None = None,
     ) -> MapResult[R]:
-        return self._map_async("map", func, CallStyle.ONE, iterable, chunksize, callback,
-                               error_callback, priority, timeout, retries)
+        return self._map_async(
+            "map",
+            func,
+            CallStyle.ONE,
+            iterable,
+            chunksize,
+            callback,
+            error_callback,
+            priority,
+            timeout,
+            retries,
+        )
 
     def starmap(
         self,
@@ -167,8 +178,18 @@ class Pool:
         retries: int | None = None,
     ) -> list[R]:
         """``[func(*args) for args in iterable]``, in parallel."""
-        return self._map_async("starmap", func, CallStyle.STAR, iterable, chunksize, None, None,
-                               priority, timeout, retries).get()
+        return self._map_async(
+            "starmap",
+            func,
+            CallStyle.STAR,
+            iterable,
+            chunksize,
+            None,
+            None,
+            priority,
+            timeout,
+            retries,
+        ).get()
 
     def starmap_async(
         self,
@@ -182,8 +203,18 @@ class Pool:
         timeout: float | None = None,
         retries: int | None = None,
     ) -> MapResult[R]:
-        return self._map_async("starmap", func, CallStyle.STAR, iterable, chunksize, callback,
-                               error_callback, priority, timeout, retries)
+        return self._map_async(
+            "starmap",
+            func,
+            CallStyle.STAR,
+            iterable,
+            chunksize,
+            callback,
+            error_callback,
+            priority,
+            timeout,
+            retries,
+        )
 
     def _map_async(
         self,
@@ -230,8 +261,9 @@ class Pool:
         retries: int | None = None,
     ) -> IMapIterator[R]:
         """Results in completion order; the input is read lazily."""
-        return self._imap("imap_unordered", False, func, iterable, chunksize, priority, timeout,
-                          retries)
+        return self._imap(
+            "imap_unordered", False, func, iterable, chunksize, priority, timeout, retries
+        )
 
     def _imap(
         self,
@@ -284,7 +316,10 @@ class Pool:
         engine = getattr(self, "_engine", None)
         if engine is not None and engine.running:
             warnings.warn(
-                f"unclosed running corepool pool {self!r}", ResourceWarning, source=self, stacklevel=1
+                f"unclosed running corepool pool {self!r}",
+                ResourceWarning,
+                source=self,
+                stacklevel=1,
             )
             engine.terminate()
 

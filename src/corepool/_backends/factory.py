@@ -53,7 +53,9 @@ def _native_limit(native_threads: NativeThreads, size: int) -> int | None:
         return auto_limit(size)
     if isinstance(native_threads, int) and native_threads >= 1:
         return native_threads
-    raise ValueError(f"native_threads must be 'auto', None or a positive int, not {native_threads!r}")
+    raise ValueError(
+        f"native_threads must be 'auto', None or a positive int, not {native_threads!r}"
+    )
 
 
 def check_size(size: int | None, default: int, what: str) -> int:

@@ -70,8 +70,8 @@ class ChunkSizer:
         sample = seconds / items
         with self._lock:
             previous = self._seconds_per_item
-            estimate = sample if previous is None else (
-                _SMOOTHING * sample + (1 - _SMOOTHING) * previous
+            estimate = (
+                sample if previous is None else (_SMOOTHING * sample + (1 - _SMOOTHING) * previous)
             )
             self._seconds_per_item = estimate
         _remember(self._fn, estimate)

@@ -99,7 +99,9 @@ class Engine:
     ) -> Job:
         """One task (``apply_async``, ``submit``)."""
         self._check_running()
-        job = Job(fn, style, options, sink, ChunkSizer(fn, self.size, self.settings, explicit=1), label)
+        job = Job(
+            fn, style, options, sink, ChunkSizer(fn, self.size, self.settings, explicit=1), label
+        )
         chunk = Chunk(job, 0, [item])
         try:
             self.backend.prepare_job(job)

@@ -53,8 +53,10 @@ class Feeder:
 
     def _feed(self) -> None:
         job = self._job
-        take = _slicer(self._source) if is_sized_sequence(self._source) else _iterator_taker(
-            iter(self._source)
+        take = (
+            _slicer(self._source)
+            if is_sized_sequence(self._source)
+            else _iterator_taker(iter(self._source))
         )
         index = 0
         while self._window.acquire():

@@ -172,4 +172,3 @@ def unpack_results(packed: PackedItems) -> tuple[list[object], dict[int, BaseExc
         except BaseException as error:  # noqa: BLE001 - reported for this item
             errors[index] = local_error(error, Stage.UNPICKLE_RESULT)
     return values, errors
-

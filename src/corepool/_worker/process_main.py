@@ -98,7 +98,9 @@ def _handle_call(
         fn = _resolve_function(call.function, functions)
     except BaseException as error:  # noqa: BLE001 - reported for every item of the chunk
         remote = capture(error, Stage.UNPICKLE_CALL)
-        return _done(call, [None] * call.items.count, dict.fromkeys(range(call.items.count), remote))
+        return _done(
+            call, [None] * call.items.count, dict.fromkeys(range(call.items.count), remote)
+        )
     try:
         items, unreadable = serialization.unpack_call_items(call.items)
     except BaseException as error:  # noqa: BLE001 - the parent resends the items one by one

@@ -26,6 +26,7 @@ PACKING_BASE = 1 << 40
 
 _first = itemgetter(0)
 
+
 def tracked(
     items: Sequence[object], start: int, row: MutableSequence[int], with_times: bool
 ) -> Iterator[object]:
@@ -40,6 +41,7 @@ def tracked(
     setter = partial(row.__setitem__, ITEM)
     return map(_first, zip(remaining, map(setter, count(start))))
 
+
 def _tracked_with_times(
     items: Iterable[object], start: int, row: MutableSequence[int]
 ) -> Iterator[object]:
@@ -49,9 +51,11 @@ def _tracked_with_times(
         row[ITEM] = index
         yield item
 
+
 def begin_chunk(row: MutableSequence[int], chunk_id: int) -> None:
     row[ITEM] = UNPACKING
     row[CHUNK] = chunk_id
+
 
 def new_local_row() -> list[int]:
     return [0] * ROW_SIZE

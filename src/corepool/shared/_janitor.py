@@ -49,7 +49,7 @@ _MAX_MESSAGE = 4096
 def _unlink(name: str) -> None:
     import importlib
 
-    with contextlib.suppress(FileNotFoundError):
+    with contextlib.suppress(OSError, ValueError):  # gone already, or not a valid name
         importlib.import_module("_posixshmem").shm_unlink(name)
 
 
@@ -169,7 +169,10 @@ class Janitor:
         if not data:
             self._close(sock)
             return
-        self._handle(sock, data.decode("ascii", "replace").split())
+        try:
+            self._handle(sock, data.decode("ascii", "replace").split())
+        except ValueError:  # a malformed message must not take the janitor down
+            pass
 
     def _accept(self) -> None:
         conn, _ = self.listener.accept()

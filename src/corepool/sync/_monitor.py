@@ -1,12 +1,14 @@
 """A monitor in shared memory: a robust mutex guarding int64 fields, an undo journal, futex waits.
 
-    segment [ mutex | holder pid | journal length | journal (index, old value) x 32 | fields ... ]
+    segment [ mutex | holder pid | journal length | snapshot start, length |
+              journal (index, old value) x 48 | snapshot x 24 | fields ... ]
 
 Semaphores, conditions, events, barriers and queues keep their state in a monitor.  Every
-change of several fields is journaled first (``journal(i, j, ...)`` saves the old values,
-``commit()`` drops them), so a process killed in the middle of a change leaves the journal
-behind: the next process to enter finds the mutex marked ``EOWNERDEAD``, puts the old values
-back, and the state is exactly as before the dead process's change began.
+change of several fields is journaled first (``journal(i, j, ...)`` saves old values one by
+one, ``snapshot(start, n)`` saves a block in one copy; ``commit()`` drops both), so a process
+killed in the middle of a change leaves the journal behind: the next process to enter finds
+the mutex marked ``EOWNERDEAD``, puts the old values back, and the state is exactly as before
+the dead process's change began.
 
 Waiting is on a futex word (the low half of a field): a waiter reads the word under the mutex,
 leaves, and sleeps only while the word still has that value; a waker changes the word under the
@@ -26,11 +28,16 @@ from corepool.sync._native import FUTEX_OFFSET, MUTEX_BYTES, trylock, unlock
 
 __all__ = ["FIRST_FIELD", "Monitor", "monitor_segment"]
 
-_HOLDER, _JOURNAL_LENGTH, _JOURNAL = 0, 1, 2
-_JOURNAL_ENTRIES = 32
-FIRST_FIELD = _JOURNAL + 2 * _JOURNAL_ENTRIES
+_HOLDER, _JOURNAL_LENGTH, _SNAP_START, _SNAP_LENGTH, _JOURNAL = 0, 1, 2, 3, 4
+_JOURNAL_ENTRIES = 48  # a priority queue's put: ~8 counters + one per heap level (17 at 64k)
+_SNAPSHOT = _JOURNAL + 2 * _JOURNAL_ENTRIES
+SNAPSHOT_WORDS = 24
+FIRST_FIELD = _SNAPSHOT + SNAPSHOT_WORDS
 """Index of the first field an object may use."""
 
+_SPINS = 30
+"""Retries of a busy mutex before sleeping in the kernel: ~5 µs, about one critical section of a
+queue; sleeping and being woken costs ~20 µs of two context switches (bench_sync.py queues)."""
 _SEQUENCE_MASK = 0x7FFFFFFF  # futex words are 32 bits; keep counters positive
 
 
@@ -58,10 +65,14 @@ class Monitor:
     def enter(self) -> None:
         """Take the mutex (the state is consistent once this returns)."""
         result = trylock(self.mutex)
+        spins = _SPINS
+        while result == errno.EBUSY and spins:  # held for microseconds: retry before sleeping
+            result = trylock(self.mutex)
+            spins -= 1
         if result == errno.EBUSY:
             result = _native.lock_mutex(self.mutex, None)
         if result == errno.EOWNERDEAD:
-            self._roll_back()
+            self.roll_back()
             _native.make_consistent(self.mutex)
         elif result:
             raise OSError(result, f"pthread_mutex_lock: {errno.errorcode.get(result, result)}")
@@ -92,11 +103,24 @@ class Monitor:
             length += 1
             fields[_JOURNAL_LENGTH] = length  # after the pair: a torn entry is never replayed
 
-    def commit(self) -> None:
-        self.fields[_JOURNAL_LENGTH] = 0
-
-    def _roll_back(self) -> None:
+    def snapshot(self, start: int, length: int) -> None:
+        """Save fields ``start`` to ``start + length`` in one copy (a change's counters)."""
         fields = self.fields
+        fields[_SNAPSHOT : _SNAPSHOT + length] = fields[start : start + length]
+        fields[_SNAP_START] = start
+        fields[_SNAP_LENGTH] = length  # last: a torn snapshot is never replayed
+
+    def commit(self) -> None:
+        fields = self.fields
+        fields[_JOURNAL_LENGTH] = 0
+        fields[_SNAP_LENGTH] = 0
+
+    def roll_back(self) -> None:
+        fields = self.fields
+        length, start = fields[_SNAP_LENGTH], fields[_SNAP_START]
+        if length:
+            fields[start : start + length] = fields[_SNAPSHOT : _SNAPSHOT + length]
+            fields[_SNAP_LENGTH] = 0
         for entry in reversed(range(fields[_JOURNAL_LENGTH])):
             slot = _JOURNAL + 2 * entry
             fields[fields[slot]] = fields[slot + 1]
