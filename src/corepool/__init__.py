@@ -34,6 +34,10 @@ _EXPORTS = {
     "Event": "corepool.sync.event",
     "Barrier": "corepool.sync.barrier",
     "BrokenBarrierError": "threading",
+    "Value": "corepool.sync.sharedctypes",
+    "Array": "corepool.sync.sharedctypes",
+    "RawValue": "corepool.sync.sharedctypes",
+    "RawArray": "corepool.sync.sharedctypes",
     "Queue": "corepool.sync.queues",
     "JoinableQueue": "corepool.sync.queues",
     "SimpleQueue": "corepool.sync.queues",
@@ -111,3 +115,4 @@ if TYPE_CHECKING:
         SimpleQueue,
     )
     from corepool.sync.semaphores import BoundedSemaphore, Semaphore
+    from corepool.sync.sharedctypes import Array, RawArray, RawValue, Value
