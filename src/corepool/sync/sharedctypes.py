@@ -1,4 +1,4 @@
-"""``Value``, ``Array``, ``RawValue``, ``RawArray``: multiprocessing.sharedctypes, passable anywhere.
+"""``Value``, ``Array``, ``RawValue``, ``RawArray``: shared ctypes objects, passable anywhere.
 
     RawValue('i', 7) ──▶ Segment (sizeof(c_int) bytes) ◀── c_int view, class Shared_c_int
     Value('i', 7)    ──▶ Synchronized(raw, RLock())     (get_lock(), get_obj(), .value)
@@ -146,7 +146,7 @@ def Value(typecode_or_type: Any, *args: Any, lock: Any = True) -> Any:
 def Array(
     typecode_or_type: Any, size_or_initializer: int | Sequence[Any], *, lock: Any = True
 ) -> Any:
-    """A shared ctypes array, guarded like ``Value``; of ``'c'``: a string (``.value``, ``.raw``)."""
+    """A shared ctypes array, guarded like ``Value``; of ``'c'``: a string (.value, .raw)."""
     obj = RawArray(typecode_or_type, size_or_initializer)
     if lock is False:
         return obj
