@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import inspect
 import multiprocessing
 import os
 import queue
 import signal
+import sys
 import threading
 from typing import Any
 
@@ -41,23 +43,36 @@ def put_then_exit(q: Any, how: str) -> None:
     os._exit(0)
 
 
-def die_inside(q: Any, stage: str, item: object) -> None:
-    # Kill this process in the middle of a put or get, while it holds the queue's mutex.
-    def kill(*args: object, **kwargs: object) -> None:
-        os.kill(os.getpid(), signal.SIGKILL)
+# Where to kill a process in the middle of a put or get: (function, text of the line).
+CRASH_POINTS = {
+    ("Queue", "put"): (_queue_store.QueueStore.put_small, "self.data[start"),
+    ("Queue", "get"): (_queue_store.QueueStore.get_small, "f[FREE_HEAD] = record"),
+    ("LifoQueue", "put"): (_queue_store.QueueStore.put_small, "f[HEAD] = slot"),
+    ("LifoQueue", "get"): (_queue_store.QueueStore.get_small, "f[FREE_COUNT] += 1"),
+    ("PriorityQueue", "put"): (_queue_store.QueueStore._push_small, "self.items[seq] = item"),
+    ("PriorityQueue", "get"): (_queue_store.QueueStore.get, "self._free_slots(record)"),
+}
 
-    if stage == "put":  # after the bytes are written and counters changed, before linking
-        write = _queue_store.QueueStore._write
 
-        def write_then_die(store: Any, *args: Any) -> int:
-            write(store, *args)
-            kill()
-            return -1
+def die_inside(q: Any, kind: str, stage: str, item: object) -> None:
+    """SIGKILL this process when the queue code reaches a line in the middle of a change,
+    while it holds the queue's mutex."""
+    function, text = CRASH_POINTS[(kind, stage)]
+    lines, first = inspect.getsourcelines(function)
+    target = first + next(index for index, line in enumerate(lines) if text in line)
 
-        _queue_store.QueueStore._write = write_then_die  # type: ignore[method-assign]
+    def on_line(frame: Any, event: str, arg: object) -> Any:
+        if event == "line" and frame.f_lineno == target:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return on_line
+
+    def on_call(frame: Any, event: str, arg: object) -> Any:
+        return on_line if frame.f_code is function.__code__ else None
+
+    sys.settrace(on_call)
+    if stage == "put":
         q.put(item)
     else:
-        _queue_store.QueueStore._free_slots = kill  # type: ignore[method-assign]
         q.get()
 
 
@@ -178,11 +193,13 @@ def test_an_item_put_just_before_the_putter_dies_is_delivered(
 @pytest.mark.parametrize("kind", ["Queue", "LifoQueue", "PriorityQueue"])
 @pytest.mark.parametrize("stage", ["put", "get"])
 def test_a_process_killed_mid_operation_is_rolled_back(kind: str, stage: str) -> None:
-    # Forked, so that the fault injected into the child's copy of the store stays there.
+    # Forked, so that the child runs the very code object the crash point names.
     q = make(kind)
     q.put(1)
     q.put(2)
-    victim = multiprocessing.get_context("fork").Process(target=die_inside, args=(q, stage, 3))
+    victim = multiprocessing.get_context("fork").Process(
+        target=die_inside, args=(q, kind, stage, 3)
+    )
     victim.start()
     victim.join(30)
     assert victim.exitcode == -signal.SIGKILL
@@ -264,3 +281,20 @@ def test_a_closed_handle_refuses_put_and_get() -> None:
 def test_bad_maxsize_is_refused(maxsize: object, error: type[Exception]) -> None:
     with pytest.raises(error):
         corepool.Queue(maxsize)  # type: ignore[arg-type]
+
+
+def test_priority_order_matches_heapq_under_interleaving() -> None:
+    import heapq
+    import random
+
+    chooser = random.Random(4)
+    q, reference = corepool.PriorityQueue(), []
+    for step in range(3000):
+        if reference and chooser.random() < 0.45:
+            assert q.get_nowait() == heapq.heappop(reference), step
+        else:
+            second = 0.5 if chooser.random() < 0.3 else chooser.random()  # 0.5: many full ties
+            item = (chooser.randrange(20), second, "x" * chooser.randrange(4))
+            q.put(item)
+            heapq.heappush(reference, item)
+    assert [q.get_nowait() for _ in range(len(reference))] == sorted(reference)

@@ -26,11 +26,23 @@ from corepool.shared.memory import Segment
 from corepool.sync import _native, _process
 from corepool.sync._native import FUTEX_OFFSET, MUTEX_BYTES, trylock, unlock
 
-__all__ = ["FIRST_FIELD", "Monitor", "monitor_segment"]
+__all__ = [
+    "FIRST_FIELD",
+    "JOURNAL",
+    "JOURNAL_LENGTH",
+    "SNAPSHOT",
+    "SNAP_LENGTH",
+    "SNAP_START",
+    "Monitor",
+    "monitor_segment",
+]
 
 _HOLDER, _JOURNAL_LENGTH, _SNAP_START, _SNAP_LENGTH, _JOURNAL = 0, 1, 2, 3, 4
+# Public to the queue store's inlined fast paths (a function call costs as much as the work).
+JOURNAL_LENGTH, SNAP_START, SNAP_LENGTH, JOURNAL = 1, 2, 3, 4
 _JOURNAL_ENTRIES = 48  # a priority queue's put: ~8 counters + one per heap level (17 at 64k)
 _SNAPSHOT = _JOURNAL + 2 * _JOURNAL_ENTRIES
+SNAPSHOT = _SNAPSHOT
 SNAPSHOT_WORDS = 24
 FIRST_FIELD = _SNAPSHOT + SNAPSHOT_WORDS
 """Index of the first field an object may use."""

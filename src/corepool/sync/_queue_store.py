@@ -27,7 +27,15 @@ import math
 from typing import Any, Literal
 
 from corepool.shared.memory import Segment
-from corepool.sync._monitor import FIRST_FIELD, Monitor
+from corepool.sync._monitor import (
+    FIRST_FIELD,
+    JOURNAL,
+    JOURNAL_LENGTH,
+    SNAP_LENGTH,
+    SNAP_START,
+    SNAPSHOT,
+    Monitor,
+)
 
 __all__ = ["OVERFLOW_BYTES", "SLOTS", "SLOT_BYTES", "Order", "QueueStore", "store_fields"]
 
@@ -48,12 +56,13 @@ _COUNTERS = 16
 _TABLE = FIRST_FIELD + _COUNTERS
 # Per slot: the next slot of the same record, the next free slot, the next record (FIFO/LIFO),
 # the record's size (negative: an overflow segment), its put sequence number, its sort key
-# (a float, through the float view of the same words) and the key's kind.
-_NEXT_SLOT, _FREE_NEXT, _LINK, _SIZE, _SEQ, _KEY, _KEY_KIND = range(7)
-_WORDS = 7
+# (floats, through the float view of the same words) and the key's kind.
+_NEXT_SLOT, _FREE_NEXT, _LINK, _SIZE, _SEQ, _KEY, _KEY_KIND, _KEY2 = range(8)
+_WORDS = 8
 _ORDERS: dict[str, int] = {"fifo": 0, "lifo": 1, "priority": 2}
-_KEY_NONE, _KEY_SCALAR, _KEY_HEAD = 0, 1, 2
+_KEY_NONE, _KEY_SCALAR, _KEY_HEAD, _KEY_TWO = 0, 1, 2, 3
 _EXACT_INT = 2**53
+_UNKNOWN = object()
 
 
 def store_fields(slots: int) -> int:
@@ -61,17 +70,30 @@ def store_fields(slots: int) -> int:
     return _COUNTERS + _WORDS * slots + slots
 
 
-def sort_key(item: object) -> tuple[int, float]:
-    """(kind, number) such that, for two items of the same non-zero kind, comparing the numbers
-    gives the same answer as ``<`` on the items, as long as the numbers differ."""
-    kind, head = _KEY_SCALAR, item
+def _exact(value: object) -> float | None:
+    """``value`` as a float if that loses nothing and compares the same, else None."""
+    if type(value) is float:
+        return None if math.isnan(value) else value
+    if type(value) is int and -_EXACT_INT <= value <= _EXACT_INT:
+        return float(value)
+    return None
+
+
+def sort_key(item: object) -> tuple[int, float, float]:
+    """(kind, first, second): numbers that order items as ``<`` does, without unpickling them.
+
+    Kind 1: the item is a number.  Kind 2: a tuple starting with a number; kind 3: with two.
+    Where the numbers of two items of compatible kinds differ, they decide; otherwise (a tie,
+    or kind 0: anything else) the items themselves are compared.
+    """
     if type(item) is tuple and item:
-        kind, head = _KEY_HEAD, item[0]
-    if type(head) is float and not math.isnan(head):
-        return kind, head
-    if type(head) is int and -_EXACT_INT <= head <= _EXACT_INT:
-        return kind, float(head)
-    return _KEY_NONE, 0.0
+        first = _exact(item[0])
+        if first is None:
+            return _KEY_NONE, 0.0, 0.0
+        second = _exact(item[1]) if len(item) > 1 else None
+        return (_KEY_HEAD, first, 0.0) if second is None else (_KEY_TWO, first, second)
+    number = _exact(item)
+    return (_KEY_NONE, 0.0, 0.0) if number is None else (_KEY_SCALAR, number, 0.0)
 
 
 class QueueStore:
@@ -166,9 +188,97 @@ class QueueStore:
     def seq_of(self, record: int) -> int:
         return int(self.fields[_TABLE + _WORDS * record + _SEQ])
 
+    # -- fast paths: FIFO or LIFO, items of one slot (most items), everything inlined
+
+    def put_small(self, payload: bytes, item: Any = None, key: Any = None) -> bool:
+        """Store a one-slot item; False if there is no room.  Priority order needs the item
+        and its ``sort_key`` (a failed comparison raises and changes nothing)."""
+        f = self.fields
+        maxsize = f[MAXSIZE]
+        if (maxsize > 0 and f[COUNT] >= maxsize) or f[FREE_COUNT] < 1:
+            return False
+        f[SNAPSHOT : SNAPSHOT + _COUNTERS] = f[FIRST_FIELD : FIRST_FIELD + _COUNTERS]
+        f[SNAP_START] = FIRST_FIELD
+        f[SNAP_LENGTH] = _COUNTERS
+        slot = f[FREE_HEAD]
+        if slot >= 0:
+            f[FREE_HEAD] = f[_TABLE + _WORDS * slot + _FREE_NEXT]
+        else:
+            slot = f[FRESH]
+            f[FRESH] = slot + 1
+        f[FREE_COUNT] -= 1
+        start = slot * SLOT_BYTES
+        self.data[start : start + len(payload)] = payload
+        row = _TABLE + _WORDS * slot
+        f[row + _NEXT_SLOT] = -1
+        f[row + _SIZE] = len(payload)
+        if self.order == 2:
+            self._push_small(slot, row, item, key)
+        elif self.order == 1:
+            f[row + _LINK] = f[HEAD]
+            f[HEAD] = slot
+        else:
+            f[row + _LINK] = -1
+            tail = f[TAIL]
+            if tail >= 0:
+                link = _TABLE + _WORDS * tail + _LINK
+                f[JOURNAL] = link
+                f[JOURNAL + 1] = f[link]
+                f[JOURNAL_LENGTH] = 1
+                f[link] = slot
+            else:
+                f[HEAD] = slot
+            f[TAIL] = slot
+        f[COUNT] += 1
+        f[UNFINISHED] += 1
+        f[NOT_EMPTY] = (f[NOT_EMPTY] + 1) & 0x7FFFFFFF
+        f[JOURNAL_LENGTH] = 0
+        f[SNAP_LENGTH] = 0
+        return True
+
+    def _push_small(self, slot: int, row: int, item: Any, key: tuple[int, float, float]) -> None:
+        f = self.fields
+        self._set_key(slot, key)
+        seq = f[NEXT_SEQ]
+        f[row + _SEQ] = seq
+        f[NEXT_SEQ] = seq + 1
+        try:
+            self._heap_push(slot, item, key)
+        except BaseException:
+            self.monitor.roll_back()
+            raise
+        self.items[seq] = item
+        if len(self.items) > 2 * f[COUNT] + 64:
+            self._trim_cache()
+
+    def get_small(self) -> bytes | None:
+        """Take the next item if it is a one-slot item (FIFO or LIFO order), else None."""
+        f = self.fields
+        record = f[HEAD]
+        row = _TABLE + _WORDS * record
+        size = f[row + _SIZE]
+        if size < 0 or f[row + _NEXT_SLOT] >= 0:
+            return None
+        f[SNAPSHOT : SNAPSHOT + _COUNTERS] = f[FIRST_FIELD : FIRST_FIELD + _COUNTERS]
+        f[SNAP_START] = FIRST_FIELD
+        f[SNAP_LENGTH] = _COUNTERS
+        following = f[row + _LINK]
+        f[HEAD] = following
+        if following < 0:
+            f[TAIL] = -1
+        start = record * SLOT_BYTES
+        payload = bytes(self.data[start : start + size])
+        f[row + _FREE_NEXT] = f[FREE_HEAD]
+        f[FREE_HEAD] = record
+        f[FREE_COUNT] += 1
+        f[COUNT] -= 1
+        f[NOT_FULL] = (f[NOT_FULL] + 1) & 0x7FFFFFFF
+        f[SNAP_LENGTH] = 0
+        return payload
+
     # -- put and get
 
-    def put(self, payload: bytes, size: int, key: tuple[int, float], item: Any) -> None:
+    def put(self, payload: bytes, size: int, key: tuple[int, float, float], item: Any) -> None:
         """Store a record; the caller checked ``has_room`` and holds the monitor."""
         monitor, fields = self.monitor, self.fields
         monitor.snapshot(FIRST_FIELD, _COUNTERS)
@@ -229,14 +339,11 @@ class QueueStore:
 
     # -- the priority heap
 
-    def _set_key(self, record: int, key: tuple[int, float]) -> None:
+    def _set_key(self, record: int, key: tuple[int, float, float]) -> None:
         row = _TABLE + _WORDS * record
         self.fields[row + _KEY_KIND] = key[0]
         self.floats[row + _KEY] = key[1]
-
-    def _key_of(self, record: int) -> tuple[int, float]:
-        row = _TABLE + _WORDS * record
-        return int(self.fields[row + _KEY_KIND]), float(self.floats[row + _KEY])
+        self.floats[row + _KEY2] = key[2]
 
     def _item_of(self, record: int) -> Any:
         seq = self.seq_of(record)
@@ -254,53 +361,94 @@ class QueueStore:
         while len(self.items) > limit:
             del self.items[next(iter(self.items))]
 
-    def _less(self, a: int, a_item: Any, a_key: tuple[int, float], b: int) -> bool:
-        b_key = self._key_of(b)
-        if a_key[0] and a_key[0] == b_key[0] and a_key[1] != b_key[1]:
-            return a_key[1] < b_key[1]
+    def _less(self, a: int, b: int, a_item: Any = _UNKNOWN, a_key: Any = None) -> bool:
+        """Whether record ``a`` sorts before record ``b`` (items unpickled only on a tie)."""
+        fields, floats = self.fields, self.floats
+        row_a, row_b = _TABLE + _WORDS * a, _TABLE + _WORDS * b
+        if a_key is None:
+            a_key = (fields[row_a + _KEY_KIND], floats[row_a + _KEY], floats[row_a + _KEY2])
+        kind_a, kind_b = a_key[0], fields[row_b + _KEY_KIND]
+        # Both keyed, and both numbers or both tuples (a number and a tuple do not compare).
+        if kind_a and kind_b and (kind_a == _KEY_SCALAR) == (kind_b == _KEY_SCALAR):
+            first_b = floats[row_b + _KEY]
+            if a_key[1] != first_b:
+                return bool(a_key[1] < first_b)
+            if kind_a == _KEY_TWO and kind_b == _KEY_TWO:
+                second_b = floats[row_b + _KEY2]
+                if a_key[2] != second_b:
+                    return bool(a_key[2] < second_b)
+        if a_item is _UNKNOWN:
+            a_item = self._item_of(a)
         return bool(a_item < self._item_of(b))
 
-    def _heap_push(self, record: int, item: Any, key: tuple[int, float]) -> None:
+    def _heap_push(self, record: int, item: Any, key: tuple[int, float, float]) -> None:
         fields, heap = self.fields, self.heap
         position = int(fields[COUNT])
         moves: list[int] = []
         while position > 0:  # find the place first: a failing comparison changes nothing
             parent = (position - 1) // 2
-            if not self._less(record, item, key, fields[heap + parent]):
+            if not self._less(record, fields[heap + parent], item, key):
                 break
             moves.append(position)
             position = parent
-        self.monitor.journal(*(heap + index for index in moves), heap + position)
+        if moves:  # otherwise ``position`` is past the heap's end: nothing to save
+            self.monitor.journal(*[heap + index for index in moves], heap + position)
         for index in moves:
             fields[heap + index] = fields[heap + (index - 1) // 2]
         fields[heap + position] = record
 
+    def _key(self, record: int) -> tuple[int, float, float]:
+        row = _TABLE + _WORDS * record
+        floats = self.floats
+        return self.fields[row + _KEY_KIND], floats[row + _KEY], floats[row + _KEY2]
+
+    def _key_less(
+        self, a: int, a_key: tuple[int, float, float], b: int, b_key: tuple[int, float, float]
+    ) -> bool:
+        kind_a, kind_b = a_key[0], b_key[0]
+        if kind_a and kind_b and (kind_a == _KEY_SCALAR) == (kind_b == _KEY_SCALAR):
+            if a_key[1] != b_key[1]:
+                return a_key[1] < b_key[1]
+            if kind_a == _KEY_TWO and kind_b == _KEY_TWO and a_key[2] != b_key[2]:
+                return a_key[2] < b_key[2]
+        return bool(self._item_of(a) < self._item_of(b))
+
     def _heap_pop(self) -> int:
-        fields, heap = self.fields, self.heap
+        """Remove the smallest record from the heap and return it.
+
+        Floyd's order: walk down the smaller children to a leaf (one comparison per level),
+        then up from there to where the last record belongs (usually one or two more), about
+        half the comparisons of the textbook sift.  All comparisons come before any change, so
+        one that raises leaves the heap as it was."""
+        fields, heap, key, less = self.fields, self.heap, self._key, self._key_less
         count = int(fields[COUNT])
         top, last = int(fields[heap]), int(fields[heap + count - 1])
         if count == 1:
             return top
-        last_item, last_key = self._item_of(last), self._key_of(last)
         size, position, path = count - 1, 0, []
         while True:
             child = 2 * position + 1
             if child >= size:
                 break
-            right = child + 1
-            if right < size and self._less(
-                fields[heap + right], self._item_of(fields[heap + right]),
-                self._key_of(fields[heap + right]), fields[heap + child],
-            ):  # fmt: skip
-                child = right
-            if not self._less(fields[heap + child], self._item_of(fields[heap + child]),
-                              self._key_of(fields[heap + child]), last):  # fmt: skip
-                break
-            path.append(child)
+            smaller = fields[heap + child]
+            smaller_key = key(smaller)
+            if child + 1 < size:
+                right = fields[heap + child + 1]
+                right_key = key(right)
+                if less(right, right_key, smaller, smaller_key):
+                    child, smaller, smaller_key = child + 1, right, right_key
+            path.append((child, smaller, smaller_key))
             position = child
-        del last_item, last_key
-        self.monitor.journal(heap, *(heap + (child - 1) // 2 for child in path), heap + position)
-        for child in path:
-            fields[heap + (child - 1) // 2] = fields[heap + child]
-        fields[heap + position] = last
+        last_key = key(last)
+        depth = len(path)
+        while depth and not less(path[depth - 1][1], path[depth - 1][2], last, last_key):
+            depth -= 1
+        moved = path[:depth]
+        final = moved[-1][0] if moved else 0
+        self.monitor.journal(
+            heap, *[heap + (index - 1) // 2 for index, _, _ in moved], heap + final
+        )
+        for index, record, _ in moved:
+            fields[heap + (index - 1) // 2] = record
+        fields[heap + final] = last
         return top
