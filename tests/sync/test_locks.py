@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import pickle
 import signal
+import subprocess
+import sys
 import threading
 from typing import Any
 
@@ -160,10 +162,39 @@ def test_passed_to_pool_tasks_and_back_it_is_the_same_lock(kind: str, pool: core
 
 
 @pytest.mark.parametrize("kind", LOCK_KINDS)
-def test_executor_submit_passes_the_lock(kind: str) -> None:
+@pytest.mark.parametrize("executor_kind", ["ProcessPoolExecutor", "ThreadPoolExecutor"])
+def test_executor_submit_passes_the_lock(kind: str, executor_kind: str) -> None:
     lock = make(kind)
-    with corepool.ProcessPoolExecutor(1) as executor:
+    with getattr(corepool, executor_kind)(1) as executor:
         assert executor.submit(try_once, lock).result(30) is True
+        with lock:
+            assert executor.submit(try_once, lock).result(30) is False
+
+
+def test_an_unrelated_process_given_the_pickle_shares_the_lock() -> None:
+    lock = corepool.Lock()
+    code = (
+        "import pickle, sys; lock = pickle.loads(sys.stdin.buffer.read()); "
+        "print(lock.acquire(False)); sys.stdout.flush(); "
+        "print(lock.acquire(timeout=30)); lock.release()"
+    )
+    with lock:
+        child = subprocess.Popen(
+            [sys.executable, "-c", code],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        assert child.stdin is not None and child.stdout is not None
+        child.stdin.write(pickle.dumps(lock))
+        child.stdin.close()
+        assert child.stdout.readline() == b"False\n"  # we hold it
+    assert child.wait(30) == 0
+    assert child.stdout.read() == b"True\n"
+    assert child.stderr is not None and child.stderr.read() == b""
+    for stream in (child.stdout, child.stderr):
+        stream.close()
+    assert try_once(lock)
 
 
 @pytest.mark.parametrize("kind", LOCK_KINDS)
