@@ -420,25 +420,32 @@ class QueueStore:
         then up from there to where the last record belongs (usually one or two more), about
         half the comparisons of the textbook sift.  All comparisons come before any change, so
         one that raises leaves the heap as it was."""
-        fields, heap, key, less = self.fields, self.heap, self._key, self._key_less
+        fields, floats, heap, less = self.fields, self.floats, self.heap, self._key_less
         count = int(fields[COUNT])
         top, last = int(fields[heap]), int(fields[heap + count - 1])
         if count == 1:
             return top
         size, position, path = count - 1, 0, []
-        while True:
+        while True:  # keys read inline: this loop is most of a priority get
             child = 2 * position + 1
             if child >= size:
                 break
             smaller = fields[heap + child]
-            smaller_key = key(smaller)
+            row = _TABLE + _WORDS * smaller
+            smaller_key = (fields[row + _KEY_KIND], floats[row + _KEY], floats[row + _KEY2])
             if child + 1 < size:
                 right = fields[heap + child + 1]
-                right_key = key(right)
-                if less(right, right_key, smaller, smaller_key):
+                row = _TABLE + _WORDS * right
+                right_key = (fields[row + _KEY_KIND], floats[row + _KEY], floats[row + _KEY2])
+                if (
+                    right_key[1] < smaller_key[1]
+                    if right_key[0] == _KEY_TWO == smaller_key[0] and right_key[1] != smaller_key[1]
+                    else less(right, right_key, smaller, smaller_key)
+                ):
                     child, smaller, smaller_key = child + 1, right, right_key
             path.append((child, smaller, smaller_key))
             position = child
+        key = self._key
         last_key = key(last)
         depth = len(path)
         while depth and not less(path[depth - 1][1], path[depth - 1][2], last, last_key):
