@@ -30,11 +30,11 @@ from corepool.sync.locks import HolderPolicy, deadline_of
 
 __all__ = ["BoundedSemaphore", "Semaphore"]
 
-_VALUE, _BOUND, _POLICY, _WAKE = (FIRST_FIELD + offset for offset in range(4))
-_ROWS = FIRST_FIELD + 4
+_VALUE, _BOUND, _POLICY, _WAKE, _SLEEPERS = (FIRST_FIELD + offset for offset in range(5))
+_ROWS = FIRST_FIELD + 5
 _ROW_COUNT = 64
 """Processes holding units at once that are tracked; more still work, untracked."""
-_FIELDS = 4 + 2 * _ROW_COUNT
+_FIELDS = 5 + 2 * _ROW_COUNT
 _DEAD_CHECK_SECONDS = 0.2
 """How often a blocked waiter looks for dead holders (each look reads /proc once per row)."""
 _UNBOUNDED = -1
@@ -65,6 +65,9 @@ class Semaphore(SharedObject):
     def _bind(self, segment: Any) -> None:
         super()._bind(segment)
         self._monitor = Monitor(segment, _FIELDS)
+        self._row: int | None = None  # this process's row in the holder table, once it has one
+        self._row_pid = 0
+        self._exit_hook_pid = 0
         self._on_collect(self._monitor.release_views)
 
     def acquire(self, block: bool = True, timeout: float | None = None) -> bool:
@@ -83,7 +86,11 @@ class Semaphore(SharedObject):
                         continue
                 if deadline is not None and now >= deadline:
                     return False
-                monitor.sleep(_WAKE, deadline)
+                fields[_SLEEPERS] += 1
+                try:
+                    monitor.sleep(_WAKE, deadline)
+                finally:
+                    fields[_SLEEPERS] -= 1
 
     __enter__ = acquire
 
@@ -93,16 +100,19 @@ class Semaphore(SharedObject):
             bound = fields[_BOUND]
             if bound != _UNBOUNDED and fields[_VALUE] >= bound:
                 raise ValueError("semaphore or lock released too many times")
-            row = self._row_of(_process.PID, fields)
-            monitor.journal(_VALUE, _WAKE, *((row + 1,) if row is not None else ()))
-            fields[_VALUE] += 1
-            if row is not None:
+            row = self._my_row(fields)
+            if row is None:  # a release by a process holding no unit: a signal
+                monitor.journal(_VALUE, _WAKE)
+            else:
+                monitor.journal(_VALUE, _WAKE, row, row + 1)
                 fields[row + 1] -= 1
-                if fields[row + 1] == 0:
-                    fields[row] = 0
+                if fields[row + 1] <= 0:
+                    fields[row] = fields[row + 1] = 0  # free; remembered for the next acquire
+            fields[_VALUE] += 1
             monitor.bump(_WAKE)
             monitor.commit()
-            monitor.wake(_WAKE, 1)
+            if fields[_SLEEPERS]:
+                monitor.wake(_WAKE, 1)
 
     def __exit__(self, *exc_info: object) -> None:
         self.release()
@@ -122,20 +132,36 @@ class Semaphore(SharedObject):
                 return row
         return None
 
+    def _my_row(self, fields: Any) -> int | None:
+        """This process's row, remembered between calls (checked, since rows are shared)."""
+        pid = _process.PID
+        row = self._row
+        if row is not None and self._row_pid == pid and fields[row] == pid:
+            return row
+        row = self._row_of(pid, fields)
+        self._row, self._row_pid = row, pid
+        return row
+
     def _take_unit(self, monitor: Monitor) -> None:
         fields = monitor.fields
         pid = _process.PID
-        row = self._row_of(pid, fields)
+        row = self._row
+        if row is None or self._row_pid != pid or fields[row] not in (pid, 0):
+            row = self._row_of(pid, fields)
+            if row is None:
+                row = self._row_of(0, fields)  # a free row; none free: the unit goes untracked
         if row is None:
-            row = self._row_of(0, fields)  # a free row; none free: the unit goes untracked
-        touched = (row, row + 1) if row is not None else ()
-        monitor.journal(_VALUE, *touched)
-        fields[_VALUE] -= 1
-        if row is not None:
+            monitor.journal(_VALUE)
+        else:
+            monitor.journal(_VALUE, row, row + 1)
             fields[row] = pid
             fields[row + 1] += 1
+            self._row, self._row_pid = row, pid
+        fields[_VALUE] -= 1
         monitor.commit()
-        _forget_at_exit(self)
+        if self._exit_hook_pid != pid:
+            self._exit_hook_pid = pid
+            _forget_at_exit(self)
 
     def _reclaim_from_dead(self, monitor: Monitor) -> bool:
         """Give back units of dead holders; raise about them unless the policy is recover."""
