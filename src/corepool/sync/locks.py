@@ -25,6 +25,7 @@ import errno
 import os
 import threading
 import time
+from threading import get_ident
 from typing import Literal
 
 from corepool.errors import HolderDiedError, LockNotOwnedError
@@ -43,11 +44,13 @@ _PID, _TOKEN, _THREAD, _DEPTH, _POLICY = range(5)
 _SEGMENT_BYTES = MUTEX_BYTES + 8 * 8
 
 _pid = os.getpid()
+_token = _process.TOKEN  # a copy: a module global is the cheapest read on the fast paths
 
 
 def _refresh_pid() -> None:
-    global _pid
+    global _pid, _token
     _pid = os.getpid()
+    _token = _process.TOKEN
 
 
 os.register_at_fork(after_in_child=_refresh_pid)
@@ -204,14 +207,14 @@ class RLock(_MutexLock):
 
     def acquire(self, block: bool = True, timeout: float | None = None) -> bool:
         fields = self._fields
-        me = threading.get_ident()
-        if fields[_THREAD] == me and fields[_TOKEN] == _process.TOKEN:
+        me = get_ident()
+        if fields[_THREAD] == me and fields[_TOKEN] == _token:
             fields[_DEPTH] += 1
             return True
         tried = trylock(self._mutex)
         if tried == 0 or self._lock_slowly(tried, block, timeout):
             fields[_PID] = _pid
-            fields[_TOKEN] = _process.TOKEN
+            fields[_TOKEN] = _token
             fields[_THREAD] = me
             fields[_DEPTH] = 1
             return True
@@ -221,7 +224,7 @@ class RLock(_MutexLock):
 
     def release(self) -> None:
         fields = self._fields
-        if not self._is_owned():
+        if fields[_THREAD] != get_ident() or fields[_TOKEN] != _token or fields[_DEPTH] <= 0:
             raise LockNotOwnedError(f"cannot release un-acquired lock {self!r}")
         depth = fields[_DEPTH] - 1
         fields[_DEPTH] = depth
@@ -237,11 +240,7 @@ class RLock(_MutexLock):
 
     def _is_owned(self) -> bool:
         fields = self._fields
-        return (
-            fields[_THREAD] == threading.get_ident()
-            and fields[_TOKEN] == _process.TOKEN
-            and fields[_DEPTH] > 0
-        )
+        return fields[_THREAD] == get_ident() and fields[_TOKEN] == _token and fields[_DEPTH] > 0
 
     def _release_save(self) -> int:
         if not self._is_owned():
