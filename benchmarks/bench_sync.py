@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
+import os
 import queue
 import statistics
 import sys
@@ -146,7 +147,8 @@ def report(rows: list[Row], command: str) -> str:
     lines = [
         "# corepool.sync benchmarks",
         "",
-        f"`{command}` on Python {sys.version.split()[0]}, {multiprocessing.cpu_count()} cores.",
+        f"`{command}` on Python {sys.version.split()[0]}, {multiprocessing.cpu_count()} cores, "
+        f"load average {os.getloadavg()[0]:.1f} when it finished.",
         "Time per operation (µs): median, min and max over the rounds; the ratio is the",
         "contender's median over the first row's (corepool's): above 1x, corepool is faster.",
         "",

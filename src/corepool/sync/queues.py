@@ -54,8 +54,9 @@ _BYTES_PER_BOUNDED_ITEM = 512
 _MIN_SLOTS = 256  # the largest chained item (OVERFLOW_BYTES) must always fit: 64 slots
 _NO_ITEM = object()
 _SPIN_READS = 300
-"""Reads of the item count (~30 ns each) by a getter that found the queue empty, before it
-sleeps: being woken costs a producer a system call and the getter ~20 µs (bench_sync.py)."""
+"""Most reads of the item count (~30 ns each) by a getter that found the queue empty, before it
+sleeps: being woken costs a producer a system call and the getter ~20 µs (bench_sync.py).
+Each handle halves its budget after a fruitless look and restores it after a fruitful one."""
 
 
 def decode(size: int, payload: bytes, *, keep: bool = False, janitor: str | None = None) -> Any:
@@ -104,6 +105,7 @@ class Queue(SharedObject):
         self._monitor = Monitor(segment, store_fields(slots))
         self._store = QueueStore(self._monitor, segment)
         self._closed = False
+        self._spin_reads = _SPIN_READS
         self._on_collect(_release, self._store)
 
     @property
@@ -193,6 +195,8 @@ class Queue(SharedObject):
         try:
             if fields[COUNT] == 0:
                 self._wait_for_item(block, timeout)
+            elif self._spin_reads < _SPIN_READS:
+                self._spin_reads += 1  # no wait needed: slowly earn the spin budget back
             small = self._store.get_small() if self._order != "priority" else None
             if small is not None:
                 if fields[PUTTERS]:
@@ -219,19 +223,24 @@ class Queue(SharedObject):
         deadline = deadline_of(block, timeout)
         monitor = self._monitor
         fields = monitor.fields
-        spun = not block
+        budget = self._spin_reads
+        spun = not block or budget == 0
         while fields[COUNT] == 0:
             if deadline is not None and time.monotonic() >= deadline:
                 raise queue.Empty
             if not spun:  # an item is often microseconds away: look before sleeping
                 spun = True
                 monitor.leave()
-                for _ in range(_SPIN_READS):
+                for _ in range(self._spin_reads):
                     if fields[COUNT]:
                         break
                 monitor.enter()
+                # Adapt: keep looking while it pays, stop wasting a loaded CPU when it does not.
+                self._spin_reads = _SPIN_READS if fields[COUNT] else max(0, self._spin_reads // 2)
                 continue
             self._sleep(GETTERS, NOT_EMPTY, deadline)
+        if not spun and self._spin_reads < _SPIN_READS:
+            self._spin_reads = min(_SPIN_READS, self._spin_reads * 2 + 1)
 
     def get_nowait(self) -> Any:
         return self.get(False)
