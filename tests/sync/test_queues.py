@@ -298,3 +298,17 @@ def test_priority_order_matches_heapq_under_interleaving() -> None:
             q.put(item)
             heapq.heappush(reference, item)
     assert [q.get_nowait() for _ in range(len(reference))] == sorted(reference)
+
+
+def send_back(q: Any, objects: Any) -> None:
+    for obj in objects:
+        q.put(obj)
+
+
+def test_sync_objects_travel_through_queues_and_stay_the_same(spawner: Any) -> None:
+    lock, event, value = corepool.Lock(), corepool.Event(), corepool.Value("i", 3)
+    q = corepool.Queue()
+    sender = spawner.start(send_back, q, [lock, event, value])
+    received = [q.get(timeout=30) for _ in range(3)]
+    sender.join(30)
+    assert received[0] is lock and received[1] is event and received[2] is value
