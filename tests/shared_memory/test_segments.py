@@ -248,3 +248,17 @@ def test_no_resource_tracker_warning_when_a_process_creates_and_exits() -> None:
     done = subprocess.run(command, capture_output=True, timeout=30, check=False)
     assert done.returncode == 0, done.stderr
     assert done.stderr == b""
+
+
+def test_a_name_collision_picks_another_name_and_spares_the_owner(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    first = Segment.create(8)
+    names = iter([first.name.rsplit("-", 1)[-1], "b" * 12])
+    monkeypatch.setattr(memory.secrets, "token_hex", lambda _: next(names))
+    second = Segment.create(8)
+    assert second.name.endswith("-" + "b" * 12)
+    memory.settle()
+    assert on_dev_shm(first.name)  # the collision did not unlink the other process's segment
+    first.close()
+    second.close()

@@ -91,11 +91,20 @@ class Segment:
         if not isinstance(size, int) or isinstance(size, bool) or size <= 0:
             raise ValueError(f"a segment's size must be a positive int, not {size!r}")
         address = parent.janitor if parent is not None else CLIENT.default_address()
-        name = f"/cp-{janitor_id(address)}-{secrets.token_hex(4)}"
-        # Tell the janitor first: if this process dies right after shm_open, it still unlinks.
-        CLIENT.hold("C", name, address)
+        while True:
+            name = f"/cp-{janitor_id(address)}-{secrets.token_hex(6)}"
+            # Tell the janitor first: if this process dies right after shm_open, it unlinks.
+            CLIENT.hold("C", name, address)
+            try:
+                fd = _shm.shm_open(name, os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o600)
+            except FileExistsError:  # 48 random bits collided: not ours, try another name
+                CLIENT.release(name, address)
+                continue
+            except BaseException:
+                CLIENT.release(name, address)
+                raise
+            break
         try:
-            fd = _shm.shm_open(name, os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o600)
             try:
                 _size_file(fd, size, reserve)
                 segment = cls._map(name, fd, size, address, created=True)
