@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import importlib
 import multiprocessing
 import os
 import pickle
@@ -253,12 +254,19 @@ def test_no_resource_tracker_warning_when_a_process_creates_and_exits() -> None:
 def test_a_name_collision_picks_another_name_and_spares_the_owner(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    first = Segment.create(8)
-    names = iter([first.name.rsplit("-", 1)[-1], "b" * 12])
-    monkeypatch.setattr(memory.secrets, "token_hex", lambda _: next(names))
-    second = Segment.create(8)
-    assert second.name.endswith("-" + "b" * 12)
-    memory.settle()
-    assert on_dev_shm(first.name)  # the collision did not unlink the other process's segment
-    first.close()
-    second.close()
+    ours = Segment.create(8)
+    prefix = ours.name.rsplit("-", 1)[0]
+    foreign = f"{prefix}-{'f' * 12}"  # made outside corepool: nobody tells the janitor
+    shm = importlib.import_module("_posixshmem")
+    os.close(shm.shm_open(foreign, os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o600))
+    try:
+        names = iter([ours.name.rsplit("-", 1)[-1], "f" * 12, "b" * 12])
+        monkeypatch.setattr(memory.secrets, "token_hex", lambda _: next(names))
+        fresh = Segment.create(8)
+        assert fresh.name == f"{prefix}-{'b' * 12}"
+        memory.settle()
+        assert on_dev_shm(ours.name) and on_dev_shm(foreign)  # neither was unlinked
+        fresh.close()
+    finally:
+        shm.shm_unlink(foreign)
+    ours.close()

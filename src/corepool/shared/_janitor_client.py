@@ -148,6 +148,9 @@ class JanitorClient:
             self.tell(address, f"{verb} {name}")
             self._held[name] = address
 
+    def holds(self, name: str) -> bool:
+        return name in self._held
+
     def release(self, name: str, address: str) -> None:
         with self._lock:
             if self._held.pop(name, None) is not None:

@@ -93,6 +93,8 @@ class Segment:
         address = parent.janitor if parent is not None else CLIENT.default_address()
         while True:
             name = f"/cp-{janitor_id(address)}-{secrets.token_hex(6)}"
+            if CLIENT.holds(name):  # a collision with our own segment: telling would undo it
+                continue
             # Tell the janitor first: if this process dies right after shm_open, it unlinks.
             CLIENT.hold("C", name, address)
             try:
