@@ -27,6 +27,8 @@ Messages are ASCII, one per datagram: ``<verb> <name> [<arg>]``.
     D name count    ``count`` more pickles of a name it already holds arrived
     P name          a handle was pickled: one more in flight
     R name          released its hold
+    X name          withdraw a ``C`` whose name turned out to exist already: drop the hold,
+                    and forget the name (without unlinking) if nobody else holds it
     L child parent  ``child`` lives at least as long as ``parent``
     U name          unlink now (the owner ended it early)
     S               sync: reply ``ok`` once everything received so far is processed
@@ -73,6 +75,13 @@ class Registry:
         self.holders.get(name, set()).discard(conn)
         self.held_by.get(conn, set()).discard(name)
         self.dirty.add(name)
+
+    def withdraw(self, conn: int, name: str) -> None:
+        self.holders.get(name, set()).discard(conn)
+        self.held_by.get(conn, set()).discard(name)
+        if self._unused(name):  # known only through the withdrawn claim: not ours to unlink
+            self.holders.pop(name, None)
+            self.in_flight.pop(name, None)
 
     def arrived(self, name: str, count: int) -> None:
         if name in self.in_flight:
@@ -201,6 +210,8 @@ class Janitor:
             registry.pickled(args[0])
         elif verb == "R" and args:
             registry.release(conn, args[0])
+        elif verb == "X" and args:
+            registry.withdraw(conn, args[0])
         elif verb == "L" and len(args) == 2:
             registry.link(args[0], args[1])
         elif verb == "U" and args:

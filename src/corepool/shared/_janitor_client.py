@@ -151,6 +151,13 @@ class JanitorClient:
     def holds(self, name: str) -> bool:
         return name in self._held
 
+    def withdraw(self, name: str, address: str) -> None:
+        """Take back a ``C`` for a name that already existed (someone else's segment)."""
+        with self._lock:
+            if self._held.pop(name, None) is not None:
+                with contextlib.suppress(JanitorGone):
+                    self.tell(address, f"X {name}")
+
     def release(self, name: str, address: str) -> None:
         with self._lock:
             if self._held.pop(name, None) is not None:

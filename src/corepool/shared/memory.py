@@ -100,7 +100,7 @@ class Segment:
             try:
                 fd = _shm.shm_open(name, os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o600)
             except FileExistsError:  # 48 random bits collided: not ours, try another name
-                CLIENT.release(name, address)
+                CLIENT.withdraw(name, address)
                 continue
             except BaseException:
                 CLIENT.release(name, address)
