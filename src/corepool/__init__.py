@@ -12,9 +12,15 @@ Importing corepool is light: each name loads its module on first use.
 from __future__ import annotations
 
 import importlib
+import os
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
+
+# The address of this process tree's shared-memory janitor (``shared/_janitor.py``), chosen now so
+# that every process started from here on inherits it, even those started before any shared
+# memory is used (the forkserver and its workers).  Nothing runs until a segment is created.
+os.environ.setdefault("COREPOOL_JANITOR", f"corepool-janitor-{os.getpid()}-{os.urandom(6).hex()}")
 
 # name -> module that defines it
 _EXPORTS = {
@@ -26,6 +32,26 @@ _EXPORTS = {
     "MapResult": "corepool.async_results",
     "IMapIterator": "corepool.async_results",
     "Settings": "corepool.settings",
+    "Lock": "corepool.sync.locks",
+    "RLock": "corepool.sync.locks",
+    "Semaphore": "corepool.sync.semaphores",
+    "BoundedSemaphore": "corepool.sync.semaphores",
+    "Condition": "corepool.sync.condition",
+    "Event": "corepool.sync.event",
+    "Barrier": "corepool.sync.barrier",
+    "BrokenBarrierError": "threading",
+    "Value": "corepool.sync.sharedctypes",
+    "Array": "corepool.sync.sharedctypes",
+    "RawValue": "corepool.sync.sharedctypes",
+    "RawArray": "corepool.sync.sharedctypes",
+    "Queue": "corepool.sync.queues",
+    "JoinableQueue": "corepool.sync.queues",
+    "SimpleQueue": "corepool.sync.queues",
+    "LifoQueue": "corepool.sync.queues",
+    "PriorityQueue": "corepool.sync.queues",
+    "HolderDiedError": "corepool.errors",
+    "LockNotOwnedError": "corepool.errors",
+    "SegmentGoneError": "corepool.errors",
     "PoolStatistics": "corepool.insights.statistics",
     "WorkerStatistics": "corepool.insights.statistics",
     "WorkerInfo": "corepool._worker.context",
@@ -55,30 +81,50 @@ _EXPORTS = {
 }
 
 __all__ = [
+    "Array",
     "AsyncResult",
+    "Barrier",
+    "BoundedSemaphore",
+    "BrokenBarrierError",
     "CapacityError",
+    "Condition",
     "CorepoolError",
     "Dict",
+    "Event",
+    "HolderDiedError",
     "IMapIterator",
     "InitializerError",
+    "JoinableQueue",
+    "LifoQueue",
     "List",
+    "Lock",
+    "LockNotOwnedError",
     "MapResult",
     "Pool",
     "PoolClosedError",
     "PoolStatistics",
+    "PriorityQueue",
     "Process",
     "ProcessPoolExecutor",
+    "Queue",
+    "RLock",
+    "RawArray",
+    "RawValue",
     "RemoteTaskError",
     "RemoteTraceback",
+    "SegmentGoneError",
+    "Semaphore",
     "SerializationError",
     "Settings",
     "SharedArray",
     "SharedObjectClosedError",
+    "SimpleQueue",
     "TaskCancelledError",
     "TaskTimeoutError",
     "ThreadPool",
     "ThreadPoolExecutor",
     "TimeoutError",
+    "Value",
     "WorkerInfo",
     "WorkerLostError",
     "WorkerStartError",
@@ -113,16 +159,20 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:
     from multiprocessing import TimeoutError
+    from threading import BrokenBarrierError
 
     from corepool._worker.context import WorkerInfo, current_worker, worker_state
     from corepool.async_results import AsyncResult, IMapIterator, MapResult
     from corepool.errors import (
         CapacityError,
         CorepoolError,
+        HolderDiedError,
         InitializerError,
+        LockNotOwnedError,
         PoolClosedError,
         RemoteTaskError,
         RemoteTraceback,
+        SegmentGoneError,
         SerializationError,
         SharedObjectClosedError,
         TaskCancelledError,
@@ -144,3 +194,16 @@ if TYPE_CHECKING:
     from corepool.shared.array import SharedArray
     from corepool.shared.shared_dict import Dict
     from corepool.shared.shared_list import List
+    from corepool.sync.barrier import Barrier
+    from corepool.sync.condition import Condition
+    from corepool.sync.event import Event
+    from corepool.sync.locks import Lock, RLock
+    from corepool.sync.queues import (
+        JoinableQueue,
+        LifoQueue,
+        PriorityQueue,
+        Queue,
+        SimpleQueue,
+    )
+    from corepool.sync.semaphores import BoundedSemaphore, Semaphore
+    from corepool.sync.sharedctypes import Array, RawArray, RawValue, Value

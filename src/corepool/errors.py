@@ -13,10 +13,13 @@ import multiprocessing
 __all__ = [
     "CapacityError",
     "CorepoolError",
+    "HolderDiedError",
     "InitializerError",
+    "LockNotOwnedError",
     "PoolClosedError",
     "RemoteTaskError",
     "RemoteTraceback",
+    "SegmentGoneError",
     "SerializationError",
     "SharedObjectClosedError",
     "TaskCancelledError",
@@ -179,6 +182,54 @@ class CapacityError(CorepoolError):
 
     Nothing was written: the object is unchanged and still usable.
     """
+
+
+class HolderDiedError(CorepoolError):
+    """A process died while it held a corepool ``Lock``, ``RLock`` or ``Semaphore``.
+
+    Raised in the one process whose ``acquire()`` found out, so that data the dead holder was
+    changing is not trusted silently.  The lock itself is already repaired and released when
+    this is raised: the next ``acquire()`` works normally.  ``pid`` is the dead holder's process
+    id (``None`` if it died before it could record itself, i.e. before changing anything).
+    """
+
+    def __init__(self, what: str, pid: int | None) -> None:
+        holder = f"process {pid}" if pid else "a process"
+        super().__init__(
+            f"{holder} died while holding {what}; the lock was recovered and released, but "
+            "what it protected may be half-updated"
+        )
+        self.what = what
+        self.pid = pid
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.what, self.pid))
+
+
+class LockNotOwnedError(CorepoolError, AssertionError, RuntimeError):
+    """A lock was released, or a condition waited on or notified, by a thread that does not hold it.
+
+    Both an ``AssertionError`` (what ``multiprocessing`` raises) and a ``RuntimeError`` (what
+    ``threading`` raises), so code written for either catches it.
+    """
+
+
+class SegmentGoneError(CorepoolError, FileNotFoundError):
+    """A shared-memory segment was opened by name after it had been unlinked.
+
+    That happens when every process holding it released it (or its owner ended it with
+    ``unlink()``) before this handle was unpickled.
+    """
+
+    def __init__(self, name: str) -> None:
+        super().__init__(
+            f"shared-memory segment {name!r} no longer exists: every process that held it let "
+            "it go (or it was unlinked) before this handle was opened"
+        )
+        self.name = name
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.name,))
 
 
 def _signal_name(exitcode: int | None) -> str | None:

@@ -114,3 +114,22 @@ def test_a_handler_of_the_program_is_left_alone() -> None:
         assert signal.getsignal(signal.SIGTERM) is mine
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def test_a_process_forked_while_a_pool_runs_exits_normally() -> None:
+    import multiprocessing
+
+    with corepool.Pool(1) as pool:
+        pool.apply(time.sleep, (0,))
+        child = multiprocessing.get_context("fork").Process(target=time.sleep, args=(0,))
+        child.start()
+        child.join(30)
+        assert child.exitcode == 0
+        # ... and multiprocessing's terminate() still ends a forked child by SIGTERM, even when
+        # the signal arrives while the child is still being born (repeated to catch that race).
+        for _ in range(20):
+            sleeper = multiprocessing.get_context("fork").Process(target=time.sleep, args=(30,))
+            sleeper.start()
+            sleeper.terminate()
+            sleeper.join(30)
+            assert sleeper.exitcode == -signal.SIGTERM

@@ -7,6 +7,7 @@ would otherwise wait forever for workers nobody told to stop).
 
 from __future__ import annotations
 
+import os
 import threading
 import weakref
 from typing import TYPE_CHECKING, Literal
@@ -34,6 +35,16 @@ def end_at_exit(engine: Engine, mode: ExitMode) -> None:
 
                 atexit.register(_end_all)
             _registered = True
+
+
+def _forget_inherited_engines() -> None:
+    # A forked child inherits the parent's engines but none of their threads or workers: joining
+    # them at the child's exit would wait forever.  They are the parent's to end.
+    _engines.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_inherited_engines)
 
 
 def _end_all() -> None:

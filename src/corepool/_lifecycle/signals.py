@@ -14,6 +14,7 @@ process group), so Ctrl-C prints one traceback, not one per worker.
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 from types import FrameType
@@ -25,12 +26,21 @@ _previous: Any = None
 _installed = False
 
 
+_installer_pid = 0
+
+
 def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    if os.getpid() != _installer_pid:
+        # A forked child inherited the handler (possibly before its at-fork reset ran): die by
+        # the signal, as a child without corepool would.
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTERM)
+        return
     raise SystemExit(128 + signum)
 
 
 def pool_started() -> None:
-    global _users, _previous, _installed
+    global _users, _previous, _installed, _installer_pid
     with _lock:
         _users += 1
         if _users > 1 or threading.current_thread() is not threading.main_thread():
@@ -38,6 +48,7 @@ def pool_started() -> None:
         current = signal.getsignal(signal.SIGTERM)
         if current is signal.SIG_DFL:
             _previous = current
+            _installer_pid = os.getpid()
             signal.signal(signal.SIGTERM, _on_sigterm)
             _installed = True
 
@@ -59,6 +70,46 @@ def restore_if_unused() -> None:
         if signal.getsignal(signal.SIGTERM) is _on_sigterm:
             signal.signal(signal.SIGTERM, _previous)
         _installed = False
+
+
+# Around a fork.  Python runs a signal handler later, in the main thread; a SIGTERM that reaches a
+# freshly forked child before it has reset its handlers would trip a flag that the child then
+# clears, and be lost (the child survives multiprocessing's terminate()).  So while corepool's
+# handler is installed, SIGTERM is blocked across fork(): a signal that arrives meanwhile stays
+# pending in the kernel, and the child unblocks it only after its handler is back to the default.
+_blocked_for_fork = threading.local()
+
+
+def _before_fork() -> None:
+    if _installed:
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+        _blocked_for_fork.active = True
+
+
+def _after_fork_in_parent() -> None:
+    if getattr(_blocked_for_fork, "active", False):
+        _blocked_for_fork.active = False
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
+
+
+def _after_fork_in_child() -> None:
+    # The child is not running the parent's pools: SIGTERM gets its previous meaning back.
+    global _users, _installed
+    _users = 0
+    if _installed and signal.getsignal(signal.SIGTERM) is _on_sigterm:
+        signal.signal(signal.SIGTERM, _previous)
+    _installed = False
+    if getattr(_blocked_for_fork, "active", False):
+        _blocked_for_fork.active = False
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(
+        before=_before_fork,
+        after_in_parent=_after_fork_in_parent,
+        after_in_child=_after_fork_in_child,
+    )
 
 
 def sigterm_handler_installed() -> bool:

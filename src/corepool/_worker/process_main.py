@@ -61,6 +61,7 @@ class WorkerBoot(NamedTuple):
 
 def worker_process_main(boot: WorkerBoot) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # terminate() ends a worker, whatever it runs
     for fd in boot.inherited_fds:
         _close_quietly(fd)
     _watch_parent(boot.lifeline)

@@ -1,4 +1,7 @@
-"""Shared state across processes: dict, list, NumPy arrays (and, from ``memory``, raw segments).
+"""Shared state across processes: memory segments and what is built on them.
 
-The public names are exported from ``corepool`` itself; the modules here load lazily.
+``memory.Segment`` is the layer the locks, queues and values stand on: named shared memory that
+pickles by name and is unlinked by the process tree's janitor once nobody holds it.  ``Dict``,
+``List`` and ``SharedArray`` live here too.  The public names are exported from ``corepool``
+itself; the modules here load lazily.
 """

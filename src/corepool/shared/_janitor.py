@@ -1,0 +1,281 @@
+"""The janitor: the process that unlinks shared-memory segments nobody holds any more.
+
+    process A ─┐  C/H/A/R/P/D/L/U messages     ┌─────────────────────────────┐
+    process B ─┼─ SOCK_SEQPACKET (abstract) ──▶│ janitor: who holds each name │──▶ shm_unlink
+    process C ─┘  one connection per process   └─────────────────────────────┘
+
+Every process that creates or attaches a segment keeps one connection to its tree's janitor and
+tells it what it holds.  A connection that closes (the process exited, crashed or was killed
+with SIGKILL) releases everything that process held, so the kernel's own bookkeeping of open
+sockets is what makes cleanup survive crashes.  A name is unlinked when
+
+* no connected process holds it, and
+* no pickled handle of it is still in flight (pickled ``P`` more often than unpickled ``D``/``A``),
+* and its parent segment (``L``), if any, is gone.
+
+When the last connection closes, the janitor unlinks whatever is left and exits.
+
+This file runs as a script (``python -I -S _janitor.py ADDRESS``) and imports only the standard
+library, so it starts in ~15 ms and cannot be broken by the user's environment.  It never prints
+in normal operation; the readiness line goes to stdout, which the starter reads and closes.
+
+Messages are ASCII, one per datagram: ``<verb> <name> [<arg>]``.
+
+    C name          created: the sender holds it
+    H name          holds it (attached by name, or re-registered after fork)
+    A name          attached by unpickling: holds it, and one in-flight pickle arrived
+    D name count    ``count`` more pickles of a name it already holds arrived
+    P name          a handle was pickled: one more in flight
+    R name          released its hold
+    X name          withdraw a ``C`` whose name turned out to exist already: drop the hold,
+                    and forget the name (without unlinking) if nobody else holds it
+    L child parent  ``child`` lives at least as long as ``parent``
+    U name          unlink now (the owner ended it early)
+    S               sync: reply ``ok`` once everything received so far is processed
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import selectors
+import signal
+import socket
+import sys
+
+# A process that started a janitor gets 30 s to connect; longer means it died on the way.
+_FIRST_CONNECTION_TIMEOUT = 30.0
+# With every connection closed but a handle pickled and not yet unpickled (a worker returned a
+# segment and exited), the janitor waits this long for the receiver to connect and claim it.
+_IN_FLIGHT_GRACE = 60.0
+_MAX_MESSAGE = 4096
+
+
+def _unlink(name: str) -> None:
+    import importlib
+
+    with contextlib.suppress(OSError, ValueError):  # gone already, or not a valid name
+        importlib.import_module("_posixshmem").shm_unlink(name)
+
+
+class Registry:
+    """Who holds which name; decides when a name is unlinked."""
+
+    def __init__(self) -> None:
+        self.holders: dict[str, set[int]] = {}
+        self.in_flight: dict[str, int] = {}
+        self.parent: dict[str, str] = {}
+        self.children: dict[str, set[str]] = {}
+        self.held_by: dict[int, set[str]] = {}
+        self.dirty: set[str] = set()
+
+    def hold(self, conn: int, name: str) -> None:
+        self.holders.setdefault(name, set()).add(conn)
+        self.held_by.setdefault(conn, set()).add(name)
+        self.in_flight.setdefault(name, 0)
+
+    def release(self, conn: int, name: str) -> None:
+        self.holders.get(name, set()).discard(conn)
+        self.held_by.get(conn, set()).discard(name)
+        self.dirty.add(name)
+
+    def withdraw(self, conn: int, name: str) -> None:
+        self.holders.get(name, set()).discard(conn)
+        self.held_by.get(conn, set()).discard(name)
+        if self._unused(name):  # known only through the withdrawn claim: not ours to unlink
+            self.holders.pop(name, None)
+            self.in_flight.pop(name, None)
+
+    def arrived(self, name: str, count: int) -> None:
+        if name in self.in_flight:
+            self.in_flight[name] -= count
+            self.dirty.add(name)
+
+    def pickled(self, name: str) -> None:
+        if name in self.in_flight:
+            self.in_flight[name] += 1
+
+    def link(self, child: str, parent: str) -> None:
+        if parent in self.in_flight:
+            self.in_flight.setdefault(child, 0)
+            self.parent[child] = parent
+            self.children.setdefault(parent, set()).add(child)
+
+    def disconnect(self, conn: int) -> None:
+        for name in self.held_by.pop(conn, set()):
+            self.holders.get(name, set()).discard(conn)
+            self.dirty.add(name)
+
+    def sweep(self) -> None:
+        while self.dirty:
+            name = self.dirty.pop()
+            if name in self.in_flight and self._unused(name):
+                self.forget(name)
+
+    def _unused(self, name: str) -> bool:
+        return (
+            not self.holders.get(name)
+            and self.in_flight.get(name, 0) <= 0
+            and name not in self.parent
+        )
+
+    def forget(self, name: str) -> None:
+        """Unlink ``name`` and release the children that lived only for it."""
+        _unlink(name)
+        for conn in self.holders.pop(name, set()):
+            self.held_by.get(conn, set()).discard(name)
+        self.in_flight.pop(name, None)
+        parent = self.parent.pop(name, None)
+        if parent is not None:
+            self.children.get(parent, set()).discard(name)
+        for child in self.children.pop(name, set()):
+            self.parent.pop(child, None)
+            self.dirty.add(child)
+
+    def has_in_flight(self) -> bool:
+        return any(count > 0 for count in self.in_flight.values())
+
+    def forget_all(self) -> None:
+        for name in list(self.in_flight):
+            _unlink(name)
+        self.in_flight.clear()
+
+
+class Janitor:
+    def __init__(self, listener: socket.socket) -> None:
+        self.listener = listener
+        self.registry = Registry()
+        self.selector = selectors.DefaultSelector()
+        self.selector.register(listener, selectors.EVENT_READ)
+        self.connections: dict[int, socket.socket] = {}
+        self.ever_connected = False
+
+    def run(self) -> None:
+        while True:
+            events = self.selector.select(self._wait_limit())
+            if not events and (not self.ever_connected or not self.connections):
+                break  # nobody came: the starter died, or a pickle in flight was never used
+            for key, _ in events:
+                self._on_readable(key.fileobj)  # type: ignore[arg-type]
+            self.registry.sweep()
+            idle = self.ever_connected and not self.connections and not self._accept_pending()
+            if idle and not self.registry.has_in_flight():
+                break
+        self.registry.forget_all()
+
+    def _wait_limit(self) -> float | None:
+        if not self.ever_connected:
+            return _FIRST_CONNECTION_TIMEOUT
+        if not self.connections:
+            return _IN_FLIGHT_GRACE
+        return None
+
+    def _accept_pending(self) -> bool:
+        self.listener.setblocking(False)
+        try:
+            self._accept()
+        except BlockingIOError:
+            return False
+        finally:
+            self.listener.setblocking(True)
+        return True
+
+    def _on_readable(self, sock: socket.socket) -> None:
+        if sock is self.listener:
+            self._accept()
+            return
+        try:
+            data = sock.recv(_MAX_MESSAGE)
+        except OSError:
+            data = b""
+        if not data:
+            self._close(sock)
+            return
+        try:
+            self._handle(sock, data.decode("ascii", "replace").split())
+        except ValueError:  # a malformed message must not take the janitor down
+            pass
+
+    def _accept(self) -> None:
+        conn, _ = self.listener.accept()
+        self.connections[conn.fileno()] = conn
+        self.selector.register(conn, selectors.EVENT_READ)
+        self.ever_connected = True
+
+    def _close(self, sock: socket.socket) -> None:
+        fd = sock.fileno()
+        self.selector.unregister(sock)
+        self.connections.pop(fd, None)
+        self.registry.disconnect(fd)
+        sock.close()
+
+    def _handle(self, sock: socket.socket, words: list[str]) -> None:
+        registry, conn = self.registry, sock.fileno()
+        verb, args = (words[0], words[1:]) if words else ("", [])
+        if verb in ("C", "H") and args:
+            registry.hold(conn, args[0])
+        elif verb == "A" and args:
+            registry.hold(conn, args[0])
+            registry.arrived(args[0], 1)
+        elif verb == "D" and len(args) == 2:
+            registry.arrived(args[0], int(args[1]))
+        elif verb == "P" and args:
+            registry.pickled(args[0])
+        elif verb == "R" and args:
+            registry.release(conn, args[0])
+        elif verb == "X" and args:
+            registry.withdraw(conn, args[0])
+        elif verb == "L" and len(args) == 2:
+            registry.link(args[0], args[1])
+        elif verb == "U" and args:
+            if args[0] in registry.in_flight:
+                registry.forget(args[0])
+            else:
+                _unlink(args[0])
+        elif verb == "S":
+            self._sync(sock)
+
+    def _sync(self, sock: socket.socket) -> None:
+        # Process whatever else is already readable (connections that closed just before this
+        # request, messages from other processes), so ``ok`` means "all that happened before".
+        # Loop: a connection accepted in one round may already hold messages and its EOF.
+        while True:
+            ready = [key.fileobj for key, _ in self.selector.select(0) if key.fileobj is not sock]
+            if not ready:
+                break
+            for fileobj in ready:
+                self._on_readable(fileobj)  # type: ignore[arg-type]
+        self.registry.sweep()
+        with contextlib.suppress(OSError):
+            sock.send(b"ok")
+
+
+def main(address: str) -> None:
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    try:
+        listener.bind("\0" + address)
+    except OSError:  # another process of the tree started the janitor just before us
+        sys.stdout.write("exists\n")
+        sys.stdout.flush()
+        return
+    listener.listen(64)
+    if os.fork() != 0:  # detach: the starter reaps the first child, init adopts the janitor
+        os._exit(0)
+    os.setsid()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    janitor = Janitor(listener)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    sys.stdout.write("ready\n")
+    sys.stdout.flush()
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)  # the starter waits for EOF on the pipe, not just the line
+    os.close(devnull)
+    try:
+        janitor.run()
+    finally:
+        janitor.registry.forget_all()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])

@@ -1,0 +1,330 @@
+"""Queues between processes and threads: ``Queue``, ``JoinableQueue``, ``SimpleQueue``,
+``LifoQueue``, ``PriorityQueue``, passable anywhere.
+
+    put(item) ─ pickle in the caller ─▶ [ shared-memory slots, _queue_store ] ─▶ get() ─ unpickle
+
+There is no feeder thread: ``put`` copies the pickled item into shared memory before it
+returns, so an item whose ``put`` returned is in the queue even if its process exits or is
+killed the next instant (``multiprocessing.Queue`` loses it in the feeder's buffer).  An item
+that cannot be pickled fails ``put`` itself with ``SerializationError``; the queue is untouched.
+
+``maxsize`` bounds the items, as in the standard library; the slot storage (``capacity_bytes``)
+bounds the bytes: a ``put`` that does not fit waits like a full queue.  By default an unbounded
+queue gets 32 MiB of slots (262,144 small items) and a bounded one 512 bytes per item; tmpfs
+only spends memory on pages actually used.
+``close()`` ends this *handle* (this process) as in ``multiprocessing``; other processes go on.
+"""
+
+from __future__ import annotations
+
+import pickle
+import queue
+import time
+from typing import Any, ClassVar
+
+from corepool._wire import serialization
+from corepool.errors import SerializationError
+from corepool.shared.memory import Segment
+from corepool.sync._monitor import Monitor, monitor_segment
+from corepool.sync._native import MUTEX_BYTES
+from corepool.sync._queue_store import (
+    ALL_DONE,
+    COUNT,
+    GETTERS,
+    MAXSIZE,
+    NOT_EMPTY,
+    NOT_FULL,
+    OVERFLOW_BYTES,
+    PUTTERS,
+    SLOT_BYTES,
+    SLOTS,
+    UNFINISHED,
+    Order,
+    QueueStore,
+    sort_key,
+    store_fields,
+)
+from corepool.sync._shared import SharedObject
+from corepool.sync.locks import deadline_of
+
+__all__ = ["JoinableQueue", "LifoQueue", "PriorityQueue", "Queue", "SimpleQueue", "decode"]
+
+_UNBOUNDED_CAPACITY = 32 << 20
+"""Slot storage of an unbounded queue: 262,144 items of up to 128 pickled bytes."""
+_BYTES_PER_BOUNDED_ITEM = 512
+_MIN_SLOTS = 256  # the largest chained item (OVERFLOW_BYTES) must always fit: 64 slots
+_NO_ITEM = object()
+_SPIN_READS = 300
+"""Most reads of the item count (~30 ns each) by a getter that found the queue empty, before it
+sleeps: being woken costs a producer a system call and the getter ~20 µs (bench_sync.py).
+Each handle halves its budget after a fruitless look and restores it after a fruitful one."""
+
+
+def decode(size: int, payload: bytes, *, keep: bool = False, janitor: str | None = None) -> Any:
+    """The item stored as ``payload`` (``size < 0``: the name of an overflow segment, which is
+    unlinked unless ``keep``)."""
+    if size < 0:
+        segment = Segment.attach(payload.decode("ascii"), janitor=janitor)
+        try:
+            payload = bytes(segment.buf)
+        finally:
+            if not keep:
+                segment.unlink()
+            segment.close()
+    try:
+        return pickle.loads(payload)
+    except Exception as error:
+        raise SerializationError("unpickling a queue item", repr(error)) from error
+
+
+class Queue(SharedObject):
+    """A FIFO queue shared by processes and threads (``multiprocessing.Queue``)."""
+
+    _order: ClassVar[Order] = "fifo"
+
+    def __init__(self, maxsize: int = 0, *, capacity_bytes: int | None = None) -> None:
+        if not isinstance(maxsize, int) or isinstance(maxsize, bool):
+            raise TypeError(f"maxsize must be an int, not {type(maxsize).__name__}")
+        if capacity_bytes is None:
+            capacity_bytes = (
+                maxsize * _BYTES_PER_BOUNDED_ITEM if maxsize > 0 else _UNBOUNDED_CAPACITY
+            )
+        if not isinstance(capacity_bytes, int) or capacity_bytes <= 0:
+            raise ValueError(f"capacity_bytes must be a positive int, not {capacity_bytes!r}")
+        slots = max(_MIN_SLOTS, capacity_bytes // SLOT_BYTES)
+        segment = monitor_segment(store_fields(slots), extra_bytes=slots * SLOT_BYTES)
+        monitor = Monitor(segment, store_fields(slots))
+        QueueStore.initialise(monitor.fields, slots, max(0, maxsize), self._order)
+        monitor.release_views()
+        self._register(segment)
+
+    def _bind(self, segment: Segment) -> None:
+        super()._bind(segment)
+        probe = segment.buf[MUTEX_BYTES : MUTEX_BYTES + 8 * (SLOTS + 1)].cast("q")
+        slots = int(probe[SLOTS])
+        probe.release()
+        self._monitor = Monitor(segment, store_fields(slots))
+        self._store = QueueStore(self._monitor, segment)
+        self._closed = False
+        self._spin_reads = _SPIN_READS
+        self._on_collect(_release, self._store)
+
+    @property
+    def maxsize(self) -> int:
+        return int(self._monitor.fields[MAXSIZE])
+
+    # -- putting
+
+    def put(self, obj: Any, block: bool = True, timeout: float | None = None) -> None:
+        """Put ``obj`` in; waits while the queue is full (``queue.Full`` after ``timeout``)."""
+        if self._closed:
+            raise ValueError(f"{self!r} is closed")
+        payload, size, overflow = self._encode(obj)
+        key = sort_key(obj) if self._order == "priority" else (0, 0.0, 0.0)
+        if overflow is None and size <= SLOT_BYTES:
+            monitor = self._monitor
+            monitor.enter()
+            try:
+                if self._store.put_small(payload, obj, key):
+                    if monitor.fields[GETTERS]:
+                        monitor.wake(NOT_EMPTY, 1)
+                    return
+            finally:
+                monitor.leave()
+        needed = max(1, -(-len(payload) // SLOT_BYTES))
+        try:
+            self._put_record(payload, size, key, obj, (needed, deadline_of(block, timeout)))
+        except BaseException:
+            if overflow is not None:
+                overflow.unlink()
+            raise
+        finally:
+            if overflow is not None:
+                overflow.close()  # the queue's segment keeps it alive now
+
+    def _put_record(
+        self,
+        payload: bytes,
+        size: int,
+        key: tuple[int, float, float],
+        obj: Any,
+        room: tuple[int, float | None],
+    ) -> None:
+        needed, deadline = room
+        store, monitor = self._store, self._monitor
+        fields = monitor.fields
+        with monitor:
+            while not store.has_room(needed):
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise queue.Full
+                self._sleep(PUTTERS, NOT_FULL, deadline)
+            store.put(payload, size, key, obj)
+            if fields[GETTERS]:
+                monitor.wake(NOT_EMPTY, 1)
+
+    def _encode(self, obj: Any) -> tuple[bytes, int, Segment | None]:
+        try:
+            blob = serialization.dumps(obj)  # plain pickle, cloudpickle for lambdas and closures
+        except Exception as error:
+            raise SerializationError(
+                "pickling a queue item", f"{type(obj).__name__!r} object: {error}"
+            ) from error
+        if len(blob) <= OVERFLOW_BYTES:
+            return blob, len(blob), None
+        overflow = Segment.create(len(blob), parent=self._segment)
+        overflow.buf[:] = blob
+        name = overflow.name.encode("ascii")
+        return name, -len(name), overflow
+
+    def put_nowait(self, obj: Any) -> None:
+        self.put(obj, False)
+
+    # -- getting
+
+    def get(self, block: bool = True, timeout: float | None = None) -> Any:
+        """Take the next item; waits while the queue is empty (``queue.Empty`` on timeout)."""
+        if self._closed:
+            raise ValueError(f"{self!r} is closed")
+        monitor = self._monitor
+        fields = monitor.fields
+        monitor.enter()
+        try:
+            if fields[COUNT] == 0:
+                self._wait_for_item(block, timeout)
+            elif self._spin_reads < _SPIN_READS:
+                self._spin_reads += 1  # no wait needed: slowly earn the spin budget back
+            small = self._store.get_small() if self._order != "priority" else None
+            if small is not None:
+                if fields[PUTTERS]:
+                    monitor.wake(NOT_FULL)
+            else:
+                size, payload, cached = self._store.get(_NO_ITEM)
+                if fields[PUTTERS]:
+                    monitor.wake(NOT_FULL)
+        finally:
+            monitor.leave()
+        if small is not None:
+            try:
+                return pickle.loads(small)
+            except Exception as error:
+                raise SerializationError("unpickling a queue item", repr(error)) from error
+        if cached is not _NO_ITEM:
+            if size < 0:  # the item is known; its overflow segment is no longer needed
+                Segment.attach(payload.decode("ascii"), janitor=self._segment.janitor).unlink()
+            return cached
+        return decode(size, payload, janitor=self._segment.janitor)
+
+    def _wait_for_item(self, block: bool, timeout: float | None) -> None:
+        """With the monitor held and the queue empty: wait for an item or raise Empty."""
+        deadline = deadline_of(block, timeout)
+        monitor = self._monitor
+        fields = monitor.fields
+        budget = self._spin_reads
+        spun = not block or budget == 0
+        while fields[COUNT] == 0:
+            if deadline is not None and time.monotonic() >= deadline:
+                raise queue.Empty
+            if not spun:  # an item is often microseconds away: look before sleeping
+                spun = True
+                monitor.leave()
+                for _ in range(self._spin_reads):
+                    if fields[COUNT]:
+                        break
+                monitor.enter()
+                # Adapt: keep looking while it pays, stop wasting a loaded CPU when it does not.
+                self._spin_reads = _SPIN_READS if fields[COUNT] else max(0, self._spin_reads // 2)
+                continue
+            self._sleep(GETTERS, NOT_EMPTY, deadline)
+        if not spun and self._spin_reads < _SPIN_READS:
+            self._spin_reads = min(_SPIN_READS, self._spin_reads * 2 + 1)
+
+    def get_nowait(self) -> Any:
+        return self.get(False)
+
+    def _sleep(self, counter: int, word: int, deadline: float | None) -> None:
+        fields = self._monitor.fields
+        fields[counter] += 1
+        try:
+            self._monitor.sleep(word, deadline)
+        finally:
+            fields[counter] -= 1
+
+    # -- state
+
+    def qsize(self) -> int:
+        return int(self._monitor.fields[COUNT])
+
+    def empty(self) -> bool:
+        return self.qsize() == 0
+
+    def full(self) -> bool:
+        maxsize = self.maxsize
+        return 0 < maxsize <= self.qsize()
+
+    def close(self) -> None:
+        """No more ``put`` or ``get`` through this handle (other processes are unaffected)."""
+        self._closed = True
+
+    def join_thread(self) -> None:
+        """For ``multiprocessing`` compatibility: there is no feeder thread to wait for."""
+
+    def cancel_join_thread(self) -> None:
+        """For ``multiprocessing`` compatibility: there is no feeder thread to abandon."""
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise ValueError(f"{self!r} is closed")
+
+    def __repr__(self) -> str:
+        return f"<corepool.{type(self).__name__} {self._segment.name} size={self.qsize()}>"
+
+
+class JoinableQueue(Queue):
+    """A ``Queue`` whose consumers report each item done (``multiprocessing.JoinableQueue``)."""
+
+    def task_done(self) -> None:
+        """One item taken with ``get()`` has been processed."""
+        with self._monitor as monitor:
+            fields = monitor.fields
+            if fields[UNFINISHED] <= 0:
+                raise ValueError("task_done() called too many times")
+            fields[UNFINISHED] -= 1
+            if fields[UNFINISHED] == 0:
+                monitor.bump(ALL_DONE)
+                monitor.wake(ALL_DONE)
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait until every item put has been reported done; False if ``timeout`` ran out."""
+        deadline = deadline_of(True, timeout)
+        with self._monitor as monitor:
+            while monitor.fields[UNFINISHED] > 0:
+                if deadline is not None and time.monotonic() >= deadline:
+                    return False
+                monitor.sleep(ALL_DONE, deadline)
+        return True
+
+
+class SimpleQueue(Queue):
+    """An unbounded FIFO queue (``multiprocessing.SimpleQueue``)."""
+
+    def __init__(self, *, capacity_bytes: int | None = None) -> None:
+        super().__init__(0, capacity_bytes=capacity_bytes)
+
+
+class LifoQueue(JoinableQueue):
+    """Last in, first out, across processes (``queue.LifoQueue``)."""
+
+    _order: ClassVar[Order] = "lifo"
+
+
+class PriorityQueue(JoinableQueue):
+    """Smallest item first, across processes (``queue.PriorityQueue``): items are compared with
+    ``<``, typically ``(priority, data)`` tuples.  Items that cannot be compared with those in
+    the queue fail ``put`` (or ``get``) with ``TypeError`` and leave the queue as it was."""
+
+    _order: ClassVar[Order] = "priority"
+
+
+def _release(store: QueueStore) -> None:
+    store.floats.release()
+    store.monitor.release_views()
