@@ -68,6 +68,8 @@ _EXPORTS = {
     "WorkerLostError": "corepool.errors",
     "WorkerStartError": "corepool.errors",
     "TimeoutError": "multiprocessing",
+    "Manager": "corepool.manager",
+    "Namespace": "corepool.manager",
     "Process": "corepool.process",
     "current_process": "corepool.process",
     "active_children": "corepool.process",
@@ -99,7 +101,9 @@ __all__ = [
     "List",
     "Lock",
     "LockNotOwnedError",
+    "Manager",
     "MapResult",
+    "Namespace",
     "Pool",
     "PoolClosedError",
     "PoolStatistics",
@@ -182,6 +186,7 @@ if TYPE_CHECKING:
     )
     from corepool.executor import ProcessPoolExecutor, ThreadPoolExecutor
     from corepool.insights.statistics import PoolStatistics, WorkerStatistics
+    from corepool.manager import Manager, Namespace
     from corepool.pool import Pool, ThreadPool
     from corepool.process import (
         Process,

@@ -1,0 +1,197 @@
+"""``corepool.Manager()``: ``multiprocessing.Manager()``'s API without a server process.
+
+``multiprocessing``'s manager runs a server process and hands out proxies: every operation is a
+round trip to it (~40 µs), ``d[k] += 1`` races without a lock, and its locks cannot be passed to
+a pool task.  corepool's objects live in shared memory and are passable everywhere, so the
+manager here is only a factory with the same method names: ``manager.dict()`` is a
+``corepool.Dict``, ``manager.Lock()`` a ``corepool.Lock``, and so on.  Code written for
+``multiprocessing.Manager`` runs unchanged after switching the import.
+
+Lifecycle: the manager owns what it made.  ``shutdown()`` (or leaving the ``with`` block) closes
+the dicts and lists it created, as shutting down a ``multiprocessing`` manager invalidates its
+proxies; the locks, queues and values follow their own lifecycle (they go when nobody holds them).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from types import TracebackType
+from typing import Any
+
+__all__ = ["Manager", "Namespace", "SyncManager"]
+
+
+class Namespace:
+    """Attributes shared across processes (``multiprocessing``'s ``Namespace`` proxy).
+
+    Backed by a ``corepool.Dict``: each attribute is a copy, as with a dict value; assign to
+    change it (``ns.items = ns.items + [x]``, not ``ns.items.append(x)``).
+    """
+
+    def __init__(self, store: Any = None, /, **attributes: Any) -> None:
+        if store is None:
+            from corepool.shared.shared_dict import Dict
+
+            store = Dict(attributes)
+        object.__setattr__(self, "_store", store)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        try:
+            return self._store[name]
+        except KeyError:
+            raise AttributeError(f"'Namespace' object has no attribute {name!r}") from None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        self._store[name] = value
+
+    def __delattr__(self, name: str) -> None:
+        try:
+            del self._store[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Namespace, (self._store,))
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{key}={value!r}" for key, value in self._store.items())
+        return f"Namespace({fields})"
+
+
+class SyncManager:
+    """What ``corepool.Manager()`` returns; already started, like ``multiprocessing``'s."""
+
+    def __init__(self) -> None:
+        self._owned: list[Any] = []
+        self._lock = threading.Lock()
+        self._running = True
+
+    # -- lifecycle (kept for code written for multiprocessing's managers)
+
+    def start(
+        self, initializer: Callable[..., object] | None = None, initargs: Iterable[Any] = ()
+    ) -> None:
+        """Nothing to start (there is no server); runs ``initializer`` here, once."""
+        if initializer is not None:
+            initializer(*initargs)
+
+    def shutdown(self) -> None:
+        """Close the dicts and lists this manager made."""
+        with self._lock:
+            owned, self._owned = self._owned, []
+            self._running = False
+        for obj in owned:
+            obj.close()
+
+    def join(self, timeout: float | None = None) -> None:
+        """Nothing to wait for."""
+
+    def __enter__(self) -> SyncManager:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.shutdown()
+
+    def _own(self, obj: Any) -> Any:
+        with self._lock:
+            self._owned.append(obj)
+        return obj
+
+    # -- containers
+
+    def dict(
+        self, mapping: Mapping[Any, Any] | Iterable[tuple[Any, Any]] | None = None, /, **kwargs: Any
+    ) -> Any:
+        from corepool.shared.shared_dict import Dict
+
+        shared = self._own(Dict(mapping))
+        if kwargs:
+            shared.update(kwargs)
+        return shared
+
+    def list(self, sequence: Iterable[Any] = (), /) -> Any:
+        from corepool.shared.shared_list import List
+
+        return self._own(List(sequence))
+
+    def Namespace(self, **attributes: Any) -> Namespace:
+        from corepool.shared.shared_dict import Dict
+
+        return Namespace(self._own(Dict(attributes)))
+
+    # -- synchronisation and queues: corepool's own, passable everywhere
+
+    def Lock(self) -> Any:
+        from corepool.sync.locks import Lock
+
+        return Lock()
+
+    def RLock(self) -> Any:
+        from corepool.sync.locks import RLock
+
+        return RLock()
+
+    def Semaphore(self, value: int = 1) -> Any:
+        from corepool.sync.semaphores import Semaphore
+
+        return Semaphore(value)
+
+    def BoundedSemaphore(self, value: int = 1) -> Any:
+        from corepool.sync.semaphores import BoundedSemaphore
+
+        return BoundedSemaphore(value)
+
+    def Condition(self, lock: Any = None) -> Any:
+        from corepool.sync.condition import Condition
+
+        return Condition(lock)
+
+    def Event(self) -> Any:
+        from corepool.sync.event import Event
+
+        return Event()
+
+    def Barrier(
+        self, parties: int, action: Callable[[], object] | None = None, timeout: float | None = None
+    ) -> Any:
+        from corepool.sync.barrier import Barrier
+
+        return Barrier(parties, action, timeout)
+
+    def Queue(self, maxsize: int = 0) -> Any:
+        from corepool.sync.queues import Queue
+
+        return Queue(maxsize)
+
+    def JoinableQueue(self, maxsize: int = 0) -> Any:
+        from corepool.sync.queues import JoinableQueue
+
+        return JoinableQueue(maxsize)
+
+    def Value(self, typecode: Any, value: Any, lock: Any = True) -> Any:
+        from corepool.sync.sharedctypes import Value
+
+        return Value(typecode, value, lock=lock)
+
+    def Array(self, typecode: Any, sequence: Any, lock: Any = True) -> Any:
+        from corepool.sync.sharedctypes import Array
+
+        return Array(typecode, sequence, lock=lock)
+
+    def Pool(self, *args: Any, **kwargs: Any) -> Any:
+        from corepool.pool import Pool
+
+        return Pool(*args, **kwargs)
+
+
+def Manager() -> SyncManager:
+    """A started manager (no server process: see the module docstring)."""
+    return SyncManager()
