@@ -195,37 +195,32 @@ class Engine:
 
     def terminate(self) -> None:
         """Stop everything now: pending and running tasks fail with TaskCancelledError."""
-        with self._lock:
-            if self._state == _TERMINATED:
-                return
-            self._state = _TERMINATED
-            streams = list(self._streams.values())
-            for window, _ in streams:
-                window.close()
-            if not self._loop_thread.loop.is_closed():
-                self._loop_thread.call(self._terminate_on_loop, [sink for _, sink in streams])
-
-    def _terminate_on_loop(self, sinks: list[Sink]) -> None:
-        self._dispatcher.terminate()
-        error = TaskCancelledError("the pool was terminated before this task finished")
-        for sink in sinks:
-            self._results.post(sink.cancel, error)
+        self._terminate(TaskCancelledError("the pool was terminated before this task finished"))
 
     def _internal_error(self, error: BaseException) -> None:
         # On the loop thread: a bug in the dispatcher.  Fail every task with an error that says
         # so, instead of leaving callers waiting on results that will never come.
+        problem = CorepoolError(f"corepool internal error: {type(error).__name__}: {error}")
+        problem.__cause__ = error
+        self._terminate(problem)
+
+    def _terminate(self, error: BaseException) -> None:
         with self._lock:
             if self._state == _TERMINATED:
                 return
             self._state = _TERMINATED
-            streams = list(self._streams.values())
-            for window, _ in streams:
+            sinks = [sink for _, sink in self._streams.values()]
+            for window, _ in self._streams.values():
                 window.close()
-        problem = CorepoolError(f"corepool internal error: {type(error).__name__}: {error}")
-        problem.__cause__ = error
-        self._dispatcher.terminate(problem)
-        for _, sink in streams:
-            self._results.post(sink.cancel, problem)
+            if self._loop_thread.is_current:
+                self._terminate_on_loop(sinks, error)
+            elif not self._loop_thread.loop.is_closed():
+                self._loop_thread.call(self._terminate_on_loop, sinks, error)
+
+    def _terminate_on_loop(self, sinks: list[Sink], error: BaseException) -> None:
+        self._dispatcher.terminate(error)
+        for sink in sinks:
+            self._results.post(sink.cancel, error)
 
     def join(self, timeout: float | None = None) -> bool:
         """Wait until every worker has exited; True if they did within ``timeout``."""
