@@ -16,10 +16,25 @@ CYCLES = 200
 
 
 def _shm_entries() -> set[str]:
+    """Entries of /dev/shm this process tree could have made.
+
+    Other programs on the machine may create files there meanwhile: corepool's own names carry
+    the tree's janitor id (segments) or a pid (spools), multiprocessing's start with ``sem.mp-``
+    or ``mp-``; count only those.
+    """
+    janitor = os.environ.get("COREPOOL_JANITOR", "").rsplit("-", 1)[-1]
+    pids = {str(os.getpid())} | {str(p.pid) for p in psutil.Process().children(recursive=True)}
     try:
-        return set(os.listdir("/dev/shm"))
+        names = os.listdir("/dev/shm")
     except FileNotFoundError:  # pragma: no cover - not Linux
         return set()
+    return {
+        name
+        for name in names
+        if (janitor and janitor in name)
+        or any(f"-{pid}-" in name for pid in pids)
+        or name.startswith(("sem.mp-", "mp-"))
+    }
 
 
 def _descendants() -> set[int]:
