@@ -13,6 +13,7 @@ import pytest
 
 import corepool
 from corepool import CapacityError, SharedObjectClosedError
+from corepool.shared._store import shared_root
 
 
 @pytest.fixture
@@ -245,7 +246,7 @@ def test_max_bytes_is_checked() -> None:
 
 def test_pickling_in_the_same_process_gives_the_same_object(d: corepool.Dict) -> None:
     assert pickle.loads(pickle.dumps(d)) is d
-    assert d.owner and d.name.startswith(corepool.shared._spool.shared_root())
+    assert d.owner and d.name.startswith(shared_root())
 
 
 def test_closing_the_owner_removes_the_files() -> None:

@@ -27,8 +27,9 @@ from collections.abc import (
 )
 from typing import Any, TypeVar
 
+from corepool.shared._environment import Environment
 from corepool.shared._keys import decode_key, dump_value, encode_key, load_value
-from corepool.shared._store import Environment, SharedStore
+from corepool.shared._store import SharedStore
 
 __all__ = ["Dict"]
 
