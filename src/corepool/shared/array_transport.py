@@ -12,7 +12,8 @@ plus the names of its segments.  NumPy is never imported here.
       the parent holds; the same array passed to         segment the worker holds
       many tasks reuses it (by identity)
     worker: unpack_call_items ─ loads                  worker: the Done message is written ─
-      maps each segment private (copy-on-write):         counted in flight, let go (``send``)
+      maps each segment private (copy-on-write,          counted in flight, let go (``send``)
+      clean mappings kept: ``_argument_maps``):
       no copy, and writes stay the task's own          parent: the Done message is unpickled ─
                                                          each segment is received (held, mapped)
                                                        parent: unpack_results ─ loads
@@ -235,6 +236,7 @@ def dumps_result(value: object) -> bytes:
 
 def loads(blob: bytes | bytearray | memoryview) -> Any:
     """Unpickle a blob from ``dumps_arguments`` / ``dumps_result`` (or a plain pickle)."""
+    argument_maps.prune()
     if not isinstance(blob, SegmentPickle):
         return pickle.loads(blob)
     if blob.failure is not None:
