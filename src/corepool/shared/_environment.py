@@ -111,6 +111,7 @@ class Environment:
         self._active: set[object] = set()
         self._unchecked = _CHECK_EVERY
         self._can_reserve = True
+        self._reserved = 0  # bytes of data.mdb known to be reserved (st_blocks), a lower bound
         self.open_at_fork = False
 
     # -- transactions
@@ -141,6 +142,47 @@ class Environment:
         finally:
             txn.abort()
             self._active.discard(txn)
+
+    def store(
+        self, key: bytes, value: bytes, on_insert: Callable[..., None], *insert_args: Any
+    ) -> None:
+        """Write ``value`` under ``key`` in a transaction of its own; if ``key`` was absent, call
+        ``on_insert(txn, *insert_args)`` in it.
+
+        ``write`` for the hot path of ``d[k] = v``, without a closure, the thread-local or the
+        generic wrapping: 3.1 µs -> 2.0 µs a call in one process (benchmarks/results/dict.md).
+        Nothing but LMDB runs while the write lock is held unless the key is new.
+        """
+        self._unchecked += len(value) + 2 * _PAGE
+        if self._unchecked >= _CHECK_EVERY:
+            self._check_room(len(value), True)
+        txn = getattr(self._local, "txn", None)
+        if txn is not None:  # inside this thread's transaction: join it
+            if self.replace(txn, key, value) is None:
+                on_insert(txn, *insert_args)
+            return
+        txn = self.env.begin(write=True, buffers=True)  # a writer takes no reader slot
+        active = self._active
+        active.add(txn)
+        try:
+            if txn.replace(key, value) is None:
+                self._insert(txn, on_insert, insert_args)
+            txn.commit()
+        except self._errors.MapFullError:
+            txn.abort()
+            raise self._full() from None
+        except BaseException:
+            txn.abort()
+            raise
+        finally:
+            active.discard(txn)
+
+    def _insert(self, txn: Any, on_insert: Callable[..., None], args: tuple[Any, ...]) -> None:
+        self._local.txn = txn  # operations of on_insert join this transaction
+        try:
+            on_insert(txn, *args)
+        finally:
+            self._local.txn = None
 
     def write(self, op: Callable[[Any], T], size_hint: int = 0, *, grows: bool = True) -> T:
         """Run ``op(txn)`` in a write transaction (this thread's open one, or a new one).
@@ -243,13 +285,19 @@ class Environment:
         turns a full file system into a ``CapacityError`` raised before anything is written.
         """
         self._unchecked = 0
-        if grows and self._live_bytes() + size_hint > self.max_bytes:
+        used = (self.env.info()["last_pgno"] + 1) * _PAGE
+        # Live pages are some of the used ones: count them (a read transaction, ~1.2 µs) only
+        # when the file has grown past the limit.
+        limit = self.max_bytes - size_hint
+        if grows and used > limit and self._live_bytes() > limit:
             raise self._full()
         if not self._can_reserve:
             return
-        used = (self.env.info()["last_pgno"] + 1) * _PAGE
         wanted = min(map_size_for(self.max_bytes), used + size_hint + max(_MIN_HEADROOM, used // 4))
-        if os.fstat(self._data_fd).st_blocks * 512 >= wanted:
+        if self._reserved >= wanted:  # reserved earlier (by us; others only add): no fstat
+            return
+        self._reserved = os.fstat(self._data_fd).st_blocks * 512
+        if self._reserved >= wanted:
             return
         try:
             os.posix_fallocate(self._data_fd, used, wanted - used)
@@ -258,10 +306,11 @@ class Environment:
                 self._can_reserve = False  # a file system without fallocate: nothing to reserve
                 return
             raise CapacityError(
-                f"no room left in {os.path.dirname(os.path.dirname(self.path))} to grow "
+                f"no room left in {os.path.dirname(self.path)} to grow "
                 f"{self.label} to {_size(wanted)}: the memory file system is full; nothing was "
                 "written (free memory there or make it larger)"
             ) from None
+        self._reserved = wanted
 
     def _live_bytes(self) -> int:
         """Bytes in pages that hold data now (freed pages not counted)."""

@@ -77,6 +77,12 @@ class SharedStore:
     """A store's directory and this process's handle on it (see the module docstring)."""
 
     _kind: ClassVar[str] = "store"
+    _label: ClassVar[str] = "corepool.store"
+    """How errors name the object, e.g. ``corepool.Dict`` (set once per class: a hot path)."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._label = f"corepool.{cls._kind}"
 
     _path: str
     _janitor: str
@@ -147,9 +153,6 @@ class SharedStore:
             environment = self._env = environment_for(self._path, self._max_bytes, self._label)
         return environment
 
-    @property
-    def _label(self) -> str:
-        return f"corepool.{self._kind}"
 
     # -- public lifecycle
 
