@@ -161,7 +161,7 @@ class Environment:
             if self.replace(txn, key, value) is None:
                 on_insert(txn, *insert_args)
             return
-        txn = self.env.begin(write=True, buffers=True)  # a writer takes no reader slot
+        txn = self.env.begin(None, None, True, True)  # write, buffers (see _begin)
         active = self._active
         active.add(txn)
         try:
@@ -237,10 +237,12 @@ class Environment:
 
     def _begin(self, write: bool) -> Any:
         try:
-            txn = self.env.begin(write=write, buffers=True)
+            # (db, parent, write, buffers) by position: parsing keywords costs py-lmdb 0.09 µs
+            # of a 0.9 µs write (benchmarks: d[k] = v).
+            txn = self.env.begin(None, None, write, True)
         except self._errors.ReadersFullError:
             self.env.reader_check()  # free the slots of dead readers, then try once more
-            txn = self.env.begin(write=write, buffers=True)
+            txn = self.env.begin(None, None, write, True)
         self._active.add(txn)
         return txn
 
