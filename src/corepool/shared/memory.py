@@ -1,5 +1,9 @@
 """Shared-memory segments: named POSIX shared memory that pickles by name and never leaks.
 
+Every piece of shared memory corepool makes is a ``Segment`` (locks, queues, values,
+``SharedArray``, large task arguments and results) or a ``Dict``/``List`` directory (``_store``),
+and the same janitor looks after both: this is the one lifecycle of shared state.
+
     Segment.create(size) ──▶ shm_open(O_CREAT|O_EXCL) + mmap        ┐
     pickle.dumps(segment) ──▶ (name, janitor address)  ─── any ───▶  ├─▶ janitor: holders, pickles
     pickle.loads(...)     ──▶ Segment.attach(name) + mmap  process   ┘    in flight ──▶ shm_unlink
@@ -24,7 +28,8 @@ Lifecycle (who creates, who closes, who unlinks, and when):
   the whole tree has exited the janitor unlinks whatever is left (pickles never unpickled) and
   exits itself.  No ``resource_tracker`` is involved, so it never warns.
 
-Names are ``/cp-<janitor id>-<random>``: ``/dev/shm/cp-*`` files belong to corepool.
+Names are ``/cp-<janitor id>-<random>``: ``/dev/shm/cp-*`` files belong to corepool (a
+``Dict``'s directory is ``cp-<janitor id>-<random>.lmdb``).
 """
 
 from __future__ import annotations
