@@ -76,6 +76,14 @@ _environments: dict[str, Environment] = {}
 _inherited: dict[str, Environment] = {}
 
 
+class _ThreadTransaction(threading.local):
+    """The write transaction this thread has open on an environment, if any."""
+
+    # A class attribute, so a thread that never opened one reads None without a failed lookup
+    # (``getattr(local, "txn", None)`` raises and catches inside: 0.5 µs of a 2 µs d[k] = v).
+    txn: Any = None
+
+
 class Environment:
     """One process's open LMDB environment for one store."""
 
@@ -107,7 +115,7 @@ class Environment:
             self.env.close()
             raise
         self.env.reader_check()  # slots of readers that were killed
-        self._local = threading.local()
+        self._local = _ThreadTransaction()
         self._active: set[object] = set()
         self._unchecked = _CHECK_EVERY
         self._can_reserve = True
@@ -118,7 +126,7 @@ class Environment:
 
     def read(self, op: Callable[[Any], T]) -> T:
         """Run ``op(txn)`` in this thread's open write transaction, else in a read transaction."""
-        txn = getattr(self._local, "txn", None)
+        txn = self._local.txn
         if txn is not None:
             return op(txn)
         txn = self._begin(False)
@@ -131,7 +139,7 @@ class Environment:
     def load(self, key: bytes, default: Any) -> Any:
         """The unpickled value under ``key``, or ``default``: ``read`` without a closure (the
         hot path of ``d[k]``: 1.6 µs -> 1.2 µs)."""
-        txn = getattr(self._local, "txn", None)
+        txn = self._local.txn
         if txn is not None:
             raw = txn.get(key)
             return default if raw is None else pickle.loads(raw)
@@ -156,7 +164,7 @@ class Environment:
         self._unchecked += len(value) + 2 * _PAGE
         if self._unchecked >= _CHECK_EVERY:
             self._check_room(len(value), True)
-        txn = getattr(self._local, "txn", None)
+        txn = self._local.txn
         if txn is not None:  # inside this thread's transaction: join it
             if self.replace(txn, key, value) is None:
                 on_insert(txn, *insert_args)
@@ -193,7 +201,7 @@ class Environment:
         self._unchecked += size_hint + 2 * _PAGE
         if self._unchecked >= _CHECK_EVERY:
             self._check_room(size_hint, grows)
-        txn = getattr(self._local, "txn", None)
+        txn = self._local.txn
         if txn is not None:
             return op(txn)
         txn = self._begin(True)
@@ -212,7 +220,7 @@ class Environment:
     @contextmanager
     def transaction(self) -> Iterator[None]:
         """Group this thread's operations into one atomic write transaction (joins an open one)."""
-        if getattr(self._local, "txn", None) is not None:
+        if self._local.txn is not None:
             yield
             return
         txn = self._begin(True)
@@ -233,7 +241,7 @@ class Environment:
 
     @property
     def in_transaction(self) -> bool:
-        return getattr(self._local, "txn", None) is not None
+        return self._local.txn is not None
 
     def _begin(self, write: bool) -> Any:
         try:
