@@ -164,3 +164,52 @@ def slow_copy(array: Any) -> Any:
 def die_holding(array: Any) -> None:
     assert array.sum() > 0
     os.kill(os.getpid(), signal.SIGKILL)
+
+
+# -- one lifecycle for every kind of shared object (test_lifecycle.py)
+
+
+def make_shared(kind: str) -> Any:
+    """A new shared object of ``kind`` holding the marker 7."""
+    if kind == "SharedArray":
+        shared = corepool.SharedArray(4, "i8")
+        shared[:] = 7
+        return shared
+    if kind == "Dict":
+        return corepool.Dict({"marker": 7})
+    return corepool.List([7])
+
+
+def marker_of(shared: Any) -> int:
+    if isinstance(shared, corepool.Dict):
+        return int(shared["marker"])
+    return int(shared[0])
+
+
+def set_marker(shared: Any, value: int) -> None:
+    if isinstance(shared, corepool.Dict):
+        shared["marker"] = value
+    else:
+        shared[0] = value
+
+
+def make_and_report(kind: str, results: Any, hold: bool) -> None:
+    """Make an object, put its pickle in ``results``, and (``hold``) wait to be killed."""
+    import pickle
+
+    shared = make_shared(kind)
+    results.put(pickle.dumps(shared))
+    if hold:
+        signal.pause()
+
+
+def attach_and_wait(shared: Any, ready: Any) -> None:
+    """Hold ``shared`` (it was unpickled to get here) and wait to be killed."""
+    assert marker_of(shared) in (7, 8)
+    ready.set()
+    signal.pause()
+
+
+def kill_myself_holding(shared: Any) -> None:
+    set_marker(shared, 8)
+    os.kill(os.getpid(), signal.SIGKILL)

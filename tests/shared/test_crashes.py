@@ -6,12 +6,12 @@ import multiprocessing.context
 import os
 import signal
 
-import psutil
 import pytest
 import shared_children as children
 
 import corepool
-from corepool.shared._store import DEFAULT_MAX_BYTES
+from corepool.shared import memory
+from corepool.shared._environment import DEFAULT_MAX_BYTES
 from corepool.shared.shared_dict import Dict
 
 Context = multiprocessing.context.BaseContext
@@ -53,41 +53,39 @@ def test_reader_killed_mid_read_leaves_the_dict_usable(mp_context: Context) -> N
         assert shared["a"] == 199
 
 
-def test_a_killed_owners_files_are_removed(mp_context: Context) -> None:
+def test_a_killed_owners_store_lives_while_another_process_holds_it(mp_context: Context) -> None:
     names = mp_context.Queue()
     owner = _start(mp_context, children.create_and_report, "Dict", names, True)
     name = names.get(timeout=30)
-    attached = Dict._attach(name, DEFAULT_MAX_BYTES)
+    attached = Dict._attach(name, memory.current_janitor() or "", DEFAULT_MAX_BYTES)
     assert attached["made"] == "by child"
     _kill(owner)
-    _wait_for_spool_removal(name)
-    assert not os.path.exists(name)
-    assert attached["made"] == "by child"  # a process that had it open keeps its copy
+    memory.settle()
+    assert os.path.isdir(name)  # this process still holds it
+    attached["after"] = "the owner died"
+    assert attached.copy() == {"made": "by child", "after": "the owner died"}
     attached.close()
+    memory.settle()
+    assert not os.path.exists(name)  # its last holder let go
     names.close()
     names.join_thread()
 
 
 @pytest.mark.parametrize("kind", ["Dict", "List"])
-def test_an_owner_that_exits_removes_its_files(mp_context: Context, kind: str) -> None:
+@pytest.mark.parametrize("ending", ["exits", "is killed"])
+def test_an_owner_alone_leaves_nothing_when_it_ends(
+    mp_context: Context, kind: str, ending: str
+) -> None:
     names = mp_context.Queue()
-    owner = _start(mp_context, children.create_and_report, kind, names, False)
+    owner = _start(mp_context, children.create_and_report, kind, names, ending == "is killed")
     name = names.get(timeout=30)
-    owner.join(30)
-    assert owner.exitcode == 0
-    owner.close()
-    _wait_for_spool_removal(name)  # atexit, or the watcher when the child ends with _exit
+    if ending == "is killed":
+        _kill(owner)
+    else:
+        owner.join(30)
+        assert owner.exitcode == 0
+        owner.close()
+    memory.settle()  # the janitor has seen the owner's connection close
     assert not os.path.exists(name)
     names.close()
     names.join_thread()
-
-
-def _wait_for_spool_removal(name: str) -> None:
-    """The spool watcher of a dead owner removes its files; wait for that process to end."""
-    spool = os.path.dirname(name)
-    watchers = [
-        process
-        for process in psutil.process_iter(["cmdline"])
-        if spool in (process.info["cmdline"] or [])
-    ]
-    psutil.wait_procs(watchers, timeout=30)

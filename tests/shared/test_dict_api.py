@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import enum
+import os
+import pathlib
 import pickle
+import subprocess
 import threading
 from collections.abc import Iterator
 from decimal import Decimal
@@ -13,6 +16,7 @@ import pytest
 
 import corepool
 from corepool import CapacityError, SharedObjectClosedError
+from corepool.shared._store import shared_root
 
 
 @pytest.fixture
@@ -211,6 +215,39 @@ def test_closed_dict_raises_a_clear_error(d: corepool.Dict) -> None:
     assert repr(d) == "<corepool.Dict closed>"
 
 
+@pytest.fixture
+def small_memory_file_system(
+    tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[pathlib.Path]:
+    """A 2 MiB tmpfs where stores are made (needs the right to mount: root in a container)."""
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(tmp_path)],
+        capture_output=True,
+        check=False,
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
+    monkeypatch.setenv("COREPOOL_SHARED_DIR", str(tmp_path))
+    try:
+        yield tmp_path
+    finally:
+        subprocess.run(["umount", str(tmp_path)], check=True)
+
+
+def test_a_full_memory_file_system_is_a_capacity_error(
+    small_memory_file_system: pathlib.Path,
+) -> None:
+    with corepool.Dict(max_bytes=64 << 20) as big:  # allowed more than the file system has
+        assert big.name.startswith(str(small_memory_file_system))
+        written = 0
+        with pytest.raises(CapacityError, match="the memory file system is full; nothing was"):
+            while True:
+                big[written] = b"x" * 1000
+                written += 1
+        assert len(big) == written and big[written - 1] == b"x" * 1000
+    assert os.listdir(small_memory_file_system) == []  # close() removed it
+
+
 def test_full_dict_raises_capacity_error_and_stays_usable() -> None:
     with corepool.Dict(max_bytes=256 * 1024) as small:
         written = 0
@@ -245,7 +282,7 @@ def test_max_bytes_is_checked() -> None:
 
 def test_pickling_in_the_same_process_gives_the_same_object(d: corepool.Dict) -> None:
     assert pickle.loads(pickle.dumps(d)) is d
-    assert d.owner and d.name.startswith(corepool.shared._spool.shared_root())
+    assert d.owner and d.name.startswith(shared_root())
 
 
 def test_closing_the_owner_removes_the_files() -> None:

@@ -3,7 +3,6 @@ backends, and a check that nothing is left in /dev/shm after each module."""
 
 from __future__ import annotations
 
-import gc
 import multiprocessing
 import os
 import threading
@@ -13,29 +12,14 @@ from typing import Any
 import pytest
 
 import corepool
-from corepool.shared import memory
+from support.shared_memory import nothing_left_behind
 
 START_METHODS = ["fork", "forkserver", "spawn"]
 
 
-def segments_of_this_tree() -> set[str]:
-    address = memory.current_janitor()
-    if address is None:
-        return set()
-    prefix = "cp-" + address.rsplit("-", 1)[-1] + "-"
-    return {name for name in os.listdir("/dev/shm") if name.startswith(prefix)}
-
-
 @pytest.fixture(scope="module", autouse=True)
 def no_leaked_segments() -> Iterator[None]:
-    memory.Segment.create(1).close()  # make sure this session has a janitor to ask
-    memory.settle()
-    before = segments_of_this_tree()
-    yield
-    gc.collect()
-    memory.settle()
-    leaked = segments_of_this_tree() - before
-    assert not leaked, f"segments left in /dev/shm: {sorted(leaked)}"
+    yield from nothing_left_behind()
 
 
 class ThreadActor:

@@ -167,6 +167,11 @@ def pack_results(
     return PackedItems(len(results), pickle.dumps(bulk, PROTOCOL), isolated), errors
 
 
+def message_sent() -> None:
+    """A worker wrote a message to its channel (large results in it are handed over now)."""
+    array_transport.message_sent()
+
+
 def unpack_results(packed: PackedItems) -> tuple[list[object], dict[int, BaseException]]:
     """Results in the parent, and the errors of those that could not be unpickled."""
     from corepool._wire.rebuild import local_error

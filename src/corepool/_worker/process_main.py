@@ -163,6 +163,7 @@ def _send(channel: socket.socket, message: FromWorker) -> None:
         write_frame(channel, pickle.dumps(message, pickle.HIGHEST_PROTOCOL))
     except (BrokenPipeError, ConnectionResetError):
         os._exit(EXIT_PARENT_GONE)
+    serialization.message_sent()
 
 
 def _board_row(board: Any, index: int) -> MutableSequence[int]:

@@ -1,7 +1,8 @@
 """Shared state across processes: memory segments and what is built on them.
 
-``memory.Segment`` is the layer the locks, queues and values stand on: named shared memory that
-pickles by name and is unlinked by the process tree's janitor once nobody holds it.  ``Dict``,
-``List`` and ``SharedArray`` live here too.  The public names are exported from ``corepool``
-itself; the modules here load lazily.
+``memory.Segment`` is the layer everything stands on: named shared memory that pickles by name
+and is unlinked by the process tree's janitor once nobody holds it.  Locks, queues and values
+(``corepool.sync``), ``SharedArray`` and the transport of large task arguments and results are
+segments; a ``Dict``/``List`` is a directory the same janitor removes.  The public names are
+exported from ``corepool`` itself; the modules here load lazily.
 """

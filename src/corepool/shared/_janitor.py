@@ -1,10 +1,20 @@
-"""The janitor: the process that unlinks shared-memory segments nobody holds any more.
+"""The janitor: the process that removes shared memory nobody holds any more.
 
-    process A ─┐  C/H/A/R/P/D/L/U messages     ┌─────────────────────────────┐
-    process B ─┼─ SOCK_SEQPACKET (abstract) ──▶│ janitor: who holds each name │──▶ shm_unlink
-    process C ─┘  one connection per process   └─────────────────────────────┘
+    process A ─┐  C/H/A/R/P/D/L/U messages     ┌─────────────────────────────┐   shm_unlink
+    process B ─┼─ SOCK_SEQPACKET (abstract) ──▶│ janitor: who holds each name │──▶ (segments)
+    process C ─┘  one connection per process   └─────────────────────────────┘   rm dir (stores)
 
-Every process that creates or attaches a segment keeps one connection to its tree's janitor and
+It looks after two kinds of names, both made by corepool with this janitor's id in them:
+
+* ``/cp-<id>-<random>``: a POSIX shared-memory segment (``memory.Segment``: locks, queues,
+  values, ``SharedArray``, large task arguments and results), removed with ``shm_unlink``;
+* ``<dir>/cp-<id>-<random>.lmdb``: the directory of a ``Dict`` or ``List`` (its LMDB files),
+  removed with the files in it.
+
+Names of any other form are never removed, and connections from other users are refused (an
+abstract socket has no file permissions), so the janitor cannot be used to delete anything else.
+
+Every process that creates or attaches one keeps one connection to its tree's janitor and
 tells it what it holds.  A connection that closes (the process exited, crashed or was killed
 with SIGKILL) releases everything that process held, so the kernel's own bookkeeping of open
 sockets is what makes cleanup survive crashes.  A name is unlinked when
@@ -41,6 +51,7 @@ import os
 import selectors
 import signal
 import socket
+import struct
 import sys
 
 # A process that started a janitor gets 30 s to connect; longer means it died on the way.
@@ -51,17 +62,45 @@ _IN_FLIGHT_GRACE = 60.0
 _MAX_MESSAGE = 4096
 
 
-def _unlink(name: str) -> None:
-    import importlib
+STORE_SUFFIX = ".lmdb"
+"""The ending of a store directory's name (``_store.py`` makes them)."""
 
-    with contextlib.suppress(OSError, ValueError):  # gone already, or not a valid name
-        importlib.import_module("_posixshmem").shm_unlink(name)
+
+def _unlink(name: str, prefix: str) -> None:
+    """Remove what ``name`` stands for, if it is one of ours (``prefix`` is ``cp-<id>-``)."""
+    if name.startswith("/" + prefix) and "/" not in name[1:]:
+        import importlib
+
+        with contextlib.suppress(OSError, ValueError):  # gone already, or not a valid name
+            importlib.import_module("_posixshmem").shm_unlink(name)
+        return
+    base = os.path.basename(name)
+    if os.path.isabs(name) and base.startswith(prefix) and base.endswith(STORE_SUFFIX):
+        _remove_directory(name)
+
+
+def _remove_directory(path: str) -> None:
+    """A store's directory and the files in it (LMDB's data.mdb and lock.mdb: no subdirectories)."""
+    try:
+        entries = list(os.scandir(path))
+    except OSError:
+        return  # gone already (its owner removed it), or not a directory
+    for entry in entries:
+        if not entry.is_dir(follow_symlinks=False):
+            with contextlib.suppress(OSError):
+                os.unlink(entry.path)
+    with contextlib.suppress(OSError):
+        os.rmdir(path)
 
 
 class Registry:
-    """Who holds which name; decides when a name is unlinked."""
+    """Who holds which name; decides when a name is removed.
 
-    def __init__(self) -> None:
+    ``prefix`` is ``cp-<janitor id>-``: only names made with it are ever removed.
+    """
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
         self.holders: dict[str, set[int]] = {}
         self.in_flight: dict[str, int] = {}
         self.parent: dict[str, str] = {}
@@ -121,7 +160,7 @@ class Registry:
 
     def forget(self, name: str) -> None:
         """Unlink ``name`` and release the children that lived only for it."""
-        _unlink(name)
+        _unlink(name, self.prefix)
         for conn in self.holders.pop(name, set()):
             self.held_by.get(conn, set()).discard(name)
         self.in_flight.pop(name, None)
@@ -137,14 +176,26 @@ class Registry:
 
     def forget_all(self) -> None:
         for name in list(self.in_flight):
-            _unlink(name)
+            _unlink(name, self.prefix)
         self.in_flight.clear()
 
 
+_PEER_CREDENTIALS = struct.Struct("3i")  # struct ucred: pid, uid, gid
+
+
+def _same_user(conn: socket.socket) -> bool:
+    try:
+        raw = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, _PEER_CREDENTIALS.size)
+    except OSError:
+        return False
+    uid: int = _PEER_CREDENTIALS.unpack(raw)[1]
+    return uid == os.getuid()
+
+
 class Janitor:
-    def __init__(self, listener: socket.socket) -> None:
+    def __init__(self, listener: socket.socket, prefix: str) -> None:
         self.listener = listener
-        self.registry = Registry()
+        self.registry = Registry(prefix)
         self.selector = selectors.DefaultSelector()
         self.selector.register(listener, selectors.EVENT_READ)
         self.connections: dict[int, socket.socket] = {}
@@ -198,6 +249,9 @@ class Janitor:
 
     def _accept(self) -> None:
         conn, _ = self.listener.accept()
+        if not _same_user(conn):
+            conn.close()
+            return
         self.connections[conn.fileno()] = conn
         self.selector.register(conn, selectors.EVENT_READ)
         self.ever_connected = True
@@ -231,7 +285,7 @@ class Janitor:
             if args[0] in registry.in_flight:
                 registry.forget(args[0])
             else:
-                _unlink(args[0])
+                _unlink(args[0], registry.prefix)
         elif verb == "S":
             self._sync(sock)
 
@@ -264,7 +318,7 @@ def main(address: str) -> None:
     os.setsid()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
-    janitor = Janitor(listener)
+    janitor = Janitor(listener, f"cp-{address.rsplit('-', 1)[-1]}-")
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     sys.stdout.write("ready\n")
     sys.stdout.flush()

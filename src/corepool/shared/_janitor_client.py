@@ -18,7 +18,11 @@ import socket
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
 
 ENV_VAR = "COREPOOL_JANITOR"
 """Address of this process tree's janitor; children started after it inherit it."""
@@ -160,6 +164,29 @@ class JanitorClient:
 
     def holds(self, name: str) -> bool:
         return name in self._held
+
+    def claim_new(
+        self, address: str, name_for: Callable[[], str], make: Callable[[str], T]
+    ) -> tuple[str, T]:
+        """Make a new named object with ``make(name)``, held by this process from the start.
+
+        The janitor hears of the name (``C``) before it exists, so a process killed right after
+        ``make`` leaves nothing behind.  ``make`` raises ``FileExistsError`` when the name is
+        taken (48 random bits collided with something not ours): that claim is withdrawn
+        without removing anything, and another name is tried.
+        """
+        while True:
+            name = name_for()
+            if self.holds(name):  # a collision with our own object: telling would undo it
+                continue
+            self.hold("C", name, address)
+            try:
+                return name, make(name)
+            except FileExistsError:
+                self.withdraw(name, address)
+            except BaseException:
+                self.release(name, address)
+                raise
 
     def withdraw(self, name: str, address: str) -> None:
         """Take back a ``C`` for a name that already existed (someone else's segment)."""

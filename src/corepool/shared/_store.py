@@ -1,412 +1,164 @@
-"""The storage under ``corepool.Dict`` and ``corepool.List``: LMDB on a memory file system.
+"""What ``Dict`` and ``List`` share: a directory of LMDB files, held through the tree's janitor.
 
-    Dict / List handle (any process)              owner's spool: /dev/shm/corepool-<pid>-<t>/dict-…/
-    ────────────────────────────────              ─────────────────────────────────────────────────
-    operation ─▶ Environment.read(op)  ─ read txn ──▶ data.mdb  B+trees, copy-on-write pages
-                 Environment.write(op) ─ write txn ─▶ lock.mdb  reader table + writer mutex
-                   │  one writer at a time across all processes (a robust mutex: a holder
-                   │  that dies is detected and its transaction rolled back)
-                   │  readers never wait: each reads the last committed snapshot
-                   ├─ per thread re-entrant: inside ``with store.transaction()`` every operation
-                   │  of that thread joins the open transaction
-                   └─ _check_room(): enforces max_bytes and reserves file-system pages ahead of
-                      LMDB, so a full /dev/shm is a CapacityError before anything is written,
-                      not a SIGBUS
+    Dict() ──▶ mkdir <root>/cp-<janitor id>-<random>.lmdb/  (told to the janitor first: C)
+               LMDB environment (``_environment``): data.mdb + lock.mdb
+    pickle  ──▶ (class, directory, janitor, max_bytes)  ─── any process ───▶ attach: A
+    close() / garbage collection / exit / SIGKILL of a holder ──▶ its hold ends
 
-One ``Environment`` per process and store.  LMDB must not be used across ``fork()`` and a store
-must not be opened twice in one process, so environments live in a per-process registry; a
-forked child closes the copies it inherited (safe when no transaction was open at the fork) and
-opens its own on first use.
+The directory is a name the janitor keeps track of exactly like a shared-memory segment
+(``memory``): it removes the directory, with its files, once no live process holds it and no
+pickled handle of it is in flight.  Lifecycle:
 
-Why LMDB and these options: docs/architecture-dict.md (measurements in benchmarks/results/dict.md).
+* **Creates.**  Any process, with ``Dict()`` / ``List()``: the *owner*.  It holds the store.
+* **Attaches.**  Any process that unpickles a handle (a pool task's argument or result, a
+  ``multiprocessing.Process`` argument, a value in another ``Dict``) holds it too; a forked
+  child holds what its parent held.  One handle object per store per process.
+* **Closes.**  Every holder: ``close()``, garbage collection of its handle, exit or death.  That
+  closes the process's LMDB environment and ends its hold.
+* **Removes.**  The owner's ``close()`` removes the files at once (every other handle then
+  fails: "no longer exists"; processes with the environment open keep reading their pages).
+  Otherwise the janitor, when the last holder is gone, so a Dict made in a task and returned
+  from it outlives the worker.
+* **After crashes.**  A killed process's hold ends with its connection to the janitor; a
+  killed writer's transaction is rolled back by LMDB (its robust writer mutex).
 """
 
 from __future__ import annotations
 
-import errno
-import itertools
+import contextlib
 import os
-import pickle
+import secrets
 import shutil
-import threading
+import tempfile
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, ClassVar, TypeVar
 
-from corepool.errors import CapacityError, SharedObjectClosedError
-from corepool.shared._spool import spool_directory
+from corepool.errors import SharedObjectClosedError
+from corepool.shared._environment import (
+    DEFAULT_MAX_BYTES,
+    Environment,
+    close_environment,
+    current_pid,
+    environment_for,
+)
+from corepool.shared._janitor import STORE_SUFFIX
+from corepool.shared._janitor_client import CLIENT, JanitorGone, janitor_id
 
-__all__ = ["DEFAULT_MAX_BYTES", "Environment", "SharedStore"]
+__all__ = ["SharedStore", "shared_root"]
 
 T = TypeVar("T")
 
-DEFAULT_MAX_BYTES = 1 << 30
-"""How large a store may grow unless told otherwise.  Only address space is reserved up front;
-memory is taken as the data grows (see ``Environment._check_room``)."""
-
-_MAX_READERS = 1024
-"""Concurrent read transactions across all processes (LMDB's reader table; 64 bytes each)."""
-
+_ROOT_ENV = "COREPOOL_SHARED_DIR"
 _PAGE = 4096
-_CHECK_EVERY = 128 * 1024
-"""Bytes a process may write (estimated) between two checks of the limit and the room left.  A
-check costs ~6 µs; a small put is counted as two pages, so one check per ~16 small writes."""
-_MIN_HEADROOM = 1 << 20
-"""Pages reserved beyond LMDB's end: at least 1 MiB, else a quarter of the size.  Up to
-``_MIN_HEADROOM / _CHECK_EVERY`` = 8 processes writing at once stay inside the reservation."""
-
-
-def map_size_for(max_bytes: int) -> int:
-    """LMDB's map: ``max_bytes`` of live data plus slack for copy-on-write.
-
-    Every LMDB write copies the pages it changes, deletions included; a map filled to the last
-    page could not even delete.  Writes that add data stop at ``max_bytes`` of live pages, which
-    leaves the slack (an eighth, at least 4 MiB: address space, not memory) for the copies.
-    """
-    return max_bytes + max(4 << 20, max_bytes // 8)
-
-
-_pid = os.getpid()
-_registry_lock = threading.Lock()
-_environments: dict[str, Environment] = {}
-_inherited: dict[str, Environment] = {}
-
-
-class Environment:
-    """One process's open LMDB environment for one store."""
-
-    def __init__(self, path: str, max_bytes: int, create: bool, label: str) -> None:
-        import lmdb
-
-        self.path = path
-        self.label = label
-        self.pid = _pid
-        self.max_bytes = max_bytes
-        self._errors = lmdb
-        self.env = lmdb.open(
-            path,
-            map_size=map_size_for(max_bytes),
-            subdir=True,
-            create=create,
-            max_dbs=0,  # one B-tree, keys prefixed by kind: named databases need a write
-            # transaction to open in each process, which would wait for other processes' writers
-            max_readers=_MAX_READERS,
-            sync=False,  # memory file system: nothing to flush, and a crash loses it anyway
-            metasync=False,
-            writemap=True,  # 3x faster commits than write(2) of each page (docs/architecture-dict)
-            readahead=False,
-            lock=True,
-        )
-        try:
-            self._data_fd = os.open(os.path.join(path, "data.mdb"), os.O_RDWR | os.O_CLOEXEC)
-        except BaseException:
-            self.env.close()
-            raise
-        self.env.reader_check()  # slots of readers that were killed
-        self._local = threading.local()
-        self._active: set[object] = set()
-        self._unchecked = _CHECK_EVERY
-        self._can_reserve = True
-        self.open_at_fork = False
-
-    # -- transactions
-
-    def read(self, op: Callable[[Any], T]) -> T:
-        """Run ``op(txn)`` in this thread's open write transaction, else in a read transaction."""
-        txn = getattr(self._local, "txn", None)
-        if txn is not None:
-            return op(txn)
-        txn = self._begin(False)
-        try:
-            return op(txn)
-        finally:
-            txn.abort()
-            self._active.discard(txn)
-
-    def load(self, key: bytes, default: Any) -> Any:
-        """The unpickled value under ``key``, or ``default``: ``read`` without a closure (the
-        hot path of ``d[k]``: 1.6 µs -> 1.2 µs)."""
-        txn = getattr(self._local, "txn", None)
-        if txn is not None:
-            raw = txn.get(key)
-            return default if raw is None else pickle.loads(raw)
-        txn = self._begin(False)
-        try:
-            raw = txn.get(key)
-            return default if raw is None else pickle.loads(raw)
-        finally:
-            txn.abort()
-            self._active.discard(txn)
-
-    def write(self, op: Callable[[Any], T], size_hint: int = 0, *, grows: bool = True) -> T:
-        """Run ``op(txn)`` in a write transaction (this thread's open one, or a new one).
-
-        ``size_hint``: bytes the operation adds; ``grows=False`` for operations that only remove
-        (they may run when the store is at its limit).
-        """
-        self._unchecked += size_hint + 2 * _PAGE
-        if self._unchecked >= _CHECK_EVERY:
-            self._check_room(size_hint, grows)
-        txn = getattr(self._local, "txn", None)
-        if txn is not None:
-            return op(txn)
-        txn = self._begin(True)
-        self._local.txn = txn
-        try:
-            result = op(txn)
-            self._commit(txn)
-            return result
-        except BaseException:
-            txn.abort()
-            raise
-        finally:
-            self._local.txn = None
-            self._active.discard(txn)
-
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
-        """Group this thread's operations into one atomic write transaction (joins an open one)."""
-        if getattr(self._local, "txn", None) is not None:
-            yield
-            return
-        txn = self._begin(True)
-        self._local.txn = txn
-        try:
-            yield
-        except BaseException:
-            if self.pid == _pid:  # a child forked inside the block must not touch the parent's
-                txn.abort()
-            raise
-        else:
-            if self.pid != _pid:
-                raise SharedObjectClosedError("a transaction cannot be finished in a forked child")
-            self._commit(txn)
-        finally:
-            self._local.txn = None
-            self._active.discard(txn)
-
-    @property
-    def in_transaction(self) -> bool:
-        return getattr(self._local, "txn", None) is not None
-
-    def _begin(self, write: bool) -> Any:
-        try:
-            txn = self.env.begin(write=write, buffers=True)
-        except self._errors.ReadersFullError:
-            self.env.reader_check()  # free the slots of dead readers, then try once more
-            txn = self.env.begin(write=write, buffers=True)
-        self._active.add(txn)
-        return txn
-
-    def reserve_for_rewrite(self) -> None:
-        """Before a transaction that may rewrite the whole store: room for a second copy."""
-        self._check_room(self._live_bytes(), grows=False)
-
-    def put(self, txn: Any, key: bytes, value: bytes) -> None:
-        """``txn.put`` with a full store reported as ``CapacityError``."""
-        try:
-            txn.put(key, value)
-        except self._errors.MapFullError:
-            raise self._full() from None
-
-    def replace(self, txn: Any, key: bytes, value: bytes) -> Any:
-        """``txn.replace``: store, returning the old value or None; full as ``CapacityError``."""
-        try:
-            return txn.replace(key, value)
-        except self._errors.MapFullError:
-            raise self._full() from None
-
-    def _commit(self, txn: Any) -> None:
-        try:
-            txn.commit()
-        except self._errors.MapFullError:
-            raise self._full() from None
-
-    def _full(self) -> CapacityError:
-        self.env.reader_check()  # stale readers pin old pages; the next attempt may fit
-        return CapacityError(
-            f"{self.label} is full: it reached its max_bytes limit of {_size(self.max_bytes)}; "
-            "nothing was written (create it with a larger max_bytes=)"
-        )
-
-    # -- room on the file system
-
-    def _check_room(self, size_hint: int, grows: bool) -> None:
-        """Enforce ``max_bytes`` and reserve file-system pages ahead of LMDB.
-
-        LMDB maps its file shared and writable; writing to a page the memory file system cannot
-        provide kills the process with SIGBUS.  Reserving pages with ``posix_fallocate`` first
-        turns a full file system into a ``CapacityError`` raised before anything is written.
-        """
-        self._unchecked = 0
-        if grows and self._live_bytes() + size_hint > self.max_bytes:
-            raise self._full()
-        if not self._can_reserve:
-            return
-        used = (self.env.info()["last_pgno"] + 1) * _PAGE
-        wanted = min(map_size_for(self.max_bytes), used + size_hint + max(_MIN_HEADROOM, used // 4))
-        if os.fstat(self._data_fd).st_blocks * 512 >= wanted:
-            return
-        try:
-            os.posix_fallocate(self._data_fd, used, wanted - used)
-        except OSError as error:
-            if error.errno != errno.ENOSPC:
-                self._can_reserve = False  # a file system without fallocate: nothing to reserve
-                return
-            raise CapacityError(
-                f"no room left in {os.path.dirname(os.path.dirname(self.path))} to grow "
-                f"{self.label} to {_size(wanted)}: the memory file system is full; nothing was "
-                "written (free memory there or make it larger)"
-            ) from None
-
-    def _live_bytes(self) -> int:
-        """Bytes in pages that hold data now (freed pages not counted)."""
-        with self.env.begin() as txn:
-            return (_pages(txn.stat()) + 2) * _PAGE
-
-    # -- lifecycle
-
-    def close(self) -> None:
-        self.env.close()
-        os.close(self._data_fd)
-
-    def close_inherited(self) -> None:
-        """In a forked child: close the parent's copy so the store can be opened again."""
-        if self.open_at_fork:
-            raise SharedObjectClosedError(
-                f"the shared object at {self.path} was inherited through fork() while a "
-                "transaction on it was open in the parent, so this child cannot use it; pass it "
-                "to the child as an argument, or start children with forkserver or spawn"
-            )
-        self.close()
-
-
-def environment_for(path: str, max_bytes: int, label: str, *, create: bool = False) -> Environment:
-    """This process's environment for the store at ``path``, opened on first use."""
-    with _registry_lock:
-        environment = _environments.get(path)
-        if environment is not None:
-            return environment
-        stale = _inherited.get(path)
-        if stale is not None:
-            stale.close_inherited()
-            del _inherited[path]
-        environment = Environment(path, max_bytes, create, label)
-        _environments[path] = environment
-        return environment
-
-
-def close_environment(path: str) -> None:
-    with _registry_lock:
-        environment = _environments.pop(path, None)
-    if environment is not None:
-        environment.close()
-
-
-def _after_fork_in_child() -> None:
-    global _pid, _registry_lock
-    _pid = os.getpid()
-    _registry_lock = threading.Lock()
-    for path, environment in _environments.items():
-        environment.open_at_fork = bool(environment._active)
-        _inherited[path] = environment
-    _environments.clear()
-
-
-os.register_at_fork(after_in_child=_after_fork_in_child)
-
-
-def _pages(stat: Any) -> int:
-    return int(stat["branch_pages"] + stat["leaf_pages"] + stat["overflow_pages"])
-
-
-def current_pid() -> int:
-    return _pid
-
-
-def _size(count: int) -> str:
-    for unit in ("bytes", "KiB", "MiB", "GiB"):
-        if count < 1024 or unit == "GiB":
-            return f"{count:g} {unit}" if unit == "bytes" else f"{count:.4g} {unit}"
-        count /= 1024  # type: ignore[assignment]
-    return str(count)  # pragma: no cover
-
-
-# ------------------------------------------------------------------------------ handles
 
 _handles: weakref.WeakValueDictionary[str, SharedStore] = weakref.WeakValueDictionary()
-_counter = itertools.count(1)
+
+
+def shared_root() -> str:
+    """Where stores live: ``$COREPOOL_SHARED_DIR``, else ``/dev/shm``, else the temp directory.
+
+    ``/dev/shm`` is a tmpfs (memory) on Linux; the temp directory is the fallback elsewhere.
+    """
+    configured = os.environ.get(_ROOT_ENV)
+    if configured:
+        root = configured
+    elif os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK | os.X_OK):
+        root = "/dev/shm"
+    else:
+        root = tempfile.gettempdir()
+    if any(character.isspace() for character in root):  # the janitor's messages split on spaces
+        raise ValueError(f"{_ROOT_ENV} must be a path without spaces, not {root!r}")
+    return os.path.abspath(root)
 
 
 class SharedStore:
-    """What ``Dict`` and ``List`` share: files, ownership, transactions, travelling by name.
-
-    Ownership: the process that creates the object owns its files (in its spool).  ``close()``
-    there removes them; so does the owner's exit, or its death (the spool's watcher).  In every
-    other process the object is a handle: ``close()`` only detaches that process.
-    """
+    """A store's directory and this process's handle on it (see the module docstring)."""
 
     _kind: ClassVar[str] = "store"
+    _label: ClassVar[str] = "corepool.store"
+    """How errors name the object, e.g. ``corepool.Dict`` (set once per class: a hot path)."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._label = f"corepool.{cls._kind}"
 
     _path: str
+    _janitor: str
     _max_bytes: int
     _owner_pid: int
     _env: Environment | None
+    _finalizer: weakref.finalize[Any, SharedStore]
 
     def __init__(self, *, max_bytes: int | None = None) -> None:
         size = _check_max_bytes(max_bytes)
-        path = os.path.join(
-            spool_directory(), f"{self._kind.lower()}-{next(_counter)}-{os.urandom(4).hex()}"
+        address = CLIENT.default_address()
+        prefix = os.path.join(shared_root(), f"cp-{janitor_id(address)}-")
+        path, _ = CLIENT.claim_new(
+            address,
+            lambda: prefix + secrets.token_hex(6) + STORE_SUFFIX,
+            lambda path: os.mkdir(path, 0o700),
         )
-        os.mkdir(path, 0o700)
         try:
-            environment = environment_for(path, size, f"corepool.{self._kind}", create=True)
+            environment = environment_for(path, size, self._label, create=True)
         except BaseException:
             shutil.rmtree(path, ignore_errors=True)
+            CLIENT.release(path, address)
             raise
-        self._path, self._max_bytes, self._owner_pid = path, size, _pid
-        self._env = environment
+        self._bind(path, address, size, current_pid(), environment)
+
+    def _bind(
+        self, path: str, janitor: str, max_bytes: int, owner_pid: int, environment: Environment
+    ) -> None:
+        self._path, self._janitor, self._max_bytes = path, janitor, max_bytes
+        self._owner_pid, self._env = owner_pid, environment
+        self._finalizer = weakref.finalize(self, _let_go, path, janitor)
+        # Not at interpreter exit: the process's hold ends with its connection anyway.
+        self._finalizer.atexit = False
         _handles[path] = self
 
     @classmethod
-    def _attach(cls, path: str, max_bytes: int) -> SharedStore:
+    def _attach(cls, path: str, janitor: str, max_bytes: int) -> SharedStore:
         existing = _handles.get(path)
         if existing is not None and existing._env is not None:
+            CLIENT.arrived_again(path, janitor)
             return existing
-        if not os.path.isdir(path):
-            raise SharedObjectClosedError(
-                f"the corepool.{cls._kind} at {path} no longer exists: its owner closed it or "
-                "exited"
-            )
+        CLIENT.hold("A", path, janitor)
+        try:
+            if not os.path.isdir(path):
+                raise SharedObjectClosedError(
+                    f"the corepool.{cls._kind} at {path} no longer exists: its owner closed it, "
+                    "or every process that held it let it go"
+                )
+            environment = environment_for(path, max_bytes, f"corepool.{cls._kind}")
+        except BaseException:
+            CLIENT.release(path, janitor)
+            raise
         handle = cls.__new__(cls)
-        handle._path, handle._max_bytes, handle._owner_pid = path, max_bytes, -1
-        handle._env = environment_for(path, max_bytes, f"corepool.{cls._kind}")
-        _handles[path] = handle
+        handle._bind(path, janitor, max_bytes, -1, environment)
         return handle
 
     def __reduce__(self) -> tuple[Any, ...]:
         if self._env is None:
             raise SharedObjectClosedError(f"cannot pass a closed corepool.{self._kind}")
-        return (_attach_store, (type(self), self._path, self._max_bytes))
+        CLIENT.tell(self._janitor, f"P {self._path}")  # in flight until unpickled
+        return (_attach_store, (type(self), self._path, self._janitor, self._max_bytes))
 
     def _environment(self) -> Environment:
         environment = self._env
         if environment is None:
             raise SharedObjectClosedError(f"operation on a closed corepool.{self._kind}")
-        if environment.pid != _pid:
+        if environment.pid != current_pid():
             environment = self._env = environment_for(self._path, self._max_bytes, self._label)
         return environment
 
-    @property
-    def _label(self) -> str:
-        return f"corepool.{self._kind}"
 
     # -- public lifecycle
 
     @property
     def name(self) -> str:
-        """Where the object's files are; other processes attach by this name."""
+        """The store's directory; other processes attach by this name."""
         return self._path
 
     @property
@@ -415,8 +167,8 @@ class SharedStore:
 
     @property
     def owner(self) -> bool:
-        """Whether this process created the object (and removes it on ``close()`` or exit)."""
-        return self._owner_pid == _pid
+        """Whether this process created the object (its ``close()`` then removes it)."""
+        return self._owner_pid == current_pid()
 
     @property
     def closed(self) -> bool:
@@ -427,10 +179,14 @@ class SharedStore:
         environment, self._env = self._env, None
         if environment is None:
             return
-        if environment.pid == _pid:
+        self._finalizer.detach()
+        if environment.pid == current_pid():
             close_environment(self._path)
-        if self._owner_pid == _pid:
+        if self._owner_pid == current_pid():
             shutil.rmtree(self._path, ignore_errors=True)
+            with contextlib.suppress(JanitorGone):
+                CLIENT.tell(self._janitor, f"U {self._path}")  # forget it, however many hold it
+        CLIENT.release(self._path, self._janitor)
 
     def __enter__(self: T) -> T:
         return self
@@ -450,8 +206,15 @@ class SharedStore:
             yield self
 
 
-def _attach_store(cls: type[SharedStore], path: str, max_bytes: int) -> SharedStore:
-    return cls._attach(path, max_bytes)
+def _let_go(path: str, janitor: str) -> None:
+    # A handle was garbage collected: nothing can be using its environment (every operation
+    # holds the handle), so close it here, and end this process's hold.
+    close_environment(path)
+    CLIENT.release(path, janitor)
+
+
+def _attach_store(cls: type[SharedStore], path: str, janitor: str, max_bytes: int) -> SharedStore:
+    return cls._attach(path, janitor, max_bytes)
 
 
 def _check_max_bytes(max_bytes: int | None) -> int:

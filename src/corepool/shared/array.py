@@ -1,19 +1,29 @@
 """``corepool.SharedArray``: a NumPy array in shared memory that every process maps, zero-copy.
 
-    owner process                              any other process (pool task, Process, ...)
-    SharedArray((n, m), float)                 unpickles the handle: (path, shape, dtype, order)
-      segment in the owner's spool ─── mmap ─── same pages, mapped shared and writable
+    creating process                           any other process (pool task, Process, ...)
+    SharedArray((n, m), float)                 unpickles the handle: (segment name, shape, dtype)
+      memory.Segment ──────────────── mmap ─── same pages, mapped shared and writable
       .array (ndarray view)                    .array (ndarray view): writes are seen by all
 
 The handle pickles by name: passing it to a task moves a few dozen bytes, never the data.  The
-owner's ``close()`` (or its exit, or its death) removes the segment's name; processes that mapped
-it keep their mapping until they drop their arrays.  Importing this module imports NumPy.
+memory is a ``memory.Segment``, so its lifecycle is the segment's (see ``memory``):
+
+* **creates**: the constructor (or ``from_array``); that process is the *owner*;
+* **closes**: every process, with ``close()``, or when its handle is garbage collected, or when it
+  exits or dies; a pool worker keeps its last ``_RECENT_ATTACHMENTS`` arrays open past their
+  task, until they are evicted, unlinked, or the worker exits;
+* **unlinks**: the owner's ``close()`` at once (no process can attach it any more, mapped ones
+  keep their arrays); otherwise the janitor, once no process holds it and no pickled handle of it
+  is in flight, so an array returned from a task outlives the worker that made it;
+* **after a crash** (even SIGKILL) the dead process's hold ends with it; nothing is left once
+  the last holder is gone.
+
+Importing this module imports NumPy.
 """
 
 from __future__ import annotations
 
 import errno
-import os
 import weakref
 from collections import OrderedDict
 from typing import Any
@@ -24,18 +34,21 @@ try:
 except ImportError as error:  # pragma: no cover - exercised only without numpy
     raise ImportError("corepool.SharedArray needs NumPy: pip install 'corepool[numpy]'") from error
 
-from corepool.errors import CapacityError, SharedObjectClosedError
-from corepool.shared import segments
+from corepool._worker.context import current_worker
+from corepool.errors import CapacityError, SegmentGoneError, SharedObjectClosedError
+from corepool.shared import memory
+from corepool.shared.memory import Segment
 
 __all__ = ["SharedArray"]
 
 _attached: weakref.WeakValueDictionary[str, SharedArray] = weakref.WeakValueDictionary()
 _recent: OrderedDict[str, SharedArray] = OrderedDict()
 _RECENT_ATTACHMENTS = 4
-"""Attached (not owned) arrays a process keeps mapped after their last use, so a worker that
-gets the same SharedArray task after task maps it once (bench_numpy: 16 tasks, 0.25 s -> see
-results) instead of mapping and faulting in every page each time.  Entries whose segment was
-removed by its owner are dropped at the next attach."""
+"""Attached (not owned) arrays a pool worker keeps mapped after their last use, so a worker that
+gets the same SharedArray task after task maps it once (bench_numpy: 16 tasks in 0.04 s; mapping
+and faulting in 256 MB again costs ~25 ms a task) instead of every time.  Entries whose segment
+was unlinked by its owner are dropped at the next attach.  Only in pool workers: elsewhere a
+handle the program dropped must let its segment go."""
 
 
 class SharedArray(NDArrayOperatorsMixin):
@@ -63,7 +76,8 @@ class SharedArray(NDArrayOperatorsMixin):
         self._order = order
         nbytes = int(np.prod(self._shape, dtype=np.int64)) * self._dtype.itemsize
         try:
-            self._path, mapping = segments.create_segment(nbytes, "array")
+            # Reserved: a full /dev/shm is an error now, not a SIGBUS at the first write.
+            segment = Segment.create(max(nbytes, 1), reserve=True)
         except OSError as error:
             if error.errno != errno.ENOSPC:
                 raise
@@ -71,9 +85,9 @@ class SharedArray(NDArrayOperatorsMixin):
                 f"no room in the memory file system for a {nbytes}-byte SharedArray "
                 f"({error.strerror}); free memory there or make it larger"
             ) from None
-        self._owner = True
-        self._array: np.ndarray[Any, Any] | None = self._view(mapping)
-        _attached[self._path] = self
+        self._segment = segment
+        self._array: np.ndarray[Any, Any] | None = self._view(segment)
+        _attached[segment.name] = self
 
     @classmethod
     def from_array(cls, array: Any) -> SharedArray:
@@ -85,42 +99,42 @@ class SharedArray(NDArrayOperatorsMixin):
         return shared
 
     @classmethod
-    def _attach(cls, path: str, shape: tuple[int, ...], dtype: Any, order: str) -> SharedArray:
-        existing = _attached.get(path)
-        if existing is not None and existing._array is not None:
-            if path in _recent:
-                _recent.move_to_end(path)
-            return existing
-        _forget_removed()
-        handle = cls.__new__(cls)
-        handle._path, handle._shape, handle._dtype, handle._order = path, shape, dtype, order
-        handle._owner = False
-        nbytes = int(np.prod(shape, dtype=np.int64)) * np.dtype(dtype).itemsize
+    def _attach(
+        cls, name: str, janitor: str, shape: tuple[int, ...], dtype: Any, order: str
+    ) -> SharedArray:
         try:
-            mapping = segments.map_segment(path, nbytes, "shared")
-        except FileNotFoundError:
+            segment = Segment.receive(name, janitor)  # counts the pickle as arrived
+        except SegmentGoneError:
             raise SharedObjectClosedError(
-                f"the corepool.SharedArray at {path} no longer exists: its owner closed it or "
-                "exited"
+                f"the corepool.SharedArray {name} no longer exists: its owner closed it, or every "
+                "process that held it let it go"
             ) from None
-        handle._array = handle._view(mapping)
-        _attached[path] = handle
-        _recent[path] = handle
-        while len(_recent) > _RECENT_ATTACHMENTS:
-            _recent.popitem(last=False)
+        existing = _attached.get(name)
+        if existing is not None and existing._segment is segment and existing._array is not None:
+            if name in _recent:
+                _recent.move_to_end(name)
+            return existing
+        handle = cls.__new__(cls)
+        handle._shape, handle._dtype, handle._order = shape, np.dtype(dtype), order
+        handle._segment = segment
+        handle._array = handle._view(segment)
+        _attached[name] = handle
+        if current_worker() is not None:
+            _remember(handle)
         return handle
 
-    def _view(self, mapping: Any) -> np.ndarray[Any, Any]:
+    def _view(self, segment: Segment) -> np.ndarray[Any, Any]:
         order: Any = self._order
         view: np.ndarray[Any, Any] = np.ndarray(
-            self._shape, self._dtype, buffer=mapping, order=order
+            self._shape, self._dtype, buffer=segment.buf, order=order
         )
         return view
 
     def __reduce__(self) -> tuple[Any, ...]:
         if self._array is None:
             raise SharedObjectClosedError("cannot pass a closed corepool.SharedArray")
-        return (_attach_array, (self._path, self._shape, self._dtype, self._order))
+        name, janitor = self._segment.send()
+        return (_attach_array, (name, janitor, self._shape, self._dtype, self._order))
 
     # -- the ndarray
 
@@ -176,28 +190,30 @@ class SharedArray(NDArrayOperatorsMixin):
 
     @property
     def name(self) -> str:
-        """The segment's path; other processes attach by it."""
-        return self._path
+        """The segment's name (``/cp-...``, a file in ``/dev/shm``)."""
+        return self._segment.name
 
     @property
     def owner(self) -> bool:
-        return self._owner
+        """Whether this process created the array (its ``close()`` then ends it everywhere)."""
+        return self._segment.created
 
     @property
     def closed(self) -> bool:
         return self._array is None
 
     def close(self) -> None:
-        """Drop this handle's view; in the owner, also remove the segment's name.
+        """Drop this handle; in the owner, also unlink the segment (no process can attach it).
 
         Memory is released once every process has dropped its arrays of it.
         """
         if self._array is None:
             return
         self._array = None
-        _recent.pop(self._path, None)
-        if self._owner:
-            segments.unlink_segment(self._path)
+        _recent.pop(self._segment.name, None)
+        if self._segment.created:
+            self._segment.unlink()
+        self._segment.close()
 
     def __enter__(self) -> SharedArray:
         return self
@@ -211,10 +227,16 @@ class SharedArray(NDArrayOperatorsMixin):
         return f"corepool.SharedArray({self._array!r})"
 
 
-def _forget_removed() -> None:
-    for path in [path for path in _recent if not os.path.exists(path)]:
-        del _recent[path]
+def _remember(handle: SharedArray) -> None:
+    """Keep a pool worker's recent attachment open; drop the oldest and the unlinked ones."""
+    for name in [name for name in _recent if not memory.exists(name)]:
+        del _recent[name]
+    _recent[handle.name] = handle
+    while len(_recent) > _RECENT_ATTACHMENTS:
+        _recent.popitem(last=False)
 
 
-def _attach_array(path: str, shape: tuple[int, ...], dtype: Any, order: str) -> SharedArray:
-    return SharedArray._attach(path, shape, dtype, order)
+def _attach_array(
+    name: str, janitor: str, shape: tuple[int, ...], dtype: Any, order: str
+) -> SharedArray:
+    return SharedArray._attach(name, janitor, shape, dtype, order)

@@ -2,46 +2,60 @@
 
 Pickle protocol 5 hands every buffer an object exposes (a contiguous NumPy array, for one) to a
 ``buffer_callback``; the ones of at least ``LARGE_BUFFER_BYTES`` are kept out of the pickle and
-put in segments (``segments``).  The pickle then travels as a ``SegmentPickle``: the small pickle
-plus where its buffers are.  NumPy is never imported here.
+copied into ``memory.Segment``s.  The pickle then travels as a ``SegmentPickle``: the small pickle
+plus the names of its segments.  NumPy is never imported here.
 
     arguments (parent ─▶ worker)                       results (worker ─▶ parent)
     ────────────────────────────                       ──────────────────────────
     parent: pack_call_items ─ dumps_arguments          worker: pack_results ─ dumps_result
-      each large buffer copied ONCE into a segment       each large buffer copied into an unnamed
-      of the parent's spool; the same array passed       file, named in the PARENT's spool when
-      to many tasks reuses it (by identity)              complete (the parent owns it from then)
-    worker: unpack_call_items ─ loads                  parent: the Done message is unpickled ─
-      maps each segment private (copy-on-write):         a finalizer removes the files unless...
-      no copy, and writes stay the task's own          parent: unpack_results ─ loads
-                                                         ...adopts them: maps each one, removes
-    parent: the segment is removed when the last         its name; the array owns the memory
-      chunk referring to it is gone (a finalizer on
-      ArgumentSegment), or the parent's spool goes
+      each large buffer copied ONCE into a segment       each large buffer copied into a new
+      the parent holds; the same array passed to         segment the worker holds
+      many tasks reuses it (by identity)
+    worker: unpack_call_items ─ loads                  worker: the Done message is written ─
+      maps each segment private (copy-on-write,          counted in flight, let go (``send``)
+      clean mappings kept: ``_argument_maps``):
+      no copy, and writes stay the task's own          parent: the Done message is unpickled ─
+                                                         each segment is received (held, mapped)
+                                                       parent: unpack_results ─ loads
+                                                         the arrays are views of those mappings
+    parent: the chunk's pickle holds the segment; the    and keep them alive; the janitor unlinks
+      last one to go lets it go, and the janitor         the name when the parent lets go
+      unlinks it
 
-So nothing is left: an argument segment lives as long as a chunk that needs it (at most until the
-parent exits or dies); a result file lives from the moment it is complete until the parent
-unpickles the message (or drops it).  A worker killed between naming a result and sending it
-(microseconds) leaves the file to the parent's spool, removed when the parent exits.
+Every segment is a ``memory.Segment``, so the tree's janitor is what removes it (see ``memory``
+for who holds, closes and unlinks):
+
+* an argument segment is held by the parent for as long as a chunk that needs it exists; workers
+  map it without holding it.  A worker killed while using it changes nothing; the parent's exit
+  or death ends the hold.
+* a result segment is held by the worker until the Done message carrying it is written to the
+  channel, then counted in flight until the parent unpickles that message, then held by the
+  parent until its arrays are gone.  The worker may exit in between.  A worker killed at any
+  point leaves nothing: before the write its hold ends with it, after it the parent receives.
 
 Arrays smaller than the threshold, non-contiguous arrays (NumPy pickles those in-band), and
-everything when no shared-memory spool can be made, travel in the pickle as before.
+everything when shared memory is full, travel in the pickle as before.
 """
 
 from __future__ import annotations
 
-import multiprocessing
 import pickle
-import sys
 import weakref
 from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from corepool.shared import segments
-from corepool.shared._spool import spool_directory, spool_of
+from corepool.shared import _argument_maps as argument_maps
+from corepool.shared.memory import Segment
 
-__all__ = ["LARGE_BUFFER_BYTES", "SegmentPickle", "dumps_arguments", "dumps_result", "loads"]
+__all__ = [
+    "LARGE_BUFFER_BYTES",
+    "SegmentPickle",
+    "dumps_arguments",
+    "dumps_result",
+    "loads",
+    "message_sent",
+]
 
 LARGE_BUFFER_BYTES = 1 << 20
 """Buffers of at least this many bytes travel through shared memory.  Below ~1 MiB the channel
@@ -51,37 +65,74 @@ _PROTOCOL = 5
 
 
 class SegmentPickle(bytes):
-    """A pickle whose large buffers are in segments; travels as the pickle plus the segments."""
+    """A pickle whose large buffers are in segments; travels as the pickle plus their names."""
 
     segments: tuple[tuple[str, int], ...]
-    """(path, size) of each out-of-band buffer, in the pickle's order."""
-    adopt: bool
-    """Results: the receiving process takes the files over (maps them, removes their names)."""
+    """(name, size) of each out-of-band buffer, in the pickle's order."""
+    janitor: str
+    """The janitor that keeps track of the segments."""
+    result: bool
+    """A result: the segments were counted in flight, and the receiver holds them."""
     keep_alive: tuple[object, ...]
-    """In the parent: the argument segments this pickle needs (they are removed after it)."""
+    """The ``Segment`` objects this pickle needs (argument segments in the parent, received result
+    segments in the parent); they are let go with it."""
+    failure: BaseException | None
+    """Why the segments of a received result could not be attached (raised by ``loads``)."""
+    outgoing: tuple[Segment, ...]
+    """A result in the worker: its segments, held until the message carrying them is written."""
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (_rebuild, (bytes(self), self.segments, self.adopt))
+        if self.outgoing:
+            _in_message.append(self)  # handed over by ``message_sent``
+        return (_rebuild, (bytes(self), self.segments, self.janitor, self.result))
 
 
-class _UnadoptedFiles:
-    """Result files a received message names: removed when the message goes, adopted or not."""
-
-    def __init__(self, paths: list[str]) -> None:
-        weakref.finalize(self, _unlink_all, paths)
+_in_message: list[SegmentPickle] = []
+"""Results pickled into the message this worker is writing to its channel."""
 
 
-def _rebuild(payload: bytes, where: tuple[tuple[str, int], ...], adopt: bool) -> SegmentPickle:
-    blob = SegmentPickle(payload)
-    blob.segments, blob.adopt, blob.keep_alive = where, adopt, ()
-    if adopt:  # if this message is dropped before it is unpickled, its files go with it
-        blob.keep_alive = (_UnadoptedFiles([path for path, _ in where]),)
+def message_sent() -> None:
+    """The worker wrote a message: count its result segments in flight, and let them go.
+
+    Counted only now, after the write: a worker killed earlier takes its holds with it, so the
+    janitor removes the segments; one killed later has sent them.  The parent may receive one
+    before the janitor hears ``P``: its count then dips below zero and comes back, and the
+    worker's own hold keeps the segment until then.
+    """
+    while _in_message:
+        blob = _in_message.pop()
+        for segment in blob.outgoing:
+            segment.send()
+            segment.close()
+        blob.outgoing = ()
+
+
+def _rebuild(
+    payload: bytes, where: tuple[tuple[str, int], ...], janitor: str, result: bool
+) -> SegmentPickle:
+    blob = _blob(payload, where, janitor, result, ())
+    if result:
+        # Receive the segments now, as the message is read, so that a message dropped before it
+        # is unpacked (its task was cancelled) still lets them go.  Errors wait for ``loads``:
+        # they belong to this result, not to the message's reader.
+        try:
+            blob.keep_alive = tuple(Segment.receive(name, janitor) for name, _ in where)
+        except Exception as error:  # noqa: BLE001 - reported by loads(), for this result only
+            blob.failure = error
     return blob
 
 
-def _unlink_all(paths: list[str]) -> None:
-    for path in paths:
-        segments.unlink_segment(path)
+def _blob(
+    payload: bytes,
+    where: tuple[tuple[str, int], ...],
+    janitor: str,
+    result: bool,
+    keep_alive: tuple[object, ...],
+) -> SegmentPickle:
+    blob = SegmentPickle(payload)
+    blob.segments, blob.janitor, blob.result = where, janitor, result
+    blob.keep_alive, blob.failure, blob.outgoing = keep_alive, None, ()
+    return blob
 
 
 def _pickle_with(
@@ -110,48 +161,28 @@ def _large_buffers(value: object, by_value: bool) -> tuple[bytes, list[pickle.Pi
     return payload, found
 
 
+def _copy_to_segment(data: memoryview) -> Segment:
+    # Reserved: a full /dev/shm is an OSError here (the caller falls back to the pickle), never
+    # a SIGBUS in a process that touches the memory later.
+    return Segment.create(data.nbytes, reserve=True, content=data)
+
+
 # ------------------------------------------------------------------------------ arguments
 
-_spool_ready = False
-
-
-def _make_spool_for_results() -> None:
-    """Workers hand large results over in the parent's spool: make it before the first task.
-
-    Only once NumPy is loaded (the usual exporter of large buffers): a pool of a program that
-    never touches NumPy starts no spool watcher.  (~1 ms, once per process.)
-    """
-    global _spool_ready
-    _spool_ready = True
-    try:
-        spool_directory()
-    except OSError:
-        pass  # no shared memory here: results travel in the pickle
-
-
-class ArgumentSegment:
-    """A parent-owned segment holding one argument buffer; removed when this object is."""
-
-    def __init__(self, data: memoryview) -> None:
-        self.nbytes = data.nbytes
-        self.path = segments.write_segment(data, "argument")
-        weakref.finalize(self, segments.unlink_segment, self.path)
-
-
 # id(exporting object) -> (weak ref to it, weak ref to its segment)
-_argument_cache: dict[int, tuple[weakref.ref[Any], weakref.ref[ArgumentSegment]]] = {}
+_argument_cache: dict[int, tuple[weakref.ref[Any], weakref.ref[Segment]]] = {}
 
 
-def _argument_segment(buffer: pickle.PickleBuffer) -> ArgumentSegment:
+def _argument_segment(buffer: pickle.PickleBuffer) -> Segment:
     """The segment for this buffer: made once per exporting object while chunks still need it."""
     data = buffer.raw()
     source = data.obj
     cached = _argument_cache.get(id(source))
     if cached is not None:
         owner, segment = cached[0](), cached[1]()
-        if owner is source and segment is not None and segment.nbytes == data.nbytes:
+        if owner is source and segment is not None and segment.size == data.nbytes:
             return segment
-    segment = ArgumentSegment(data)
+    segment = _copy_to_segment(data)
     key = id(source)
     try:
         source_ref = weakref.ref(source, partial(_forget_argument, key))
@@ -166,9 +197,7 @@ def _forget_argument(key: int, _: object) -> None:
 
 
 def dumps_arguments(value: object, by_value: bool = False) -> bytes:
-    """Pickle call items; buffers of ``LARGE_BUFFER_BYTES`` or more go to parent-owned segments."""
-    if not _spool_ready and "numpy" in sys.modules:
-        _make_spool_for_results()
+    """Pickle call items; buffers of ``LARGE_BUFFER_BYTES`` or more go to parent-held segments."""
     payload, found = _large_buffers(value, by_value)
     if not found:
         return payload
@@ -176,36 +205,29 @@ def dumps_arguments(value: object, by_value: bool = False) -> bytes:
         held = tuple(_argument_segment(buffer) for buffer in found)
     except OSError:  # no room in shared memory: the buffers travel in the pickle
         return _pickle_with(value, by_value, lambda _: True)
-    blob = SegmentPickle(payload)
-    blob.segments = tuple((segment.path, segment.nbytes) for segment in held)
-    blob.adopt, blob.keep_alive = False, held
-    return blob
+    where = tuple((segment.name, segment.size) for segment in held)
+    return _blob(payload, where, held[0].janitor, False, held)
 
 
 # -------------------------------------------------------------------------------- results
 
 
 def dumps_result(value: object) -> bytes:
-    """Pickle a result in a worker; large buffers go to segments in the parent's spool."""
+    """Pickle a result in a worker; large buffers go to segments the parent will receive."""
     payload, found = _large_buffers(value, False)
     if not found:
         return payload
-    parent = multiprocessing.parent_process()
-    directory = spool_of(parent.pid) if parent is not None and parent.pid is not None else None
-    paths: list[str] = []
+    made: list[Segment] = []
     try:
-        if directory is None:
-            raise FileNotFoundError("the parent has no shared-memory spool")
         for buffer in found:
-            data = buffer.raw()
-            paths.append(segments.publish_segment(data, directory))
-    except OSError:
-        _unlink_all(paths)
+            made.append(_copy_to_segment(buffer.raw()))
+    except OSError:  # no room in shared memory: the buffers travel in the pickle
+        for segment in made:
+            segment.close()
         return _pickle_with(value, False, lambda _: True)
-    blob = SegmentPickle(payload)
-    sizes = [buffer.raw().nbytes for buffer in found]
-    blob.segments = tuple(zip(paths, sizes, strict=True))
-    blob.adopt, blob.keep_alive = True, ()
+    where = tuple((segment.name, segment.size) for segment in made)
+    blob = _blob(payload, where, made[0].janitor, True, ())
+    blob.outgoing = tuple(made)
     return blob
 
 
@@ -214,15 +236,17 @@ def dumps_result(value: object) -> bytes:
 
 def loads(blob: bytes | bytearray | memoryview) -> Any:
     """Unpickle a blob from ``dumps_arguments`` / ``dumps_result`` (or a plain pickle)."""
+    argument_maps.prune()
     if not isinstance(blob, SegmentPickle):
         return pickle.loads(blob)
-    if blob.adopt:
+    if blob.failure is not None:
+        raise blob.failure
+    if blob.result:
         buffers = [
-            memoryview(segments.adopt_segment(path, size))[:size] for path, size in blob.segments
+            segment.buf[:size]
+            for segment, (_, size) in zip(blob.keep_alive, blob.segments, strict=True)
+            if isinstance(segment, Segment)
         ]
     else:
-        buffers = [
-            memoryview(segments.map_segment(path, size, "private"))[:size]
-            for path, size in blob.segments
-        ]
+        buffers = [argument_maps.view(name, size) for name, size in blob.segments]
     return pickle.loads(blob, buffers=buffers)

@@ -27,8 +27,9 @@ from collections.abc import (
 )
 from typing import Any, TypeVar
 
+from corepool.shared._environment import Environment
 from corepool.shared._keys import decode_key, dump_value, encode_key, load_value
-from corepool.shared._store import Environment, SharedStore
+from corepool.shared._store import SharedStore
 
 __all__ = ["Dict"]
 
@@ -138,12 +139,11 @@ class Dict(SharedStore, MutableMapping[K, V]):
     # -- writing
 
     def __setitem__(self, key: K, value: V) -> None:
-        encoded, exact = _item_key(key)
+        encoded, exact = encode_key(key)
+        encoded = _ITEM + encoded
         blob = dump_value(value, self._label, key)
         environment = self._environment()
-        environment.write(
-            lambda txn: self._put(environment, txn, key, (encoded, exact), blob), len(blob)
-        )
+        environment.store(encoded, blob, self._add_key, environment, key, (encoded, exact))
 
     def __delitem__(self, key: K) -> None:
         encoded = _ITEM + encode_key(key)[0]
@@ -248,9 +248,15 @@ class Dict(SharedStore, MutableMapping[K, V]):
     def _put(
         self, environment: Environment, txn: Any, key: K, canonical: tuple[bytes, bool], blob: bytes
     ) -> None:
+        if environment.replace(txn, canonical[0], blob) is None:
+            self._add_key(txn, environment, key, canonical)
+        # else: a present key keeps its first form and its place, as in a dict
+
+    def _add_key(
+        self, txn: Any, environment: Environment, key: K, canonical: tuple[bytes, bool]
+    ) -> None:
+        """Record a new key: its original form (when needed) and its place in the order."""
         encoded, exact = canonical
-        if environment.replace(txn, encoded, blob) is not None:
-            return  # a present key keeps its first form and its place, as in a dict
         cursor = txn.cursor()
         last = bytes(cursor.key()) if cursor.last() else b""
         seq = _SEQ.unpack(last[1:])[0] + 1 if last.startswith(_ORDER) else 0

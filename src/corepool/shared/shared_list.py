@@ -13,8 +13,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, MutableSequence
 from typing import Any, SupportsIndex, TypeVar, overload
 
+from corepool.shared._environment import Environment
 from corepool.shared._keys import dump_value, load_value
-from corepool.shared._store import Environment, SharedStore
+from corepool.shared._store import SharedStore
 
 __all__ = ["List"]
 
