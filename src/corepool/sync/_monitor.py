@@ -17,7 +17,6 @@ mutex and wakes sleepers.  No wake-up can be lost, and a killed sleeper leaves n
 
 from __future__ import annotations
 
-import ctypes
 import errno
 import time
 from typing import Any
@@ -66,7 +65,7 @@ class Monitor:
 
     def __init__(self, segment: Segment, fields: int) -> None:
         self.segment = segment
-        self.mutex = ctypes.c_void_p(segment.address)
+        self.mutex = _native.mutex_handle(segment.address)
         end = MUTEX_BYTES + 8 * (FIRST_FIELD + fields)
         self.fields: Any = segment.buf[MUTEX_BYTES:end].cast("q")
         self._fields_address = segment.address + MUTEX_BYTES
