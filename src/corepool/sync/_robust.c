@@ -234,13 +234,8 @@ parse_acquire(PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames, PyObje
 /* After trylock returned `tried` (not 0): wait if allowed, then hand the rare outcomes to
    Python.  1: locked (the caller records the holder), 0: not locked, -1: exception. */
 static int
-acquire_slowly(Core *self, int tried, PyObject *const *args, Py_ssize_t nargs,
-               PyObject *kwnames)
+acquire_slowly(Core *self, int tried, PyObject *block, PyObject *timeout)
 {
-    PyObject *block, *timeout;
-    if (parse_acquire(args, nargs, kwnames, &block, &timeout) < 0) {
-        return -1;
-    }
     int result = tried;
     if (result == EBUSY) {
         int blocking = PyObject_IsTrue(block);
@@ -290,12 +285,13 @@ refuse_release(Core *self)
 static PyObject *
 lock_acquire(Core *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
-    if (check_attached(self) < 0) {
+    PyObject *block, *timeout;
+    if (check_attached(self) < 0 || parse_acquire(args, nargs, kwnames, &block, &timeout) < 0) {
         return NULL;
     }
     int tried = pthread_mutex_trylock(self->mutex);
     if (tried != 0) {
-        int locked = acquire_slowly(self, tried, args, nargs, kwnames);
+        int locked = acquire_slowly(self, tried, block, timeout);
         if (locked <= 0) {
             return locked < 0 ? NULL : Py_NewRef(Py_False);
         }
@@ -341,7 +337,8 @@ rlock_is_mine(Core *self)
 static PyObject *
 rlock_acquire(Core *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
-    if (check_attached(self) < 0) {
+    PyObject *block, *timeout;
+    if (check_attached(self) < 0 || parse_acquire(args, nargs, kwnames, &block, &timeout) < 0) {
         return NULL;
     }
     int64_t *fields = self->fields;
@@ -351,7 +348,7 @@ rlock_acquire(Core *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwn
     }
     int tried = pthread_mutex_trylock(self->mutex);
     if (tried != 0) {
-        int locked = acquire_slowly(self, tried, args, nargs, kwnames);
+        int locked = acquire_slowly(self, tried, block, timeout);
         if (locked <= 0) {
             return locked < 0 ? NULL : Py_NewRef(Py_False);
         }
