@@ -25,6 +25,7 @@ from typing import Any
 import pytest
 
 import corepool
+import corepool.sync
 from corepool.errors import HolderDiedError
 from corepool.shared.memory import Segment
 from corepool.sync import _ctypes_calls, _native
@@ -75,8 +76,7 @@ def in_thread(function: Callable[[], object]) -> object:
 def test_the_extension_is_used_unless_the_fallback_is_asked_for() -> None:
     requested = os.environ.get(VARIABLE, "auto")
     expected = "c" if requested == "c" or (requested == "auto" and EXTENSION_BUILT) else "ctypes"
-    chosen = _native.BACKEND
-    assert chosen == expected
+    assert corepool.sync.native_backend() == expected
     if expected == "c":
         assert type(corepool.Lock().acquire).__name__ == "builtin_function_or_method"
 
