@@ -12,9 +12,11 @@ import errno
 import importlib.util
 import os
 import pickle
+import shutil
 import signal
 import subprocess
 import sys
+import sysconfig
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -79,6 +81,17 @@ def test_the_extension_is_used_unless_the_fallback_is_asked_for() -> None:
     assert corepool.sync.native_backend() == expected
     if expected == "c":
         assert type(corepool.Lock().acquire).__name__ == "builtin_function_or_method"
+
+
+def test_the_extension_is_built_where_it_can_be() -> None:
+    # ``optional = true`` turns a failed compilation into a warning nobody reads; here it fails.
+    headers = Path(sysconfig.get_paths()["include"]) / "Python.h"
+    compiler = (sysconfig.get_config_var("CC") or "cc").split()[0]
+    if not headers.exists() or shutil.which(compiler) is None:
+        pytest.skip("no C compiler or no Python headers: the ctypes fallback is expected")
+    assert EXTENSION_BUILT, (
+        "a compiler is here but corepool.sync._robust was not built: pip install -e ."
+    )
 
 
 def test_a_mutex_answers_free_mine_busy_and_not_yours(calls: Calls) -> None:
