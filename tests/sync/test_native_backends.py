@@ -89,9 +89,10 @@ def test_the_extension_is_built_where_it_can_be() -> None:
     compiler = (sysconfig.get_config_var("CC") or "cc").split()[0]
     if not headers.exists() or shutil.which(compiler) is None:
         pytest.skip("no C compiler or no Python headers: the ctypes fallback is expected")
-    assert EXTENSION_BUILT, (
-        "a compiler is here but corepool.sync._robust was not built: pip install -e ."
-    )
+    assert EXTENSION_BUILT, "a compiler is here but corepool.sync._robust was not built"
+    from corepool.sync import _robust
+
+    assert _robust.API == _native.EXTENSION_API, "a stale build of _robust: pip install -e ."
 
 
 def test_a_mutex_answers_free_mine_busy_and_not_yours(calls: Calls) -> None:

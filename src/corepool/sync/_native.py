@@ -59,6 +59,11 @@ ENVIRONMENT_VARIABLE = "COREPOOL_SYNC_NATIVE"
 _CHOICES = ("auto", "c", "ctypes")
 
 
+EXTENSION_API = 1
+"""The ``_robust.API`` this code expects; change both together when the extension changes, so
+that a stale in-place build (``pip install -e .`` not re-run) is noticed instead of used."""
+
+
 def _load_extension() -> ModuleType | None:
     choice = os.environ.get(ENVIRONMENT_VARIABLE, "auto").strip().lower() or "auto"
     if choice not in _CHOICES:
@@ -73,8 +78,14 @@ def _load_extension() -> ModuleType | None:
         if choice == "c":
             raise
         return None
-    if _robust.MUTEX_BYTES != MUTEX_BYTES:  # pragma: no cover - a stale build
-        raise ImportError(f"corepool.sync._robust was built for {_robust.MUTEX_BYTES}-byte mutexes")
+    built = (getattr(_robust, "API", None), getattr(_robust, "MUTEX_BYTES", None))
+    if built != (EXTENSION_API, MUTEX_BYTES):
+        if choice == "c":
+            raise ImportError(
+                f"corepool.sync._robust is a stale build (API, mutex bytes {built}, expected "
+                f"{(EXTENSION_API, MUTEX_BYTES)}): rebuild it with pip install -e ."
+            )
+        return None  # the ctypes calls match this code; a test reports the stale build
     return _robust
 
 

@@ -32,6 +32,8 @@ The mutex is at the start of a shared-memory segment, followed by the lock's int
 #include <unistd.h>
 
 #define MUTEX_BYTES 64
+/* What _native.EXTENSION_API expects: bump both when a function or type changes. */
+#define ROBUST_API 1
 enum { FIELD_PID, FIELD_TOKEN, FIELD_THREAD, FIELD_DEPTH, FIELD_COUNT = 5 };
 
 /* Longest uninterrupted wait: the main thread's Ctrl-C latency (as _ctypes_calls). */
@@ -635,7 +637,8 @@ PyInit__robust(void)
     }
     if (PyModule_AddObjectRef(module, "LockCore", (PyObject *)&LockCoreType) < 0 ||
         PyModule_AddObjectRef(module, "RLockCore", (PyObject *)&RLockCoreType) < 0 ||
-        PyModule_AddIntConstant(module, "MUTEX_BYTES", MUTEX_BYTES) < 0) {
+        PyModule_AddIntConstant(module, "MUTEX_BYTES", MUTEX_BYTES) < 0 ||
+        PyModule_AddIntConstant(module, "API", ROBUST_API) < 0) {
         Py_DECREF(module);
         return NULL;
     }

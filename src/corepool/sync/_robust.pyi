@@ -1,6 +1,7 @@
 """Types of the optional C extension ``corepool.sync._robust`` (source: ``_robust.c``)."""
 
 MUTEX_BYTES: int
+API: int
 
 class LockCore:
     """Acquire and release of a corepool ``Lock`` in C (twin of ``_lock_cores.PyLockCore``)."""
