@@ -401,8 +401,10 @@ rlock_exit(Core *self, PyObject *const *args, Py_ssize_t nargs)
 static PyMethodDef lock_methods[] = {
     ATTACH_METHOD,
     {"acquire", (PyCFunction)(void (*)(void))lock_acquire, METH_FASTCALL | METH_KEYWORDS,
-     "acquire(block=True, timeout=None) -> bool"},
-    {"release", (PyCFunction)lock_release, METH_NOARGS, "release()"},
+     "acquire($self, /, block=True, timeout=None)\n--\n\n"
+     "True once held; False when block is false or the timeout ran out."},
+    {"release", (PyCFunction)lock_release, METH_NOARGS,
+     "release($self, /)\n--\n\nRelease the lock (held by this thread)."},
     {"__enter__", (PyCFunction)lock_enter, METH_NOARGS, NULL},
     {"__exit__", (PyCFunction)(void (*)(void))lock_exit, METH_FASTCALL, NULL},
     {NULL, NULL, 0, NULL},
@@ -411,8 +413,10 @@ static PyMethodDef lock_methods[] = {
 static PyMethodDef rlock_methods[] = {
     ATTACH_METHOD,
     {"acquire", (PyCFunction)(void (*)(void))rlock_acquire, METH_FASTCALL | METH_KEYWORDS,
-     "acquire(block=True, timeout=None) -> bool"},
-    {"release", (PyCFunction)rlock_release, METH_NOARGS, "release()"},
+     "acquire($self, /, block=True, timeout=None)\n--\n\n"
+     "True once held; False when block is false or the timeout ran out."},
+    {"release", (PyCFunction)rlock_release, METH_NOARGS,
+     "release($self, /)\n--\n\nRelease one level (held by this thread)."},
     {"__enter__", (PyCFunction)rlock_enter, METH_NOARGS, NULL},
     {"__exit__", (PyCFunction)(void (*)(void))rlock_exit, METH_FASTCALL, NULL},
     {NULL, NULL, 0, NULL},
