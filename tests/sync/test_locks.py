@@ -203,6 +203,29 @@ def test_pickling_within_a_process_returns_the_same_object(kind: str) -> None:
     assert pickle.loads(pickle.dumps(lock)) is lock
 
 
+@pytest.mark.parametrize("kind", LOCK_KINDS)
+def test_acquire_takes_multiprocessing_arguments_and_refuses_others(kind: str) -> None:
+    lock = make(kind)
+    assert lock.acquire(block=True, timeout=1) is True
+    lock.release()
+    assert lock.acquire(True, 0.5) is True
+    reentered = lock.acquire(timeout=0)
+    assert reentered is (kind == "RLock")  # a Lock's holder cannot take it again
+    if reentered:
+        lock.release()
+    lock.release()
+    with lock as entered:
+        assert entered is True
+    for bad_call in (
+        lambda: lock.acquire(True, 1, 2),
+        lambda: lock.acquire(blocking=True),
+        lambda: lock.acquire(True, block=True),
+    ):
+        with pytest.raises(TypeError):
+            bad_call()  # refused even though the lock is free
+    assert try_once(lock)
+
+
 def test_releasing_an_unlocked_lock_is_a_value_error() -> None:
     with pytest.raises(ValueError, match="unlocked"):
         corepool.Lock().release()

@@ -1,4 +1,8 @@
-"""The C calls under every corepool synchronisation primitive (Linux, through ``ctypes``).
+"""The kernel calls under every corepool synchronisation primitive, from C or through ctypes.
+
+    locks.py ─ Lock/RLock bases: LockCore, RLockCore ───┐
+    _monitor.py, condition.py ─ trylock, unlock, lock, ├─▶ _robust (C extension, if built)
+      futex_wait, futex_wake ... on mutex_handle(addr) ─┘   or _ctypes_calls (the fallback)
 
 Two kernel facilities, both usable on memory shared between processes:
 
@@ -9,28 +13,37 @@ Two kernel facilities, both usable on memory shared between processes:
   disappears; nothing can be left inconsistent (unlike a pthread condition variable, whose
   internal counters a killed waiter corrupts).
 
-Calls that never block go through ``PyDLL`` (they keep the GIL: ~130 ns instead of ~300 ns);
-calls that may block go through ``CDLL``, which releases the GIL while they wait.  Blocking waits
-are cut into slices so that Ctrl-C (a Python signal handler, which runs only between bytecodes of
-the main thread) is seen within ``INTERRUPT_SLICE`` seconds.
+The calls come from the C extension ``_robust`` when it was built (``pip install`` compiles it
+when a C compiler is there), else from ``_ctypes_calls``: same functions, same results, same
+waits in slices so that Ctrl-C reaches a blocked main thread.  The difference is speed: a
+non-blocking call costs ~0.03 µs from C against ~0.13 µs through ctypes, and ``Lock.acquire``
+is one C call instead of a Python method around two (benchmarks/results/sync.md).
+
+``COREPOOL_SYNC_NATIVE`` (read once, at import) chooses: ``auto`` (default: C if built),
+``ctypes`` (the fallback, e.g. to test it), ``c`` (the extension, or ``ImportError``).
 """
 
 from __future__ import annotations
 
-import ctypes
-import errno
-import platform
+import os
 import sys
 import threading
-import time
+from collections.abc import Callable
+from types import ModuleType
+from typing import Any
+
+from corepool.sync import _ctypes_calls, _process
 
 __all__ = [
+    "BACKEND",
+    "FUTEX_OFFSET",
     "MUTEX_BYTES",
     "futex_wait",
     "futex_wake",
     "init_mutex",
     "lock_mutex",
     "make_consistent",
+    "mutex_handle",
     "trylock",
     "unlock",
 ]
@@ -39,148 +52,71 @@ MUTEX_BYTES = 64
 """Room for one ``pthread_mutex_t``: glibc needs 40 bytes on x86-64 and 48 on arm64; 64 keeps
 every platform's struct and the next field on separate cache lines' halves."""
 
-INTERRUPT_SLICE = 0.05
-"""Longest uninterrupted wait in the main thread: the Ctrl-C latency of a blocked acquire."""
-
-_OTHER_THREAD_SLICE = 1.0
-"""Other threads never see signals; they still wake now and then (a cheap safety net)."""
-
-_PTHREAD_MUTEX_ERRORCHECK = 2  # relocking by the holder returns EDEADLK instead of hanging
-_PTHREAD_PROCESS_SHARED = 1
-_PTHREAD_MUTEX_ROBUST = 1
-_CLOCK_MONOTONIC = time.CLOCK_MONOTONIC
-_FUTEX_WAIT = 0  # not FUTEX_PRIVATE: the word is shared between processes
-_FUTEX_WAKE = 1
-_SYS_FUTEX = {
-    "x86_64": 202,
-    "aarch64": 98,
-    "arm64": 98,
-    "riscv64": 98,
-    "ppc64le": 221,
-    "s390x": 238,
-    "i686": 240,
-    "i386": 240,
-    "armv7l": 240,
-}.get(platform.machine())
-
 FUTEX_OFFSET = 0 if sys.byteorder == "little" else 4
 """Where the low 32 bits (the futex word) sit inside an int64 field."""
 
-
-class _Timespec(ctypes.Structure):
-    _fields_ = [("tv_sec", ctypes.c_long), ("tv_nsec", ctypes.c_long)]
-
-
-_blocking = ctypes.CDLL(None, use_errno=True)
-_quick = ctypes.PyDLL(None)
-
-trylock = _quick.pthread_mutex_trylock
-trylock.argtypes = (ctypes.c_void_p,)
-trylock.restype = ctypes.c_int
-unlock = _quick.pthread_mutex_unlock
-unlock.argtypes = (ctypes.c_void_p,)
-unlock.restype = ctypes.c_int
-make_consistent = _quick.pthread_mutex_consistent
-make_consistent.argtypes = (ctypes.c_void_p,)
-make_consistent.restype = ctypes.c_int
-
-_clocklock = getattr(_blocking, "pthread_mutex_clocklock", None)  # glibc >= 2.30
-if _clocklock is not None:
-    _clocklock.argtypes = (ctypes.c_void_p, ctypes.c_int, ctypes.POINTER(_Timespec))
-    _clocklock.restype = ctypes.c_int
-_timedlock = _blocking.pthread_mutex_timedlock
-_timedlock.argtypes = (ctypes.c_void_p, ctypes.POINTER(_Timespec))
-_timedlock.restype = ctypes.c_int
-
-_futex_sleep = _blocking.syscall
-_futex_sleep.restype = ctypes.c_long
-_futex_poke = _quick.syscall
-_futex_poke.restype = ctypes.c_long
+ENVIRONMENT_VARIABLE = "COREPOOL_SYNC_NATIVE"
+_CHOICES = ("auto", "c", "ctypes")
 
 
-def init_mutex(address: int) -> None:
-    """Make a robust, process-shared, error-checking mutex at ``address`` (zeroed memory)."""
-    attr = ctypes.create_string_buffer(64)  # pthread_mutexattr_t is 4-8 bytes; be generous
-    calls = (
-        (_blocking.pthread_mutexattr_init, (attr,)),
-        (_blocking.pthread_mutexattr_settype, (attr, _PTHREAD_MUTEX_ERRORCHECK)),
-        (_blocking.pthread_mutexattr_setpshared, (attr, _PTHREAD_PROCESS_SHARED)),
-        (_blocking.pthread_mutexattr_setrobust, (attr, _PTHREAD_MUTEX_ROBUST)),
-        (_blocking.pthread_mutex_init, (ctypes.c_void_p(address), attr)),
-    )
-    for function, args in calls:
-        result = function(*args)
-        if result:
-            raise OSError(result, f"{function.__name__}: {errno.errorcode.get(result, result)}")
-    _blocking.pthread_mutexattr_destroy(attr)
+EXTENSION_API = 1
+"""The ``_robust.API`` this code expects; change both together when the extension changes, so
+that a stale in-place build (``pip install -e .`` not re-run) is noticed instead of used."""
 
 
-def _slice() -> float:
-    if threading.current_thread() is threading.main_thread():
-        return INTERRUPT_SLICE
-    return _OTHER_THREAD_SLICE
+def _load_extension() -> ModuleType | None:
+    choice = os.environ.get(ENVIRONMENT_VARIABLE, "auto").strip().lower() or "auto"
+    if choice not in _CHOICES:
+        raise ValueError(
+            f"{ENVIRONMENT_VARIABLE}={choice!r}: expected one of {', '.join(_CHOICES)}"
+        )
+    if choice == "ctypes":
+        return None
+    try:
+        from corepool.sync import _robust
+    except ImportError:
+        if choice == "c":
+            raise
+        return None
+    built = (getattr(_robust, "API", None), getattr(_robust, "MUTEX_BYTES", None))
+    if built != (EXTENSION_API, MUTEX_BYTES):
+        if choice == "c":
+            raise ImportError(
+                f"corepool.sync._robust is a stale build (API, mutex bytes {built}, expected "
+                f"{(EXTENSION_API, MUTEX_BYTES)}): rebuild it with pip install -e ."
+            )
+        return None  # the ctypes calls match this code; a test reports the stale build
+    return _robust
 
 
-def _abstime(seconds: float, clock: int) -> _Timespec:
-    when = time.clock_gettime(clock) + seconds
-    whole = int(when)
-    return _Timespec(whole, int((when - whole) * 1e9))
+_extension = _load_extension()
+
+BACKEND = "c" if _extension is not None else "ctypes"
+"""Where the calls come from: ``"c"`` (the ``_robust`` extension) or ``"ctypes"``."""
+
+_calls: Any = _extension if _extension is not None else _ctypes_calls
+
+mutex_handle: Callable[[int], Any] = int if _extension is not None else _ctypes_calls.mutex_handle
+"""What the mutex functions take: ``mutex_handle(address)`` (an int for C, a c_void_p else)."""
+trylock: Callable[[Any], int] = _calls.trylock
+"""0, ``EBUSY``, ``EOWNERDEAD`` (locked; the holder died) or ``EDEADLK`` (this thread holds it)."""
+unlock: Callable[[Any], int] = _calls.unlock
+"""0, or ``EPERM`` when this thread does not hold the mutex."""
+make_consistent: Callable[[Any], int] = _calls.consistent
+lock_mutex: Callable[[Any, float | None], int] = _calls.lock
+"""Lock, waiting until a ``time.monotonic()`` deadline (``None``: forever); see _ctypes_calls."""
+init_mutex: Callable[[int], None] = _calls.init
+futex_wait: Callable[[int, int, float | None], None] = _calls.futex_wait
+futex_wake: Callable[[int, int], None] = _calls.futex_wake
 
 
-def lock_mutex(mutex: ctypes.c_void_p, deadline: float | None) -> int:
-    """Lock, waiting until ``deadline`` (``time.monotonic()``; ``None``: forever).
-
-    Returns 0, ``EOWNERDEAD`` (locked; the previous holder died), ``ETIMEDOUT`` or
-    ``EDEADLK`` (this thread holds it already).  Signal handlers run between slices.
-    """
-    while True:
-        result = int(trylock(mutex))
-        if result != errno.EBUSY:
-            return result
-        wait = _slice()
-        if deadline is not None:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return errno.ETIMEDOUT
-            wait = min(wait, left)
-        if _clocklock is not None:
-            result = int(_clocklock(mutex, _CLOCK_MONOTONIC, _abstime(wait, _CLOCK_MONOTONIC)))
-        else:  # older glibc: the wall clock; slices bound what a clock jump can do
-            result = int(_timedlock(mutex, _abstime(wait, time.CLOCK_REALTIME)))
-        if result != errno.ETIMEDOUT:
-            return result
+def _tell_identity(main_thread: int | None) -> None:
+    """The extension records lock holders without calling Python: tell it who this process is
+    (and, in a forked child, again: new pid, new token, the forking thread is the main one)."""
+    if _extension is not None:
+        _extension.set_identity(_process.PID, _process.TOKEN, main_thread or 0)
 
 
-def futex_wait(address: int, expected: int, timeout: float | None) -> None:
-    """Sleep while the 32-bit word at ``address`` equals ``expected``, at most ``timeout`` s
-    (and at most one slice: callers loop and re-check their condition)."""
-    if _SYS_FUTEX is None:  # pragma: no cover - unknown architecture
-        time.sleep(min(timeout or 0.001, 0.001))
-        return
-    wait = _slice() if timeout is None else max(0.0, min(timeout, _slice()))
-    whole = int(wait)
-    span = _Timespec(whole, int((wait - whole) * 1e9))
-    _futex_sleep(
-        ctypes.c_long(_SYS_FUTEX),
-        ctypes.c_void_p(address),
-        ctypes.c_int(_FUTEX_WAIT),
-        ctypes.c_uint(expected & 0xFFFFFFFF),
-        ctypes.byref(span),
-        ctypes.c_void_p(0),
-        ctypes.c_int(0),
-    )
-
-
-def futex_wake(address: int, count: int) -> None:
-    """Wake up to ``count`` sleepers of the word at ``address``."""
-    if _SYS_FUTEX is None:  # pragma: no cover - unknown architecture
-        return
-    _futex_poke(
-        ctypes.c_long(_SYS_FUTEX),
-        ctypes.c_void_p(address),
-        ctypes.c_int(_FUTEX_WAKE),
-        ctypes.c_int(min(count, 0x7FFFFFFF)),
-        ctypes.c_void_p(0),
-        ctypes.c_void_p(0),
-        ctypes.c_int(0),
-    )
+_tell_identity(threading.main_thread().ident)
+# Registered after _process's own hook (imported above), so PID and TOKEN are new already.
+os.register_at_fork(after_in_child=lambda: _tell_identity(threading.get_ident()))

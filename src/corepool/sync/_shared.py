@@ -35,7 +35,7 @@ class SharedObject:
                 if not isinstance(existing, cls):
                     raise TypeError(f"segment {segment.name} holds a {type(existing).__name__}")
                 return existing
-            made = object.__new__(cls)
+            made = cls.__new__(cls)  # not object.__new__: a lock's base may be a C type
             made._bind(segment)
             _objects[segment.name] = made
             return made

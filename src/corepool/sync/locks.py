@@ -5,7 +5,8 @@ Each lock is one robust, process-shared pthread mutex in its own small segment:
     segment  [ pthread_mutex_t (64 B) | holder pid | holder token | holder thread | depth | policy ]
 
 * uncontended ``acquire`` is one ``pthread_mutex_trylock`` and one store (the holder's pid, so
-  that a waiter can name a dead holder); ``release`` is one ``pthread_mutex_unlock``;
+  that a waiter can name a dead holder); ``release`` is one ``pthread_mutex_unlock``; with the
+  C extension built, each is a single C call (``_lock_cores``: the fast paths, C or ctypes);
 * a contended ``acquire`` sleeps in the kernel (``pthread_mutex_clocklock``, GIL released), in
   slices so Ctrl-C still works in the main thread;
 * when a holder dies (``SIGKILL``, a crash, a thread that ended while holding it) the kernel
@@ -20,17 +21,16 @@ else's lock raises ``LockNotOwnedError``.
 
 from __future__ import annotations
 
-import ctypes
 import errno
-import os
 import threading
 import time
-from threading import get_ident
+from collections.abc import Callable
 from typing import Literal
 
 from corepool.errors import HolderDiedError, LockNotOwnedError
 from corepool.shared.memory import Segment
 from corepool.sync import _native, _process
+from corepool.sync._lock_cores import DEPTH, PID, POLICY, THREAD, TOKEN, LockCore, RLockCore
 from corepool.sync._native import MUTEX_BYTES, trylock, unlock
 from corepool.sync._shared import SharedObject
 
@@ -39,21 +39,7 @@ __all__ = ["Lock", "RLock"]
 HolderPolicy = Literal["raise", "recover"]
 _POLICIES: dict[str, int] = {"raise": 0, "recover": 1}
 
-# int64 fields after the mutex
-_PID, _TOKEN, _THREAD, _DEPTH, _POLICY = range(5)
-_SEGMENT_BYTES = MUTEX_BYTES + 8 * 8
-
-_pid = os.getpid()
-_token = _process.TOKEN  # a copy: a module global is the cheapest read on the fast paths
-
-
-def _refresh_pid() -> None:
-    global _pid, _token
-    _pid = os.getpid()
-    _token = _process.TOKEN
-
-
-os.register_at_fork(after_in_child=_refresh_pid)
+_SEGMENT_BYTES = MUTEX_BYTES + 8 * 8  # _lock_cores.FIELDS int64 fields, room for three more
 _held_forever: list[Segment] = []  # see _retire
 
 
@@ -67,11 +53,15 @@ def deadline_of(block: bool, timeout: float | None) -> float | None:
 
 
 class _MutexLock(SharedObject):
-    """What ``Lock`` and ``RLock`` share: the segment, the mutex, dead-holder handling."""
+    """What ``Lock`` and ``RLock`` share: the segment, the mutex, dead-holder handling.
+
+    The fast paths (``acquire``, ``release``, ``with``) come from the core base class
+    (``_lock_cores``); they call ``_lock_failed`` and ``_refuse_release`` below when rare."""
 
     _kind = "Lock"
-    _mutex: ctypes.c_void_p
+    _mutex: object
     _fields: memoryview
+    _attach: Callable[[memoryview], None]  # from the core: LockCore or RLockCore
 
     def __init__(self, *, on_holder_death: HolderPolicy = "raise") -> None:
         if on_holder_death not in _POLICIES:
@@ -80,43 +70,37 @@ class _MutexLock(SharedObject):
             )
         segment = Segment.create(_SEGMENT_BYTES)
         _native.init_mutex(segment.address)
-        segment.buf[MUTEX_BYTES:].cast("q")[_POLICY] = _POLICIES[on_holder_death]
+        segment.buf[MUTEX_BYTES:].cast("q")[POLICY] = _POLICIES[on_holder_death]
         self._register(segment)
 
     def _bind(self, segment: Segment) -> None:
         super()._bind(segment)
-        self._mutex = ctypes.c_void_p(segment.address)
+        self._mutex = _native.mutex_handle(segment.address)
         self._fields = segment.buf[MUTEX_BYTES:_SEGMENT_BYTES].cast("q")
+        self._attach(segment.buf[:_SEGMENT_BYTES])
         self._on_collect(_retire, self._fields, segment)
 
-    def _lock_slowly(self, tried: int, block: bool, timeout: float | None) -> bool:
-        """Lock the mutex after ``trylock`` returned ``tried``; False on timeout.
+    def _lock_failed(self, code: int, block: bool, timeout: float | None) -> bool:
+        """The mutex answered ``code`` (not 0, busy or timed out); True: now locked.
 
         The caller records itself as the holder."""
-        result = tried
-        if tried == errno.EBUSY:
-            result = _native.lock_mutex(self._mutex, deadline_of(block, timeout))
-        if result == 0:
-            return True
-        if result == errno.ETIMEDOUT:
-            return False
-        if result == errno.EOWNERDEAD:
+        if code == errno.EOWNERDEAD:
             return self._recover()
-        if result == errno.EDEADLK:
+        if code == errno.EDEADLK:
             return self._wait_for_self(block, timeout)
-        raise OSError(result, f"pthread_mutex_lock: {errno.errorcode.get(result, result)}")
+        raise OSError(code, f"pthread_mutex_lock: {errno.errorcode.get(code, code)}")
 
     def _recover(self) -> bool:
         """This thread just locked a mutex whose holder died: repair it, then apply the policy."""
-        dead = self._fields[_PID]
+        dead = self._fields[PID]
         _native.make_consistent(self._mutex)
-        self._fields[_DEPTH] = 0
-        self._fields[_TOKEN] = 0
-        self._fields[_THREAD] = 0
-        if self._fields[_POLICY] == _POLICIES["recover"]:
+        self._fields[DEPTH] = 0
+        self._fields[TOKEN] = 0
+        self._fields[THREAD] = 0
+        if self._fields[POLICY] == _POLICIES["recover"]:
             return True
         unlock(self._mutex)
-        if dead == _pid:
+        if dead == _process.PID:
             raise HolderDiedError(f"{self!r} (a thread of this process ended holding it)", dead)
         raise HolderDiedError(repr(self), None if _process.is_alive(dead) else dead)
 
@@ -155,33 +139,17 @@ class _MutexLock(SharedObject):
         return f"<corepool.{self._kind} {self._segment.name}>"
 
 
-class Lock(_MutexLock):
+class Lock(_MutexLock, LockCore):
     """A lock shared by processes and threads: ``multiprocessing.Lock`` that can be passed anywhere.
 
     ``acquire(block=True, timeout=None)`` returns ``True`` once held, ``False`` when
     ``block=False`` or the timeout ran out.  Use it as a context manager.  See the module
-    docstring for what happens when a holder dies.
+    docstring for what happens when a holder dies.  (``acquire``, ``release`` and ``with``
+    come from ``LockCore``: C when the extension is built.)
     """
 
-    def acquire(self, block: bool = True, timeout: float | None = None) -> bool:
-        tried = trylock(self._mutex)
-        if tried == 0:
-            self._fields[_PID] = _pid
-            return True
-        if self._lock_slowly(tried, block, timeout):
-            self._fields[_PID] = _pid
-            return True
-        return False
-
-    __enter__ = acquire
-
-    def release(self) -> None:
-        if unlock(self._mutex):
-            raise self._not_owned()
-
-    def __exit__(self, *exc_info: object) -> None:
-        if unlock(self._mutex):
-            raise self._not_owned()
+    def _refuse_release(self) -> Exception:
+        return self._not_owned()
 
     # -- for Condition
 
@@ -196,7 +164,7 @@ class Lock(_MutexLock):
         self.acquire()
 
 
-class RLock(_MutexLock):
+class RLock(_MutexLock, RLockCore):
     """A re-entrant lock: ``multiprocessing.RLock`` that can be passed anywhere.
 
     The thread holding it may acquire it again; it is free once released as often.  Releasing
@@ -205,54 +173,30 @@ class RLock(_MutexLock):
 
     _kind = "RLock"
 
-    def acquire(self, block: bool = True, timeout: float | None = None) -> bool:
-        fields = self._fields
-        me = get_ident()
-        if fields[_THREAD] == me and fields[_TOKEN] == _token:
-            fields[_DEPTH] += 1
-            return True
-        tried = trylock(self._mutex)
-        if tried == 0 or self._lock_slowly(tried, block, timeout):
-            fields[_PID] = _pid
-            fields[_TOKEN] = _token
-            fields[_THREAD] = me
-            fields[_DEPTH] = 1
-            return True
-        return False
-
-    __enter__ = acquire
-
-    def release(self) -> None:
-        fields = self._fields
-        if fields[_THREAD] != get_ident() or fields[_TOKEN] != _token or fields[_DEPTH] <= 0:
-            raise LockNotOwnedError(f"cannot release un-acquired lock {self!r}")
-        depth = fields[_DEPTH] - 1
-        fields[_DEPTH] = depth
-        if depth == 0:
-            fields[_TOKEN] = 0
-            fields[_THREAD] = 0
-            unlock(self._mutex)
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.release()
+    def _refuse_release(self) -> Exception:
+        return LockNotOwnedError(f"cannot release un-acquired lock {self!r}")
 
     # -- for Condition
 
     def _is_owned(self) -> bool:
         fields = self._fields
-        return fields[_THREAD] == get_ident() and fields[_TOKEN] == _token and fields[_DEPTH] > 0
+        return (
+            fields[THREAD] == threading.get_ident()
+            and fields[TOKEN] == _process.TOKEN
+            and fields[DEPTH] > 0
+        )
 
     def _release_save(self) -> int:
         if not self._is_owned():
-            raise LockNotOwnedError(f"cannot release un-acquired lock {self!r}")
-        depth = self._fields[_DEPTH]
-        self._fields[_DEPTH] = 1
+            raise self._refuse_release()
+        depth = self._fields[DEPTH]
+        self._fields[DEPTH] = 1
         self.release()
         return int(depth)
 
     def _acquire_restore(self, depth: int) -> None:
         self.acquire()
-        self._fields[_DEPTH] = depth
+        self._fields[DEPTH] = depth
 
 
 def _retire(fields: memoryview, segment: Segment) -> None:
@@ -260,8 +204,8 @@ def _retire(fields: memoryview, segment: Segment) -> None:
     # one that this process still holds would leave that list pointing at nothing, and the
     # next lock or unlock of another robust mutex would crash.  Such a lock stays mapped until
     # the process exits (dropping a lock while holding it is a bug, but not a crash).
-    if fields[_PID] == _pid:
-        mutex = ctypes.c_void_p(segment.address)
+    if fields[PID] == _process.PID:
+        mutex = _native.mutex_handle(segment.address)
         result = trylock(mutex)
         if result == errno.EOWNERDEAD:  # a thread of ours died holding it: nobody will now
             _native.make_consistent(mutex)

@@ -1,0 +1,154 @@
+"""The fast paths of ``Lock`` and ``RLock``: acquire, release, ``with``; in C or in Python.
+
+A lock's segment (the layout ``_robust.c`` also knows):
+
+    [ pthread_mutex_t (64 B) | holder pid | holder token | holder thread | depth | policy ]
+
+``LockCore`` and ``RLockCore`` are the base classes that give ``Lock`` and ``RLock`` these
+methods: the C extension's types when it is built (``Lock.acquire`` is then a single C call),
+else ``PyLockCore`` and ``PyRLockCore`` below, which do the same through ctypes.  Both take the
+uncontended path without leaving the fast path, and hand everything rare back to the lock class:
+
+* ``_lock_failed(code, block, timeout) -> bool``: the mutex answered ``EOWNERDEAD`` (holder
+  died), ``EDEADLK`` (this thread holds it) or an error; True means "now locked, record me";
+* ``_refuse_release() -> Exception``: what to raise for a release by a non-holder.
+
+A core first needs ``_attach(segment.buf)`` (the C type keeps the memory mapped while it lives).
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import time
+from threading import get_ident
+from typing import TYPE_CHECKING, Any
+
+from corepool.sync import _native, _process
+from corepool.sync._native import lock_mutex, trylock, unlock
+
+__all__ = [
+    "DEPTH",
+    "FIELDS",
+    "PID",
+    "POLICY",
+    "THREAD",
+    "TOKEN",
+    "LockCore",
+    "PyLockCore",
+    "PyRLockCore",
+    "RLockCore",
+]
+
+PID, TOKEN, THREAD, DEPTH, POLICY = range(5)
+"""Indices of the int64 fields after the mutex."""
+FIELDS = 5
+
+_pid = _process.PID
+_token = _process.TOKEN  # copies: a module global is the cheapest read on the fast paths
+
+
+def _refresh() -> None:
+    global _pid, _token
+    _pid = _process.PID
+    _token = _process.TOKEN
+
+
+os.register_at_fork(after_in_child=_refresh)  # after _process's own hook, which sets new values
+
+
+class PyLockCore:
+    """``Lock``'s acquire and release through ctypes (the twin of ``_robust.LockCore``)."""
+
+    _mutex: Any
+    _fields: Any
+
+    def _attach(self, memory: memoryview) -> None:
+        """Nothing to keep: the lock's ``_mutex`` handle and ``_fields`` view are enough."""
+
+    def acquire(self, block: bool = True, timeout: float | None = None) -> bool:
+        tried = trylock(self._mutex)
+        if tried == 0 or self._acquire_slowly(tried, block, timeout):
+            self._fields[PID] = _pid
+            return True
+        return False
+
+    def __enter__(self) -> bool:
+        return self.acquire()
+
+    def release(self) -> None:
+        if unlock(self._mutex):
+            raise self._refuse_release()
+
+    def __exit__(self, *exc_info: object) -> None:
+        if unlock(self._mutex):
+            raise self._refuse_release()
+
+    def _acquire_slowly(self, tried: int, block: bool, timeout: float | None) -> bool:
+        """After ``trylock`` answered ``tried``: wait if allowed; True once locked."""
+        result = tried
+        if tried == errno.EBUSY:
+            if not block:
+                return False
+            result = lock_mutex(self._mutex, _deadline(timeout))
+        if result == 0:
+            return True
+        if result == errno.ETIMEDOUT:
+            return False
+        return self._lock_failed(result, block, timeout)
+
+    def _lock_failed(self, code: int, block: bool, timeout: float | None) -> bool:
+        raise NotImplementedError  # provided by the lock class
+
+    def _refuse_release(self) -> Exception:
+        raise NotImplementedError  # provided by the lock class
+
+
+class PyRLockCore(PyLockCore):
+    """``RLock``'s acquire and release through ctypes (the twin of ``_robust.RLockCore``)."""
+
+    def acquire(self, block: bool = True, timeout: float | None = None) -> bool:
+        fields = self._fields
+        me = get_ident()
+        if fields[THREAD] == me and fields[TOKEN] == _token:
+            fields[DEPTH] += 1
+            return True
+        tried = trylock(self._mutex)
+        if tried == 0 or self._acquire_slowly(tried, block, timeout):
+            fields[PID] = _pid
+            fields[TOKEN] = _token
+            fields[THREAD] = me
+            fields[DEPTH] = 1
+            return True
+        return False
+
+    def __enter__(self) -> bool:
+        return self.acquire()
+
+    def release(self) -> None:
+        fields = self._fields
+        if fields[THREAD] != get_ident() or fields[TOKEN] != _token or fields[DEPTH] <= 0:
+            raise self._refuse_release()
+        depth = fields[DEPTH] - 1
+        fields[DEPTH] = depth
+        if depth == 0:
+            fields[TOKEN] = 0
+            fields[THREAD] = 0
+            unlock(self._mutex)
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.release()
+
+
+def _deadline(timeout: float | None) -> float | None:
+    # multiprocessing's rule: a negative timeout means 0 (as deadline_of in locks.py)
+    return None if timeout is None else time.monotonic() + max(0.0, float(timeout))
+
+
+if TYPE_CHECKING:
+    LockCore = PyLockCore
+    RLockCore = PyRLockCore
+elif _native.BACKEND == "c":
+    from corepool.sync._robust import LockCore, RLockCore
+else:
+    LockCore, RLockCore = PyLockCore, PyRLockCore
