@@ -23,6 +23,7 @@ from functools import partial
 from multiprocessing.connection import Connection
 from typing import Any, NamedTuple
 
+from corepool._lifecycle.interrupted_imports import forget_interrupted_imports
 from corepool._wire import serialization
 from corepool._wire.framing import ChannelClosed, read_frame, write_frame
 from corepool._wire.messages import (
@@ -64,6 +65,7 @@ def worker_process_main(boot: WorkerBoot) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # terminate() ends a worker, whatever it runs
     for fd in boot.inherited_fds:
         _close_quietly(fd)
+    forget_interrupted_imports()  # fork: another parent thread may have been mid-import
     _watch_parent(boot.lifeline)
     if boot.native_threads is not None:
         from corepool._worker.native_threads import cap_native_threads

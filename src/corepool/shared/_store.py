@@ -153,7 +153,6 @@ class SharedStore:
             environment = self._env = environment_for(self._path, self._max_bytes, self._label)
         return environment
 
-
     # -- public lifecycle
 
     @property
