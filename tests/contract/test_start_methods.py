@@ -109,3 +109,74 @@ def test_functions_from_python_dash_c(start_method: str) -> None:
 
 def test_functions_from_stdin(start_method: str) -> None:
     assert _run(["-"], stdin=PROGRAM.format(method=start_method)) == EXPECTED
+
+
+BY_REFERENCE_PROGRAM = textwrap.dedent(
+    """
+    import sys
+    import corepool
+
+    def top(x):
+        return x + 100
+
+    def rebound(x):
+        return "top-level version"
+
+    if __name__ == "__main__":
+        with corepool.Pool(1, context={method!r}) as pool:
+            # Defined once at the top: travels by reference, no cloudpickle anywhere.
+            print(pool.apply(top, (1,)), "cloudpickle" in sys.modules)
+
+            def in_main_block(x):
+                return x * 3
+
+            def rebound(x):  # the worker's re-import would define the other one
+                return "main-block version"
+
+            print(pool.apply(in_main_block, (2,)), pool.apply(rebound, (0,)))
+    """
+)
+
+
+def test_main_script_functions_travel_by_reference_only_when_the_worker_has_them(
+    start_method: str, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    script = tmp_path / "program.py"
+    script.write_text(BY_REFERENCE_PROGRAM.format(method=start_method))
+    first, second = _run([str(script)]).splitlines()
+    assert first == "101 False"
+    assert second == "6 main-block version"
+
+
+DEFINED_AFTER_FORK_PROGRAM = textwrap.dedent(
+    """
+    import threading
+    import corepool
+
+    pool = corepool.Pool(1, context="fork")  # the worker's __main__ is a copy of this moment's
+
+    def late(x):  # top level, defined once: sent by reference, missing in the worker
+        return x + 1
+
+    guard = threading.Lock()
+
+    def late_and_unpicklable(x):  # cannot go by value either (its globals hold a lock)
+        with guard:
+            return x
+
+    print(pool.apply(late, (1,)))
+    try:
+        pool.apply(late_and_unpicklable, (1,))
+    except corepool.SerializationError as error:
+        print(type(error).__name__, "late_and_unpicklable" in str(error))
+    print(pool.apply(late, (2,)))
+    pool.close()
+    pool.join()
+    """
+)
+
+
+def test_a_function_the_forked_worker_lacks_is_sent_again_by_value(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    script = tmp_path / "program.py"
+    script.write_text(DEFINED_AFTER_FORK_PROGRAM)
+    assert _run([str(script)]).splitlines() == ["2", "SerializationError True", "3"]

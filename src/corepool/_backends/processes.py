@@ -41,7 +41,9 @@ from corepool._wire.messages import (
     Done,
     FunctionDef,
     FunctionRef,
+    FunctionUnreadable,
     InitFailed,
+    PackedItems,
     Ready,
     Stop,
 )
@@ -89,7 +91,7 @@ class ProcessBackend(Backend):
         self._initializer_blob = (
             serialization.dumps(
                 (initializer, initargs),
-                by_value=serialization.function_travels_by_value(initializer, self._start_method),
+                by_value=serialization.function_travels_by_value(initializer),
             )
             if initializer is not None
             else None
@@ -99,7 +101,7 @@ class ProcessBackend(Backend):
     # -- submitting thread
 
     def prepare_job(self, job: Job) -> None:
-        job.function_blob = serialization.dumps_function(job.fn, self._start_method)
+        job.function_blob, job.function_by_value = serialization.dumps_function(job.fn)
 
     def prepare_chunk(self, chunk: Chunk) -> None:
         try:
@@ -185,6 +187,7 @@ class ProcessWorker(WorkerHandle):
         self._writing = False
         self._exited = False
         self._known_functions: collections.deque[int] = collections.deque()
+        self._running: Chunk | None = None
         channel.setblocking(False)
         self.channel_fd = channel.fileno()
         loop.add_reader(self.channel_fd, self._on_readable)
@@ -196,6 +199,7 @@ class ProcessWorker(WorkerHandle):
 
     def run(self, chunk: Chunk) -> None:
         assert chunk.packed is not None and chunk.job.function_blob is not None
+        self._running = chunk
         function, forget = self._function_for(chunk.job)
         call = Call(
             chunk.id,
@@ -216,6 +220,28 @@ class ProcessWorker(WorkerHandle):
         while len(self._known_functions) > _FUNCTION_CACHE_SIZE:
             forget.append(self._known_functions.popleft())
         return FunctionDef(job.id, job.function_blob), tuple(forget)
+
+    def _function_unreadable(self, message: FunctionUnreadable) -> None:
+        """Send the function again by value, or, if it went by value, fail the chunk's items."""
+        chunk = self._running
+        if chunk is None or chunk.id != message.chunk_id:
+            return
+        job = chunk.job
+        if job.id in self._known_functions:
+            self._known_functions.remove(job.id)
+        if not job.function_by_value:
+            try:
+                job.function_blob = serialization.dumps(job.fn, by_value=True)
+            except Exception:  # noqa: BLE001 - cannot go by value either: the worker's error stands
+                pass
+            else:
+                job.function_by_value = True
+                self.run(chunk)
+                return
+        size = len(chunk)
+        self._dispatch(
+            Done(chunk.id, PackedItems(size, None), dict.fromkeys(range(size), message.error), 0.0)
+        )
 
     def stop(self) -> None:
         self._send(pickle.dumps(Stop(), pickle.HIGHEST_PROTOCOL))
@@ -278,6 +304,8 @@ class ProcessWorker(WorkerHandle):
             listener.worker_ready(self)
         elif isinstance(message, CallUnreadable):
             listener.chunk_unreadable(self, message.chunk_id, rebuild(message.error))
+        elif isinstance(message, FunctionUnreadable):
+            self._function_unreadable(message)
         elif isinstance(message, InitFailed):
             listener.worker_init_failed(self, rebuild(message.error))
         else:  # pragma: no cover - a bug in the protocol

@@ -58,6 +58,8 @@ class Job:
     id: int = field(default_factory=lambda: next(_job_ids))
     function_blob: bytes | None = None
     """The pickled function, made once per job by a process backend."""
+    function_by_value: bool = False
+    """Whether ``function_blob`` carries the function's code (else a reference to its module)."""
     cancelled: threading.Event = field(default_factory=threading.Event)
     not_before: float = 0.0
     """``time.monotonic()`` before which no task of the job may start (from ``options.delay``)."""

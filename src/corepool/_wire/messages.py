@@ -10,6 +10,10 @@ Named for their stage, as in ``concurrent.futures``: a ``Call`` goes out, a ``Do
       ◀── Done(chunk_id, results, errors, …)      one per Call, always, unless the worker dies
       ◀── CallUnreadable(chunk_id, error)         the chunk's items could not be unpickled as a
                                                   whole; the parent resends them one by one
+      ◀── FunctionUnreadable(chunk_id, error)     the function could not be unpickled (a
+                                                  ``__main__`` function the worker's copy of
+                                                  ``__main__`` lacks); the parent resends it by
+                                                  value, or fails the chunk's items with error
 
 Every message is pickled as a whole by the sender; payloads that might fail to unpickle (the
 user's function, arguments and results) travel inside as ``bytes`` so that a bad payload spoils
@@ -106,5 +110,12 @@ class CallUnreadable(NamedTuple):
     error: RemoteError
 
 
+class FunctionUnreadable(NamedTuple):
+    """The worker could not unpickle the chunk's function, so it ran none of the items."""
+
+    chunk_id: int
+    error: RemoteError
+
+
 ToWorker = Call | Stop
-FromWorker = Ready | InitFailed | Done | CallUnreadable
+FromWorker = Ready | InitFailed | Done | CallUnreadable | FunctionUnreadable

@@ -45,20 +45,31 @@ def dumps(value: object, *, by_value: bool = False) -> bytes:
     return bytes(cloudpickle.dumps(value, PROTOCOL))
 
 
-def function_travels_by_value(fn: Callable[..., Any], start_method: str) -> bool:
+def function_travels_by_value(fn: Callable[..., Any]) -> bool:
     """Whether ``fn`` must be pickled by value rather than by reference.
 
-    A function from ``__main__`` is found by name in a forked child, and in a spawned one only when
-    ``__main__`` is a file the child re-imports; a REPL, ``python -c`` or a notebook has none.
-    Sending such functions by value works everywhere, so do it whenever the child did not fork.
+    A function from ``__main__`` is found by name in a worker only when the worker's ``__main__``
+    has it: a spawned or forkserver worker re-imports the main script, a forked one holds a copy
+    of it as it was at the fork.  Both have a function the script defines once at its top level
+    (``main_script``); anything else from ``__main__`` travels by value.  Should a worker still
+    lack a function sent by reference (defined after the pool forked), it says so and the
+    parent sends it again by value (``FunctionUnreadable``).
     """
-    if start_method == "fork":
+    if getattr(fn, "__module__", None) != "__main__":
         return False
-    return getattr(fn, "__module__", None) == "__main__"
+    from corepool._wire import main_script  # parses with ``ast``: the parent's business only
+
+    return not main_script.defined_once_at_top_level(getattr(fn, "__qualname__", ""))
 
 
-def dumps_function(fn: Callable[..., Any], start_method: str) -> bytes:
-    return dumps(fn, by_value=function_travels_by_value(fn, start_method))
+def dumps_function(fn: Callable[..., Any]) -> tuple[bytes, bool]:
+    """The function's pickle, and whether it carries the function's code."""
+    if function_travels_by_value(fn):
+        return dumps(fn, by_value=True), True
+    try:
+        return pickle.dumps(fn, PROTOCOL), False
+    except Exception:  # noqa: BLE001 - a lambda, a closure: cloudpickle takes it by value
+        return dumps(fn, by_value=True), True
 
 
 def loads(blob: bytes | bytearray | memoryview) -> Any:

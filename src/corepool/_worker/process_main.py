@@ -33,6 +33,7 @@ from corepool._wire.messages import (
     FromWorker,
     FunctionDef,
     FunctionRef,
+    FunctionUnreadable,
     InitFailed,
     Ready,
     Stop,
@@ -101,15 +102,14 @@ def _serve(
 
 def _handle_call(
     call: Call, functions: dict[int, Callable[..., Any]], row: MutableSequence[int]
-) -> Done | CallUnreadable:
+) -> Done | CallUnreadable | FunctionUnreadable:
     progress.begin_chunk(row, call.chunk_id, call.track_start_times)
     for token in call.forget:
         functions.pop(token, None)
     try:
         fn = _resolve_function(call.function, functions)
-    except BaseException as error:  # noqa: BLE001 - reported for every item of the chunk
-        remote = capture(error, Stage.UNPICKLE_CALL)
-        return _done(call, [None] * call.items.size, dict.fromkeys(range(call.items.size), remote))
+    except BaseException as error:  # noqa: BLE001 - the parent resends it by value, or fails
+        return FunctionUnreadable(call.chunk_id, capture(error, Stage.UNPICKLE_CALL))
     try:
         items, unreadable = serialization.unpack_call_items(call.items)
     except BaseException as error:  # noqa: BLE001 - the parent resends the items one by one

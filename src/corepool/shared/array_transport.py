@@ -40,13 +40,19 @@ everything when shared memory is full, travel in the pickle as before.
 from __future__ import annotations
 
 import pickle
+import sys
 import weakref
 from collections.abc import Callable
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from corepool.shared import _argument_maps as argument_maps
-from corepool.shared.memory import Segment
+if TYPE_CHECKING:
+    from corepool.shared.memory import Segment
+
+# The segment machinery (``memory``, ``_argument_maps``, the janitor's client: ~20 ms of imports)
+# is imported on the first large buffer, not here: every worker imports this module, most never
+# see a large buffer, and under forkserver and spawn a pool's start-up waits for those imports.
+_ARGUMENT_MAPS = "corepool.shared._argument_maps"
 
 __all__ = [
     "LARGE_BUFFER_BYTES",
@@ -116,6 +122,8 @@ def _rebuild(
         # is unpacked (its task was cancelled) still lets them go.  Errors wait for ``loads``:
         # they belong to this result, not to the message's reader.
         try:
+            from corepool.shared.memory import Segment
+
             blob.keep_alive = tuple(Segment.receive(name, janitor) for name, _ in where)
         except Exception as error:  # noqa: BLE001 - reported by loads(), for this result only
             blob.failure = error
@@ -164,6 +172,8 @@ def _large_buffers(value: object, by_value: bool) -> tuple[bytes, list[pickle.Pi
 def _copy_to_segment(data: memoryview) -> Segment:
     # Reserved: a full /dev/shm is an OSError here (the caller falls back to the pickle), never
     # a SIGBUS in a process that touches the memory later.
+    from corepool.shared.memory import Segment
+
     return Segment.create(data.nbytes, reserve=True, content=data)
 
 
@@ -236,17 +246,23 @@ def dumps_result(value: object) -> bytes:
 
 def loads(blob: bytes | bytearray | memoryview) -> Any:
     """Unpickle a blob from ``dumps_arguments`` / ``dumps_result`` (or a plain pickle)."""
-    argument_maps.prune()
+    argument_maps = sys.modules.get(_ARGUMENT_MAPS)
+    if argument_maps is not None:  # kept mappings exist only once one was made
+        argument_maps.prune()
     if not isinstance(blob, SegmentPickle):
         return pickle.loads(blob)
     if blob.failure is not None:
         raise blob.failure
     if blob.result:
+        from corepool.shared.memory import Segment
+
         buffers = [
             segment.buf[:size]
             for segment, (_, size) in zip(blob.keep_alive, blob.segments, strict=True)
             if isinstance(segment, Segment)
         ]
     else:
-        buffers = [argument_maps.view(name, size) for name, size in blob.segments]
+        from corepool.shared import _argument_maps
+
+        buffers = [_argument_maps.view(name, size) for name, size in blob.segments]
     return pickle.loads(blob, buffers=buffers)
