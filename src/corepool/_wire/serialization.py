@@ -33,6 +33,16 @@ _ATOMS = frozenset({int, float, complex, str, bytes, bool, type(None)})
 _SMALL_CONTAINER = 8
 
 
+def _all_atoms_in_python(values: list[object]) -> bool:
+    return _ATOMS.issuperset(map(type, values))
+
+
+try:  # the C twin: one type test per value instead of ~16 ns (optional: needs a compiler)
+    from corepool._worker._fastpath import all_atoms as _all_atoms
+except ImportError:  # pragma: no cover - exercised where the extension was not built
+    _all_atoms = _all_atoms_in_python
+
+
 def dumps(value: object, *, by_value: bool = False) -> bytes:
     """Pickle ``value``: plain pickle first unless ``by_value``, cloudpickle as the fallback."""
     if not by_value:
@@ -158,7 +168,7 @@ def pack_results(
     Returns the packed results and errors for results that could not be pickled.  ``on_item`` is
     told the index of each result about to be pickled on its own (the worker's progress board).
     """
-    if not failed and _ATOMS.issuperset(map(type, results)):
+    if not failed and _all_atoms(results):
         return PackedItems(len(results), pickle.dumps(results, PROTOCOL)), {}
     bulk: list[object] = [None] * len(results)
     isolated: dict[int, bytes] = {}
