@@ -2,6 +2,9 @@
 
 MUTEX_BYTES: int
 API: int
+SEMAPHORE_LAYOUT: tuple[int, int, int, int, int, int, int, int, int, int]
+"""(first field, journal entries, snapshot words, value, bound, policy, wake, sleepers,
+first row, rows): what the build assumes of ``_monitor`` and ``semaphores``."""
 
 class LockCore:
     """Acquire and release of a corepool ``Lock`` in C (twin of ``_lock_cores.PyLockCore``)."""
@@ -14,6 +17,20 @@ class LockCore:
 
 class RLockCore:
     """Acquire and release of a corepool ``RLock`` in C (twin of ``_lock_cores.PyRLockCore``)."""
+
+    def _attach(self, memory: memoryview) -> None: ...
+    def acquire(self, block: bool = True, timeout: float | None = None) -> bool: ...
+    def release(self) -> None: ...
+    def __enter__(self) -> bool: ...
+    def __exit__(self, *exc_info: object) -> None: ...
+
+class SemaphoreCore:
+    """Uncontended acquire and release of a ``Semaphore`` in C (twin of
+    ``_lock_cores.PySemaphoreCore``); the rest calls ``_acquire_slowly`` / ``_release_slowly``."""
+
+    _row: int
+    _row_pid: int
+    _exit_hook_pid: int
 
     def _attach(self, memory: memoryview) -> None: ...
     def acquire(self, block: bool = True, timeout: float | None = None) -> bool: ...
