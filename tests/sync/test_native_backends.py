@@ -96,9 +96,10 @@ def test_the_extension_is_built_where_it_can_be() -> None:
 
 
 @needs_extension
-def test_the_extension_knows_the_semaphore_layout_of_the_python_code() -> None:
-    from corepool.sync import _monitor, _robust, semaphores
+def test_the_extension_knows_the_layouts_of_the_python_code() -> None:
+    from corepool.sync import _monitor, _robust, event, semaphores
 
+    assert _robust.EVENT_LAYOUT == (event._FLAG, event._WAKE, event._SLEEPERS)
     assert _robust.SEMAPHORE_LAYOUT == (
         _monitor.FIRST_FIELD,
         (_monitor.SNAPSHOT - _monitor.JOURNAL) // 2,

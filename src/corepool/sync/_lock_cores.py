@@ -1,5 +1,5 @@
-"""The fast paths of ``Lock``, ``RLock`` and ``Semaphore``: acquire, release, ``with``; in C or
-in Python.
+"""The fast paths of ``Lock``, ``RLock``, ``Semaphore`` (acquire, release, ``with``) and ``Event``
+(set, clear, is_set); in C or in Python.
 
 A lock's segment (the layout ``_robust.c`` also knows):
 
@@ -18,6 +18,8 @@ uncontended path without leaving the fast path, and hand everything rare back to
 acquire and release in C (monitor trylock, journal, holder row, commit, unlock) and hands the
 rest to the semaphore's ``_acquire_slowly(block, timeout)`` / ``_release_slowly()``, the Python
 reference implementation; ``PySemaphoreCore`` (ctypes backend) always calls those.
+``EventCore`` likewise: ``set`` / ``clear`` in C, ``_set_slowly`` / ``_clear_slowly`` when the
+monitor is busy (and always for ``PyEventCore``); ``is_set`` reads the flag.
 
 A core first needs ``_attach(segment.buf)`` (the C type keeps the memory mapped while it lives).
 """
@@ -40,7 +42,9 @@ __all__ = [
     "POLICY",
     "THREAD",
     "TOKEN",
+    "EventCore",
     "LockCore",
+    "PyEventCore",
     "PyLockCore",
     "PyRLockCore",
     "PySemaphoreCore",
@@ -178,6 +182,31 @@ class PySemaphoreCore:
         raise NotImplementedError  # provided by the semaphore class
 
 
+class PyEventCore:
+    """``Event``'s set, clear and is_set on the ctypes backend (twin of ``_robust.EventCore``)."""
+
+    def _attach(self, memory: memoryview) -> None:
+        """Nothing to keep: the event's monitor holds its views."""
+
+    def set(self) -> None:
+        self._set_slowly()
+
+    def clear(self) -> None:
+        self._clear_slowly()
+
+    def is_set(self) -> bool:
+        return self._is_set()
+
+    def _set_slowly(self) -> None:
+        raise NotImplementedError  # provided by the event class
+
+    def _clear_slowly(self) -> None:
+        raise NotImplementedError  # provided by the event class
+
+    def _is_set(self) -> bool:
+        raise NotImplementedError  # provided by the event class
+
+
 def _deadline(timeout: float | None) -> float | None:
     # multiprocessing's rule: a negative timeout means 0 (as deadline_of in locks.py)
     return None if timeout is None else time.monotonic() + max(0.0, float(timeout))
@@ -187,7 +216,9 @@ if TYPE_CHECKING:
     LockCore = PyLockCore
     RLockCore = PyRLockCore
     SemaphoreCore = PySemaphoreCore
+    EventCore = PyEventCore
 elif _native.BACKEND == "c":
-    from corepool.sync._robust import LockCore, RLockCore, SemaphoreCore
+    from corepool.sync._robust import EventCore, LockCore, RLockCore, SemaphoreCore
 else:
     LockCore, RLockCore, SemaphoreCore = PyLockCore, PyRLockCore, PySemaphoreCore
+    EventCore = PyEventCore

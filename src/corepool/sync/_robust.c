@@ -20,6 +20,8 @@ Semaphore.acquire() ─▶ SemaphoreCore.acquire ─ trylock the monitor, value 
                          ▼
                        self._acquire_slowly(block, timeout)  (Python: sleeping, dead holders)
 
+Event.set() / clear() ─▶ EventCore: the same, with _set_slowly / _clear_slowly for a busy monitor
+
 A semaphore's segment is a monitor (layout owned by _monitor.py and semaphores.py):
   [ pthread_mutex_t | holder | journal length | snapshot start, length | journal x 48 |
     snapshot x 24 | value | bound | policy | wake word | sleepers | (pid, units) x 64 ]
@@ -74,6 +76,8 @@ static PyObject *name_refuse_release; /* "_refuse_release" */
 static PyObject *name_acquire_slowly; /* "_acquire_slowly" */
 static PyObject *name_release_slowly; /* "_release_slowly" */
 static PyObject *name_note_holding;   /* "_note_holding" */
+static PyObject *name_set_slowly;     /* "_set_slowly" */
+static PyObject *name_clear_slowly;   /* "_clear_slowly" */
 
 /* -- waiting */
 
@@ -799,6 +803,120 @@ static PyTypeObject SemaphoreCoreType = {
     .tp_members = semaphore_members,
 };
 
+/* -- the event type: set, clear and is_set in C; wait stays in Python (it sleeps)
+
+   Fields (after the monitor's; layout owned by event.py): [ flag | wake word | sleepers ].
+   set() changes the wake word under the mutex and wakes only when someone sleeps on it (a
+   futex wake is a system call, ~0.3 us, paid by every set() before sleepers were counted). */
+
+enum { EVENT_FLAG = MONITOR_FIRST_FIELD, EVENT_WAKE, EVENT_SLEEPERS, EVENT_END };
+
+static PyObject *
+event_attach(Core *self, PyObject *memory)
+{
+    Py_ssize_t needed = MUTEX_BYTES + 8 * EVENT_END;
+    if (self->memory.obj != NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "this event is attached already");
+        return NULL;
+    }
+    if (PyObject_GetBuffer(memory, &self->memory, PyBUF_WRITABLE) < 0) {
+        return NULL;
+    }
+    if (self->memory.len < needed) {
+        PyBuffer_Release(&self->memory);
+        PyErr_Format(PyExc_ValueError, "an event needs %zd bytes, not %zd", needed,
+                     self->memory.len);
+        return NULL;
+    }
+    self->mutex = (pthread_mutex_t *)self->memory.buf;
+    self->fields = (int64_t *)((char *)self->memory.buf + MUTEX_BYTES);
+    Py_RETURN_NONE;
+}
+
+/* Enter the monitor without waiting (as semaphore_try_enter): 0 or the pthread result. */
+static int
+event_try_enter(Core *self)
+{
+    if (check_attached(self) < 0) {
+        return -1;
+    }
+    field_t *fields = self->fields;
+    int result = pthread_mutex_trylock(self->mutex);
+    if (result == EOWNERDEAD) {
+        monitor_roll_back(fields, EVENT_END);
+        pthread_mutex_consistent(self->mutex);
+        result = 0;
+    }
+    if (result == 0) {
+        fields[MONITOR_HOLDER] = this_pid;
+    }
+    return result;
+}
+
+static PyObject *
+event_set(Core *self, PyObject *unused)
+{
+    int entered = event_try_enter(self);
+    if (entered != 0) {
+        return entered < 0 ? NULL : PyObject_CallMethodNoArgs((PyObject *)self, name_set_slowly);
+    }
+    field_t *fields = self->fields;
+    fields[EVENT_FLAG] = 1;
+    fields[EVENT_WAKE] = (fields[EVENT_WAKE] + 1) & SEQUENCE_MASK;
+    int64_t sleepers = fields[EVENT_SLEEPERS];
+    pthread_mutex_unlock(self->mutex);
+    if (sleepers) {
+        syscall(SYS_futex, (char *)&fields[EVENT_WAKE] + FUTEX_OFFSET, FUTEX_WAKE, 0x7FFFFFFF,
+                NULL, NULL, 0);
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+event_clear(Core *self, PyObject *unused)
+{
+    int entered = event_try_enter(self);
+    if (entered != 0) {
+        return entered < 0 ? NULL
+                           : PyObject_CallMethodNoArgs((PyObject *)self, name_clear_slowly);
+    }
+    ((field_t *)self->fields)[EVENT_FLAG] = 0;
+    pthread_mutex_unlock(self->mutex);
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+event_is_set(Core *self, PyObject *unused)
+{
+    if (check_attached(self) < 0) {
+        return NULL;
+    }
+    return PyBool_FromLong(((field_t *)self->fields)[EVENT_FLAG] != 0);
+}
+
+static PyMethodDef event_methods[] = {
+    {"_attach", (PyCFunction)event_attach, METH_O,
+     "_attach(memory): use the monitor at the start of this writable buffer (once)."},
+    {"set", (PyCFunction)event_set, METH_NOARGS,
+     "set($self, /)\n--\n\nSet the flag and wake every waiter."},
+    {"clear", (PyCFunction)event_clear, METH_NOARGS, "clear($self, /)\n--\n\nClear the flag."},
+    {"is_set", (PyCFunction)event_is_set, METH_NOARGS,
+     "is_set($self, /)\n--\n\nWhether the flag is set."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject EventCoreType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "corepool.sync._robust.EventCore",
+    .tp_doc = "set, clear and is_set of a corepool Event; subclasses provide _set_slowly and "
+              "_clear_slowly (a busy monitor).",
+    .tp_basicsize = sizeof(Core),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE,
+    .tp_new = PyType_GenericNew,
+    .tp_dealloc = (destructor)core_dealloc,
+    .tp_methods = event_methods,
+};
+
 /* -- module functions on a mutex address (for monitors and the slow paths) */
 
 static pthread_mutex_t *
@@ -979,9 +1097,9 @@ static struct PyModuleDef robust_module = {
 
 /* SEMAPHORE_LAYOUT: what this build assumes of _monitor.py and semaphores.py (a test compares):
    (first object field, journal entries, snapshot words, value, bound, policy, wake word,
-   sleepers, first row, rows). */
+   sleepers, first row, rows), and EVENT_LAYOUT of event.py: (flag, wake word, sleepers). */
 static int
-add_semaphore_layout(PyObject *module)
+add_layouts(PyObject *module)
 {
     PyObject *layout = Py_BuildValue("(iiiiiiiiii)", MONITOR_FIRST_FIELD, MONITOR_JOURNAL_ENTRIES,
                                      MONITOR_SNAPSHOT_WORDS, SEM_VALUE, SEM_BOUND, SEM_POLICY,
@@ -990,6 +1108,15 @@ add_semaphore_layout(PyObject *module)
         return -1;
     }
     int result = PyModule_AddObjectRef(module, "SEMAPHORE_LAYOUT", layout);
+    Py_DECREF(layout);
+    if (result < 0) {
+        return -1;
+    }
+    layout = Py_BuildValue("(iii)", EVENT_FLAG, EVENT_WAKE, EVENT_SLEEPERS);
+    if (layout == NULL) {
+        return -1;
+    }
+    result = PyModule_AddObjectRef(module, "EVENT_LAYOUT", layout);
     Py_DECREF(layout);
     return result;
 }
@@ -1002,12 +1129,15 @@ PyInit__robust(void)
     name_acquire_slowly = PyUnicode_InternFromString("_acquire_slowly");
     name_release_slowly = PyUnicode_InternFromString("_release_slowly");
     name_note_holding = PyUnicode_InternFromString("_note_holding");
+    name_set_slowly = PyUnicode_InternFromString("_set_slowly");
+    name_clear_slowly = PyUnicode_InternFromString("_clear_slowly");
     if (name_lock_failed == NULL || name_refuse_release == NULL || name_acquire_slowly == NULL ||
-        name_release_slowly == NULL || name_note_holding == NULL) {
+        name_release_slowly == NULL || name_note_holding == NULL || name_set_slowly == NULL ||
+        name_clear_slowly == NULL) {
         return NULL;
     }
     if (PyType_Ready(&LockCoreType) < 0 || PyType_Ready(&RLockCoreType) < 0 ||
-        PyType_Ready(&SemaphoreCoreType) < 0) {
+        PyType_Ready(&SemaphoreCoreType) < 0 || PyType_Ready(&EventCoreType) < 0) {
         return NULL;
     }
     PyObject *module = PyModule_Create(&robust_module);
@@ -1017,7 +1147,8 @@ PyInit__robust(void)
     if (PyModule_AddObjectRef(module, "LockCore", (PyObject *)&LockCoreType) < 0 ||
         PyModule_AddObjectRef(module, "RLockCore", (PyObject *)&RLockCoreType) < 0 ||
         PyModule_AddObjectRef(module, "SemaphoreCore", (PyObject *)&SemaphoreCoreType) < 0 ||
-        add_semaphore_layout(module) < 0 ||
+        PyModule_AddObjectRef(module, "EventCore", (PyObject *)&EventCoreType) < 0 ||
+        add_layouts(module) < 0 ||
         PyModule_AddIntConstant(module, "MUTEX_BYTES", MUTEX_BYTES) < 0 ||
         PyModule_AddIntConstant(module, "API", ROBUST_API) < 0) {
         Py_DECREF(module);
