@@ -3,7 +3,16 @@
 A semaphore is a counter in a monitor (see ``_monitor``) plus a table of which processes hold
 how many units:
 
-    fields [ value | bound | policy | wake word | (pid, units) x 64 ]
+    fields [ value | bound | policy | wake word | sleepers | (pid, units) x 64 ]
+
+    acquire / release / with ─▶ SemaphoreCore (_lock_cores) ─ C: uncontended, one call ─▶ done
+                                     │ busy monitor, no unit, errors, first unit here; ctypes
+                                     ▼
+                                _acquire_slowly / _release_slowly (below): the reference path
+
+The C fast path (``_robust.SemaphoreCore``) writes the same journal as the Python path, in the
+same order, so a process killed in either is rolled back alike; the field layout is shared with
+``_robust.c`` (``SEMAPHORE_LAYOUT``, compared by a test).
 
 ``acquire`` takes a unit and adds one to the caller's row; ``release`` gives one back and takes
 one from the caller's row (a release by a process holding none, as in producer/consumer
