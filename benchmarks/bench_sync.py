@@ -9,8 +9,9 @@ ratio of medians.  Results also go to benchmarks/results/sync.md.
 * lock: uncontended acquire + release in one process (explicit calls and ``with``); corepool's
   locks are measured on both native backends: the C extension in this process (when built) and
   the ctypes fallback in a child process started with ``COREPOOL_SYNC_NATIVE=ctypes``, each round;
-* semaphore, event: uncontended ``acquire`` + ``release``, ``set`` + ``clear`` (the monitors'
-  calls also come from the C extension when it is built);
+* semaphore, event: uncontended ``acquire`` + ``release`` (explicit and ``with``; plain and
+  bounded), ``set`` + ``clear``; with the C extension built, each is one C call that does the
+  monitor's journaled update itself (``_robust.SemaphoreCore``, ``EventCore``);
 * queue: small items (ints) from a producer process to this process, put + get throughput;
 * priority queue: ``(priority, i)`` tuples, producer process to this process.
 """
@@ -79,8 +80,10 @@ def corepool_primitives(count: int) -> dict[str, float]:
         "lock acquire+release": lock_explicit(corepool.Lock(), count),
         "lock `with`": lock_with(corepool.Lock(), count),
         "rlock acquire+release": lock_explicit(corepool.RLock(), count),
-        "semaphore acquire+release": lock_explicit(corepool.Semaphore(), count // 10),
-        "event set+clear": event_set_clear(corepool.Event(), count // 10),
+        "semaphore acquire+release": lock_explicit(corepool.Semaphore(), count // 4),
+        "semaphore `with`": lock_with(corepool.Semaphore(), count // 4),
+        "bounded semaphore acquire+release": lock_explicit(corepool.BoundedSemaphore(), count // 4),
+        "event set+clear": event_set_clear(corepool.Event(), count // 4),
     }
 
 
@@ -150,6 +153,8 @@ CONTENDER_NAMES = {
     "lock `with`": "corepool.Lock",
     "rlock acquire+release": "corepool.RLock",
     "semaphore acquire+release": "corepool.Semaphore",
+    "semaphore `with`": "corepool.Semaphore",
+    "bounded semaphore acquire+release": "corepool.BoundedSemaphore",
     "event set+clear": "corepool.Event",
 }
 
@@ -175,10 +180,17 @@ def add_peers(rows: dict[str, Row], lock_count: int, manager_count: int, manager
         "multiprocessing.RLock", lock_explicit(CONTEXT.RLock(), lock_count)
     )
     rows["semaphore acquire+release"].add(
-        "multiprocessing.Semaphore", lock_explicit(CONTEXT.Semaphore(), lock_count // 10)
+        "multiprocessing.Semaphore", lock_explicit(CONTEXT.Semaphore(), lock_count // 4)
+    )
+    rows["semaphore `with`"].add(
+        "multiprocessing.Semaphore", lock_with(CONTEXT.Semaphore(), lock_count // 4)
+    )
+    rows["bounded semaphore acquire+release"].add(
+        "multiprocessing.BoundedSemaphore",
+        lock_explicit(CONTEXT.BoundedSemaphore(), lock_count // 4),
     )
     rows["event set+clear"].add(
-        "multiprocessing.Event", event_set_clear(CONTEXT.Event(), lock_count // 10)
+        "multiprocessing.Event", event_set_clear(CONTEXT.Event(), lock_count // 4)
     )
 
 

@@ -12,6 +12,7 @@ import pytest
 import corepool
 from corepool.errors import LockNotOwnedError
 from corepool.shared.memory import Segment
+from corepool.sync import event as event_module
 
 
 def set_event(event: Any) -> None:
@@ -94,6 +95,33 @@ def test_event_wait_times_out_and_clear_resets() -> None:
     assert event.wait() is True
     event.clear()
     assert not event.is_set()
+
+
+def sleepers_reach(event: Any, count: int) -> None:
+    fields, pause = event._monitor.fields, threading.Event()
+    for _ in range(3000):
+        if fields[event_module._SLEEPERS] == count:
+            return
+        pause.wait(0.01)
+    raise AssertionError(f"never saw {count} sleepers")
+
+
+def test_a_waiter_killed_while_asleep_does_not_stop_set_waking_the_others(
+    process_spawner: Any,
+) -> None:
+    event = corepool.Event()
+    never_seen = process_spawner.event()  # kept here: start() drops its arguments
+    doomed = process_spawner.start(wait_event, event, never_seen)
+    sleepers_reach(event, 1)
+    os.kill(doomed.pid, signal.SIGKILL)
+    doomed.join(30)
+    seen = process_spawner.event()
+    waiter = process_spawner.start(wait_event, event, seen)
+    sleepers_reach(event, 2)  # the dead one is still counted: it only costs a useless wake
+    event.set()
+    waiter.join(30)
+    assert waiter.exitcode == 0 and seen.is_set()
+    assert event._monitor.fields[event_module._SLEEPERS] == 1
 
 
 def test_event_passed_to_pool_tasks(pool: corepool.Pool) -> None:

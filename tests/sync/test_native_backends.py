@@ -95,6 +95,25 @@ def test_the_extension_is_built_where_it_can_be() -> None:
     assert _robust.API == _native.EXTENSION_API, "a stale build of _robust: pip install -e ."
 
 
+@needs_extension
+def test_the_extension_knows_the_layouts_of_the_python_code() -> None:
+    from corepool.sync import _monitor, _robust, event, semaphores
+
+    assert _robust.EVENT_LAYOUT == (event._FLAG, event._WAKE, event._SLEEPERS)
+    assert _robust.SEMAPHORE_LAYOUT == (
+        _monitor.FIRST_FIELD,
+        (_monitor.SNAPSHOT - _monitor.JOURNAL) // 2,
+        _monitor.SNAPSHOT_WORDS,
+        semaphores._VALUE,
+        semaphores._BOUND,
+        semaphores._POLICY,
+        semaphores._WAKE,
+        semaphores._SLEEPERS,
+        semaphores._ROWS,
+        semaphores._ROW_COUNT,
+    )
+
+
 def test_a_mutex_answers_free_mine_busy_and_not_yours(calls: Calls) -> None:
     assert calls.trylock() == 0
     assert calls.trylock() == errno.EDEADLK  # error-checking: this thread holds it
@@ -154,7 +173,7 @@ def test_the_lock_suites_pass_on_the_other_backend() -> None:
 
 
 def hold_on_the_other_backend(lock: Any) -> subprocess.Popen[bytes]:
-    """A child process on the other backend that takes ``lock`` and says so."""
+    """A child process on the other backend that takes ``lock`` (or a unit) and says so."""
     code = (
         "import pickle, sys, threading; from corepool.sync import _native; "
         "lock = pickle.loads(sys.stdin.buffer.read()); "
@@ -189,6 +208,27 @@ def test_processes_on_different_backends_share_a_lock_and_its_holder(kind: str) 
     assert died.value.pid == child.pid  # the holder's pid, written by the other backend
     with lock:
         assert lock._is_owned()
+
+
+@needs_extension
+@pytest.mark.parametrize("kind", ["Semaphore", "BoundedSemaphore"])
+def test_processes_on_different_backends_share_a_semaphore_and_its_holder_table(
+    kind: str,
+) -> None:
+    semaphore = getattr(corepool, kind)(1)
+    child = hold_on_the_other_backend(semaphore)
+    assert child.stdout is not None
+    assert child.stdout.readline().split() == [OTHER_BACKEND.encode(), b"True"]
+    assert semaphore.acquire(False) is False
+    os.kill(child.pid, signal.SIGKILL)
+    child.wait(30)
+    child.stdout.close()
+    with pytest.raises(HolderDiedError) as died:
+        semaphore.acquire(timeout=30)
+    assert died.value.pid == child.pid  # found in the row the other backend wrote
+    with semaphore:
+        assert semaphore.get_value() == 0
+    assert semaphore.get_value() == 1
 
 
 def test_an_unknown_backend_name_is_refused_with_the_choices() -> None:

@@ -12,6 +12,7 @@ import pytest
 import corepool
 from corepool.errors import HolderDiedError
 from corepool.shared.memory import Segment
+from corepool.sync import _monitor, semaphores
 
 KINDS = ["Semaphore", "BoundedSemaphore"]
 
@@ -33,6 +34,25 @@ def crowd(semaphore: Any, guard: Any, stats: Segment, rounds: int) -> None:
 def hold_unit_until_killed(semaphore: Any, holding: Any) -> None:
     semaphore.acquire()
     holding.set()
+    threading.Event().wait(60)
+
+
+def die_inside_a_change(semaphore: Any, stage: str, inside: Any) -> None:
+    """Enter the semaphore's monitor, go as far as ``stage`` into taking 5 units, wait to be
+    killed (as a process SIGKILLed at that instruction of an acquire would leave things)."""
+    monitor = semaphore._monitor
+    fields = monitor.fields
+    monitor.enter()
+    row = semaphore._row_of(0, fields)
+    if stage == "torn journal entry":  # the (index, old value) pair written, not its length
+        fields[_monitor.JOURNAL], fields[_monitor.JOURNAL + 1] = semaphores._VALUE, -7
+    else:
+        monitor.journal(semaphores._VALUE, row, row + 1)
+        fields[row], fields[row + 1] = os.getpid(), 5
+        fields[semaphores._VALUE] -= 5
+        if stage == "committed, mutex still held":
+            monitor.commit()
+    inside.set()
     threading.Event().wait(60)
 
 
@@ -116,6 +136,36 @@ def test_a_unit_taken_by_a_process_that_exits_normally_stays_consumed(
     assert semaphore.acquire(timeout=0.5) is False  # consumed, not "died holding"
     semaphore.release()
     assert semaphore.acquire(False)
+
+
+@pytest.mark.parametrize(
+    ("stage", "value_after"),
+    [("torn journal entry", 6), ("fields changed", 6), ("committed, mutex still held", 1)],
+)
+def test_a_process_killed_inside_a_change_leaves_the_count_whole(
+    stage: str, value_after: int, process_spawner: Any
+) -> None:
+    semaphore = corepool.Semaphore(6, on_holder_death="recover")
+    inside = process_spawner.event()
+    child = process_spawner.start(die_inside_a_change, semaphore, stage, inside)
+    assert inside.wait(30)
+    os.kill(child.pid, signal.SIGKILL)
+    child.join(30)
+    # The next acquire finds the mutex of a dead holder: it undoes what was not committed
+    # (the fast path in C does it on the C backend) and takes one unit.
+    assert semaphore.acquire(timeout=30)
+    assert semaphore.get_value() == value_after - 1
+    semaphore.release()
+    assert semaphore.get_value() == value_after
+
+
+def test_a_bad_timeout_is_refused_even_when_a_unit_is_free() -> None:
+    semaphore = corepool.Semaphore(1)
+    with pytest.raises((TypeError, ValueError)):
+        semaphore.acquire(True, "soon")  # type: ignore[arg-type]
+    assert semaphore.get_value() == 1
+    assert semaphore.acquire(False, "ignored when not blocking")  # type: ignore[arg-type]
+    semaphore.release()
 
 
 @pytest.mark.parametrize("kind", KINDS)

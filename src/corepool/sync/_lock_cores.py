@@ -1,4 +1,5 @@
-"""The fast paths of ``Lock`` and ``RLock``: acquire, release, ``with``; in C or in Python.
+"""The fast paths of ``Lock``, ``RLock``, ``Semaphore`` (acquire, release, ``with``) and ``Event``
+(set, clear, is_set); in C or in Python.
 
 A lock's segment (the layout ``_robust.c`` also knows):
 
@@ -12,6 +13,13 @@ uncontended path without leaving the fast path, and hand everything rare back to
 * ``_lock_failed(code, block, timeout) -> bool``: the mutex answered ``EOWNERDEAD`` (holder
   died), ``EDEADLK`` (this thread holds it) or an error; True means "now locked, record me";
 * ``_refuse_release() -> Exception``: what to raise for a release by a non-holder.
+
+``SemaphoreCore`` is the base of ``Semaphore``: ``_robust.SemaphoreCore`` does the uncontended
+acquire and release in C (monitor trylock, journal, holder row, commit, unlock) and hands the
+rest to the semaphore's ``_acquire_slowly(block, timeout)`` / ``_release_slowly()``, the Python
+reference implementation; ``PySemaphoreCore`` (ctypes backend) always calls those.
+``EventCore`` likewise: ``set`` / ``clear`` in C, ``_set_slowly`` / ``_clear_slowly`` when the
+monitor is busy (and always for ``PyEventCore``); ``is_set`` reads the flag.
 
 A core first needs ``_attach(segment.buf)`` (the C type keeps the memory mapped while it lives).
 """
@@ -34,10 +42,14 @@ __all__ = [
     "POLICY",
     "THREAD",
     "TOKEN",
+    "EventCore",
     "LockCore",
+    "PyEventCore",
     "PyLockCore",
     "PyRLockCore",
+    "PySemaphoreCore",
     "RLockCore",
+    "SemaphoreCore",
 ]
 
 PID, TOKEN, THREAD, DEPTH, POLICY = range(5)
@@ -140,6 +152,61 @@ class PyRLockCore(PyLockCore):
         self.release()
 
 
+class PySemaphoreCore:
+    """``Semaphore``'s acquire and release on the ctypes backend: the Python reference path
+    (the twin of ``_robust.SemaphoreCore``, which does the uncontended calls in C)."""
+
+    _row: int
+    _row_pid: int
+    _exit_hook_pid: int
+
+    def _attach(self, memory: memoryview) -> None:
+        """Nothing to keep: the semaphore's monitor holds its views."""
+
+    def acquire(self, block: bool = True, timeout: float | None = None) -> bool:
+        return self._acquire_slowly(block, timeout)
+
+    def __enter__(self) -> bool:
+        return self._acquire_slowly()
+
+    def release(self) -> None:
+        self._release_slowly()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._release_slowly()
+
+    def _acquire_slowly(self, block: bool = True, timeout: float | None = None) -> bool:
+        raise NotImplementedError  # provided by the semaphore class
+
+    def _release_slowly(self) -> None:
+        raise NotImplementedError  # provided by the semaphore class
+
+
+class PyEventCore:
+    """``Event``'s set, clear and is_set on the ctypes backend (twin of ``_robust.EventCore``)."""
+
+    def _attach(self, memory: memoryview) -> None:
+        """Nothing to keep: the event's monitor holds its views."""
+
+    def set(self) -> None:
+        self._set_slowly()
+
+    def clear(self) -> None:
+        self._clear_slowly()
+
+    def is_set(self) -> bool:
+        return self._is_set()
+
+    def _set_slowly(self) -> None:
+        raise NotImplementedError  # provided by the event class
+
+    def _clear_slowly(self) -> None:
+        raise NotImplementedError  # provided by the event class
+
+    def _is_set(self) -> bool:
+        raise NotImplementedError  # provided by the event class
+
+
 def _deadline(timeout: float | None) -> float | None:
     # multiprocessing's rule: a negative timeout means 0 (as deadline_of in locks.py)
     return None if timeout is None else time.monotonic() + max(0.0, float(timeout))
@@ -148,7 +215,10 @@ def _deadline(timeout: float | None) -> float | None:
 if TYPE_CHECKING:
     LockCore = PyLockCore
     RLockCore = PyRLockCore
+    SemaphoreCore = PySemaphoreCore
+    EventCore = PyEventCore
 elif _native.BACKEND == "c":
-    from corepool.sync._robust import LockCore, RLockCore
+    from corepool.sync._robust import EventCore, LockCore, RLockCore, SemaphoreCore
 else:
-    LockCore, RLockCore = PyLockCore, PyRLockCore
+    LockCore, RLockCore, SemaphoreCore = PyLockCore, PyRLockCore, PySemaphoreCore
+    EventCore = PyEventCore

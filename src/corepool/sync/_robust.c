@@ -14,6 +14,20 @@ acquire + release; a method of a C type costs ~0.03 us.
 
 The mutex is at the start of a shared-memory segment, followed by the lock's int64 fields
 (layout owned by locks.py):  [ pthread_mutex_t (64 B) | pid | token | thread | depth | policy ].
+
+Semaphore.acquire() ─▶ SemaphoreCore.acquire ─ trylock the monitor, value > 0 ─▶ journal, take
+                         │ busy, value 0, errors      the unit, commit, unlock ─▶ True
+                         ▼
+                       self._acquire_slowly(block, timeout)  (Python: sleeping, dead holders)
+
+Event.set() / clear() ─▶ EventCore: the same, with _set_slowly / _clear_slowly for a busy monitor
+
+A semaphore's segment is a monitor (layout owned by _monitor.py and semaphores.py):
+  [ pthread_mutex_t | holder | journal length | snapshot start, length | journal x 48 |
+    snapshot x 24 | value | bound | policy | wake word | sleepers | (pid, units) x 64 ]
+The C fast paths follow the monitor's journal protocol exactly (see "monitors" below), so a
+process killed anywhere inside them leaves a state that the next process to enter (from C or
+from Python) rolls back, as if the change had never begun.
 */
 
 #define PY_SSIZE_T_CLEAN
@@ -23,6 +37,14 @@ The mutex is at the start of a shared-memory segment, followed by the lock's int
 #include <pthread.h>
 #include <stdint.h>
 #include <time.h>
+#include <stddef.h>
+
+#if PY_VERSION_HEX >= 0x030C0000
+#define MEMBER_LONGLONG Py_T_LONGLONG
+#else
+#include <structmember.h>
+#define MEMBER_LONGLONG T_LONGLONG
+#endif
 
 #ifndef __linux__
 #error "corepool.sync._robust needs Linux (futexes); corepool falls back to ctypes elsewhere"
@@ -33,7 +55,7 @@ The mutex is at the start of a shared-memory segment, followed by the lock's int
 
 #define MUTEX_BYTES 64
 /* What _native.EXTENSION_API expects: bump both when a function or type changes. */
-#define ROBUST_API 1
+#define ROBUST_API 2
 enum { FIELD_PID, FIELD_TOKEN, FIELD_THREAD, FIELD_DEPTH, FIELD_COUNT = 5 };
 
 /* Longest uninterrupted wait: the main thread's Ctrl-C latency (as _ctypes_calls). */
@@ -51,6 +73,11 @@ static unsigned long main_thread;
 
 static PyObject *name_lock_failed;   /* "_lock_failed" */
 static PyObject *name_refuse_release; /* "_refuse_release" */
+static PyObject *name_acquire_slowly; /* "_acquire_slowly" */
+static PyObject *name_release_slowly; /* "_release_slowly" */
+static PyObject *name_note_holding;   /* "_note_holding" */
+static PyObject *name_set_slowly;     /* "_set_slowly" */
+static PyObject *name_clear_slowly;   /* "_clear_slowly" */
 
 /* -- waiting */
 
@@ -446,6 +473,450 @@ static PyTypeObject RLockCoreType = {
     .tp_methods = rlock_methods,
 };
 
+/* -- monitors: the journal protocol of _monitor.py, for the semaphore's fast paths
+
+   A change of several fields first saves each old value in the journal: the (index, old
+   value) pair, then the journal length (a torn entry is never replayed); commit() empties the
+   journal.  A process killed inside a change leaves the mutex EOWNERDEAD and the journal
+   behind; whoever enters next puts the old values back (monitor_roll_back).  Fields are
+   `volatile` so that the compiler keeps the stores in this order: a SIGKILL lands between two
+   instructions of the program as written.  Their visibility to the next holder is ordered by
+   the mutex (the kernel's robust-list release of a dead holder is a full barrier). */
+
+enum {
+    MONITOR_HOLDER = 0,
+    MONITOR_JOURNAL_LENGTH = 1,
+    MONITOR_SNAP_START = 2,
+    MONITOR_SNAP_LENGTH = 3,
+    MONITOR_JOURNAL = 4,
+    MONITOR_JOURNAL_ENTRIES = 48,
+    MONITOR_SNAPSHOT = MONITOR_JOURNAL + 2 * MONITOR_JOURNAL_ENTRIES,
+    MONITOR_SNAPSHOT_WORDS = 24,
+    MONITOR_FIRST_FIELD = MONITOR_SNAPSHOT + MONITOR_SNAPSHOT_WORDS,
+};
+#define SEQUENCE_MASK 0x7FFFFFFF /* futex words are 32 bits; counters stay positive */
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+#define FUTEX_OFFSET 4
+#else
+#define FUTEX_OFFSET 0
+#endif
+
+typedef volatile int64_t field_t;
+
+/* _monitor.Monitor.roll_back; entries outside the fields are skipped, never written. */
+static void
+monitor_roll_back(field_t *fields, int64_t count)
+{
+    int64_t length = fields[MONITOR_SNAP_LENGTH], start = fields[MONITOR_SNAP_START];
+    if (length > 0 && length <= MONITOR_SNAPSHOT_WORDS && start >= 0 && start + length <= count) {
+        for (int64_t i = 0; i < length; i++) {
+            fields[start + i] = fields[MONITOR_SNAPSHOT + i];
+        }
+    }
+    fields[MONITOR_SNAP_LENGTH] = 0;
+    int64_t entries = fields[MONITOR_JOURNAL_LENGTH];
+    for (int64_t entry = entries - 1; entry >= 0; entry--) {
+        if (entry >= MONITOR_JOURNAL_ENTRIES) {
+            continue;
+        }
+        int64_t index = fields[MONITOR_JOURNAL + 2 * entry];
+        if (index >= 0 && index < count) {
+            fields[index] = fields[MONITOR_JOURNAL + 2 * entry + 1];
+        }
+    }
+    fields[MONITOR_JOURNAL_LENGTH] = 0;
+}
+
+static void
+monitor_journal(field_t *fields, int64_t index)
+{
+    int64_t length = fields[MONITOR_JOURNAL_LENGTH];
+    field_t *slot = fields + MONITOR_JOURNAL + 2 * length;
+    slot[0] = index;
+    slot[1] = fields[index];
+    fields[MONITOR_JOURNAL_LENGTH] = length + 1; /* after the pair */
+}
+
+static void
+monitor_commit(field_t *fields)
+{
+    fields[MONITOR_JOURNAL_LENGTH] = 0;
+    fields[MONITOR_SNAP_LENGTH] = 0;
+}
+
+/* -- the semaphore type
+
+   Fields (after the monitor's): layout owned by semaphores.py, checked by a test against
+   SEMAPHORE_LAYOUT below.  A row is the index of a (pid, units) pair; 0 means "no row". */
+
+enum {
+    SEM_VALUE = MONITOR_FIRST_FIELD,
+    SEM_BOUND,
+    SEM_POLICY,
+    SEM_WAKE,
+    SEM_SLEEPERS,
+    SEM_ROWS,
+    SEM_ROW_COUNT = 64,
+    SEM_END = SEM_ROWS + 2 * SEM_ROW_COUNT, /* fields in all */
+};
+#define SEM_UNBOUNDED (-1)
+#define SEM_JOURNALED 4 /* most journal entries one fast path writes */
+
+typedef struct {
+    PyObject_HEAD
+    pthread_mutex_t *mutex; /* NULL until _attach */
+    field_t *fields;
+    Py_buffer memory;
+    long long row;       /* this process's row, remembered between calls (0: none) */
+    long long row_pid;   /* the pid that row was found for (a forked child looks again) */
+    long long hook_pid;  /* the pid whose exit hook knows this semaphore */
+} SemaphoreCore;
+
+static void
+semaphore_dealloc(SemaphoreCore *self)
+{
+    if (self->memory.obj != NULL) {
+        PyBuffer_Release(&self->memory);
+    }
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyObject *
+semaphore_attach(SemaphoreCore *self, PyObject *memory)
+{
+    Py_ssize_t needed = MUTEX_BYTES + 8 * SEM_END;
+    if (self->memory.obj != NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "this semaphore is attached already");
+        return NULL;
+    }
+    if (PyObject_GetBuffer(memory, &self->memory, PyBUF_WRITABLE) < 0) {
+        return NULL;
+    }
+    if (self->memory.len < needed) {
+        PyBuffer_Release(&self->memory);
+        PyErr_Format(PyExc_ValueError, "a semaphore needs %zd bytes, not %zd", needed,
+                     self->memory.len);
+        return NULL;
+    }
+    self->mutex = (pthread_mutex_t *)self->memory.buf;
+    self->fields = (field_t *)((char *)self->memory.buf + MUTEX_BYTES);
+    Py_RETURN_NONE;
+}
+
+/* Enter the monitor without waiting: 0 (entered, fields consistent) or the pthread result
+   that the Python path will meet again and handle (EBUSY, EDEADLK, ...). */
+static int
+semaphore_try_enter(SemaphoreCore *self)
+{
+    int result = pthread_mutex_trylock(self->mutex);
+    if (result == EOWNERDEAD) { /* the holder died inside a change: undo it (Monitor.enter) */
+        monitor_roll_back(self->fields, SEM_END);
+        pthread_mutex_consistent(self->mutex);
+        result = 0;
+    }
+    if (result == 0) {
+        self->fields[MONITOR_HOLDER] = this_pid;
+        if (self->fields[MONITOR_JOURNAL_LENGTH] > MONITOR_JOURNAL_ENTRIES - SEM_JOURNALED) {
+            pthread_mutex_unlock(self->mutex); /* a full journal: Python raises about it */
+            result = EBUSY;
+        }
+    }
+    return result;
+}
+
+static int64_t
+semaphore_row_of(field_t *fields, int64_t pid)
+{
+    for (int64_t row = SEM_ROWS; row < SEM_END; row += 2) {
+        if (fields[row] == pid) {
+            return row;
+        }
+    }
+    return 0;
+}
+
+/* semaphores.Semaphore._take_unit, the monitor entered and the value above 0. */
+static void
+semaphore_take_unit(SemaphoreCore *self, field_t *fields)
+{
+    int64_t pid = this_pid, row = self->row;
+    if (row == 0 || self->row_pid != pid || (fields[row] != pid && fields[row] != 0)) {
+        row = semaphore_row_of(fields, pid);
+        if (row == 0) {
+            row = semaphore_row_of(fields, 0); /* none free: the unit goes untracked */
+        }
+    }
+    monitor_journal(fields, SEM_VALUE);
+    if (row != 0) {
+        monitor_journal(fields, row);
+        monitor_journal(fields, row + 1);
+        fields[row] = pid;
+        fields[row + 1] += 1;
+        self->row = row;
+        self->row_pid = pid;
+    }
+    fields[SEM_VALUE] -= 1;
+    monitor_commit(fields);
+}
+
+/* semaphores.Semaphore._my_row: the row holding this process's units, or 0. */
+static int64_t
+semaphore_my_row(SemaphoreCore *self, field_t *fields)
+{
+    int64_t pid = this_pid, row = self->row;
+    if (row != 0 && self->row_pid == pid && fields[row] == pid) {
+        return row;
+    }
+    row = semaphore_row_of(fields, pid);
+    self->row = row;
+    self->row_pid = pid;
+    return row;
+}
+
+/* acquire: Python's rule for the timeout argument (float(timeout) when blocking), then the
+   uncontended path here, everything else in Semaphore._acquire_slowly. */
+static PyObject *
+semaphore_acquire(SemaphoreCore *self, PyObject *const *args, Py_ssize_t nargs,
+                  PyObject *kwnames)
+{
+    PyObject *block, *timeout;
+    if (parse_acquire(args, nargs, kwnames, &block, &timeout) < 0) {
+        return NULL;
+    }
+    if (self->mutex == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "this semaphore has no shared memory");
+        return NULL;
+    }
+    if (timeout != Py_None && block != Py_False) { /* as locks.deadline_of: refuse bad ones */
+        int blocking = PyObject_IsTrue(block);
+        PyObject *number = blocking > 0 ? PyNumber_Float(timeout) : NULL;
+        if (blocking < 0 || (blocking > 0 && number == NULL)) {
+            return NULL;
+        }
+        Py_XDECREF(number);
+    }
+    if (semaphore_try_enter(self) == 0) {
+        field_t *fields = self->fields;
+        if (fields[SEM_VALUE] > 0) {
+            semaphore_take_unit(self, fields);
+            pthread_mutex_unlock(self->mutex);
+            if (self->hook_pid != this_pid) { /* first unit in this process: exit hook */
+                PyObject *noted = PyObject_CallMethodNoArgs((PyObject *)self, name_note_holding);
+                if (noted == NULL) {
+                    return NULL;
+                }
+                Py_DECREF(noted);
+            }
+            Py_RETURN_TRUE;
+        }
+        pthread_mutex_unlock(self->mutex);
+    }
+    return PyObject_CallMethodObjArgs((PyObject *)self, name_acquire_slowly, block, timeout,
+                                      NULL);
+}
+
+static PyObject *
+semaphore_enter(SemaphoreCore *self, PyObject *unused)
+{
+    return semaphore_acquire(self, NULL, 0, NULL);
+}
+
+static PyObject *
+semaphore_release(SemaphoreCore *self, PyObject *unused)
+{
+    if (self->mutex == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "this semaphore has no shared memory");
+        return NULL;
+    }
+    if (semaphore_try_enter(self) != 0) {
+        return PyObject_CallMethodNoArgs((PyObject *)self, name_release_slowly);
+    }
+    field_t *fields = self->fields;
+    int64_t bound = fields[SEM_BOUND];
+    if (bound != SEM_UNBOUNDED && fields[SEM_VALUE] >= bound) {
+        pthread_mutex_unlock(self->mutex); /* Python raises the ValueError */
+        return PyObject_CallMethodNoArgs((PyObject *)self, name_release_slowly);
+    }
+    int64_t row = semaphore_my_row(self, fields);
+    monitor_journal(fields, SEM_VALUE);
+    monitor_journal(fields, SEM_WAKE);
+    if (row != 0) { /* else: a release by a process holding no unit, a signal */
+        monitor_journal(fields, row);
+        monitor_journal(fields, row + 1);
+        fields[row + 1] -= 1;
+        if (fields[row + 1] <= 0) {
+            fields[row] = 0; /* free; remembered for the next acquire */
+            fields[row + 1] = 0;
+        }
+    }
+    fields[SEM_VALUE] += 1;
+    fields[SEM_WAKE] = (fields[SEM_WAKE] + 1) & SEQUENCE_MASK;
+    monitor_commit(fields);
+    int64_t sleepers = fields[SEM_SLEEPERS];
+    pthread_mutex_unlock(self->mutex);
+    if (sleepers) { /* the word changed under the mutex: no sleeper can miss this */
+        syscall(SYS_futex, (char *)&fields[SEM_WAKE] + FUTEX_OFFSET, FUTEX_WAKE, 1, NULL, NULL,
+                0);
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+semaphore_exit(SemaphoreCore *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    return semaphore_release(self, NULL);
+}
+
+static PyMethodDef semaphore_methods[] = {
+    {"_attach", (PyCFunction)semaphore_attach, METH_O,
+     "_attach(memory): use the monitor at the start of this writable buffer (once)."},
+    {"acquire", (PyCFunction)(void (*)(void))semaphore_acquire, METH_FASTCALL | METH_KEYWORDS,
+     "acquire($self, /, block=True, timeout=None)\n--\n\n"
+     "True once a unit is taken; False when block is false or the timeout ran out."},
+    {"release", (PyCFunction)semaphore_release, METH_NOARGS,
+     "release($self, /)\n--\n\nGive a unit back."},
+    {"__enter__", (PyCFunction)semaphore_enter, METH_NOARGS, NULL},
+    {"__exit__", (PyCFunction)(void (*)(void))semaphore_exit, METH_FASTCALL, NULL},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyMemberDef semaphore_members[] = {
+    {"_row", MEMBER_LONGLONG, offsetof(SemaphoreCore, row), 0,
+     "this process's row in the holder table (0: none)"},
+    {"_row_pid", MEMBER_LONGLONG, offsetof(SemaphoreCore, row_pid), 0,
+     "the pid _row was found for"},
+    {"_exit_hook_pid", MEMBER_LONGLONG, offsetof(SemaphoreCore, hook_pid), 0,
+     "the pid whose exit hook knows this semaphore"},
+    {NULL, 0, 0, 0, NULL},
+};
+
+static PyTypeObject SemaphoreCoreType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "corepool.sync._robust.SemaphoreCore",
+    .tp_doc = "Uncontended acquire and release of a corepool Semaphore; subclasses provide "
+              "_acquire_slowly, _release_slowly and _note_holding.",
+    .tp_basicsize = sizeof(SemaphoreCore),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE,
+    .tp_new = PyType_GenericNew,
+    .tp_dealloc = (destructor)semaphore_dealloc,
+    .tp_methods = semaphore_methods,
+    .tp_members = semaphore_members,
+};
+
+/* -- the event type: set, clear and is_set in C; wait stays in Python (it sleeps)
+
+   Fields (after the monitor's; layout owned by event.py): [ flag | wake word | sleepers ].
+   set() changes the wake word under the mutex and wakes only when someone sleeps on it (a
+   futex wake is a system call, ~0.3 us, paid by every set() before sleepers were counted). */
+
+enum { EVENT_FLAG = MONITOR_FIRST_FIELD, EVENT_WAKE, EVENT_SLEEPERS, EVENT_END };
+
+static PyObject *
+event_attach(Core *self, PyObject *memory)
+{
+    Py_ssize_t needed = MUTEX_BYTES + 8 * EVENT_END;
+    if (self->memory.obj != NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "this event is attached already");
+        return NULL;
+    }
+    if (PyObject_GetBuffer(memory, &self->memory, PyBUF_WRITABLE) < 0) {
+        return NULL;
+    }
+    if (self->memory.len < needed) {
+        PyBuffer_Release(&self->memory);
+        PyErr_Format(PyExc_ValueError, "an event needs %zd bytes, not %zd", needed,
+                     self->memory.len);
+        return NULL;
+    }
+    self->mutex = (pthread_mutex_t *)self->memory.buf;
+    self->fields = (int64_t *)((char *)self->memory.buf + MUTEX_BYTES);
+    Py_RETURN_NONE;
+}
+
+/* Enter the monitor without waiting (as semaphore_try_enter): 0 or the pthread result. */
+static int
+event_try_enter(Core *self)
+{
+    if (check_attached(self) < 0) {
+        return -1;
+    }
+    field_t *fields = self->fields;
+    int result = pthread_mutex_trylock(self->mutex);
+    if (result == EOWNERDEAD) {
+        monitor_roll_back(fields, EVENT_END);
+        pthread_mutex_consistent(self->mutex);
+        result = 0;
+    }
+    if (result == 0) {
+        fields[MONITOR_HOLDER] = this_pid;
+    }
+    return result;
+}
+
+static PyObject *
+event_set(Core *self, PyObject *unused)
+{
+    int entered = event_try_enter(self);
+    if (entered != 0) {
+        return entered < 0 ? NULL : PyObject_CallMethodNoArgs((PyObject *)self, name_set_slowly);
+    }
+    field_t *fields = self->fields;
+    fields[EVENT_FLAG] = 1;
+    fields[EVENT_WAKE] = (fields[EVENT_WAKE] + 1) & SEQUENCE_MASK;
+    int64_t sleepers = fields[EVENT_SLEEPERS];
+    pthread_mutex_unlock(self->mutex);
+    if (sleepers) {
+        syscall(SYS_futex, (char *)&fields[EVENT_WAKE] + FUTEX_OFFSET, FUTEX_WAKE, 0x7FFFFFFF,
+                NULL, NULL, 0);
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+event_clear(Core *self, PyObject *unused)
+{
+    int entered = event_try_enter(self);
+    if (entered != 0) {
+        return entered < 0 ? NULL
+                           : PyObject_CallMethodNoArgs((PyObject *)self, name_clear_slowly);
+    }
+    ((field_t *)self->fields)[EVENT_FLAG] = 0;
+    pthread_mutex_unlock(self->mutex);
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+event_is_set(Core *self, PyObject *unused)
+{
+    if (check_attached(self) < 0) {
+        return NULL;
+    }
+    return PyBool_FromLong(((field_t *)self->fields)[EVENT_FLAG] != 0);
+}
+
+static PyMethodDef event_methods[] = {
+    {"_attach", (PyCFunction)event_attach, METH_O,
+     "_attach(memory): use the monitor at the start of this writable buffer (once)."},
+    {"set", (PyCFunction)event_set, METH_NOARGS,
+     "set($self, /)\n--\n\nSet the flag and wake every waiter."},
+    {"clear", (PyCFunction)event_clear, METH_NOARGS, "clear($self, /)\n--\n\nClear the flag."},
+    {"is_set", (PyCFunction)event_is_set, METH_NOARGS,
+     "is_set($self, /)\n--\n\nWhether the flag is set."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject EventCoreType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "corepool.sync._robust.EventCore",
+    .tp_doc = "set, clear and is_set of a corepool Event; subclasses provide _set_slowly and "
+              "_clear_slowly (a busy monitor).",
+    .tp_basicsize = sizeof(Core),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE,
+    .tp_new = PyType_GenericNew,
+    .tp_dealloc = (destructor)core_dealloc,
+    .tp_methods = event_methods,
+};
+
 /* -- module functions on a mutex address (for monitors and the slow paths) */
 
 static pthread_mutex_t *
@@ -624,15 +1095,49 @@ static struct PyModuleDef robust_module = {
     .m_methods = module_methods,
 };
 
+/* SEMAPHORE_LAYOUT: what this build assumes of _monitor.py and semaphores.py (a test compares):
+   (first object field, journal entries, snapshot words, value, bound, policy, wake word,
+   sleepers, first row, rows), and EVENT_LAYOUT of event.py: (flag, wake word, sleepers). */
+static int
+add_layouts(PyObject *module)
+{
+    PyObject *layout = Py_BuildValue("(iiiiiiiiii)", MONITOR_FIRST_FIELD, MONITOR_JOURNAL_ENTRIES,
+                                     MONITOR_SNAPSHOT_WORDS, SEM_VALUE, SEM_BOUND, SEM_POLICY,
+                                     SEM_WAKE, SEM_SLEEPERS, SEM_ROWS, SEM_ROW_COUNT);
+    if (layout == NULL) {
+        return -1;
+    }
+    int result = PyModule_AddObjectRef(module, "SEMAPHORE_LAYOUT", layout);
+    Py_DECREF(layout);
+    if (result < 0) {
+        return -1;
+    }
+    layout = Py_BuildValue("(iii)", EVENT_FLAG, EVENT_WAKE, EVENT_SLEEPERS);
+    if (layout == NULL) {
+        return -1;
+    }
+    result = PyModule_AddObjectRef(module, "EVENT_LAYOUT", layout);
+    Py_DECREF(layout);
+    return result;
+}
+
 PyMODINIT_FUNC
 PyInit__robust(void)
 {
     name_lock_failed = PyUnicode_InternFromString("_lock_failed");
     name_refuse_release = PyUnicode_InternFromString("_refuse_release");
-    if (name_lock_failed == NULL || name_refuse_release == NULL) {
+    name_acquire_slowly = PyUnicode_InternFromString("_acquire_slowly");
+    name_release_slowly = PyUnicode_InternFromString("_release_slowly");
+    name_note_holding = PyUnicode_InternFromString("_note_holding");
+    name_set_slowly = PyUnicode_InternFromString("_set_slowly");
+    name_clear_slowly = PyUnicode_InternFromString("_clear_slowly");
+    if (name_lock_failed == NULL || name_refuse_release == NULL || name_acquire_slowly == NULL ||
+        name_release_slowly == NULL || name_note_holding == NULL || name_set_slowly == NULL ||
+        name_clear_slowly == NULL) {
         return NULL;
     }
-    if (PyType_Ready(&LockCoreType) < 0 || PyType_Ready(&RLockCoreType) < 0) {
+    if (PyType_Ready(&LockCoreType) < 0 || PyType_Ready(&RLockCoreType) < 0 ||
+        PyType_Ready(&SemaphoreCoreType) < 0 || PyType_Ready(&EventCoreType) < 0) {
         return NULL;
     }
     PyObject *module = PyModule_Create(&robust_module);
@@ -641,6 +1146,9 @@ PyInit__robust(void)
     }
     if (PyModule_AddObjectRef(module, "LockCore", (PyObject *)&LockCoreType) < 0 ||
         PyModule_AddObjectRef(module, "RLockCore", (PyObject *)&RLockCoreType) < 0 ||
+        PyModule_AddObjectRef(module, "SemaphoreCore", (PyObject *)&SemaphoreCoreType) < 0 ||
+        PyModule_AddObjectRef(module, "EventCore", (PyObject *)&EventCoreType) < 0 ||
+        add_layouts(module) < 0 ||
         PyModule_AddIntConstant(module, "MUTEX_BYTES", MUTEX_BYTES) < 0 ||
         PyModule_AddIntConstant(module, "API", ROBUST_API) < 0) {
         Py_DECREF(module);

@@ -3,7 +3,16 @@
 A semaphore is a counter in a monitor (see ``_monitor``) plus a table of which processes hold
 how many units:
 
-    fields [ value | bound | policy | wake word | (pid, units) x 64 ]
+    fields [ value | bound | policy | wake word | sleepers | (pid, units) x 64 ]
+
+    acquire / release / with ─▶ SemaphoreCore (_lock_cores) ─ C: uncontended, one call ─▶ done
+                                     │ busy monitor, no unit, errors, first unit here; ctypes
+                                     ▼
+                                _acquire_slowly / _release_slowly (below): the reference path
+
+The C fast path (``_robust.SemaphoreCore``) writes the same journal as the Python path, in the
+same order, so a process killed in either is rolled back alike; the field layout is shared with
+``_robust.c`` (``SEMAPHORE_LAYOUT``, compared by a test).
 
 ``acquire`` takes a unit and adds one to the caller's row; ``release`` gives one back and takes
 one from the caller's row (a release by a process holding none, as in producer/consumer
@@ -24,7 +33,9 @@ from typing import Any
 
 from corepool.errors import HolderDiedError
 from corepool.sync import _process
+from corepool.sync._lock_cores import SemaphoreCore
 from corepool.sync._monitor import FIRST_FIELD, Monitor, monitor_segment
+from corepool.sync._native import MUTEX_BYTES
 from corepool.sync._shared import SharedObject
 from corepool.sync.locks import HolderPolicy, deadline_of
 
@@ -40,8 +51,14 @@ _DEAD_CHECK_SECONDS = 0.2
 _UNBOUNDED = -1
 
 
-class Semaphore(SharedObject):
-    """A counter of units shared by processes and threads (``multiprocessing.Semaphore``)."""
+class Semaphore(SharedObject, SemaphoreCore):
+    """A counter of units shared by processes and threads (``multiprocessing.Semaphore``).
+
+    ``acquire``, ``release`` and ``with`` come from ``SemaphoreCore`` (``_lock_cores``): with
+    the C extension built, the uncontended call is done in C and only the rest (waiting, dead
+    holders, errors) comes back to ``_acquire_slowly`` / ``_release_slowly`` here, which are
+    also the whole of both calls on the ctypes backend: the reference behaviour.
+    """
 
     _kind = "Semaphore"
 
@@ -65,12 +82,13 @@ class Semaphore(SharedObject):
     def _bind(self, segment: Any) -> None:
         super()._bind(segment)
         self._monitor = Monitor(segment, _FIELDS)
-        self._row: int | None = None  # this process's row in the holder table, once it has one
+        self._row = 0  # this process's row in the holder table, once it has one (0: none)
         self._row_pid = 0
         self._exit_hook_pid = 0
+        self._attach(segment.buf[: MUTEX_BYTES + 8 * (FIRST_FIELD + _FIELDS)])
         self._on_collect(self._monitor.release_views)
 
-    def acquire(self, block: bool = True, timeout: float | None = None) -> bool:
+    def _acquire_slowly(self, block: bool = True, timeout: float | None = None) -> bool:
         monitor, fields = self._monitor, self._monitor.fields
         deadline = deadline_of(block, timeout)
         next_check = time.monotonic() + _DEAD_CHECK_SECONDS
@@ -78,7 +96,7 @@ class Semaphore(SharedObject):
             while True:
                 if fields[_VALUE] > 0:
                     self._take_unit(monitor)
-                    return True
+                    break
                 now = time.monotonic()
                 if now >= next_check:
                     next_check = now + _DEAD_CHECK_SECONDS
@@ -91,17 +109,18 @@ class Semaphore(SharedObject):
                     monitor.sleep(_WAKE, deadline)
                 finally:
                     fields[_SLEEPERS] -= 1
+        if self._exit_hook_pid != _process.PID:
+            self._note_holding()
+        return True
 
-    __enter__ = acquire
-
-    def release(self) -> None:
+    def _release_slowly(self) -> None:
         monitor, fields = self._monitor, self._monitor.fields
         with monitor:
             bound = fields[_BOUND]
             if bound != _UNBOUNDED and fields[_VALUE] >= bound:
                 raise ValueError("semaphore or lock released too many times")
             row = self._my_row(fields)
-            if row is None:  # a release by a process holding no unit: a signal
+            if row == 0:  # a release by a process holding no unit: a signal
                 monitor.journal(_VALUE, _WAKE)
             else:
                 monitor.journal(_VALUE, _WAKE, row, row + 1)
@@ -111,11 +130,9 @@ class Semaphore(SharedObject):
             fields[_VALUE] += 1
             monitor.bump(_WAKE)
             monitor.commit()
-            if fields[_SLEEPERS]:
-                monitor.wake(_WAKE, 1)
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.release()
+            sleepers = fields[_SLEEPERS]
+        if sleepers:  # the word changed under the mutex: no sleeper can miss this wake
+            monitor.wake(_WAKE, 1)
 
     def get_value(self) -> int:
         return int(self._monitor.fields[_VALUE])
@@ -126,17 +143,18 @@ class Semaphore(SharedObject):
     # -- the holder table
 
     @staticmethod
-    def _row_of(pid: int, fields: Any) -> int | None:
+    def _row_of(pid: int, fields: Any) -> int:
+        """The row whose pid is ``pid`` (0: free rows), or 0 when there is none."""
         for row in range(_ROWS, _ROWS + 2 * _ROW_COUNT, 2):
             if fields[row] == pid:
                 return row
-        return None
+        return 0
 
-    def _my_row(self, fields: Any) -> int | None:
+    def _my_row(self, fields: Any) -> int:
         """This process's row, remembered between calls (checked, since rows are shared)."""
         pid = _process.PID
         row = self._row
-        if row is not None and self._row_pid == pid and fields[row] == pid:
+        if row and self._row_pid == pid and fields[row] == pid:
             return row
         row = self._row_of(pid, fields)
         self._row, self._row_pid = row, pid
@@ -146,22 +164,22 @@ class Semaphore(SharedObject):
         fields = monitor.fields
         pid = _process.PID
         row = self._row
-        if row is None or self._row_pid != pid or fields[row] not in (pid, 0):
-            row = self._row_of(pid, fields)
-            if row is None:
-                row = self._row_of(0, fields)  # a free row; none free: the unit goes untracked
-        if row is None:
-            monitor.journal(_VALUE)
-        else:
+        if not row or self._row_pid != pid or fields[row] not in (pid, 0):
+            row = self._row_of(pid, fields) or self._row_of(0, fields)  # mine, else a free one
+        if row:
             monitor.journal(_VALUE, row, row + 1)
             fields[row] = pid
             fields[row + 1] += 1
             self._row, self._row_pid = row, pid
+        else:  # no row free: the unit goes untracked
+            monitor.journal(_VALUE)
         fields[_VALUE] -= 1
         monitor.commit()
-        if self._exit_hook_pid != pid:
-            self._exit_hook_pid = pid
-            _forget_at_exit(self)
+
+    def _note_holding(self) -> None:
+        """This process took its first unit: clear its row if it exits normally."""
+        self._exit_hook_pid = _process.PID
+        _forget_at_exit(self)
 
     def _reclaim_from_dead(self, monitor: Monitor) -> bool:
         """Give back units of dead holders; raise about them unless the policy is recover."""
@@ -185,7 +203,7 @@ class Semaphore(SharedObject):
         monitor, fields = self._monitor, self._monitor.fields
         with monitor:
             row = self._row_of(_process.PID, fields)
-            if row is not None:
+            if row:
                 monitor.journal(row, row + 1)
                 fields[row] = fields[row + 1] = 0
                 monitor.commit()
