@@ -188,6 +188,8 @@ class ProcessWorker(WorkerHandle):
         self._exited = False
         self._known_functions: collections.deque[int] = collections.deque()
         self._running: Chunk | None = None
+        """The chunk sent last and not answered yet (kept to resend it, never longer: its items
+        may hold shared objects whose memory goes when the last reference does)."""
         channel.setblocking(False)
         self.channel_fd = channel.fileno()
         loop.add_reader(self.channel_fd, self._on_readable)
@@ -255,6 +257,7 @@ class ProcessWorker(WorkerHandle):
             self._process.terminate()
 
     def release(self) -> None:
+        self._running = None
         if self.channel_fd >= 0:
             self._loop.remove_reader(self.channel_fd)
             if self._writing:
@@ -293,6 +296,8 @@ class ProcessWorker(WorkerHandle):
 
     def _dispatch(self, message: object) -> None:
         listener = self._listener
+        if isinstance(message, (Done, CallUnreadable)):
+            self._running = None
         if isinstance(message, Done):
             listener.chunk_finished(
                 self,
