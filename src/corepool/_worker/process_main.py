@@ -52,7 +52,7 @@ class WorkerBoot(NamedTuple):
     worker_index: int
     channel: socket.socket
     lifeline: Connection
-    board: Any  # multiprocessing RawArray of int64, ROW_SIZE per worker
+    board: Any  # multiprocessing.heap.BufferWrapper of int64s, ROW_SIZE per worker
     initializer_blob: bytes | None
     native_threads: int | None
     measure_memory: bool
@@ -169,7 +169,7 @@ def _send(channel: socket.socket, message: FromWorker) -> None:
 
 
 def _board_row(board: Any, index: int) -> MutableSequence[int]:
-    view = memoryview(board).cast("B").cast("q")
+    view: memoryview = board.create_memoryview().cast("q")
     start = index * progress.ROW_SIZE
     return view[start : start + progress.ROW_SIZE]  # type: ignore[return-value]
 
