@@ -93,23 +93,40 @@ robust_consistent(PyObject *module, PyObject *address)
     return mutex == NULL ? NULL : PyLong_FromLong(pthread_mutex_consistent(mutex));
 }
 
+/* METH_FASTCALL functions take a fixed number of arguments: 0, or -1 with TypeError. */
+static int
+expect_arguments(const char *function, Py_ssize_t nargs, Py_ssize_t expected)
+{
+    if (nargs == expected) {
+        return 0;
+    }
+    PyErr_Format(PyExc_TypeError, "%s() takes %zd arguments (%zd given)", function, expected,
+                 nargs);
+    return -1;
+}
+
+/* A float argument where None stands for `if_none`: 0, or -1 with an exception. */
+static int
+float_or(PyObject *argument, double if_none, double *value)
+{
+    if (argument == Py_None) {
+        *value = if_none;
+        return 0;
+    }
+    *value = PyFloat_AsDouble(argument);
+    return *value == -1.0 && PyErr_Occurred() ? -1 : 0;
+}
+
 static PyObject *
 robust_lock(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 2) {
-        PyErr_Format(PyExc_TypeError, "lock() takes 2 arguments (%zd given)", nargs);
+    if (expect_arguments("lock", nargs, 2) < 0) {
         return NULL;
     }
     pthread_mutex_t *mutex = mutex_at(args[0]);
-    if (mutex == NULL) {
+    double deadline;
+    if (mutex == NULL || float_or(args[1], INFINITY, &deadline) < 0) {
         return NULL;
-    }
-    double deadline = INFINITY;
-    if (args[1] != Py_None) {
-        deadline = PyFloat_AsDouble(args[1]);
-        if (deadline == -1.0 && PyErr_Occurred()) {
-            return NULL;
-        }
     }
     int result = lock_until(mutex, deadline);
     return result < 0 ? NULL : PyLong_FromLong(result);
@@ -120,8 +137,7 @@ robust_lock(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 static PyObject *
 robust_futex_wait(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 3) {
-        PyErr_Format(PyExc_TypeError, "futex_wait() takes 3 arguments (%zd given)", nargs);
+    if (expect_arguments("futex_wait", nargs, 3) < 0) {
         return NULL;
     }
     void *word = PyLong_AsVoidPtr(args[0]);
@@ -129,15 +145,12 @@ robust_futex_wait(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     if ((word == NULL || expected == (unsigned long long)-1) && PyErr_Occurred()) {
         return NULL;
     }
-    double wait = thread_slice();
-    if (args[2] != Py_None) {
-        double timeout = PyFloat_AsDouble(args[2]);
-        if (timeout == -1.0 && PyErr_Occurred()) {
-            return NULL;
-        }
-        if (!(timeout >= wait)) {
-            wait = timeout > 0 ? timeout : 0.0; /* negative and NaN: do not sleep */
-        }
+    double wait = thread_slice(), timeout;
+    if (float_or(args[2], INFINITY, &timeout) < 0) {
+        return NULL;
+    }
+    if (!(timeout >= wait)) {
+        wait = timeout > 0 ? timeout : 0.0; /* negative and NaN: do not sleep */
     }
     struct timespec span;
     span.tv_sec = (time_t)wait;
@@ -151,8 +164,7 @@ robust_futex_wait(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 static PyObject *
 robust_futex_wake(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 2) {
-        PyErr_Format(PyExc_TypeError, "futex_wake() takes 2 arguments (%zd given)", nargs);
+    if (expect_arguments("futex_wake", nargs, 2) < 0) {
         return NULL;
     }
     void *word = PyLong_AsVoidPtr(args[0]);
