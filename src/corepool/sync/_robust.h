@@ -122,7 +122,27 @@ monitor_fields(Core *self)
     return (field_t *)self->fields;
 }
 
-int monitor_try_enter(Core *self, int64_t field_count);
+void monitor_roll_back(field_t *fields, int64_t field_count);
+
+/* Enter the monitor without waiting (Monitor.enter's first step): 0 (entered, fields
+   consistent, this process recorded as the holder) or the pthread result that the Python path
+   will meet again and handle (EBUSY, EDEADLK, ...).  The object is attached.  Inline: it is
+   the start of every fast path of SemaphoreCore and EventCore (a call costs ~2 ns of ~55). */
+static inline int
+monitor_try_enter(Core *self, int64_t field_count)
+{
+    field_t *fields = monitor_fields(self);
+    int result = pthread_mutex_trylock(self->mutex);
+    if (result == EOWNERDEAD) { /* the holder died inside a change: undo it */
+        monitor_roll_back(fields, field_count);
+        pthread_mutex_consistent(self->mutex);
+        result = 0;
+    }
+    if (result == 0) {
+        fields[MONITOR_HOLDER] = this_pid;
+    }
+    return result;
+}
 
 /* Save fields[index] in the journal before it changes: the pair first, then the length (a torn
    entry is never replayed). */

@@ -35,9 +35,10 @@ _robust_locks.c, _robust_monitor.c, _robust_semaphore.c, _robust_event.c, and th
 (functions on a mutex address, module init).  Why separate sources rather than one file that
 #includes the parts: each file compiles on its own against the header, so the compiler checks
 that it needs nothing private of another; setuptools rebuilds the module when the header
-changes (`depends` in pyproject.toml).  The cost is a call instead of inlining where a hot path
-crosses files (core_parse_acquire, monitor_try_enter): ~1 ns of the ~50 ns of an acquire +
-release (benchmarks/results/sync.md), so the tiny helpers of the hot paths live in the header.
+changes (`depends` in pyproject.toml).  What the single file's compiler inlined into the hot
+paths (the attached check, entering a monitor, journaling) is `static inline` in the header, so
+an uncontended call makes the same calls as before the split (measured side by side: same
+times within noise, ~0.05 us an acquire + release).
 */
 
 #include "_robust.h"

@@ -3,9 +3,9 @@
 
    A change of several fields first saves each old value in the journal: the (index, old
    value) pair, then the journal length (a torn entry is never replayed); commit() empties the
-   journal (monitor_journal, monitor_commit in _robust.h).  A process killed inside a change
+   journal (monitor_journal, monitor_commit, in _robust.h).  A process killed inside a change
    leaves the mutex EOWNERDEAD and the journal behind; whoever enters next puts the old values
-   back (monitor_roll_back), from C or from Python, as if the change had never begun.  Fields
+   back (monitor_roll_back, called by monitor_try_enter), from C or from Python, as if the change had never begun.  Fields
    are `volatile` so that the compiler keeps the stores in this order: a SIGKILL lands between
    two instructions of the program as written.  Their visibility to the next holder is ordered
    by the mutex (the kernel's robust-list release of a dead holder is a full barrier). */
@@ -13,7 +13,7 @@
 #include "_robust.h"
 
 /* _monitor.Monitor.roll_back; entries outside the fields are skipped, never written. */
-static void
+void
 monitor_roll_back(field_t *fields, int64_t field_count)
 {
     int64_t length = fields[MONITOR_SNAP_LENGTH], start = fields[MONITOR_SNAP_START];
@@ -35,23 +35,4 @@ monitor_roll_back(field_t *fields, int64_t field_count)
         }
     }
     fields[MONITOR_JOURNAL_LENGTH] = 0;
-}
-
-/* Enter the monitor without waiting (Monitor.enter's first step): 0 (entered, fields
-   consistent, this process recorded as the holder) or the pthread result that the Python path
-   will meet again and handle (EBUSY, EDEADLK, ...).  The object is attached. */
-int
-monitor_try_enter(Core *self, int64_t field_count)
-{
-    field_t *fields = monitor_fields(self);
-    int result = pthread_mutex_trylock(self->mutex);
-    if (result == EOWNERDEAD) { /* the holder died inside a change: undo it */
-        monitor_roll_back(fields, field_count);
-        pthread_mutex_consistent(self->mutex);
-        result = 0;
-    }
-    if (result == 0) {
-        fields[MONITOR_HOLDER] = this_pid;
-    }
-    return result;
 }
