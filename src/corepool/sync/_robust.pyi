@@ -1,4 +1,5 @@
-"""Types of the optional C extension ``corepool.sync._robust`` (source: ``_robust.c``)."""
+"""Types of the optional C extension ``corepool.sync._robust`` (sources: ``_robust_*.c``, the
+opening of ``_robust_module.c`` first)."""
 
 MUTEX_BYTES: int
 API: int
