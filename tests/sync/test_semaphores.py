@@ -67,6 +67,14 @@ def try_unit(semaphore: Any) -> bool:
     return False
 
 
+def take_unit(semaphore: Any) -> bool:
+    """Wait for a unit: two workers may want the only one at the same moment."""
+    if semaphore.acquire(timeout=30):
+        semaphore.release()
+        return True
+    return False
+
+
 @pytest.mark.parametrize("kind", KINDS)
 def test_never_more_holders_than_units(kind: str, spawner: Any) -> None:
     semaphore = getattr(corepool, kind)(2)
@@ -171,6 +179,6 @@ def test_a_bad_timeout_is_refused_even_when_a_unit_is_free() -> None:
 @pytest.mark.parametrize("kind", KINDS)
 def test_passed_to_pool_tasks(kind: str, pool: corepool.Pool) -> None:
     semaphore = getattr(corepool, kind)(1)
-    assert pool.map(try_unit, [semaphore] * 4) == [True] * 4
+    assert pool.map(take_unit, [semaphore] * 4, chunksize=1) == [True] * 4
     with semaphore:
         assert pool.apply(try_unit, (semaphore,)) is False

@@ -2,8 +2,8 @@
 
 ``_native`` uses this module when the C extension ``_robust`` is not built (no compiler at
 install time) or ``COREPOOL_SYNC_NATIVE=ctypes`` asks for it.  Every function has the name,
-arguments and results of its twin in ``_robust.c``; a mutex is passed as a ``ctypes.c_void_p``
-(see ``mutex_handle``).
+arguments and results of its twin in ``_robust_module.c`` / ``_robust_waiting.c``; a mutex is
+passed as a ``ctypes.c_void_p`` (see ``mutex_handle``).
 
 Calls that never block go through ``PyDLL`` (they keep the GIL: ~130 ns instead of ~300 ns);
 calls that may block go through ``CDLL``, which releases the GIL while they wait.  Blocking waits

@@ -1,7 +1,7 @@
 """The fast paths of ``Lock``, ``RLock``, ``Semaphore`` (acquire, release, ``with``) and ``Event``
 (set, clear, is_set); in C or in Python.
 
-A lock's segment (the layout ``_robust.c`` also knows):
+A lock's segment (the layout ``_robust_locks.c`` also knows):
 
     [ pthread_mutex_t (64 B) | holder pid | holder token | holder thread | depth | policy ]
 

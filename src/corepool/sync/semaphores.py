@@ -12,7 +12,7 @@ how many units:
 
 The C fast path (``_robust.SemaphoreCore``) writes the same journal as the Python path, in the
 same order, so a process killed in either is rolled back alike; the field layout is shared with
-``_robust.c`` (``SEMAPHORE_LAYOUT``, compared by a test).
+``_robust_semaphore.c`` (``SEMAPHORE_LAYOUT``, compared by a test).
 
 ``acquire`` takes a unit and adds one to the caller's row; ``release`` gives one back and takes
 one from the caller's row (a release by a process holding none, as in producer/consumer
