@@ -180,3 +180,30 @@ def test_a_function_the_forked_worker_lacks_is_sent_again_by_value(tmp_path) -> 
     script = tmp_path / "program.py"
     script.write_text(DEFINED_AFTER_FORK_PROGRAM)
     assert _run([str(script)]).splitlines() == ["2", "SerializationError True", "3"]
+
+
+SPAWNED_EXIT_PROGRAM = textwrap.dedent(
+    """
+    import atexit
+    import corepool
+
+    def register_goodbye():
+        atexit.register(print, "atexit ran in the worker", flush=True)
+        print("unflushed output of the worker", end="")
+
+    if __name__ == "__main__":
+        with corepool.Pool(1, context="spawn") as pool:
+            pool.apply(register_goodbye)
+            pool.close()
+            pool.join()
+    """
+)
+
+
+def test_a_spawned_worker_runs_atexit_and_flushes_its_output_as_it_ends(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # Spawned workers skip the interpreter's teardown (corepool._worker.spawned), not these.
+    script = tmp_path / "program.py"
+    script.write_text(SPAWNED_EXIT_PROGRAM)
+    output = _run([str(script)])
+    assert "unflushed output of the worker" in output
+    assert "atexit ran in the worker" in output

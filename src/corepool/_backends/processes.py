@@ -53,6 +53,7 @@ from corepool._wire.rebuild import local_error, rebuild
 from corepool._wire.remote_error import Stage
 from corepool._worker import progress
 from corepool._worker.process_main import WorkerBoot, worker_process_main
+from corepool._worker.spawned import SpawnedWorker
 from corepool.settings import Settings
 
 # How many functions a worker keeps unpickled.  Each job has its own token, so this bounds the
@@ -139,7 +140,12 @@ class ProcessBackend(Backend):
             measure_memory=self._measure_memory,
             inherited_fds=self._fds_a_fork_inherits(),
         )
-        process = self._context.Process(  # type: ignore[attr-defined]
+        process_class = (
+            SpawnedWorker
+            if self._start_method == "spawn"
+            else self._context.Process  # type: ignore[attr-defined]
+        )
+        process = process_class(
             target=worker_process_main, args=(boot,), name=f"corepool-worker-{index}"
         )
         process.daemon = False  # so that a task may start a pool of its own

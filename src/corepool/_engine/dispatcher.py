@@ -182,7 +182,9 @@ class Dispatcher:
     def _dispatch(self) -> None:
         if not self._pending:
             return
-        idle = [slot for slot in self._slots if slot.idle]
+        # Only workers that said Ready: a chunk sent to one still starting would wait for it while
+        # another, started earlier, sits idle (under spawn, tens of ms of a pool's first task).
+        idle = [slot for slot in self._slots if slot.idle and slot.ready]
         while self._pending and idle:
             _, _, chunk = heapq.heappop(self._pending)
             if chunk.job.cancelled.is_set():
@@ -214,6 +216,7 @@ class Dispatcher:
         if slot is not None:
             slot.ready = True
             self._start_failures = 0.0
+            self._dispatch()
 
     def worker_init_failed(self, worker: WorkerHandle, error: BaseException) -> None:
         problem = InitializerError(
