@@ -115,3 +115,16 @@ def test_table_columns_line_up_and_speedups_follow_the_medians():
     assert len({len(line) for line in text}) == 1  # every line as wide as the header
     assert text[2].split() == ["cpu", "serial", "1", "3.000", "2.000-4.000", "-", "1.00x"]
     assert text[3].split() == ["cpu", "processes", "2", "1.500", "1.000-2.000", "0.250", "2.00x"]
+
+
+@pytest.mark.parametrize("mode", ["threads", "processes"])
+def test_the_warm_up_starts_every_worker_before_measuring(mode):
+    # A pool hands tasks to the workers ready first; the warm-up must still reach all of them,
+    # or the rest would start (and take the CPU) during the measurements.
+    from corepool.cli._bench.measure import open_runner
+
+    workload = Workload("io", "waits", wait_for_io, [0.0] * 8, 0.0, 8)
+    with open_runner(workload, mode) as runner:
+        workers = runner._pool.statistics().workers
+        assert len(workers) == 8
+        assert all(worker.tasks_done == 1 for worker in workers)

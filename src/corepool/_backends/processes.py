@@ -141,9 +141,7 @@ class ProcessBackend(Backend):
             inherited_fds=self._fds_a_fork_inherits(),
         )
         process_class = (
-            SpawnedWorker
-            if self._start_method == "spawn"
-            else self._context.Process  # type: ignore[attr-defined]
+            SpawnedWorker if self._start_method == "spawn" else self._context.Process  # type: ignore[attr-defined]
         )
         process = process_class(
             target=worker_process_main, args=(boot,), name=f"corepool-worker-{index}"

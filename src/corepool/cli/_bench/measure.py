@@ -18,8 +18,9 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import Literal
 
-from corepool.cli._bench.workloads import Workload, noop
+from corepool.cli._bench.workloads import Workload, meet
 from corepool.pool import Pool
+from corepool.sync.barrier import Barrier
 
 Mode = Literal["serial", "threads", "processes"]
 MODES: tuple[Mode, ...] = ("serial", "threads", "processes")
@@ -75,7 +76,10 @@ def open_runner(workload: Workload, mode: Mode) -> Iterator[Runner]:
     backend = "threads" if mode == "threads" else "processes"
     pool = Pool(workload.workers, backend=backend)
     try:
-        pool.map(noop, range(workload.workers), chunksize=1)
+        # A task per worker that waits for all the others: a pool hands tasks to the workers
+        # that are ready first, so a plain warm-up could end with some still starting, and
+        # their start-up would then be paid during the measurements.
+        pool.map(meet, [Barrier(workload.workers)] * workload.workers, chunksize=1)
         start_seconds = time.perf_counter() - started
         yield Runner(workload, mode, pool, start_seconds)
     finally:

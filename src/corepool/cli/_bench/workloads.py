@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from corepool.cli._bench.calibrate import loops_for
+from corepool.sync.barrier import Barrier
 
 
 @dataclass(frozen=True)
@@ -79,5 +80,6 @@ def _task_count(budget_seconds: float, task_seconds: float, workers: int) -> int
     return waves * workers
 
 
-def noop(_: object = None) -> None:
-    """Warms a pool up: each worker runs one before the clock starts."""
+def meet(barrier: Barrier) -> None:
+    """Warms a pool up: every worker holds one of these at once, so all of them have started."""
+    barrier.wait(60)
