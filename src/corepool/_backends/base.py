@@ -7,12 +7,12 @@ in the submitting thread (pickling, for processes), so the dispatcher only moves
 
 from __future__ import annotations
 
-import asyncio
 from abc import ABC, abstractmethod
 from collections.abc import MutableSequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from corepool._engine.event_loop import EventLoop
 from corepool._engine.tasks import Chunk, Job
 
 
@@ -100,9 +100,7 @@ class Backend(ABC):
         """Re-prepare a chunk item by item (after the worker could not read it whole)."""
 
     @abstractmethod
-    def start_worker(
-        self, index: int, loop: asyncio.AbstractEventLoop, listener: WorkerListener
-    ) -> WorkerHandle:
+    def start_worker(self, index: int, loop: EventLoop, listener: WorkerListener) -> WorkerHandle:
         """Start worker ``index`` (on the loop thread)."""
 
     def close(self) -> None:  # noqa: B027 - optional hook

@@ -15,7 +15,6 @@ event loop; see ``_wire.framing`` for why it must never block.
 from __future__ import annotations
 
 import array
-import asyncio
 import collections
 import multiprocessing
 import multiprocessing.context
@@ -33,6 +32,7 @@ from corepool._backends.base import (
     WorkerHandle,
     WorkerListener,
 )
+from corepool._engine.event_loop import EventLoop
 from corepool._engine.tasks import Chunk, Job
 from corepool._lifecycle.start_method import unimportable_main_hidden
 from corepool._wire import serialization
@@ -123,9 +123,7 @@ class ProcessBackend(Backend):
 
     # -- loop thread
 
-    def start_worker(
-        self, index: int, loop: asyncio.AbstractEventLoop, listener: WorkerListener
-    ) -> WorkerHandle:
+    def start_worker(self, index: int, loop: EventLoop, listener: WorkerListener) -> WorkerHandle:
         parent_end, child_end = socket.socketpair()
         for end in (parent_end, child_end):
             end.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, self._settings.channel_buffer_bytes)
@@ -180,7 +178,7 @@ class ProcessWorker(WorkerHandle):
         process: multiprocessing.process.BaseProcess,
         channel: socket.socket,
         row: MutableSequence[int],
-        loop: asyncio.AbstractEventLoop,
+        loop: EventLoop,
         listener: WorkerListener,
     ) -> None:
         self.index = index

@@ -9,7 +9,6 @@ abandoned (its eventual result is dropped) and a fresh thread takes its place.
 
 from __future__ import annotations
 
-import asyncio
 import queue
 import threading
 from collections.abc import Callable
@@ -23,6 +22,7 @@ from corepool._backends.base import (
     WorkerHandle,
     WorkerListener,
 )
+from corepool._engine.event_loop import EventLoop
 from corepool._engine.tasks import Chunk
 from corepool._worker import progress
 from corepool._worker.thread_main import (
@@ -56,9 +56,7 @@ class ThreadBackend(Backend):
         self._initargs = initargs
         self._name_prefix = name_prefix
 
-    def start_worker(
-        self, index: int, loop: asyncio.AbstractEventLoop, listener: WorkerListener
-    ) -> WorkerHandle:
+    def start_worker(self, index: int, loop: EventLoop, listener: WorkerListener) -> WorkerHandle:
         name = f"{self._name_prefix}_{index}" if self._name_prefix else f"corepool-worker-{index}"
         return ThreadWorker(index, name, loop, listener, self._initializer, self._initargs)
 
@@ -68,7 +66,7 @@ class ThreadWorker(WorkerHandle):
         self,
         index: int,
         name: str,
-        loop: asyncio.AbstractEventLoop,
+        loop: EventLoop,
         listener: WorkerListener,
         initializer: Callable[..., object] | None,
         initargs: tuple[Any, ...],

@@ -11,7 +11,6 @@ exactly which item a dead or timed-out worker held (see ``recovery``).
 
 from __future__ import annotations
 
-import asyncio
 import heapq
 import itertools
 import signal
@@ -21,6 +20,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from corepool._backends.base import Backend, ChunkFinished, Outcome, WorkerHandle
+from corepool._engine.event_loop import TimerHandle
 from corepool._engine.limits import WorkerLimits
 from corepool._engine.loop_thread import LoopThread
 from corepool._engine.recovery import Loss, LossKind, plan_recovery
@@ -45,7 +45,7 @@ class Slot:
     chunk: Chunk | None = None
     tasks_done: int = 0
     stop_reason: StopReason | None = None
-    timer: asyncio.TimerHandle | None = None
+    timer: TimerHandle | None = None
     """Timeout check for the running chunk, or the shutdown escalation while stopping."""
     assigned_ns: int = 0
     """``time.monotonic_ns()`` when the chunk was handed over (timeouts before it is read)."""
@@ -77,7 +77,7 @@ class Dispatcher:
         self._pending: list[tuple[int, int, Chunk]] = []
         self._order = itertools.count()
         self._front = itertools.count(-1, -1)
-        self._delayed: dict[int, tuple[asyncio.TimerHandle, Chunk]] = {}
+        self._delayed: dict[int, tuple[TimerHandle, Chunk]] = {}
         self._feeders = 0
         self._closing = False
         self._terminating = False

@@ -1,4 +1,4 @@
-"""The dispatcher's thread: an asyncio event loop that waits on everything at once.
+"""The dispatcher's thread: an event loop (``event_loop.py``) that waits on everything at once.
 
 Worker channels, worker sentinels (a pipe that becomes readable when a process exits), the
 self-pipe that other threads use to hand over work (``call_soon_threadsafe``) and the timers for
@@ -8,12 +8,13 @@ thread touches the dispatcher's state, so that state needs no locks.
 
 from __future__ import annotations
 
-import asyncio
 import concurrent.futures
 import logging
 import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
+
+from corepool._engine.event_loop import EventLoop
 
 _T = TypeVar("_T")
 logger = logging.getLogger("corepool")
@@ -21,7 +22,7 @@ logger = logging.getLogger("corepool")
 
 class LoopThread:
     def __init__(self, name: str, on_error: Callable[[BaseException], None] | None = None) -> None:
-        self.loop = asyncio.new_event_loop()
+        self.loop = EventLoop()
         self._on_error = on_error
         self.loop.set_exception_handler(self._report)
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
@@ -80,7 +81,6 @@ class LoopThread:
         return not self._thread.is_alive()
 
     def _run(self) -> None:
-        asyncio.set_event_loop(self.loop)
         try:
             self.loop.run_forever()
         finally:
@@ -90,7 +90,7 @@ class LoopThread:
                     if not future.done():
                         future.set_exception(RuntimeError("the dispatcher has stopped"))
 
-    def _report(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    def _report(self, loop: EventLoop, context: dict[str, Any]) -> None:
         """An exception escaped a callback on the loop: a bug in corepool.  Log it and let the
         owner fail everything clearly, rather than leave results waiting forever."""
         error = context.get("exception")

@@ -1,0 +1,121 @@
+"""The dispatcher's event loop: the asyncio subset the engine relies on, with its semantics."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+from corepool._engine.event_loop import EventLoop
+
+
+@pytest.fixture
+def loop() -> Iterator[EventLoop]:
+    event_loop = EventLoop()
+    yield event_loop
+    event_loop.close()
+
+
+def test_timers_run_in_time_order_and_a_cancelled_one_never(loop: EventLoop) -> None:
+    seen: list[str] = []
+    loop.call_later(0.02, seen.append, "late")
+    loop.call_later(0.01, seen.append, "early")
+    loop.call_later(0.015, seen.append, "cancelled").cancel()
+    loop.call_later(0.03, loop.stop)
+    loop.run_forever()
+    assert seen == ["early", "late"]
+
+
+def test_another_thread_wakes_the_loop(loop: EventLoop) -> None:
+    seen: list[str] = []
+
+    def post() -> None:
+        loop.call_soon_threadsafe(seen.append, "from a thread")
+        loop.call_soon_threadsafe(loop.stop)
+
+    loop.call_soon(threading.Thread(target=post).start)
+    loop.run_forever()  # blocks in select until the thread writes its wake-up
+    assert seen == ["from a thread"]
+
+
+def test_a_reader_fires_until_removed_and_a_pending_call_is_dropped(loop: EventLoop) -> None:
+    read_end, write_end = os.pipe()
+    calls: list[bytes] = []
+
+    def on_readable() -> None:
+        calls.append(os.read(read_end, 1))
+        if len(calls) == 2:
+            loop.remove_reader(read_end)
+            loop.call_soon(loop.stop)
+
+    loop.add_reader(read_end, on_readable)
+    os.write(write_end, b"abc")
+    loop.run_forever()
+    assert calls == [b"a", b"b"]
+    assert not loop.remove_reader(read_end)  # already gone
+    os.close(read_end)
+    os.close(write_end)
+
+
+def test_removing_a_reader_cancels_its_callback_made_ready_in_the_same_round(
+    loop: EventLoop,
+) -> None:
+    first_read, first_write = os.pipe()
+    second_read, second_write = os.pipe()
+    calls: list[str] = []
+
+    def first() -> None:
+        calls.append("first")
+        loop.remove_reader(second_read)  # its callback may be ready in this very round
+        loop.remove_reader(first_read)
+        loop.call_soon(loop.stop)
+
+    def second() -> None:
+        calls.append("second")
+        loop.remove_reader(first_read)
+        loop.remove_reader(second_read)
+        loop.call_soon(loop.stop)
+
+    loop.add_reader(first_read, first)
+    loop.add_reader(second_read, second)
+    os.write(first_write, b"x")
+    os.write(second_write, b"x")
+    loop.run_forever()
+    assert calls in (["first"], ["second"])
+    for fd in (first_read, first_write, second_read, second_write):
+        os.close(fd)
+
+
+def test_a_writer_and_a_reader_share_a_descriptor(loop: EventLoop) -> None:
+    left, right = os.pipe()
+    seen: list[str] = []
+    loop.add_writer(right, lambda: (seen.append("writable"), loop.remove_writer(right)))
+    loop.add_reader(left, lambda: (seen.append("readable"), loop.remove_reader(left), loop.stop()))
+    loop.call_later(0.01, os.write, right, b"x")
+    loop.run_forever()
+    assert seen == ["writable", "readable"]
+    os.close(left)
+    os.close(right)
+
+
+def test_a_failing_callback_is_reported_and_the_loop_goes_on(loop: EventLoop) -> None:
+    reports: list[dict[str, object]] = []
+    loop.set_exception_handler(lambda _, context: reports.append(context))
+    seen: list[str] = []
+    loop.call_soon(lambda: 1 / 0)
+    loop.call_soon(seen.append, "after")
+    loop.call_soon(loop.stop)
+    loop.run_forever()
+    assert seen == ["after"]
+    assert isinstance(reports[0]["exception"], ZeroDivisionError)
+
+
+def test_a_closed_loop_refuses_work_from_other_threads() -> None:
+    event_loop = EventLoop()
+    event_loop.close()
+    assert event_loop.is_closed()
+    with pytest.raises(RuntimeError, match="closed"):
+        event_loop.call_soon_threadsafe(print)
+    event_loop.close()  # twice is fine
