@@ -164,9 +164,10 @@ class Engine:
     def _fed(self, job: Job) -> None:
         with self._lock:
             self._streams.pop(job.id, None)
-            if self._loop_thread.loop.is_closed():
-                return
-            self._loop_thread.call(self._dispatcher.feeder_finished)
+            try:
+                self._loop_thread.call(self._dispatcher.feeder_finished)
+            except RuntimeError:  # the loop closed meanwhile (the pool ended): nothing to tell
+                pass
 
     def cancel(self, job: Job, *, stop_running: bool = False) -> None:
         """Stop a job: no more of its input is read and its pending tasks are dropped; with
@@ -176,8 +177,10 @@ class Engine:
             stream = self._streams.get(job.id)
             if stream is not None:
                 stream[0].close()
-            if not self._loop_thread.loop.is_closed():
+            try:
                 self._loop_thread.call(self._dispatcher.cancel_job_tasks, job.id, stop_running)
+            except RuntimeError:  # the loop closed meanwhile: no task of the job is left
+                pass
 
     def _check_running(self) -> None:
         if self._state != _RUNNING:
