@@ -217,8 +217,11 @@ class Engine:
                 window.close()
             if self._loop_thread.is_current:
                 self._terminate_on_loop(sinks, error)
-            elif not self._loop_thread.loop.is_closed():
+                return
+            try:
                 self._loop_thread.call(self._terminate_on_loop, sinks, error)
+            except RuntimeError:  # the loop already ended: every task had finished
+                pass
 
     def _terminate_on_loop(self, sinks: list[Sink], error: BaseException) -> None:
         self._dispatcher.terminate(error)
