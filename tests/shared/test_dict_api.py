@@ -226,7 +226,10 @@ def small_memory_file_system(
         check=False,
     )
     if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
+        pytest.skip(
+            "a full file system needs a small tmpfs of its own, and mounting one needs root "
+            f"(or CAP_SYS_ADMIN): {mounted.stderr.decode().strip()}"
+        )
     monkeypatch.setenv("COREPOOL_SHARED_DIR", str(tmp_path))
     try:
         yield tmp_path

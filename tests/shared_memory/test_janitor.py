@@ -41,11 +41,18 @@ def test_only_its_own_segments_are_unlinked() -> None:
         shm.shm_unlink(foreign)
 
 
-@pytest.mark.skipif(os.getuid() != 0, reason="needs root to run a process as another user")
+@pytest.mark.skipif(
+    os.getuid() != 0,
+    reason="proving another user is refused needs a process of another user, which only root "
+    "can start",
+)
 def test_another_user_cannot_make_it_remove_anything() -> None:
     python = shutil.which("python3", path="/usr/bin:/bin")  # readable by any user
     if python is None:
-        pytest.skip("no system python3 for the other user")
+        pytest.skip(
+            "no /usr/bin/python3 that the other user can run (this interpreter may sit in a "
+            "directory only root can read)"
+        )
     segment = Segment.create(64)
     code = (
         "import socket, sys\n"

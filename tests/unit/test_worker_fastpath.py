@@ -19,7 +19,12 @@ try:
 except ImportError:  # no compiler here: test_the_extension_is_built_where_it_can_be says if fine
     fastpath = None
 
-needs_extension = pytest.mark.skipif(fastpath is None, reason="the extension was not built")
+needs_extension = pytest.mark.skipif(
+    fastpath is None,
+    reason="corepool._worker._fastpath was not built (no C compiler or Python headers at install "
+    "time): the Python twins run instead, and test_the_extension_is_built_where_it_can_be "
+    "fails if a compiler was there",
+)
 
 
 def _row() -> memoryview:

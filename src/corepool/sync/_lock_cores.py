@@ -29,6 +29,7 @@ from __future__ import annotations
 import errno
 import os
 import time
+from collections.abc import Callable
 from threading import get_ident
 from typing import TYPE_CHECKING, Any
 
@@ -74,6 +75,9 @@ class PyLockCore:
 
     _mutex: Any
     _fields: Any
+    # Hooks the lock class defines (the module docstring says when they are called):
+    _lock_failed: Callable[[int, bool, float | None], bool]
+    _refuse_release: Callable[[], Exception]
 
     def _attach(self, memory: memoryview) -> None:
         """Nothing to keep: the lock's ``_mutex`` handle and ``_fields`` view are enough."""
@@ -108,12 +112,6 @@ class PyLockCore:
         if result == errno.ETIMEDOUT:
             return False
         return self._lock_failed(result, block, timeout)
-
-    def _lock_failed(self, code: int, block: bool, timeout: float | None) -> bool:
-        raise NotImplementedError  # provided by the lock class
-
-    def _refuse_release(self) -> Exception:
-        raise NotImplementedError  # provided by the lock class
 
 
 class PyRLockCore(PyLockCore):
@@ -159,6 +157,9 @@ class PySemaphoreCore:
     _row: int
     _row_pid: int
     _exit_hook_pid: int
+    # Hooks the semaphore class defines: its Python reference path.
+    _acquire_slowly: Callable[..., bool]
+    _release_slowly: Callable[[], None]
 
     def _attach(self, memory: memoryview) -> None:
         """Nothing to keep: the semaphore's monitor holds its views."""
@@ -175,15 +176,14 @@ class PySemaphoreCore:
     def __exit__(self, *exc_info: object) -> None:
         self._release_slowly()
 
-    def _acquire_slowly(self, block: bool = True, timeout: float | None = None) -> bool:
-        raise NotImplementedError  # provided by the semaphore class
-
-    def _release_slowly(self) -> None:
-        raise NotImplementedError  # provided by the semaphore class
-
 
 class PyEventCore:
     """``Event``'s set, clear and is_set on the ctypes backend (twin of ``_robust.EventCore``)."""
+
+    # Hooks the event class defines.
+    _set_slowly: Callable[[], None]
+    _clear_slowly: Callable[[], None]
+    _is_set: Callable[[], bool]
 
     def _attach(self, memory: memoryview) -> None:
         """Nothing to keep: the event's monitor holds its views."""
@@ -196,15 +196,6 @@ class PyEventCore:
 
     def is_set(self) -> bool:
         return self._is_set()
-
-    def _set_slowly(self) -> None:
-        raise NotImplementedError  # provided by the event class
-
-    def _clear_slowly(self) -> None:
-        raise NotImplementedError  # provided by the event class
-
-    def _is_set(self) -> bool:
-        raise NotImplementedError  # provided by the event class
 
 
 def _deadline(timeout: float | None) -> float | None:
