@@ -28,6 +28,17 @@ def _warm(map_: Callable[..., Any], workers: int) -> None:
 
 
 @contextmanager
+def _warm_pool(pool: Any, workers: int) -> Iterator[Any]:
+    """A ``multiprocessing.Pool``-like pool, warmed up, then closed and joined on exit."""
+    try:
+        pool.map(noop, range(workers * 4), chunksize=1)
+        yield pool
+    finally:
+        pool.close()
+        pool.join()
+
+
+@contextmanager
 def mp_pool(workers: int, method: str | None = None, *, threads: bool = False) -> Iterator[Any]:
     import multiprocessing
     import multiprocessing.pool
@@ -36,12 +47,8 @@ def mp_pool(workers: int, method: str | None = None, *, threads: bool = False) -
         pool: Any = multiprocessing.pool.ThreadPool(workers)
     else:
         pool = multiprocessing.get_context(method).Pool(workers)
-    try:
-        pool.map(noop, range(workers * 4), chunksize=1)
+    with _warm_pool(pool, workers):
         yield pool
-    finally:
-        pool.close()
-        pool.join()
 
 
 @contextmanager
@@ -62,13 +69,8 @@ def futures_executor(workers: int, *, threads: bool = False) -> Iterator[Any]:
 def corepool_pool(workers: int, backend: str = "processes") -> Iterator[Any]:
     import corepool
 
-    pool = corepool.Pool(workers, backend=backend)
-    try:
-        pool.map(noop, range(workers * 4), chunksize=1)
+    with _warm_pool(corepool.Pool(workers, backend=backend), workers) as pool:
         yield pool
-    finally:
-        pool.close()
-        pool.join()
 
 
 @contextmanager

@@ -43,16 +43,23 @@ except ImportError:  # pragma: no cover - exercised where the extension was not 
     _all_atoms = _all_atoms_in_python
 
 
-def dumps(value: object, *, by_value: bool = False) -> bytes:
-    """Pickle ``value``: plain pickle first unless ``by_value``, cloudpickle as the fallback."""
+def dumps_telling(value: object, *, by_value: bool = False) -> tuple[bytes, bool]:
+    """Pickle ``value``: plain pickle first unless ``by_value``, cloudpickle as the fallback.
+
+    Also returns whether cloudpickle made it (so that it carries a function's code).
+    """
     if not by_value:
         try:
-            return pickle.dumps(value, PROTOCOL)
+            return pickle.dumps(value, PROTOCOL), False
         except Exception:  # noqa: BLE001 - any failure: let cloudpickle try (and report)
             pass
     import cloudpickle
 
-    return bytes(cloudpickle.dumps(value, PROTOCOL))
+    return bytes(cloudpickle.dumps(value, PROTOCOL)), True
+
+
+def dumps(value: object, *, by_value: bool = False) -> bytes:
+    return dumps_telling(value, by_value=by_value)[0]
 
 
 def function_travels_by_value(fn: Callable[..., Any]) -> bool:
@@ -74,12 +81,7 @@ def function_travels_by_value(fn: Callable[..., Any]) -> bool:
 
 def dumps_function(fn: Callable[..., Any]) -> tuple[bytes, bool]:
     """The function's pickle, and whether it carries the function's code."""
-    if function_travels_by_value(fn):
-        return dumps(fn, by_value=True), True
-    try:
-        return pickle.dumps(fn, PROTOCOL), False
-    except Exception:  # noqa: BLE001 - a lambda, a closure: cloudpickle takes it by value
-        return dumps(fn, by_value=True), True
+    return dumps_telling(fn, by_value=function_travels_by_value(fn))
 
 
 def loads(blob: bytes | bytearray | memoryview) -> Any:
