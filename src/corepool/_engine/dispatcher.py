@@ -182,9 +182,7 @@ class Dispatcher:
     def _dispatch(self) -> None:
         if not self._pending:
             return
-        # Only workers that said Ready: a chunk sent to one still starting would wait for it while
-        # another, started earlier, sits idle (under spawn, tens of ms of a pool's first task).
-        idle = [slot for slot in self._slots if slot.idle and slot.ready]
+        idle = self._idle_in_order()
         while self._pending and idle:
             _, _, chunk = heapq.heappop(self._pending)
             if chunk.job.cancelled.is_set():
@@ -193,6 +191,20 @@ class Dispatcher:
             if not chunk.job.sink.claim():
                 continue
             self._assign(idle.pop(), chunk)
+
+    def _idle_in_order(self) -> list[Slot]:
+        """Idle workers, the next to take a chunk last (``pop()``).
+
+        Nothing until some worker said Ready: a chunk handed to one still starting waits for it,
+        while another may be ready first (under spawn, tens of ms of a pool's first task).  Then
+        ready workers first, and the chunks left over to those still starting, earliest started
+        first, so that a large map spreads over every worker instead of waiting for the ready ones.
+        """
+        if not any(slot.ready for slot in self._slots):
+            return []
+        idle = [slot for slot in self._slots if slot.idle]
+        idle.sort(key=lambda slot: (slot.ready, -slot.index))
+        return idle
 
     def _assign(self, slot: Slot, chunk: Chunk) -> None:
         assert slot.worker is not None
