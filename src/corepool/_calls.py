@@ -1,19 +1,20 @@
-"""What the two front doors share: turning a user's call into engine jobs."""
+"""What the two front doors share: pool-wide defaults, and opening the engine behind them."""
 
 from __future__ import annotations
 
 import multiprocessing.context
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
-from corepool._backends.factory import NativeThreads, check_size, create_backend
+from corepool._backends.base import BackendOptions
+from corepool._backends.registry import create_backend
 from corepool._engine.engine import Engine
 from corepool._engine.limits import WorkerLimits, parse_memory
-from corepool._engine.sinks import Sink
-from corepool._engine.tasks import Job, TaskOptions, function_label
-from corepool._wire.messages import CallStyle
+from corepool._engine.tasks import TaskOptions
 from corepool.settings import DEFAULT_SETTINGS, Settings
+
+NativeThreads = int | Literal["auto"] | None
 
 
 @dataclass(frozen=True)
@@ -55,12 +56,12 @@ def open_engine(
     """The engine behind a front door, from the front door's (validated) arguments."""
     if max_tasks is not None:
         check_size(max_tasks, 1, max_tasks_name)
+    if initializer is not None and not callable(initializer):
+        raise TypeError("initializer must be a callable")
     limits = WorkerLimits(max_tasks, parse_memory(max_memory))
-    settings = settings or DEFAULT_SETTINGS
-    worker_backend = create_backend(
-        backend,
-        size,
-        settings,
+    options = BackendOptions(
+        size=size,
+        settings=settings or DEFAULT_SETTINGS,
         initializer=initializer,
         initargs=tuple(initargs),
         context=context,
@@ -68,57 +69,15 @@ def open_engine(
         thread_name_prefix=thread_name_prefix,
         measure_memory=limits.max_memory is not None,
     )
-    return Engine(worker_backend, size, settings, limits=limits)
+    worker_backend = create_backend(backend, options)
+    return Engine(worker_backend, size, options.settings, limits=limits)
 
 
-def check_callable(fn: object, what: str = "func") -> None:
-    if not callable(fn):
-        raise TypeError(f"{what} must be callable, not {type(fn).__name__}")
-
-
-def length_of(iterable: Iterable[Any]) -> int | None:
-    try:
-        return len(iterable)  # type: ignore[arg-type]
-    except TypeError:
-        return None
-
-
-def check_chunksize(chunksize: int | None) -> None:
-    if chunksize is None:
-        return
-    if not isinstance(chunksize, int) or isinstance(chunksize, bool):
-        raise TypeError(f"chunksize must be an integer or None, not {type(chunksize).__name__}")
-    if chunksize < 1:
-        raise ValueError(f"chunksize must be at least 1, got {chunksize}")
-
-
-def start_stream(
-    engine: Engine,
-    kind: str,
-    fn: Callable[..., Any],
-    style: CallStyle,
-    iterable: Iterable[Any],
-    chunksize: int | None,
-    options: TaskOptions,
-    sink: Sink,
-    *,
-    window_slots: int | None = None,
-) -> Job:
-    check_callable(fn)
-    check_chunksize(chunksize)
-    try:
-        iter(iterable)
-    except TypeError:
-        raise TypeError(f"{kind}() needs an iterable, not {type(iterable).__name__}") from None
-    label = f"{kind}({function_label(fn)})"
-    return engine.submit_stream(
-        fn,
-        style,
-        iterable,
-        options,
-        sink,
-        label,
-        chunksize=chunksize,
-        total=length_of(iterable),
-        window_slots=window_slots,
-    )
+def check_size(size: int | None, default: int, what: str) -> int:
+    if size is None:
+        return default
+    if not isinstance(size, int) or isinstance(size, bool):
+        raise TypeError(f"{what} must be an integer, not {type(size).__name__}")
+    if size < 1:
+        raise ValueError(f"{what} must be at least 1, got {size}")
+    return size

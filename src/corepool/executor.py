@@ -25,11 +25,11 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, TypeVar
 
-from corepool._backends.factory import NativeThreads, check_size
-from corepool._calls import CallDefaults, check_callable, open_engine, start_stream
+from corepool._calls import CallDefaults, NativeThreads, check_size, open_engine
 from corepool._engine.engine import Engine
+from corepool._engine.requests import MapRequest, TaskRequest
 from corepool._engine.sinks import SingleSink, StreamSink, WaitTimedOut
-from corepool._engine.tasks import Job, function_label
+from corepool._engine.tasks import Job
 from corepool._lifecycle.exit_hooks import end_at_exit
 from corepool._wire.messages import CallStyle
 from corepool._worker.native_threads import available_cores
@@ -73,8 +73,8 @@ class _EngineExecutor(concurrent.futures.Executor):
         """``submit`` with per-task options: higher ``priority`` first, start after ``delay``
         seconds, fail with ``TaskTimeoutError`` after ``timeout`` seconds of running, run again up
         to ``retries`` times if the worker dies."""
-        check_callable(fn, "fn")
         options = self._defaults.options(priority, delay, timeout, retries)
+        request = TaskRequest.of("submit", fn, args, kwargs, options)
         future: concurrent.futures.Future[R] = concurrent.futures.Future()
         sink = SingleSink(
             future.set_result, future.set_exception, future.set_running_or_notify_cancel
@@ -82,14 +82,7 @@ class _EngineExecutor(concurrent.futures.Executor):
         with self._lock:
             self._futures[future] = None
         try:
-            job = self._engine.submit_task(
-                fn,
-                CallStyle.APPLY,
-                (tuple(args), dict(kwargs or {})),
-                options,
-                sink,
-                f"submit({function_label(fn)})",
-            )
+            job = self._engine.submit_task(request, sink)
         except PoolClosedError:
             self._forget(future)
             raise RuntimeError("cannot schedule new futures after shutdown") from None
@@ -101,7 +94,11 @@ class _EngineExecutor(concurrent.futures.Executor):
 
     def _forget(self, future: concurrent.futures.Future[Any]) -> None:
         with self._lock:
-            self._futures.pop(future, None)
+            job = self._futures.pop(future, None)
+        if job is not None and future.cancelled():
+            # Cancelled while pending (``future.cancel()``): drop its chunk now rather than when
+            # it would have started, so that a delayed task does not keep shutdown() waiting.
+            self._engine.cancel(job)
 
     def cancel(self, future: concurrent.futures.Future[Any]) -> bool:
         """Cancel ``future`` even if it is running: its worker is stopped and replaced.
@@ -132,29 +129,27 @@ class _EngineExecutor(concurrent.futures.Executor):
         ``timeout`` counts from this call, as in the standard library.  ``buffersize`` bounds how
         many tasks run ahead of the consumer (by default a few chunks per worker).
         """
-        check_callable(fn, "fn")
         deadline = None if timeout is None else time.monotonic() + timeout
         _check_buffersize(buffersize)
         if buffersize is not None and chunksize is None:
             chunksize = 1
-        sink = StreamSink(ordered=True)
-        options = self._defaults.options()
         source: Iterable[Any] = (
             iterables[0] if len(iterables) == 1 else zip(*iterables, strict=False)
         )
         style = CallStyle.ONE if len(iterables) == 1 else CallStyle.STAR
+        request = MapRequest(
+            "map",
+            fn,
+            source,
+            style,
+            self._defaults.options(),
+            chunksize,
+            _window_for(buffersize, chunksize),
+            fn_name="fn",
+        )
+        sink = StreamSink(ordered=True)
         try:
-            job = start_stream(
-                self._engine,
-                "map",
-                fn,
-                style,
-                source,
-                chunksize,
-                options,
-                sink,
-                window_slots=_window_for(buffersize, chunksize),
-            )
+            job = self._engine.submit_map(request, sink)
         except PoolClosedError:
             raise RuntimeError("cannot schedule new futures after shutdown") from None
         with self._lock:

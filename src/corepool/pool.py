@@ -20,11 +20,10 @@ import warnings
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
-from corepool._backends.factory import NativeThreads, check_size
-from corepool._calls import CallDefaults, check_callable, open_engine, start_stream
+from corepool._calls import CallDefaults, NativeThreads, check_size, open_engine
 from corepool._engine.engine import Engine
+from corepool._engine.requests import MapRequest, TaskRequest
 from corepool._engine.sinks import ListSink, SingleSink, StreamSink
-from corepool._engine.tasks import function_label
 from corepool._lifecycle.exit_hooks import end_at_exit
 from corepool._wire.messages import CallStyle
 from corepool._worker.native_threads import available_cores
@@ -115,15 +114,12 @@ class Pool:
         retries: int | None = None,
     ) -> AsyncResult[R]:
         """Start ``func(*args, **kwds)`` on a worker; ``callback`` gets the result in the parent."""
-        check_callable(func)
+        options = self._defaults.options(priority, delay, timeout, retries)
+        request = TaskRequest.of("apply", func, args, kwds, options)
         engine = self._running_engine()
         result: AsyncResult[R] = AsyncResult(callback, error_callback)
         sink = SingleSink(result._resolve_value, result._resolve_error)
-        options = self._defaults.options(priority, delay, timeout, retries)
-        item = (tuple(args), dict(kwds or {}))
-        result._job = engine.submit_task(
-            func, CallStyle.APPLY, item, options, sink, f"apply({function_label(func)})"
-        )
+        result._job = engine.submit_task(request, sink)
         return result
 
     # -- many tasks
@@ -139,9 +135,8 @@ class Pool:
         retries: int | None = None,
     ) -> list[R]:
         """``[func(x) for x in iterable]``, in parallel; raises the first task error."""
-        return self._map_async(
-            "map", func, CallStyle.ONE, iterable, chunksize, None, None, priority, timeout, retries
-        ).get()
+        request = self._map_request("map", func, iterable, chunksize, priority, timeout, retries)
+        return self._start_list(request, None, None).get()
 
     def map_async(
         self,
@@ -155,18 +150,8 @@ class Pool:
         timeout: float | None = None,
         retries: int | None = None,
     ) -> MapResult[R]:
-        return self._map_async(
-            "map",
-            func,
-            CallStyle.ONE,
-            iterable,
-            chunksize,
-            callback,
-            error_callback,
-            priority,
-            timeout,
-            retries,
-        )
+        request = self._map_request("map", func, iterable, chunksize, priority, timeout, retries)
+        return self._start_list(request, callback, error_callback)
 
     def starmap(
         self,
@@ -179,18 +164,10 @@ class Pool:
         retries: int | None = None,
     ) -> list[R]:
         """``[func(*args) for args in iterable]``, in parallel."""
-        return self._map_async(
-            "starmap",
-            func,
-            CallStyle.STAR,
-            iterable,
-            chunksize,
-            None,
-            None,
-            priority,
-            timeout,
-            retries,
-        ).get()
+        request = self._map_request(
+            "starmap", func, iterable, chunksize, priority, timeout, retries, CallStyle.STAR
+        )
+        return self._start_list(request, None, None).get()
 
     def starmap_async(
         self,
@@ -204,39 +181,10 @@ class Pool:
         timeout: float | None = None,
         retries: int | None = None,
     ) -> MapResult[R]:
-        return self._map_async(
-            "starmap",
-            func,
-            CallStyle.STAR,
-            iterable,
-            chunksize,
-            callback,
-            error_callback,
-            priority,
-            timeout,
-            retries,
+        request = self._map_request(
+            "starmap", func, iterable, chunksize, priority, timeout, retries, CallStyle.STAR
         )
-
-    def _map_async(
-        self,
-        kind: str,
-        func: Callable[..., R],
-        style: CallStyle,
-        iterable: Iterable[Any],
-        chunksize: int | None,
-        callback: Callable[[list[R]], object] | None,
-        error_callback: Callable[[BaseException], object] | None,
-        priority: int,
-        timeout: float | None,
-        retries: int | None,
-    ) -> MapResult[R]:
-        engine = self._running_engine()
-        result: MapResult[R] = MapResult(callback, error_callback)
-        total = len(iterable) if isinstance(iterable, (list, tuple, range)) else None
-        sink = ListSink(total, result._resolve_value, result._resolve_error)
-        options = self._defaults.options(priority, 0.0, timeout, retries)
-        result._job = start_stream(engine, kind, func, style, iterable, chunksize, options, sink)
-        return result
+        return self._start_list(request, callback, error_callback)
 
     def imap(
         self,
@@ -249,7 +197,8 @@ class Pool:
         retries: int | None = None,
     ) -> IMapIterator[R]:
         """Results in input order, as they become available; the input is read lazily."""
-        return self._imap("imap", True, func, iterable, chunksize, priority, timeout, retries)
+        request = self._map_request("imap", func, iterable, chunksize, priority, timeout, retries)
+        return self._start_stream(request, ordered=True)
 
     def imap_unordered(
         self,
@@ -262,26 +211,41 @@ class Pool:
         retries: int | None = None,
     ) -> IMapIterator[R]:
         """Results in completion order; the input is read lazily."""
-        return self._imap(
-            "imap_unordered", False, func, iterable, chunksize, priority, timeout, retries
+        request = self._map_request(
+            "imap_unordered", func, iterable, chunksize, priority, timeout, retries
         )
+        return self._start_stream(request, ordered=False)
 
-    def _imap(
+    def _map_request(
         self,
         kind: str,
-        ordered: bool,
-        func: Callable[..., R],
+        func: Callable[..., Any],
         iterable: Iterable[Any],
         chunksize: int | None,
         priority: int,
         timeout: float | None,
         retries: int | None,
-    ) -> IMapIterator[R]:
+        style: CallStyle = CallStyle.ONE,
+    ) -> MapRequest:
+        options = self._defaults.options(priority, 0.0, timeout, retries)
+        return MapRequest(kind, func, iterable, style, options, chunksize)
+
+    def _start_list(
+        self,
+        request: MapRequest,
+        callback: Callable[[list[R]], object] | None,
+        error_callback: Callable[[BaseException], object] | None,
+    ) -> MapResult[R]:
+        engine = self._running_engine()
+        result: MapResult[R] = MapResult(callback, error_callback)
+        sink = ListSink(request.exact_total, result._resolve_value, result._resolve_error)
+        result._job = engine.submit_map(request, sink)
+        return result
+
+    def _start_stream(self, request: MapRequest, *, ordered: bool) -> IMapIterator[R]:
         engine = self._running_engine()
         sink = StreamSink(ordered)
-        options = self._defaults.options(priority, 0.0, timeout, retries)
-        job = start_stream(engine, kind, func, CallStyle.ONE, iterable, chunksize, options, sink)
-        return IMapIterator(engine, job, sink)
+        return IMapIterator(engine, engine.submit_map(request, sink), sink)
 
     def cancel(self, result: AsyncResult[Any] | IMapIterator[Any]) -> None:
         """Cancel a call, including its running tasks: their workers are stopped and replaced.
@@ -330,7 +294,7 @@ class Pool:
         engine = getattr(self, "_engine", None)
         if engine is not None and engine.running:
             warnings.warn(
-                f"unclosed running corepool pool {self!r}",
+                f"unclosed running multiprocessing pool {self!r}",
                 ResourceWarning,
                 source=self,
                 stacklevel=1,

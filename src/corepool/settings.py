@@ -39,9 +39,21 @@ class Settings:
     """Workers in a row that may die before becoming ready before the pool gives up with
     ``WorkerStartError`` (instead of respawning them in a loop forever)."""
 
+    max_unstarted_losses: int = 5
+    """How many times a chunk may be lost with its worker before any of its items started (the
+    worker died while reading it, or before taking it) and still be run again.  Such losses do
+    not count against ``retries``: the chunk did nothing wrong, unless it keeps happening (an
+    argument whose unpickling crashes every worker), which this bounds."""
+
+    worker_start_timeout: float | None = None
+    """Seconds a worker may take to say it is ready (its initializer included) before it is
+    killed and counted as a failed start.  ``None``: wait as long as it takes, as
+    ``multiprocessing`` does, since an initializer may legitimately load something large."""
+
     shutdown_grace_seconds: float = 3.0
     """How long ``close()``/``join()`` waits for a worker to exit after being asked, before
-    terminating it (SIGTERM), and then as long again before killing it (SIGKILL)."""
+    terminating it (SIGTERM), then as long again before killing it (SIGKILL), and as long again
+    before declaring it gone (a backend that never reports the exit cannot hang ``join()``)."""
 
     channel_buffer_bytes: int = 1 << 20
     """Socket buffer for each worker channel: big results then need fewer wake-ups."""

@@ -1,15 +1,7 @@
-"""Workers behind one small interface: one module per kind of worker.
+"""Workers behind one small contract: one module per kind of worker.
 
-``base.py`` defines what the engine asks of a backend; ``processes.py`` and ``threads.py``
-implement it.  The engine asks ``backend.capabilities`` what a backend can do, never its type.
+``base.py`` is the contract (what the engine asks of a backend and what a backend must report);
+``registry.py`` finds a backend by name and imports it lazily; ``processes.py`` and ``threads.py``
+implement it.  The engine asks ``backend.capabilities`` what a backend can do, never its type, and
+imports nothing from this package but ``base``.
 """
-
-from __future__ import annotations
-
-from corepool._backends.base import Backend, Capabilities, WorkerHandle, WorkerListener
-
-__all__ = ["Backend", "Capabilities", "WorkerHandle", "WorkerListener", "backend_names"]
-
-
-def backend_names() -> tuple[str, ...]:
-    return ("processes", "threads")

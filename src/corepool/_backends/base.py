@@ -1,28 +1,164 @@
-"""What the engine needs from a kind of worker.
+"""The backend contract: what the engine needs from a kind of worker, and what it may rely on.
 
-The dispatcher (on the loop thread) starts workers, hands each one chunk at a time, and hears back
-through a ``WorkerListener``: ready, chunk finished, worker exited.  A backend also prepares work
-in the submitting thread (pickling, for processes), so the dispatcher only moves bytes.
+A backend turns "run this chunk" into work on some kind of worker (a process, a thread, a cluster
+node) and reports back.  The engine (``_engine/``) talks to a backend only through the names in
+this module, asks ``capabilities`` what it can do (never its type), and knows nothing of its wire
+format.  A new backend is one module with a ``create(options)`` function plus one line in
+``registry.py``.
+
+What a backend must do
+======================
+
+In the submitting thread (a user thread or a feeder thread, never the loop thread):
+
+* ``prepare_job(job)`` once per call, ``prepare_chunk(chunk)`` once per chunk: make whatever the
+  worker will need (pickles, for processes) and keep it in ``job.payload`` / ``chunk.payload``,
+  which the engine stores but never reads.  An item that cannot be prepared is recorded in
+  ``chunk.parent_errors`` (it then fails alone); ``prepare_job`` may raise (the call then fails).
+* ``repack_isolated(chunk)`` re-prepares a chunk item by item (after a worker could not read it as
+  a whole); ``prepare_job(job, by_value=True)`` re-prepares a function that a worker could not
+  resolve by reference.  The engine calls both off the loop thread (``_engine/preparation.py``).
+
+On the loop thread (``start_worker`` and every ``WorkerHandle`` method), never blocking:
+
+* ``start_worker(index, loop, listener)`` returns at once; the worker then reports, through the
+  ``WorkerListener``, in this order:
+
+  1. ``worker_ready`` once, before it is given any chunk (``worker_init_failed`` instead, when
+     the initializer raised: the worker then exits by itself);
+  2. for every chunk it was given, exactly one of ``chunk_finished``, ``chunk_unreadable`` (the
+     items could not be read as a whole) or ``function_unreadable``, unless it is lost first;
+  3. ``worker_exited`` exactly once, last, whatever happened: after ``stop()``, ``kill()`` or
+     ``terminate()``, or when it died by itself.
+
+* ``position()`` says which chunk and item the worker is at (``WorkerPosition``), read from
+  where the worker writes it as it goes (a shared-memory row for processes), so that when a
+  worker is lost the engine blames exactly the item that was running.  A worker that has not
+  marked a chunk yet reports the previous chunk's id (or 0): the chunk is then known not to have
+  started, and is run again without using its retries.
+
+What the engine does when a backend breaks a rule
+=================================================
+
+The engine guards itself, so a faulty backend can make tasks fail but never hang a pool or loop
+forever (``tests/engine/test_backend_contract.py`` breaks each rule with a fake backend):
+
+* never ready: tasks wait (an initializer may take long), unless ``Settings.worker_start_timeout``
+  is set; ``terminate()`` still ends the pool;
+* exits without reporting its chunk, or before marking it: the chunk is run again at most
+  ``Settings.max_unstarted_losses`` times, then fails with ``WorkerLostError``;
+* reports ``worker_exited`` twice: the second report is ignored;
+* ``kill()`` not followed by ``worker_exited``: after ``shutdown_grace_seconds`` the engine
+  declares the worker gone itself, so ``join()`` returns.
 """
 
 from __future__ import annotations
 
+import enum
 from abc import ABC, abstractmethod
-from collections.abc import MutableSequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from corepool._engine.event_loop import EventLoop
-from corepool._engine.tasks import Chunk, Job
+if TYPE_CHECKING:
+    import multiprocessing.context
+
+    from corepool._wire.messages import CallStyle
+    from corepool.settings import Settings
 
 
 @dataclass(frozen=True)
 class Capabilities:
+    """What a backend can do; the engine reads these where they matter."""
+
     name: str
     kills_workers: bool
-    """A running task can be stopped by ending its worker (timeouts, cancel)."""
+    """A running task can be stopped by ending its worker.  Without it, a task that times out or
+    is cancelled still fails on time, but its worker is abandoned and the task may run on."""
     isolates_workers: bool
-    """Workers are separate processes: a crash stays in its worker; values are pickled."""
+    """Workers are separate processes on this host: a crash stays in its worker, values are
+    pickled, and a worker's memory can be measured (``max_memory_per_worker``)."""
+
+
+@dataclass(frozen=True)
+class BackendOptions:
+    """A front door's validated arguments for building a backend (see ``registry.create``)."""
+
+    size: int
+    settings: Settings
+    initializer: Callable[..., object] | None = None
+    initargs: tuple[Any, ...] = ()
+    context: multiprocessing.context.BaseContext | str | None = None
+    native_threads: int | str | None = "auto"
+    thread_name_prefix: str = ""
+    measure_memory: bool = False
+
+
+class Phase(enum.Enum):
+    """Where a worker is within the chunk it holds."""
+
+    READING = "reading"
+    """Reading (unpickling) the call: no item has started."""
+    RUNNING = "running"
+    """Running ``WorkerPosition.item``."""
+    PACKING = "packing"
+    """Every item ran; writing (pickling) the result of ``WorkerPosition.item``."""
+
+
+@dataclass(frozen=True)
+class WorkerPosition:
+    chunk_id: int
+    """The chunk the worker marked last (0 before its first)."""
+    phase: Phase
+    item: int
+    """Index within the chunk of the item running or being packed (0 while reading)."""
+    started_ns: int
+    """``time.monotonic_ns()`` when that item or phase began (0 unless timeouts asked for it)."""
+
+
+class JobView(Protocol):
+    """What a backend sees of a job (``_engine.tasks.Job``)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def fn(self) -> Callable[..., Any]: ...
+    @property
+    def style(self) -> CallStyle: ...
+    @property
+    def tracks_start_times(self) -> bool:
+        """Whether a per-task timeout needs the start time of every item."""
+        ...
+
+    payload: object
+    """The backend's own (``prepare_job``); the engine only keeps it."""
+
+
+class ChunkView(Protocol):
+    """What a backend sees of a chunk (``_engine.tasks.Chunk``)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def job(self) -> JobView: ...
+    @property
+    def items(self) -> Sequence[Any]: ...
+    @property
+    def parent_errors(self) -> dict[int, BaseException]: ...
+
+    payload: object
+    """The backend's own (``prepare_chunk``); the engine only keeps it."""
+
+
+class Loop(Protocol):
+    """The part of the engine's event loop a backend may use (on the loop thread)."""
+
+    def call_soon(self, callback: Callable[..., object], *args: Any) -> object: ...
+    def call_soon_threadsafe(self, callback: Callable[..., object], *args: Any) -> object: ...
+    def add_reader(self, fd: int, callback: Callable[..., object], *args: Any) -> None: ...
+    def add_writer(self, fd: int, callback: Callable[..., object], *args: Any) -> None: ...
+    def remove_reader(self, fd: int) -> bool: ...
+    def remove_writer(self, fd: int) -> bool: ...
 
 
 class Outcome(ABC):
@@ -38,25 +174,28 @@ class ChunkFinished:
     chunk_id: int
     outcome: Outcome
     seconds: float
+    """Time the worker spent running the items (not reading or packing them): chunk sizing."""
     rss: int = 0
     """The worker's resident memory after the chunk, when it measures it (memory limit)."""
 
 
 class WorkerHandle(ABC):
-    """The parent's handle on one worker."""
+    """The parent's handle on one worker; every method is called on the loop thread."""
 
     index: int
     name: str
-    row: MutableSequence[int]
-    """The worker's row on the progress board (see ``_worker.progress``)."""
 
     @property
     @abstractmethod
     def pid(self) -> int | None: ...
 
     @abstractmethod
-    def run(self, chunk: Chunk) -> None:
-        """Send a chunk; the worker must be idle."""
+    def position(self) -> WorkerPosition:
+        """Where the worker is (see the module docstring); cheap, no message."""
+
+    @abstractmethod
+    def run(self, chunk: ChunkView) -> None:
+        """Send a chunk; the worker must be ready and idle."""
 
     @abstractmethod
     def stop(self) -> None:
@@ -64,7 +203,8 @@ class WorkerHandle(ABC):
 
     @abstractmethod
     def kill(self) -> None:
-        """End the worker now (a thread cannot be ended: it is abandoned instead)."""
+        """End the worker now.  A backend without ``kills_workers`` abandons it instead: it
+        reports ``worker_exited`` at once and ignores whatever the worker does afterwards."""
 
     @abstractmethod
     def terminate(self) -> None:
@@ -72,7 +212,7 @@ class WorkerHandle(ABC):
 
     @abstractmethod
     def release(self) -> None:
-        """Free the OS resources of an exited worker."""
+        """Free the OS resources of an exited worker (called once, after ``worker_exited``)."""
 
 
 class WorkerListener(Protocol):
@@ -84,24 +224,29 @@ class WorkerListener(Protocol):
     def chunk_unreadable(
         self, worker: WorkerHandle, chunk_id: int, error: BaseException
     ) -> None: ...
+    def function_unreadable(
+        self, worker: WorkerHandle, chunk_id: int, error: BaseException
+    ) -> None: ...
     def worker_exited(self, worker: WorkerHandle, exitcode: int | None) -> None: ...
 
 
 class Backend(ABC):
     capabilities: Capabilities
 
-    def prepare_job(self, job: Job) -> None:  # noqa: B027 - optional hook
-        """Called once per job in the submitting thread (may raise: the job then fails)."""
+    def prepare_job(self, job: JobView, *, by_value: bool = False) -> None:  # noqa: B027
+        """Once per job, off the loop thread (may raise: the job then fails).  ``by_value``:
+        a worker could not resolve the function as first prepared; send its code this time
+        (raise if that is impossible)."""
 
-    def prepare_chunk(self, chunk: Chunk) -> None:  # noqa: B027 - optional hook
-        """Called once per chunk in the submitting thread; records failures in the chunk."""
+    def prepare_chunk(self, chunk: ChunkView) -> None:  # noqa: B027 - optional hook
+        """Once per chunk, off the loop thread; records failures in ``chunk.parent_errors``."""
 
-    def repack_isolated(self, chunk: Chunk) -> None:  # noqa: B027 - optional hook
+    def repack_isolated(self, chunk: ChunkView) -> None:  # noqa: B027 - optional hook
         """Re-prepare a chunk item by item (after the worker could not read it whole)."""
 
     @abstractmethod
-    def start_worker(self, index: int, loop: EventLoop, listener: WorkerListener) -> WorkerHandle:
-        """Start worker ``index`` (on the loop thread)."""
+    def start_worker(self, index: int, loop: Loop, listener: WorkerListener) -> WorkerHandle:
+        """Start worker ``index`` (on the loop thread; returns at once)."""
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release what the backend holds once every worker has exited."""

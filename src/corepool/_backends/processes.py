@@ -22,19 +22,23 @@ import pickle
 import socket
 from collections.abc import Callable, MutableSequence
 from multiprocessing import heap
-from typing import Any
+from typing import Any, NamedTuple
 
 from corepool._backends.base import (
     Backend,
+    BackendOptions,
     Capabilities,
     ChunkFinished,
+    ChunkView,
+    JobView,
+    Loop,
     Outcome,
     WorkerHandle,
     WorkerListener,
+    WorkerPosition,
 )
-from corepool._engine.event_loop import EventLoop
-from corepool._engine.tasks import Chunk, Job
-from corepool._lifecycle.start_method import unimportable_main_hidden
+from corepool._backends.board_position import position_from_row
+from corepool._lifecycle.start_method import resolve_context, unimportable_main_hidden
 from corepool._wire import serialization
 from corepool._wire.framing import ChannelClosed, FrameReader, FrameWriter
 from corepool._wire.messages import (
@@ -52,6 +56,7 @@ from corepool._wire.messages import (
 from corepool._wire.rebuild import local_error, rebuild
 from corepool._wire.remote_error import Stage
 from corepool._worker import progress
+from corepool._worker.native_threads import auto_limit
 from corepool._worker.process_main import WorkerBoot, worker_process_main
 from corepool._worker.spawned import SpawnedWorker
 from corepool.settings import Settings
@@ -59,6 +64,42 @@ from corepool.settings import Settings
 # How many functions a worker keeps unpickled.  Each job has its own token, so this bounds the
 # worker's cache when many calls with different functions run one after another.
 _FUNCTION_CACHE_SIZE = 32
+
+
+def create(options: BackendOptions) -> ProcessBackend:
+    return ProcessBackend(
+        resolve_context(options.context),
+        options.size,
+        options.settings,
+        options.initializer,
+        options.initargs,
+        native_thread_limit(options.native_threads, options.size),
+        options.measure_memory,
+    )
+
+
+def native_thread_limit(native_threads: object, size: int) -> int | None:
+    if native_threads is None:
+        return None
+    if native_threads == "auto":
+        return auto_limit(size)
+    if (
+        isinstance(native_threads, int)
+        and not isinstance(native_threads, bool)
+        and native_threads >= 1
+    ):
+        return native_threads
+    raise ValueError(
+        f"native_threads must be 'auto', None or a positive int, not {native_threads!r}"
+    )
+
+
+class FunctionPayload(NamedTuple):
+    """A job's function as this backend keeps it (``job.payload``)."""
+
+    blob: bytes
+    by_value: bool
+    """Whether ``blob`` carries the function's code (else a reference to its module)."""
 
 
 class PackedOutcome(Outcome):
@@ -106,24 +147,27 @@ class ProcessBackend(Backend):
 
     # -- submitting thread
 
-    def prepare_job(self, job: Job) -> None:
-        job.function_blob, job.function_by_value = serialization.dumps_function(job.fn)
+    def prepare_job(self, job: JobView, *, by_value: bool = False) -> None:
+        if by_value:
+            job.payload = FunctionPayload(serialization.dumps(job.fn, by_value=True), True)
+        else:
+            job.payload = FunctionPayload(*serialization.dumps_function(job.fn))
 
-    def prepare_chunk(self, chunk: Chunk) -> None:
+    def prepare_chunk(self, chunk: ChunkView) -> None:
         try:
-            chunk.packed = serialization.pack_call_items(chunk.items)
+            chunk.payload = serialization.pack_call_items(chunk.items)
         except Exception:  # noqa: BLE001 - find which items cannot be pickled
             self.repack_isolated(chunk)
 
-    def repack_isolated(self, chunk: Chunk) -> None:
+    def repack_isolated(self, chunk: ChunkView) -> None:
         packed, failures = serialization.pack_call_items_isolated(chunk.items)
-        chunk.packed = packed
+        chunk.payload = packed
         for index, error in failures.items():
             chunk.parent_errors[index] = local_error(error, Stage.PICKLE_CALL)
 
     # -- loop thread
 
-    def start_worker(self, index: int, loop: EventLoop, listener: WorkerListener) -> WorkerHandle:
+    def start_worker(self, index: int, loop: Loop, listener: WorkerListener) -> WorkerHandle:
         parent_end, child_end = socket.socketpair()
         for end in (parent_end, child_end):
             end.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, self._settings.channel_buffer_bytes)
@@ -178,12 +222,12 @@ class ProcessWorker(WorkerHandle):
         process: multiprocessing.process.BaseProcess,
         channel: socket.socket,
         row: MutableSequence[int],
-        loop: EventLoop,
+        loop: Loop,
         listener: WorkerListener,
     ) -> None:
         self.index = index
         self.name = process.name
-        self.row = row
+        self._row = row
         self._process = process
         self._pid = process.pid  # kept: the process object is closed once it is released
         self._channel = channel
@@ -194,7 +238,7 @@ class ProcessWorker(WorkerHandle):
         self._writing = False
         self._exited = False
         self._known_functions: collections.deque[int] = collections.deque()
-        self._running: Chunk | None = None
+        self._running: ChunkView | None = None
         """The chunk sent last and not answered yet (kept to resend it, never longer: its items
         may hold shared objects whose memory goes when the last reference does)."""
         channel.setblocking(False)
@@ -206,51 +250,59 @@ class ProcessWorker(WorkerHandle):
     def pid(self) -> int | None:
         return self._pid
 
-    def run(self, chunk: Chunk) -> None:
-        assert chunk.packed is not None and chunk.job.function_blob is not None
+    def position(self) -> WorkerPosition:
+        return position_from_row(self._row)
+
+    def run(self, chunk: ChunkView) -> None:
+        packed = chunk.payload
+        assert isinstance(packed, PackedItems)
         self._running = chunk
         function, forget = self._function_for(chunk.job)
         call = Call(
             chunk.id,
             function,
             chunk.job.style,
-            chunk.packed,
+            packed,
             forget,
-            track_start_times=chunk.job.options.timeout is not None,
+            track_start_times=chunk.job.tracks_start_times,
         )
         self._send(pickle.dumps(call, pickle.HIGHEST_PROTOCOL))
 
-    def _function_for(self, job: Job) -> tuple[FunctionDef | FunctionRef, tuple[int, ...]]:
+    def _function_for(self, job: JobView) -> tuple[FunctionDef | FunctionRef, tuple[int, ...]]:
         if job.id in self._known_functions:
             return FunctionRef(job.id), ()
-        assert job.function_blob is not None
+        payload = job.payload
+        assert isinstance(payload, FunctionPayload)
         self._known_functions.append(job.id)
         forget: list[int] = []
         while len(self._known_functions) > _FUNCTION_CACHE_SIZE:
             forget.append(self._known_functions.popleft())
-        return FunctionDef(job.id, job.function_blob), tuple(forget)
+        return FunctionDef(job.id, payload.blob), tuple(forget)
 
     def _function_unreadable(self, message: FunctionUnreadable) -> None:
-        """Send the function again by value, or, if it went by value, fail the chunk's items."""
+        """Forget the function (it is sent afresh next time) and tell the engine, which sends it
+        again by value, or fails the chunk's items if it went by value already."""
         chunk = self._running
         if chunk is None or chunk.id != message.chunk_id:
             return
+        self._running = None
         job = chunk.job
         if job.id in self._known_functions:
             self._known_functions.remove(job.id)
-        if not job.function_by_value:
-            try:
-                job.function_blob = serialization.dumps(job.fn, by_value=True)
-            except Exception:  # noqa: BLE001 - cannot go by value either: the worker's error stands
-                pass
-            else:
-                job.function_by_value = True
-                self.run(chunk)
-                return
-        size = len(chunk)
-        self._dispatch(
-            Done(chunk.id, PackedItems(size, None), dict.fromkeys(range(size), message.error), 0.0)
-        )
+        error = rebuild(message.error)
+        payload = job.payload
+        if isinstance(payload, FunctionPayload) and payload.by_value:
+            size = len(chunk.items)
+            self._dispatch(
+                Done(
+                    chunk.id,
+                    PackedItems(size, None),
+                    dict.fromkeys(range(size), message.error),
+                    0.0,
+                )
+            )
+            return
+        self._listener.function_unreadable(self, chunk.id, error)
 
     def stop(self) -> None:
         self._send(pickle.dumps(Stop(), pickle.HIGHEST_PROTOCOL))

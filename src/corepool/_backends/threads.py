@@ -16,14 +16,17 @@ from typing import Any
 
 from corepool._backends.base import (
     Backend,
+    BackendOptions,
     Capabilities,
     ChunkFinished,
+    ChunkView,
+    Loop,
     Outcome,
     WorkerHandle,
     WorkerListener,
+    WorkerPosition,
 )
-from corepool._engine.event_loop import EventLoop
-from corepool._engine.tasks import Chunk
+from corepool._backends.board_position import position_from_row
 from corepool._worker import progress
 from corepool._worker.thread_main import (
     LocalCall,
@@ -34,6 +37,14 @@ from corepool._worker.thread_main import (
     LocalStop,
     thread_worker_main,
 )
+
+
+def create(options: BackendOptions) -> ThreadBackend:
+    if options.measure_memory:
+        raise ValueError(
+            "max_memory_per_worker needs worker processes: threads share one process's memory"
+        )
+    return ThreadBackend(options.initializer, options.initargs, options.thread_name_prefix)
 
 
 class LocalOutcome(Outcome):
@@ -56,7 +67,7 @@ class ThreadBackend(Backend):
         self._initargs = initargs
         self._name_prefix = name_prefix
 
-    def start_worker(self, index: int, loop: EventLoop, listener: WorkerListener) -> WorkerHandle:
+    def start_worker(self, index: int, loop: Loop, listener: WorkerListener) -> WorkerHandle:
         name = f"{self._name_prefix}_{index}" if self._name_prefix else f"corepool-worker-{index}"
         return ThreadWorker(index, name, loop, listener, self._initializer, self._initargs)
 
@@ -66,14 +77,14 @@ class ThreadWorker(WorkerHandle):
         self,
         index: int,
         name: str,
-        loop: EventLoop,
+        loop: Loop,
         listener: WorkerListener,
         initializer: Callable[..., object] | None,
         initargs: tuple[Any, ...],
     ) -> None:
         self.index = index
         self.name = name
-        self.row = progress.new_local_row()
+        self._row = progress.new_local_row()
         self._loop = loop
         self._listener = listener
         self._inbox: queue.SimpleQueue[LocalCall | LocalStop] = queue.SimpleQueue()
@@ -87,11 +98,12 @@ class ThreadWorker(WorkerHandle):
     def pid(self) -> int | None:
         return None
 
-    def run(self, chunk: Chunk) -> None:
+    def position(self) -> WorkerPosition:
+        return position_from_row(self._row)
+
+    def run(self, chunk: ChunkView) -> None:
         job = chunk.job
-        self._inbox.put(
-            LocalCall(chunk.id, job.fn, job.style, chunk.items, job.options.timeout is not None)
-        )
+        self._inbox.put(LocalCall(chunk.id, job.fn, job.style, chunk.items, job.tracks_start_times))
 
     def stop(self) -> None:
         self._inbox.put(LocalStop())
@@ -115,7 +127,7 @@ class ThreadWorker(WorkerHandle):
                 self.index,
                 self.name,
                 self._inbox,
-                self.row,
+                self._row,
                 initializer,
                 initargs,
                 self._post,

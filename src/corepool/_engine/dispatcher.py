@@ -1,58 +1,38 @@
 """The dispatcher: owns the workers and the pending chunks; runs only on the loop thread.
 
-    submit ─▶ pending heap (priority, then FIFO) ─▶ idle worker ─▶ run(chunk)
-                 ▲   delay timers                        │
-                 │                                       ▼
+    submit ─▶ PendingChunks (priority, then FIFO; delays) ─▶ idle worker ─▶ run(chunk)
+                 ▲                                                          │
                  └── requeue (lost worker) ◀── worker_exited / chunk_finished ─▶ results thread
 
-Every worker holds at most one chunk, recorded in its ``Slot``; with the progress board this tells
-exactly which item a dead or timed-out worker held (see ``recovery``).
+Every worker holds at most one chunk, recorded in its ``Slot``; with the worker's ``position()``
+this tells exactly which item a dead or timed-out worker held (see ``recovery``).  The backend
+contract (``_backends/base.py``) says what workers report; this class also guards against a
+backend that breaks it (a second exit report, a kill that never ends in an exit).
 """
 
 from __future__ import annotations
 
-import heapq
-import itertools
 import signal
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Literal
 
 from corepool._backends.base import Backend, ChunkFinished, Outcome, WorkerHandle
-from corepool._engine.event_loop import TimerHandle
 from corepool._engine.limits import WorkerLimits
 from corepool._engine.loop_thread import LoopThread
+from corepool._engine.pending import PendingChunks
+from corepool._engine.preparation import Preparer
 from corepool._engine.recovery import Loss, LossKind, plan_recovery
 from corepool._engine.results_thread import ResultsThread
+from corepool._engine.slots import Slot, Step, StopReason
 from corepool._engine.tasks import Chunk
 from corepool._lifecycle.oom import OomWatch
-from corepool._worker import progress
+from corepool._wire.rebuild import local_error
+from corepool._wire.remote_error import Stage
 from corepool.errors import InitializerError, TaskCancelledError, WorkerStartError
 from corepool.insights.statistics import PoolStatistics, WorkerStatistics
 from corepool.settings import Settings
 
-StopReason = Literal["recycle", "close", "terminate", "init-failed", "timeout", "cancel"]
-
-
-@dataclass(eq=False)
-class Slot:
-    """The dispatcher's record of one worker position."""
-
-    index: int
-    worker: WorkerHandle | None = None
-    ready: bool = False
-    chunk: Chunk | None = None
-    tasks_done: int = 0
-    stop_reason: StopReason | None = None
-    timer: TimerHandle | None = None
-    """Timeout check for the running chunk, or the shutdown escalation while stopping."""
-    assigned_ns: int = 0
-    """``time.monotonic_ns()`` when the chunk was handed over (timeouts before it is read)."""
-
-    @property
-    def idle(self) -> bool:
-        return self.worker is not None and self.chunk is None and self.stop_reason is None
+_LOSS_KINDS = {StopReason.TIMEOUT: LossKind.TIMEOUT, StopReason.CANCEL: LossKind.CANCEL}
 
 
 class Dispatcher:
@@ -63,34 +43,33 @@ class Dispatcher:
         size: int,
         settings: Settings,
         results: ResultsThread,
+        preparer: Preparer,
         on_finished: Callable[[], None],
         limits: WorkerLimits | None = None,
     ) -> None:
-        self._loop_thread = loop_thread
         self._loop = loop_thread.loop
+        self._loop_thread = loop_thread
         self._backend = backend
         self._settings = settings
         self._results = results
+        self._preparer = preparer
         self._on_finished = on_finished
         self._limits = limits or WorkerLimits()
         self._slots = [Slot(index) for index in range(size)]
-        self._pending: list[tuple[int, int, Chunk]] = []
-        self._order = itertools.count()
-        self._front = itertools.count(-1, -1)
-        self._delayed: dict[int, tuple[TimerHandle, Chunk]] = {}
+        self._pending = PendingChunks(self._loop, self._released)
+        self._preparing: dict[int, Chunk] = {}
+        """Chunks away on the preparer thread, to be queued again when they come back."""
+        self._given_up: set[WorkerHandle] = set()
+        """Workers declared gone without an exit report (see ``Step.GIVE_UP``)."""
         self._feeders = 0
-        self._closing = False
-        self._terminating = False
-        self._finished = False
+        self._closing = self._terminating = self._finished = False
         self._broken: BaseException | None = None
         """Why the pool cannot run tasks any more (an initializer failed, workers cannot start)."""
-        self._start_failures: float = 0.0
+        self._start_failures = 0.0
         self._oom_watch = (
             OomWatch.for_this_process() if backend.capabilities.isolates_workers else None
         )
-        self._tasks_done = 0
-        self._chunks_done = 0
-        self._replaced = 0
+        self._tasks_done = self._chunks_done = self._replaced = 0
 
     # -- commands (posted by the engine from user threads)
 
@@ -99,14 +78,11 @@ class Dispatcher:
             self._start_worker(slot)
 
     def submit(self, chunks: list[Chunk]) -> None:
-        now = time.monotonic()
         for chunk in chunks:
-            wait = chunk.job.not_before - now
-            if wait > 0:
-                handle = self._loop.call_later(wait, self._release_delayed, chunk.id)
-                self._delayed[chunk.id] = (handle, chunk)
+            if self._broken is not None:
+                self._fail(chunk, self._broken)
             else:
-                self._enqueue(chunk)
+                self._pending.add(chunk)
         self._dispatch()
 
     def feeder_started(self) -> None:
@@ -124,19 +100,15 @@ class Dispatcher:
         """End everything now; unfinished tasks fail with ``error`` (TaskCancelledError)."""
         self._closing = self._terminating = True
         error = error or TaskCancelledError("the pool was terminated before this task finished")
-        for _, _, chunk in self._pending:
+        for chunk in [*self._pending.take_all(), *self._preparing.values()]:
             self._fail(chunk, error)
-        self._pending.clear()
-        for handle, chunk in self._delayed.values():
-            handle.cancel()
-            self._fail(chunk, error)
-        self._delayed.clear()
+        self._preparing.clear()
         for slot in self._slots:
             if slot.chunk is not None:
                 self._fail(slot.chunk, error)
                 self._clear_chunk(slot)
-            if slot.worker is not None:
-                self._stop_worker(slot, "terminate")
+            if slot.worker is not None and slot.stop_reason is not StopReason.TERMINATE:
+                self._stop_worker(slot, StopReason.TERMINATE)
         self._maybe_finish()
 
     def cancel_job_tasks(self, job_id: int, stop_running: bool = False) -> None:
@@ -144,53 +116,32 @@ class Dispatcher:
         workers running its chunks (those fail with TaskCancelledError; the workers are replaced).
         """
         error = TaskCancelledError("the call was cancelled")
-        kept = []
-        for entry in self._pending:
-            if entry[2].job.id == job_id:
-                self._fail(entry[2], error)
-            else:
-                kept.append(entry)
-        heapq.heapify(kept)
-        self._pending = kept
-        for chunk_id, (handle, chunk) in list(self._delayed.items()):
-            if chunk.job.id == job_id:
-                handle.cancel()
-                del self._delayed[chunk_id]
-                self._fail(chunk, error)
+        for chunk in self._pending.remove_job(job_id):
+            self._fail(chunk, error)
         if stop_running:
             for slot in self._slots:
                 running = slot.chunk is not None and slot.chunk.job.id == job_id
                 if running and slot.worker is not None and slot.stop_reason is None:
-                    self._stop_worker(slot, "cancel")
+                    self._stop_worker(slot, StopReason.CANCEL)
         self._maybe_finish()
 
     # -- scheduling
 
-    def _enqueue(self, chunk: Chunk, *, front: bool = False) -> None:
-        if self._broken is not None:
-            self._fail(chunk, self._broken)
-            return
-        order = next(self._front) if front else next(self._order)
-        heapq.heappush(self._pending, (-chunk.job.options.priority, order, chunk))
-
-    def _release_delayed(self, chunk_id: int) -> None:
-        entry = self._delayed.pop(chunk_id, None)
-        if entry is not None:
-            self._enqueue(entry[1])
-            self._dispatch()
+    def _released(self) -> None:
+        """A delayed chunk may run now."""
+        self._dispatch()
+        self._maybe_finish()
 
     def _dispatch(self) -> None:
-        if not self._pending:
+        if not self._pending.ready:
             return
         idle = self._idle_in_order()
-        while self._pending and idle:
-            _, _, chunk = heapq.heappop(self._pending)
+        while self._pending.ready and idle:
+            chunk = self._pending.pop()
             if chunk.job.cancelled.is_set():
                 self._fail(chunk, TaskCancelledError("the call was cancelled"))
-                continue
-            if not chunk.job.sink.claim():
-                continue
-            self._assign(idle.pop(), chunk)
+            elif chunk.job.sink.claim():  # False: its future was cancelled; nothing to run
+                self._assign(idle.pop(), chunk)
 
     def _idle_in_order(self) -> list[Slot]:
         """Idle workers, the next to take a chunk last (``pop()``).
@@ -215,18 +166,78 @@ class Dispatcher:
             slot.timer = self._loop.call_later(timeout, self._check_timeout, slot, chunk)
         slot.worker.run(chunk)
 
-    def _clear_chunk(self, slot: Slot) -> None:
-        slot.chunk = None
-        if slot.timer is not None and slot.stop_reason is None:
-            slot.timer.cancel()
-            slot.timer = None
+    def _clear_chunk(self, slot: Slot) -> Chunk | None:
+        chunk, slot.chunk = slot.chunk, None
+        if slot.stop_reason is None:
+            slot.cancel_timer()  # the chunk's timeout check (while stopping: the next step)
+        return chunk
+
+    def _requeue_prepared(self, chunks: list[Chunk]) -> None:
+        """Queue chunks to run again; those whose items need preparing again go to the preparer
+        thread first (a part cut from a chunk has no prepared payload of its own)."""
+        unprepared = [chunk for chunk in chunks if chunk.payload is None]
+        for chunk in chunks:
+            if chunk.payload is not None:
+                self._requeue(chunk)
+        if unprepared:
+            self._prepare_later(unprepared, self._preparer.chunk)
+
+    def _requeue(self, chunk: Chunk) -> None:
+        if self._broken is not None:
+            self._fail(chunk, self._broken)
+        elif self._terminating:
+            self._fail(chunk, TaskCancelledError("the pool was terminated"))
+        else:
+            self._pending.requeue(chunk)
+
+    def _prepare_later(
+        self,
+        chunks: list[Chunk],
+        prepare: Callable[[Chunk], None],
+        error_if_impossible: BaseException | None = None,
+    ) -> None:
+        for chunk in chunks:
+            self._preparing[chunk.id] = chunk
+        self._preparer.later(self._prepare_off_loop, chunks, prepare, error_if_impossible)
+
+    def _prepare_off_loop(
+        self,
+        chunks: list[Chunk],
+        prepare: Callable[[Chunk], None],
+        error_if_impossible: BaseException | None,
+    ) -> None:
+        """On the preparer thread; the outcome goes back to the loop thread."""
+        failures: dict[int, BaseException] = {}
+        for chunk in chunks:
+            try:
+                prepare(chunk)
+            except Exception as error:  # noqa: BLE001 - the chunk fails, not the pool
+                failures[chunk.id] = error_if_impossible or local_error(error, Stage.PICKLE_CALL)
+        try:
+            self._loop_thread.call(self._prepared, chunks, failures)
+        except RuntimeError:  # the loop closed: terminate() failed these chunks already
+            pass
+
+    def _prepared(self, chunks: list[Chunk], failures: dict[int, BaseException]) -> None:
+        for chunk in chunks:
+            if self._preparing.pop(chunk.id, None) is None:
+                continue  # failed by terminate() meanwhile
+            failure = failures.get(chunk.id)
+            if failure is not None:
+                self._fail(chunk, failure)
+            else:
+                self._requeue(chunk)
+        self._dispatch()
+        self._maybe_finish()
 
     # -- worker events (WorkerListener)
 
     def worker_ready(self, worker: WorkerHandle) -> None:
         slot = self._slot_of(worker)
-        if slot is not None:
+        if slot is not None and not slot.ready:
             slot.ready = True
+            if slot.stop_reason is None:
+                slot.cancel_timer()  # the start timeout
             self._start_failures = 0.0
             self._dispatch()
 
@@ -240,52 +251,75 @@ class Dispatcher:
         slot = self._slot_of(worker)
         if slot is None:
             return
-        if slot.chunk is not None:
-            self._fail(slot.chunk, self._broken or problem)
-            self._clear_chunk(slot)
-        slot.stop_reason = "init-failed"  # the worker exits by itself
+        chunk = self._clear_chunk(slot)
+        if chunk is not None:
+            self._fail(chunk, self._broken or problem)
+        if slot.stop_reason is None:
+            self._stop_worker(slot, StopReason.INIT_FAILED)
 
     def chunk_finished(self, worker: WorkerHandle, event: ChunkFinished) -> None:
         slot = self._slot_of(worker)
         if slot is None or slot.chunk is None or slot.chunk.id != event.chunk_id:
             return
-        chunk = slot.chunk
-        self._clear_chunk(slot)
+        chunk = self._clear_chunk(slot)
+        assert chunk is not None
         chunk.job.sizer.record(len(chunk), event.seconds)
         slot.tasks_done += len(chunk)
         self._tasks_done += len(chunk)
         self._chunks_done += 1
         self._results.post(_deliver_outcome, chunk, event.outcome)
-        if self._limits.exceeded(slot.tasks_done, event.rss) is not None:
-            self._stop_worker(slot, "recycle")
+        if slot.stop_reason is None and self._limits.exceeded(slot.tasks_done, event.rss):
+            self._stop_worker(slot, StopReason.RECYCLE)
         self._dispatch()
         self._maybe_finish()
 
     def chunk_unreadable(self, worker: WorkerHandle, chunk_id: int, error: BaseException) -> None:
+        """The worker could not read the chunk's items as a whole: send them one by one."""
+        chunk = self._take_answered_chunk(worker, chunk_id)
+        if chunk is not None:
+            self._prepare_later([chunk], self._preparer.isolated)
+
+    def function_unreadable(
+        self, worker: WorkerHandle, chunk_id: int, error: BaseException
+    ) -> None:
+        """The worker could not resolve the function by reference: send it by value."""
+        chunk = self._take_answered_chunk(worker, chunk_id)
+        if chunk is not None:
+            self._prepare_later([chunk], self._reprepare_function_by_value, error)
+
+    def _reprepare_function_by_value(self, chunk: Chunk) -> None:
+        self._preparer.job(chunk.job, by_value=True)
+
+    def _take_answered_chunk(self, worker: WorkerHandle, chunk_id: int) -> Chunk | None:
         slot = self._slot_of(worker)
         if slot is None or slot.chunk is None or slot.chunk.id != chunk_id:
-            return
-        chunk = slot.chunk
-        self._clear_chunk(slot)
-        self._backend.repack_isolated(chunk)
-        self._enqueue(chunk, front=True)
+            return None
+        chunk = self._clear_chunk(slot)
         self._dispatch()
+        return chunk
 
     def worker_exited(self, worker: WorkerHandle, exitcode: int | None) -> None:
         slot = self._slot_of(worker)
-        worker.release()
-        if slot is None:
+        if slot is None:  # a second report, or a worker given up on that exited at last
+            if worker in self._given_up:
+                self._given_up.discard(worker)
+                worker.release()
             return
+        worker.release()
+        self._worker_gone(slot, worker, exitcode)
+
+    def _worker_gone(
+        self, slot: Slot, worker: WorkerHandle, exitcode: int | None, detail: str = ""
+    ) -> None:
         chunk, reason, ready = slot.chunk, slot.stop_reason, slot.ready
-        if slot.timer is not None:
-            slot.timer.cancel()
-        slot.chunk = slot.timer = None
-        slot.worker, slot.ready, slot.stop_reason = None, False, None
+        slot.cancel_timer()
+        slot.chunk = slot.worker = slot.stop_reason = None
+        slot.ready = False
         if chunk is not None:
-            self._recover(chunk, worker, self._loss(reason, worker, exitcode))
-        if reason is None and not ready:
+            self._recover(chunk, self._loss(reason, worker, exitcode, detail), worker)
+        if not ready and reason in (None, StopReason.START_TIMEOUT):
             self._count_start_failure(exitcode)
-        if reason is None or reason in ("recycle", "timeout", "cancel"):
+        if reason is None or reason.replaced:
             self._replaced += 1
             if self._needs_workers():
                 self._start_worker(slot)
@@ -309,9 +343,8 @@ class Dispatcher:
         if self._broken is not None:
             return
         self._broken = problem
-        for _, _, chunk in self._pending:
+        for chunk in self._pending.take_ready():
             self._fail(chunk, problem)
-        self._pending.clear()
 
     def _slot_of(self, worker: WorkerHandle) -> Slot | None:
         slot = self._slots[worker.index]
@@ -319,80 +352,88 @@ class Dispatcher:
 
     # -- lost workers and timeouts
 
-    def _loss(self, reason: StopReason | None, worker: WorkerHandle, exitcode: int | None) -> Loss:
-        kind: LossKind = (
-            "timeout" if reason == "timeout" else "cancel" if reason == "cancel" else "died"
-        )
-        detail = ""
+    def _loss(
+        self, reason: StopReason | None, worker: WorkerHandle, exitcode: int | None, detail: str
+    ) -> Loss:
+        kind = _LOSS_KINDS.get(reason, LossKind.DIED) if reason is not None else LossKind.DIED
+        words = [detail] if detail else []
+        if kind is not LossKind.DIED and not self._backend.capabilities.kills_workers:
+            name = self._backend.capabilities.name
+            words.append(f"{name} workers cannot be stopped: the task may still be running")
         killed = exitcode == -signal.SIGKILL
         if killed and self._oom_watch is not None and self._oom_watch.killed_since_last():
-            detail = "the kernel's out-of-memory killer ended processes in this cgroup meanwhile"
-        return Loss(kind, worker.pid, exitcode, detail, may_retry=not self._terminating)
+            words.append(
+                "the kernel's out-of-memory killer ended processes in this cgroup meanwhile"
+            )
+        return Loss(
+            kind,
+            worker.pid,
+            exitcode,
+            "; ".join(words),
+            may_retry=not self._terminating,
+            max_unstarted_losses=self._settings.max_unstarted_losses,
+        )
 
-    def _recover(self, chunk: Chunk, worker: WorkerHandle, loss: Loss) -> None:
-        plan = plan_recovery(chunk, worker.row, loss)
-        for part in plan.requeue:
-            if part.packed is None:
-                self._backend.prepare_chunk(part)
-            self._enqueue(part, front=True)
+    def _recover(self, chunk: Chunk, loss: Loss, worker: WorkerHandle) -> None:
+        plan = plan_recovery(chunk, worker.position(), loss)
         for part, error in plan.failed:
             self._fail(part, error)
+        self._requeue_prepared(plan.requeue)
 
     def _check_timeout(self, slot: Slot, chunk: Chunk) -> None:
         """Stop the worker if its current item (or reading / packing phase) ran too long."""
         slot.timer = None
-        if slot.chunk is not chunk or slot.worker is None:
+        worker = slot.worker
+        if slot.chunk is not chunk or worker is None:
             return
         timeout = chunk.job.options.timeout
         assert timeout is not None
-        row = slot.worker.row
+        position = worker.position()
         if not slot.ready:  # still starting (maybe in its initializer): the clock has not begun
             started = time.monotonic_ns()
-        elif row[progress.CHUNK] != chunk.id:
+        elif position.chunk_id != chunk.id:
             started = slot.assigned_ns
         else:
-            started = row[progress.STARTED]
+            started = position.started_ns
         left = timeout - (time.monotonic_ns() - started) / 1e9
         if left > 0:
             slot.timer = self._loop.call_later(left, self._check_timeout, slot, chunk)
             return
-        self._stop_worker(slot, "timeout")
+        self._stop_worker(slot, StopReason.TIMEOUT)
+
+    def _start_timed_out(self, slot: Slot, worker: WorkerHandle) -> None:
+        slot.timer = None
+        if slot.worker is worker and not slot.ready and slot.stop_reason is None:
+            self._stop_worker(slot, StopReason.START_TIMEOUT)
 
     # -- worker lifecycle
 
     def _start_worker(self, slot: Slot) -> None:
-        slot.worker = self._backend.start_worker(slot.index, self._loop, self)
-        slot.tasks_done = 0
+        worker = self._backend.start_worker(slot.index, self._loop, self)
+        slot.worker, slot.tasks_done = worker, 0
+        start_timeout = self._settings.worker_start_timeout
+        if start_timeout is not None:
+            slot.timer = self._loop.call_later(start_timeout, self._start_timed_out, slot, worker)
 
     def _stop_worker(self, slot: Slot, reason: StopReason) -> None:
-        """Ask the worker to go; escalate to SIGTERM, then SIGKILL, if it does not."""
-        worker = slot.worker
-        assert worker is not None
+        """Ask the worker to go, escalating step by step (see ``slots``) if it does not."""
+        assert slot.worker is not None
         slot.stop_reason = reason
-        if slot.timer is not None:
-            slot.timer.cancel()
-        if reason in ("terminate", "timeout", "cancel"):
-            if reason == "terminate":
-                worker.terminate()
-            else:
-                worker.kill()
-            grace = self._settings.shutdown_grace_seconds
-            slot.timer = self._loop.call_later(grace, self._escalate, slot, worker, "kill")
-            return
-        worker.stop()
-        grace = self._settings.shutdown_grace_seconds
-        slot.timer = self._loop.call_later(grace, self._escalate, slot, worker, "terminate")
+        slot.cancel_timer()
+        self._take_step(slot, slot.worker, reason.first_step)
 
-    def _escalate(self, slot: Slot, worker: WorkerHandle, step: str) -> None:
+    def _take_step(self, slot: Slot, worker: WorkerHandle, step: Step) -> None:
         if slot.worker is not worker:
+            return  # it exited meanwhile
+        slot.timer = None
+        if step is Step.GIVE_UP:
+            self._given_up.add(worker)
+            self._worker_gone(slot, worker, None, "it did not exit after being killed")
             return
-        if step == "terminate":
-            worker.terminate()
+        slot.take_step(step)
+        if slot.worker is worker:  # a backend may report the exit from within the step
             grace = self._settings.shutdown_grace_seconds
-            slot.timer = self._loop.call_later(grace, self._escalate, slot, worker, "kill")
-        else:
-            worker.kill()
-            slot.timer = None
+            slot.timer = self._loop.call_later(grace, self._take_step, slot, worker, step.next())
 
     def _needs_workers(self) -> bool:
         if self._terminating or self._broken is not None:
@@ -402,7 +443,7 @@ class Dispatcher:
     def _has_work(self) -> bool:
         return bool(
             self._pending
-            or self._delayed
+            or self._preparing
             or self._feeders
             or any(slot.chunk is not None for slot in self._slots)
         )
@@ -412,9 +453,10 @@ class Dispatcher:
             return
         for slot in self._slots:
             if slot.worker is not None and slot.stop_reason is None:
-                self._stop_worker(slot, "close")
+                self._stop_worker(slot, StopReason.CLOSE)
         if all(slot.worker is None for slot in self._slots):
             self._finished = True
+            self._preparer.stop()
             self._backend.close()
             self._on_finished()
 
@@ -427,33 +469,22 @@ class Dispatcher:
     # -- insight
 
     def statistics(self) -> PoolStatistics:
-        workers = tuple(self._worker_statistics(slot) for slot in self._slots)
-        queued = sum(len(entry[2]) for entry in self._pending)
-        queued += sum(len(chunk) for _, chunk in self._delayed.values())
-        in_flight = sum(len(slot.chunk) for slot in self._slots if slot.chunk is not None)
         return PoolStatistics(
             backend=self._backend.capabilities.name,
-            workers=workers,
-            tasks_queued=queued,
-            tasks_in_flight=in_flight,
+            workers=tuple(_worker_statistics(slot) for slot in self._slots),
+            tasks_queued=sum(len(chunk) for chunk in self._pending),
+            tasks_in_flight=sum(len(slot.chunk) for slot in self._slots if slot.chunk is not None),
             tasks_done=self._tasks_done,
             chunks_done=self._chunks_done,
             workers_replaced=self._replaced,
         )
 
-    def _worker_statistics(self, slot: Slot) -> WorkerStatistics:
-        worker = slot.worker
-        if worker is None or slot.stop_reason is not None:
-            state: Literal["starting", "idle", "busy", "stopping"] = "stopping"
-        elif not slot.ready:
-            state = "starting"
-        elif slot.chunk is not None:
-            state = "busy"
-        else:
-            state = "idle"
-        name = worker.name if worker is not None else f"corepool-worker-{slot.index}"
-        pid = worker.pid if worker is not None else None
-        return WorkerStatistics(slot.index, name, pid, state, slot.tasks_done)
+
+def _worker_statistics(slot: Slot) -> WorkerStatistics:
+    worker = slot.worker
+    name = worker.name if worker is not None else f"corepool-worker-{slot.index}"
+    pid = worker.pid if worker is not None else None
+    return WorkerStatistics(slot.index, name, pid, slot.state, slot.tasks_done)
 
 
 def _deliver_outcome(chunk: Chunk, outcome: Outcome) -> None:

@@ -2,9 +2,9 @@
 
     user thread                      loop thread ("corepool-dispatcher")        workers
     ───────────                      ───────────────────────────────────        ───────
-    submit_task ─ prepare (pickle) ─▶ Dispatcher.submit ─▶ pending heap ─▶ run(chunk) ─▶ worker
-    submit_stream ─▶ Feeder thread ─┘   (one thread per streaming call,          │ progress board
-                     cuts chunks while the window has room)                       ▼
+    submit_task(TaskRequest) ─ Preparer ─▶ Dispatcher.submit ─▶ pending ─▶ run(chunk) ─▶ worker
+    submit_map(MapRequest) ─▶ Feeder thread ─┘ (one thread per map call,          │ position
+                     cuts and prepares chunks while the window has room)          ▼
                                      chunk_finished ◀── Done / LocalDone ◀───────┘
                                      worker_exited  ◀── process sentinel
                                             │ outcome
@@ -19,9 +19,8 @@ lock so that a submit racing a close is either accepted whole or refused whole.
 
 from __future__ import annotations
 
+import enum
 import threading
-from collections.abc import Callable, Iterable
-from typing import Any
 
 from corepool._backends.base import Backend
 from corepool._engine.chunking import ChunkSizer
@@ -29,9 +28,11 @@ from corepool._engine.dispatcher import Dispatcher
 from corepool._engine.feeder import Feeder
 from corepool._engine.limits import WorkerLimits
 from corepool._engine.loop_thread import LoopThread
+from corepool._engine.preparation import Preparer
+from corepool._engine.requests import MapRequest, TaskRequest
 from corepool._engine.results_thread import ResultsThread
 from corepool._engine.sinks import Sink
-from corepool._engine.tasks import Chunk, Job, TaskOptions
+from corepool._engine.tasks import Chunk, Job
 from corepool._engine.window import BlockLedger, Window
 from corepool._lifecycle import signals
 from corepool._wire.messages import CallStyle
@@ -41,7 +42,11 @@ from corepool.errors import CorepoolError, PoolClosedError, TaskCancelledError
 from corepool.insights.statistics import PoolStatistics
 from corepool.settings import Settings
 
-_RUNNING, _CLOSED, _TERMINATED = "running", "closed", "terminated"
+
+class EngineState(enum.Enum):
+    RUNNING = "running"
+    CLOSED = "closed"
+    TERMINATED = "terminated"
 
 
 class Engine:
@@ -57,11 +62,12 @@ class Engine:
         self.size = size
         self.settings = settings
         self._lock = threading.Lock()
-        self._state = _RUNNING
+        self._state = EngineState.RUNNING
         self._finished = threading.Event()
         self._streams: dict[int, tuple[Window, Sink]] = {}
         self._final_statistics: PoolStatistics | None = None
         self._results = ResultsThread()
+        self._preparer = Preparer(backend)
         self._loop_thread = LoopThread("corepool-dispatcher", self._internal_error)
         self._dispatcher = Dispatcher(
             self._loop_thread,
@@ -69,6 +75,7 @@ class Engine:
             size,
             settings,
             self._results,
+            self._preparer,
             self._dispatcher_finished,
             limits,
         )
@@ -84,65 +91,50 @@ class Engine:
 
     @property
     def state(self) -> str:
-        return self._state
+        return self._state.value
 
     @property
     def running(self) -> bool:
-        return self._state == _RUNNING
+        return self._state is EngineState.RUNNING
 
     # -- submitting work (any thread)
 
-    def submit_task(
-        self,
-        fn: Callable[..., Any],
-        style: CallStyle,
-        item: Any,
-        options: TaskOptions,
-        sink: Sink,
-        label: str,
-    ) -> Job:
+    def submit_task(self, request: TaskRequest, sink: Sink) -> Job:
         """One task (``apply_async``, ``submit``)."""
         self._check_running()
-        job = Job(
-            fn, style, options, sink, ChunkSizer(fn, self.size, self.settings, explicit=1), label
-        )
-        chunk = Chunk(job, 0, [item])
+        fn = request.fn
+        sizer = ChunkSizer(fn, self.size, self.settings, explicit=1)
+        job = Job(fn, CallStyle.APPLY, request.options, sink, sizer, request.label)
+        chunk = Chunk(job, 0, [(request.args, request.kwargs)])
         try:
-            self.backend.prepare_job(job)
+            self._preparer.job(job)
         except Exception as error:  # noqa: BLE001 - the function cannot travel: the task fails
             self._results.post(sink.deliver, 0, [None], {0: local_error(error, Stage.PICKLE_CALL)})
             return job
-        self.backend.prepare_chunk(chunk)
+        self._preparer.chunk(chunk)
         with self._lock:
             self._check_running()
             self._loop_thread.call(self._dispatcher.submit, [chunk])
         return job
 
-    def submit_stream(
-        self,
-        fn: Callable[..., Any],
-        style: CallStyle,
-        source: Iterable[Any],
-        options: TaskOptions,
-        sink: Sink,
-        label: str,
-        *,
-        chunksize: int | None = None,
-        total: int | None = None,
-        window_slots: int | None = None,
-    ) -> Job:
+    def submit_map(self, request: MapRequest, sink: Sink) -> Job:
         """Many tasks from an iterable (``map``, ``imap``...), fed through a bounded window."""
         self._check_running()
-        sizer = ChunkSizer(fn, self.size, self.settings, total=total, explicit=chunksize)
-        window = Window(window_slots or self.window_slots())
+        fn = request.fn
+        sizer = ChunkSizer(
+            fn, self.size, self.settings, total=request.total, explicit=request.chunksize
+        )
+        window = Window(request.window_slots or self.window_slots())
         sink.ledger = BlockLedger(window)
-        job = Job(fn, style, options, sink, sizer, label)
+        job = Job(fn, request.style, request.options, sink, sizer, request.label)
         try:
-            self.backend.prepare_job(job)
+            self._preparer.job(job)
         except Exception as error:  # noqa: BLE001 - the function cannot travel: the call fails
             self._results.post(sink.input_failed, 0, local_error(error, Stage.PICKLE_CALL))
             return job
-        feeder = Feeder(job, source, window, self._submit_chunk, self._results.post, self._fed)
+        feeder = Feeder(
+            job, request.items, window, self._submit_chunk, self._results.post, self._fed
+        )
         with self._lock:
             self._check_running()
             self._streams[job.id] = (window, sink)
@@ -155,7 +147,8 @@ class Engine:
         return max(settings.min_window_chunks, self.size * settings.window_chunks_per_worker)
 
     def _submit_chunk(self, chunk: Chunk) -> None:
-        self.backend.prepare_chunk(chunk)
+        """On a feeder thread: prepare a chunk it cut and hand it to the dispatcher."""
+        self._preparer.chunk(chunk)
         try:
             self._loop_thread.call(self._dispatcher.submit, [chunk])
         except RuntimeError:  # the loop is closed: the pool was terminated
@@ -183,17 +176,17 @@ class Engine:
                 pass
 
     def _check_running(self) -> None:
-        if self._state != _RUNNING:
-            raise PoolClosedError(f"the pool is {self._state}: it takes no new tasks")
+        if self._state is not EngineState.RUNNING:
+            raise PoolClosedError(f"the pool is {self._state.value}: it takes no new tasks")
 
     # -- shutting down
 
     def close(self) -> None:
         """Take no new work; finish what was submitted, then let the workers exit."""
         with self._lock:
-            if self._state != _RUNNING:
+            if self._state is not EngineState.RUNNING:
                 return
-            self._state = _CLOSED
+            self._state = EngineState.CLOSED
             self._loop_thread.call(self._dispatcher.close)
 
     def terminate(self) -> None:
@@ -209,9 +202,9 @@ class Engine:
 
     def _terminate(self, error: BaseException) -> None:
         with self._lock:
-            if self._state == _TERMINATED:
+            if self._state is EngineState.TERMINATED:
                 return
-            self._state = _TERMINATED
+            self._state = EngineState.TERMINATED
             sinks = [sink for _, sink in self._streams.values()]
             for window, _ in self._streams.values():
                 window.close()
@@ -233,6 +226,7 @@ class Engine:
         if not self._finished.wait(timeout):
             return False
         self._loop_thread.join()
+        self._preparer.join()
         self._results.join()
         signals.restore_if_unused()
         return True

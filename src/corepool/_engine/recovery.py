@@ -1,30 +1,37 @@
 """Deciding what happens to a chunk whose worker was lost (it died, timed out, or was cancelled).
 
-The worker's row on the progress board says how far it got, so exactly one item is to blame:
+The worker's position (``WorkerHandle.position()``) says how far it got, so exactly one item is to
+blame, and only an item that was running (or whose result was being written) is ever blamed:
 
-    row[CHUNK] is another chunk  the worker never started this one: run it all again
-    row[ITEM] == UNPACKING       it was reading the call: nothing ran, so run the items again
-                                 one per chunk (each item's own bytes then find the bad one)
-    row[ITEM] == k               item k was running: it fails (or is retried); items before k
+    another chunk, or READING    nothing of this chunk ran: run it again, without using any
+                                 retries, at most ``max_unstarted_losses`` times (then it fails
+                                 with WorkerLostError).  A chunk of several items lost while
+                                 READING is run again one item per chunk, so that an item whose
+                                 bytes crash the worker fails alone.  (A single item that timed
+                                 out while READING hung on its own bytes: it fails at once.)
+    RUNNING item k               item k fails (or is retried, up to ``retries``); items before k
                                  ran but their results died with the worker, so they run again;
-                                 items after k never started and are simply requeued
-    row[ITEM] >= PACKING_BASE    every item ran, and the worker died pickling the results:
-                                 item (row[ITEM] - PACKING_BASE) is to blame, the rest run again
+                                 items after k never started and are simply run again
+    PACKING item k               every item ran, and the worker died writing result k: item k
+                                 is to blame, the rest run again
 
-Pure functions of the chunk, the row and what happened, so they are tested without processes.
+Pure functions of the chunk, the position and what happened, so they are tested without workers.
 """
 
 from __future__ import annotations
 
-from collections.abc import MutableSequence
+import enum
 from dataclasses import dataclass, field
-from typing import Literal
 
+from corepool._backends.base import Phase, WorkerPosition
 from corepool._engine.tasks import Chunk
-from corepool._worker import progress
 from corepool.errors import TaskCancelledError, TaskTimeoutError, WorkerLostError
 
-LossKind = Literal["died", "timeout", "cancel"]
+
+class LossKind(enum.Enum):
+    DIED = "died"
+    TIMEOUT = "timeout"
+    CANCEL = "cancel"
 
 
 @dataclass(frozen=True)
@@ -38,6 +45,8 @@ class Loss:
     """Extra words for the error, e.g. that the kernel's out-of-memory killer ended it."""
     may_retry: bool = True
     """False once the pool is terminating: nothing is run again."""
+    max_unstarted_losses: int = 5
+    """How often a chunk may be lost before any of its items started (``Settings``)."""
 
 
 @dataclass
@@ -48,23 +57,38 @@ class Recovery:
     """Parts that end with an error."""
 
 
-def plan_recovery(chunk: Chunk, row: MutableSequence[int], loss: Loss) -> Recovery:
-    if loss.kind == "cancel":
+def plan_recovery(chunk: Chunk, position: WorkerPosition, loss: Loss) -> Recovery:
+    if loss.kind is LossKind.CANCEL:
         return Recovery(
             failed=[(chunk, TaskCancelledError("the task was cancelled while running"))]
         )
-    if row[progress.CHUNK] != chunk.id:
-        return Recovery(requeue=[chunk])
-    position = row[progress.ITEM]
+    if position.chunk_id != chunk.id:
+        return _not_started(chunk, "before it started the task", loss)
     size = len(chunk)
-    if position == progress.UNPACKING:
+    if position.phase is Phase.READING:
+        if loss.kind is LossKind.TIMEOUT and size == 1:
+            return _blame(chunk, 0, "unpickling the call", loss)  # it hung reading its own bytes
         if size > 1:
-            return Recovery(requeue=[chunk.part(index, index + 1) for index in range(size)])
-        return _blame(chunk, 0, "unpickling the call", loss)
-    if position >= progress.PACKING_BASE:
-        index = min(position - progress.PACKING_BASE, size - 1)
+            parts = [chunk.part(index, index + 1) for index in range(size)]
+            for part in parts:
+                part.unstarted_losses = chunk.unstarted_losses + 1
+            return Recovery(requeue=parts)
+        return _not_started(chunk, "unpickling the call", loss)
+    index = min(position.item, size - 1)
+    if position.phase is Phase.PACKING:
         return _blame(chunk, index, "pickling the result", loss)
-    return _blame(chunk, min(max(position, 0), size - 1), "running", loss)
+    return _blame(chunk, index, "running", loss)
+
+
+def _not_started(chunk: Chunk, stage: str, loss: Loss) -> Recovery:
+    """No item of ``chunk`` ran: it is innocent, unless this keeps happening."""
+    chunk.unstarted_losses += 1
+    if loss.may_retry and chunk.unstarted_losses <= loss.max_unstarted_losses:
+        return Recovery(requeue=[chunk])
+    task = chunk.job.describe_item(chunk.start)
+    if loss.kind is LossKind.TIMEOUT:
+        return Recovery(failed=[(chunk, _timeout_error(chunk, task, loss))])
+    return Recovery(failed=[(chunk, _lost_error(task, stage, chunk.unstarted_losses, loss))])
 
 
 def _blame(chunk: Chunk, index: int, stage: str, loss: Loss) -> Recovery:
@@ -74,15 +98,22 @@ def _blame(chunk: Chunk, index: int, stage: str, loss: Loss) -> Recovery:
     others = [part for part in (chunk.part(0, index), chunk.part(index + 1, len(chunk))) if part]
     recovery = Recovery(requeue=others)
     task = culprit.job.describe_item(culprit.start)
-    if loss.kind == "timeout":
-        timeout = culprit.job.options.timeout
-        assert timeout is not None
-        recovery.failed.append((culprit, TaskTimeoutError(task, timeout)))
+    if loss.kind is LossKind.TIMEOUT:
+        recovery.failed.append((culprit, _timeout_error(culprit, task, loss)))
     elif loss.may_retry and culprit.attempts <= culprit.job.options.retries:
         recovery.requeue.append(culprit)
     else:
         recovery.failed.append((culprit, _lost_error(task, stage, culprit.attempts, loss)))
     return recovery
+
+
+def _timeout_error(chunk: Chunk, task: str, loss: Loss) -> TaskTimeoutError:
+    timeout = chunk.job.options.timeout
+    assert timeout is not None
+    error = TaskTimeoutError(task, timeout)
+    if loss.detail and hasattr(error, "add_note"):  # Python 3.11+
+        error.add_note(loss.detail)
+    return error
 
 
 def _lost_error(task: str, stage: str, attempts: int, loss: Loss) -> WorkerLostError:

@@ -2,19 +2,21 @@
 
 A ``Job`` is one user call (``apply_async``, ``map``, ``submit``...).  Its items are cut into
 ``Chunk``s, contiguous runs of item indices that travel to a worker as one message.  Neither ever
-crosses the process boundary; the wire messages live in ``_wire.messages``.
+crosses the process boundary and neither knows a wire format: what a backend prepares for its
+workers (pickles, for processes) it keeps in ``payload``, which the engine only stores.
 """
 
 from __future__ import annotations
 
 import itertools
+import math
 import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from corepool._wire.messages import CallStyle, PackedItems
+from corepool._wire.messages import CallStyle
 
 if TYPE_CHECKING:
     from corepool._engine.chunking import ChunkSizer
@@ -38,12 +40,30 @@ class TaskOptions:
     """How many times a task whose worker died is run again on a fresh worker."""
 
     def __post_init__(self) -> None:
-        if self.delay < 0:
-            raise ValueError(f"delay must be >= 0 seconds, got {self.delay!r}")
-        if self.timeout is not None and self.timeout <= 0:
-            raise ValueError(f"timeout must be > 0 seconds or None, got {self.timeout!r}")
+        # Checked here, at the call: a bad option found later, on the loop thread, would stop the
+        # dispatcher instead of failing the one call that passed it.
+        _check_int("priority", self.priority)
+        _check_seconds("delay", self.delay, allow_zero=True)
+        if self.timeout is not None:
+            _check_seconds("timeout", self.timeout, allow_zero=False)
+        _check_int("retries", self.retries)
         if self.retries < 0:
             raise ValueError(f"retries must be >= 0, got {self.retries!r}")
+
+
+def _check_int(name: str, value: object) -> None:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError(f"{name} must be an int, not {type(value).__name__}")
+
+
+def _check_seconds(name: str, value: object, *, allow_zero: bool) -> None:
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        raise TypeError(f"{name} must be a number of seconds, not {type(value).__name__}")
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number of seconds, got {value!r}")
+    if value < 0 or (value == 0 and not allow_zero):
+        bound = ">= 0" if allow_zero else "> 0"
+        raise ValueError(f"{name} must be {bound} seconds, got {value!r}")
 
 
 @dataclass(eq=False)
@@ -56,10 +76,8 @@ class Job:
     label: str
     """How errors name this call: ``map(square)``, ``apply(fetch)``."""
     id: int = field(default_factory=lambda: next(_job_ids))
-    function_blob: bytes | None = None
-    """The pickled function, made once per job by a process backend."""
-    function_by_value: bool = False
-    """Whether ``function_blob`` carries the function's code (else a reference to its module)."""
+    payload: object = None
+    """The backend's own preparation of the function (``Backend.prepare_job``)."""
     cancelled: threading.Event = field(default_factory=threading.Event)
     not_before: float = 0.0
     """``time.monotonic()`` before which no task of the job may start (from ``options.delay``)."""
@@ -67,6 +85,10 @@ class Job:
     def __post_init__(self) -> None:
         if self.options.delay:
             self.not_before = time.monotonic() + self.options.delay
+
+    @property
+    def tracks_start_times(self) -> bool:
+        return self.options.timeout is not None
 
     def describe_item(self, index: int) -> str:
         if self.style is CallStyle.APPLY:
@@ -81,12 +103,16 @@ class Chunk:
     """Index in the job of the first item."""
     items: Sequence[Any]
     id: int = field(default_factory=lambda: next(_chunk_ids))
-    packed: PackedItems | None = None
-    """The items pickled for a process worker (made in the submitting thread)."""
+    payload: object = None
+    """The backend's own preparation of the items (``Backend.prepare_chunk``); ``None`` until
+    prepared, and again for parts cut by ``part()``."""
     parent_errors: dict[int, BaseException] = field(default_factory=dict)
     """Items that failed before leaving the parent; their errors replace whatever comes back."""
     attempts: int = 0
-    """How many times a worker died running this chunk's first item."""
+    """How many times a worker died running this chunk's first item (counted against retries)."""
+    unstarted_losses: int = 0
+    """How many times a worker was lost before starting any item of this chunk (bounded by
+    ``Settings.max_unstarted_losses``; never counted against retries)."""
 
     def __len__(self) -> int:
         return len(self.items)

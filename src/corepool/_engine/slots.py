@@ -1,0 +1,123 @@
+"""The dispatcher's record of each worker position, and how a worker is asked to go.
+
+A slot outlives its workers: when a worker exits, a new one takes the same slot (same index,
+same name).  Stopping a worker is a small state machine, driven by ``StopReason`` and ``Step``:
+
+    StopReason      first step     then, each after Settings.shutdown_grace_seconds
+    RECYCLE, CLOSE  ASK (Stop)     TERMINATE ─▶ KILL ─▶ GIVE_UP
+    INIT_FAILED     WAIT           TERMINATE ─▶ KILL ─▶ GIVE_UP   (it exits by itself)
+    TERMINATE       TERMINATE      KILL ─▶ GIVE_UP
+    TIMEOUT, CANCEL KILL           GIVE_UP
+    START_TIMEOUT   KILL           GIVE_UP
+
+``GIVE_UP`` is for a backend that never reports the exit: the dispatcher then declares the
+worker gone itself, so that ``join()`` always returns.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from corepool._backends.base import WorkerHandle
+from corepool._engine.event_loop import TimerHandle
+from corepool._engine.tasks import Chunk
+from corepool.insights.statistics import WorkerState
+
+
+class Step(enum.Enum):
+    WAIT = "wait"
+    ASK = "ask"
+    TERMINATE = "terminate"
+    KILL = "kill"
+    GIVE_UP = "give up"
+
+    def next(self) -> Step:
+        return _NEXT[self]
+
+
+_NEXT = {
+    Step.WAIT: Step.TERMINATE,
+    Step.ASK: Step.TERMINATE,
+    Step.TERMINATE: Step.KILL,
+    Step.KILL: Step.GIVE_UP,
+    Step.GIVE_UP: Step.GIVE_UP,
+}
+
+
+class StopReason(enum.Enum):
+    RECYCLE = "recycle"
+    """The worker reached ``maxtasksperchild`` or its memory limit."""
+    CLOSE = "close"
+    TERMINATE = "terminate"
+    INIT_FAILED = "init-failed"
+    TIMEOUT = "timeout"
+    CANCEL = "cancel"
+    START_TIMEOUT = "start-timeout"
+
+    @property
+    def first_step(self) -> Step:
+        return _FIRST_STEP[self]
+
+    @property
+    def replaced(self) -> bool:
+        """Whether a new worker takes the slot once this one has gone."""
+        return self in _REPLACED
+
+
+_REPLACED = frozenset(
+    (StopReason.RECYCLE, StopReason.TIMEOUT, StopReason.CANCEL, StopReason.START_TIMEOUT)
+)
+
+
+_FIRST_STEP = {
+    StopReason.RECYCLE: Step.ASK,
+    StopReason.CLOSE: Step.ASK,
+    StopReason.INIT_FAILED: Step.WAIT,
+    StopReason.TERMINATE: Step.TERMINATE,
+    StopReason.TIMEOUT: Step.KILL,
+    StopReason.CANCEL: Step.KILL,
+    StopReason.START_TIMEOUT: Step.KILL,
+}
+
+
+@dataclass(eq=False)
+class Slot:
+    index: int
+    worker: WorkerHandle | None = None
+    ready: bool = False
+    chunk: Chunk | None = None
+    tasks_done: int = 0
+    stop_reason: StopReason | None = None
+    timer: TimerHandle | None = None
+    """The running chunk's timeout check, the start timeout, or the next shutdown step."""
+    assigned_ns: int = 0
+    """``time.monotonic_ns()`` when the chunk was handed over (timeouts before it is read)."""
+
+    @property
+    def idle(self) -> bool:
+        return self.worker is not None and self.chunk is None and self.stop_reason is None
+
+    @property
+    def state(self) -> WorkerState:
+        if self.worker is None or self.stop_reason is not None:
+            return "stopping"
+        if not self.ready:
+            return "starting"
+        return "busy" if self.chunk is not None else "idle"
+
+    def cancel_timer(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+
+    def take_step(self, step: Step) -> None:
+        """Carry out one shutdown step on the worker (``GIVE_UP`` is the dispatcher's)."""
+        worker = self.worker
+        assert worker is not None
+        if step is Step.ASK:
+            worker.stop()
+        elif step is Step.TERMINATE:
+            worker.terminate()
+        elif step is Step.KILL:
+            worker.kill()
