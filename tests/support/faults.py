@@ -143,3 +143,26 @@ def exit_in_initializer() -> None:
 
 def raise_in_initializer() -> None:
     raise InjectedError("initializer refuses")
+
+
+def crash_after_returning(seconds: float) -> str:
+    """Return at once, and end this worker process ``seconds`` later (a crash after the result
+    was sent, as from an argument's ``__del__`` run by a later garbage collection)."""
+    threading.Timer(seconds, os._exit, (1,)).start()
+    return "returned"
+
+
+class SlowToUnpickle:
+    """An argument whose unpickling takes ``seconds`` in the worker (its reading phase)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_sleep_then_build, (self.seconds,))
+
+
+def _sleep_then_build(seconds: float) -> SlowToUnpickle:
+    if _in_worker():
+        time.sleep(seconds)
+    return SlowToUnpickle(seconds)

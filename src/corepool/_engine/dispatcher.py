@@ -318,7 +318,7 @@ class Dispatcher:
         if chunk is not None:
             self._recover(chunk, self._loss(reason, worker, exitcode, detail), worker)
         if not ready and reason in (None, StopReason.START_TIMEOUT):
-            self._count_start_failure(exitcode)
+            self._count_start_failure(exitcode, killed_by_us=reason is not None)
         if reason is None or reason.replaced:
             self._replaced += 1
             if self._needs_workers():
@@ -326,10 +326,11 @@ class Dispatcher:
         self._dispatch()
         self._maybe_finish()
 
-    def _count_start_failure(self, exitcode: int | None) -> None:
+    def _count_start_failure(self, exitcode: int | None, *, killed_by_us: bool) -> None:
         # A worker SIGKILLed while starting was most likely killed from outside (or by the OOM
         # killer), not broken by its own start-up: those count a quarter as much.
-        self._start_failures += 1 if exitcode != -signal.SIGKILL else 0.25
+        from_outside = exitcode == -signal.SIGKILL and not killed_by_us
+        self._start_failures += 0.25 if from_outside else 1
         if self._start_failures >= self._settings.max_start_failures:
             self._break(
                 WorkerStartError(
