@@ -54,9 +54,9 @@ _EXPORTS = {
     "SegmentGoneError": "corepool.errors",
     "PoolStatistics": "corepool.insights.statistics",
     "WorkerStatistics": "corepool.insights.statistics",
-    "WorkerInfo": "corepool._worker.context",
-    "current_worker": "corepool._worker.context",
-    "worker_state": "corepool._worker.context",
+    "WorkerInfo": "corepool.worker_context",
+    "current_worker": "corepool.worker_context",
+    "worker_state": "corepool.worker_context",
     "CorepoolError": "corepool.errors",
     "InitializerError": "corepool.errors",
     "PoolClosedError": "corepool.errors",
@@ -165,7 +165,6 @@ if TYPE_CHECKING:
     from multiprocessing import TimeoutError
     from threading import BrokenBarrierError
 
-    from corepool._worker.context import WorkerInfo, current_worker, worker_state
     from corepool.async_results import AsyncResult, IMapIterator, MapResult
     from corepool.errors import (
         CapacityError,
@@ -212,3 +211,4 @@ if TYPE_CHECKING:
     )
     from corepool.sync.semaphores import BoundedSemaphore, Semaphore
     from corepool.sync.sharedctypes import Array, RawArray, RawValue, Value
+    from corepool.worker_context import WorkerInfo, current_worker, worker_state

@@ -10,12 +10,18 @@ from __future__ import annotations
 import os
 import threading
 import weakref
-from typing import TYPE_CHECKING, Literal
-
-if TYPE_CHECKING:
-    from corepool._engine.engine import Engine
+from typing import Literal, Protocol
 
 ExitMode = Literal["terminate", "finish"]
+
+
+class Engine(Protocol):
+    """What this module needs of an engine (``_engine.engine.Engine``), which sits above it."""
+
+    def terminate(self) -> None: ...
+    def close(self) -> None: ...
+    def join(self, timeout: float | None = None) -> bool: ...
+
 
 _engines: weakref.WeakKeyDictionary[Engine, ExitMode] = weakref.WeakKeyDictionary()
 _lock = threading.Lock()

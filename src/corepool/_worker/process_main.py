@@ -23,6 +23,7 @@ from functools import partial
 from multiprocessing.connection import Connection
 from typing import Any, NamedTuple
 
+from corepool import worker_context as context
 from corepool._lifecycle.interrupted_imports import forget_interrupted_imports
 from corepool._wire import serialization
 from corepool._wire.framing import ChannelClosed, read_frame, write_frame
@@ -39,7 +40,7 @@ from corepool._wire.messages import (
     Stop,
 )
 from corepool._wire.remote_error import RemoteError, Stage, capture
-from corepool._worker import context, progress
+from corepool._worker import progress
 from corepool._worker.memory import resident_memory
 from corepool._worker.runner import run_items
 

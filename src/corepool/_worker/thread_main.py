@@ -13,8 +13,9 @@ from collections.abc import Callable, MutableSequence
 from dataclasses import dataclass
 from typing import Any
 
+from corepool import worker_context as context
 from corepool._wire.messages import CallStyle
-from corepool._worker import context, progress
+from corepool._worker import progress
 from corepool._worker.runner import run_items
 
 

@@ -34,10 +34,10 @@ try:
 except ImportError as error:  # pragma: no cover - exercised only without numpy
     raise ImportError("corepool.SharedArray needs NumPy: pip install 'corepool[numpy]'") from error
 
-from corepool._worker.context import current_worker
 from corepool.errors import CapacityError, SegmentGoneError, SharedObjectClosedError
 from corepool.shared import memory
 from corepool.shared.memory import Segment
+from corepool.worker_context import current_worker
 
 __all__ = ["SharedArray"]
 

@@ -1,4 +1,9 @@
-"""What a task can ask about the worker it runs on: ``current_worker()`` and ``worker_state()``."""
+"""What a task can ask about the worker it runs on: ``current_worker()`` and ``worker_state()``.
+
+It imports nothing of corepool, so that any layer may ask whether it runs in a worker (shared
+memory keeps a worker's recent attachments mapped, for one) without importing the worker side;
+the worker loops (``_worker/``) call ``enter_process_worker`` / ``enter_thread_worker``.
+"""
 
 from __future__ import annotations
 
