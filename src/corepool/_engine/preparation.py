@@ -45,6 +45,10 @@ class Preparer:
         """Prepare a chunk's items; items that cannot travel go to ``chunk.parent_errors``."""
         self._backend.prepare_chunk(chunk)
 
+    def function_by_value(self, chunk: Chunk) -> None:
+        """Prepare a chunk's function again, by value (raises if it cannot go by value)."""
+        self._backend.prepare_job(chunk.job, by_value=True)
+
     def isolated(self, chunk: Chunk) -> None:
         """Prepare a chunk's items one by one (a worker could not read them as a whole)."""
         self._backend.repack_isolated(chunk)

@@ -1,0 +1,151 @@
+"""The pool's workers, one per slot: starting them, stopping them step by step, failed starts.
+
+Owned by the dispatcher and used only on the loop thread.  It starts and stops workers and keeps
+the slots' worker-side state (ready, stopping, timers); what a slot's chunk becomes is the
+dispatcher's business, so every worker that goes (it exited, or was given up on) is handed to
+the dispatcher's ``on_gone``.  ``slots.py`` draws the shutdown steps.
+"""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Callable
+
+from corepool._backends.base import Backend, WorkerHandle, WorkerListener
+from corepool._engine.event_loop import EventLoop
+from corepool._engine.slots import Slot, Step, StopReason
+from corepool.errors import WorkerStartError
+from corepool.insights.statistics import WorkerStatistics
+from corepool.settings import Settings
+
+Gone = Callable[[Slot, WorkerHandle, "int | None", str], None]
+"""``on_gone(slot, worker, exitcode, detail)``: the worker left its slot (``detail`` says why,
+when the engine gave up on it rather than hearing it exit)."""
+
+
+class Workers:
+    def __init__(
+        self,
+        backend: Backend,
+        loop: EventLoop,
+        settings: Settings,
+        size: int,
+        listener: WorkerListener,
+        on_gone: Gone,
+    ) -> None:
+        self._backend = backend
+        self._loop = loop
+        self._settings = settings
+        self._listener = listener
+        self._on_gone = on_gone
+        self.slots = [Slot(index) for index in range(size)]
+        self._given_up: set[WorkerHandle] = set()
+        """Workers declared gone without an exit report (``Step.GIVE_UP``)."""
+        self._start_failures = 0.0
+        self.replaced = 0
+
+    def slot_of(self, worker: WorkerHandle) -> Slot | None:
+        slot = self.slots[worker.index]
+        return slot if slot.worker is worker else None
+
+    def idle_in_order(self) -> list[Slot]:
+        """Idle workers, the next to take a chunk last (``pop()``).
+
+        Nothing until some worker said Ready: a chunk handed to one still starting waits for it,
+        while another may be ready first (under spawn, tens of ms of a pool's first task).  Then
+        ready workers first, and the chunks left over to those still starting, earliest started
+        first, so that a large map spreads over every worker instead of waiting for the ready ones.
+        """
+        if not any(slot.ready for slot in self.slots):
+            return []
+        idle = [slot for slot in self.slots if slot.idle]
+        idle.sort(key=lambda slot: (slot.ready, -slot.index))
+        return idle
+
+    @property
+    def all_gone(self) -> bool:
+        return all(slot.worker is None for slot in self.slots)
+
+    # -- starting
+
+    def start(self, slot: Slot) -> None:
+        worker = self._backend.start_worker(slot.index, self._loop, self._listener)
+        slot.worker, slot.tasks_done = worker, 0
+        start_timeout = self._settings.worker_start_timeout
+        if start_timeout is not None:
+            slot.timer = self._loop.call_later(start_timeout, self._start_timed_out, slot, worker)
+
+    def mark_ready(self, slot: Slot) -> None:
+        slot.ready = True
+        if slot.stop_reason is None:
+            slot.cancel_timer()  # the start timeout
+        self._start_failures = 0.0
+
+    def _start_timed_out(self, slot: Slot, worker: WorkerHandle) -> None:
+        slot.timer = None
+        if slot.worker is worker and not slot.ready and slot.stop_reason is None:
+            self.stop(slot, StopReason.START_TIMEOUT)
+
+    def start_failed(self, exitcode: int | None, *, killed_by_us: bool) -> WorkerStartError | None:
+        """Count a worker that went before it was ready; the error once too many did."""
+        # A worker SIGKILLed while starting was most likely killed from outside (or by the OOM
+        # killer), not broken by its own start-up: those count a quarter as much.
+        from_outside = exitcode == -signal.SIGKILL and not killed_by_us
+        self._start_failures += 0.25 if from_outside else 1
+        if self._start_failures < self._settings.max_start_failures:
+            return None
+        return WorkerStartError(
+            "worker processes keep exiting while they start "
+            f"(the last with exit code {exitcode}); their error output above says why"
+        )
+
+    # -- stopping
+
+    def stop(self, slot: Slot, reason: StopReason) -> None:
+        """Ask the worker to go, escalating step by step (see ``slots``) if it does not."""
+        assert slot.worker is not None
+        slot.stop_reason = reason
+        slot.cancel_timer()
+        self._take_step(slot, slot.worker, reason.first_step)
+
+    def _take_step(self, slot: Slot, worker: WorkerHandle, step: Step) -> None:
+        if slot.worker is not worker:
+            return  # it exited meanwhile
+        slot.timer = None
+        if step is Step.GIVE_UP:
+            self._given_up.add(worker)
+            self._on_gone(slot, worker, None, "it did not exit after being killed")
+            return
+        slot.take_step(step)
+        if slot.worker is worker:  # a backend may report the exit from within the step
+            grace = self._settings.shutdown_grace_seconds
+            slot.timer = self._loop.call_later(grace, self._take_step, slot, worker, step.next())
+
+    def exited(self, worker: WorkerHandle, exitcode: int | None) -> None:
+        """The backend reported the worker's exit (``WorkerListener.worker_exited``)."""
+        slot = self.slot_of(worker)
+        if slot is None:  # a second report, or a worker given up on that exited at last
+            if worker in self._given_up:
+                self._given_up.discard(worker)
+                worker.release()
+            return
+        worker.release()
+        self._on_gone(slot, worker, exitcode, "")
+
+    def vacate(self, slot: Slot) -> None:
+        """Clear a slot whose worker went (its chunk was taken care of)."""
+        slot.cancel_timer()
+        slot.chunk = slot.worker = slot.stop_reason = None
+        slot.ready = False
+
+    # -- insight
+
+    def statistics(self) -> tuple[WorkerStatistics, ...]:
+        return tuple(_statistics_of(slot) for slot in self.slots)
+
+
+def _statistics_of(slot: Slot) -> WorkerStatistics:
+    worker = slot.worker
+    name = worker.name if worker is not None else f"corepool-worker-{slot.index}"
+    pid = worker.pid if worker is not None else None
+    return WorkerStatistics(slot.index, name, pid, slot.state, slot.tasks_done)
