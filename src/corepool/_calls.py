@@ -70,6 +70,11 @@ def open_engine(
         measure_memory=limits.max_memory is not None,
     )
     worker_backend = create_backend(backend, options)
+    if limits.max_memory is not None and not worker_backend.capabilities.isolates_workers:
+        worker_backend.close()
+        raise ValueError(
+            f"max_memory_per_worker needs worker processes: {backend} share one process's memory"
+        )
     return Engine(worker_backend, size, options.settings, limits=limits)
 
 

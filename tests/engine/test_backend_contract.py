@@ -168,3 +168,13 @@ def test_an_error_inside_the_dispatcher_fails_every_waiting_call_with_its_cause(
     assert "run() is broken" in caplog.text
     with pytest.raises(corepool.PoolClosedError):
         apply(engine, abs, -3)
+
+
+def test_a_memory_limit_needs_a_backend_that_isolates_workers() -> None:
+    with pytest.raises(ValueError, match="needs worker processes"):
+        corepool.Pool(1, backend="threads", max_memory_per_worker="1GB")
+
+
+def test_an_unknown_backend_names_the_known_ones() -> None:
+    with pytest.raises(ValueError, match="'processes', 'threads'"):
+        corepool.Pool(1, backend="gpu")

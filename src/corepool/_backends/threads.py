@@ -40,10 +40,6 @@ from corepool._worker.thread_main import (
 
 
 def create(options: BackendOptions) -> ThreadBackend:
-    if options.measure_memory:
-        raise ValueError(
-            "max_memory_per_worker needs worker processes: threads share one process's memory"
-        )
     return ThreadBackend(options.initializer, options.initargs, options.thread_name_prefix)
 
 
