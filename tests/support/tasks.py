@@ -148,3 +148,10 @@ def report_pid_then_wait(pids: Any, gate: Any) -> None:
     """Put this worker's pid on ``pids`` (a queue), then block until ``gate`` is set."""
     pids.put(os.getpid())
     wait_for(gate)
+
+
+class Payload:
+    """A picklable object that can be weakly referenced (to check who keeps it alive)."""
+
+    def __init__(self, value: int) -> None:
+        self.value = value

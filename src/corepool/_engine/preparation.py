@@ -85,3 +85,4 @@ class Preparer:
                 fn(*args)
             except Exception:
                 logger.exception("corepool: preparing work for a worker failed")
+            del work, fn, args  # hold no chunk while idle

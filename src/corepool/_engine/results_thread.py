@@ -57,3 +57,6 @@ class ResultsThread:
                 fn(*args)
             except Exception:
                 logger.exception("corepool: delivering a result failed")
+            # Let go now, not when the next outcome arrives: the user may be waiting for the
+            # results (or arguments) of a finished call to be freed.
+            del work, fn, args

@@ -84,3 +84,6 @@ def thread_worker_main(
             return
         row[progress.ITEM] = progress.PACKING_BASE
         post(LocalDone(call.chunk_id, results, errors, time.perf_counter() - started))
+        # An idle worker holds nothing of its last chunk: its arguments and results belong to
+        # the caller, who may expect them freed once the call returned.
+        del call, results, errors
