@@ -1,7 +1,7 @@
 """Queues between processes and threads: ``Queue``, ``JoinableQueue``, ``SimpleQueue``,
 ``LifoQueue``, ``PriorityQueue``, passable anywhere.
 
-    put(item) ─ pickle in the caller ─▶ [ shared-memory slots, _queue_store ] ─▶ get() ─ unpickle
+    put(item) ─ pickle (_queue_items) ─▶ [ shared-memory slots, _queue_store ] ─▶ get() ─ unpickle
 
 There is no feeder thread: ``put`` copies the pickled item into shared memory before it
 returns, so an item whose ``put`` returned is in the queue even if its process exits or is
@@ -17,37 +17,34 @@ only spends memory on pages actually used.
 
 from __future__ import annotations
 
-import pickle
 import queue
 import time
 from typing import Any, ClassVar
 
-from corepool._wire import serialization
-from corepool.errors import SerializationError
 from corepool.shared.memory import Segment
 from corepool.sync._monitor import Monitor, monitor_segment
 from corepool.sync._native import MUTEX_BYTES
-from corepool.sync._queue_store import (
+from corepool.sync._queue_heap import NO_KEY, SortKey, sort_key
+from corepool.sync._queue_items import decode, drop_overflow, encode, unpickle
+from corepool.sync._queue_layout import (
     ALL_DONE,
     COUNT,
     GETTERS,
     MAXSIZE,
     NOT_EMPTY,
     NOT_FULL,
-    OVERFLOW_BYTES,
     PUTTERS,
     SLOT_BYTES,
     SLOTS,
     UNFINISHED,
     Order,
-    QueueStore,
-    sort_key,
     store_fields,
 )
+from corepool.sync._queue_store import QueueStore
 from corepool.sync._shared import SharedObject
 from corepool.sync.locks import deadline_of
 
-__all__ = ["JoinableQueue", "LifoQueue", "PriorityQueue", "Queue", "SimpleQueue", "decode"]
+__all__ = ["JoinableQueue", "LifoQueue", "PriorityQueue", "Queue", "SimpleQueue"]
 
 _UNBOUNDED_CAPACITY = 32 << 20
 """Slot storage of an unbounded queue: 262,144 items of up to 128 pickled bytes."""
@@ -58,23 +55,6 @@ _SPIN_READS = 300
 """Most reads of the item count (~30 ns each) by a getter that found the queue empty, before it
 sleeps: being woken costs a producer a system call and the getter ~20 µs (bench_sync.py).
 Each handle halves its budget after a fruitless look and restores it after a fruitful one."""
-
-
-def decode(size: int, payload: bytes, *, keep: bool = False, janitor: str | None = None) -> Any:
-    """The item stored as ``payload`` (``size < 0``: the name of an overflow segment, which is
-    unlinked unless ``keep``)."""
-    if size < 0:
-        segment = Segment.attach(payload.decode("ascii"), janitor=janitor)
-        try:
-            payload = bytes(segment.buf)
-        finally:
-            if not keep:
-                segment.unlink()
-            segment.close()
-    try:
-        return pickle.loads(payload)
-    except Exception as error:
-        raise SerializationError("unpickling a queue item", repr(error)) from error
 
 
 class Queue(SharedObject):
@@ -104,7 +84,7 @@ class Queue(SharedObject):
         slots = int(probe[SLOTS])
         probe.release()
         self._monitor = Monitor(segment, store_fields(slots))
-        self._store = QueueStore(self._monitor, segment)
+        self._store = QueueStore(self._monitor)
         self._closed = False
         self._spin_reads = _SPIN_READS
         self._on_collect(_release, self._store)
@@ -119,8 +99,8 @@ class Queue(SharedObject):
         """Put ``obj`` in; waits while the queue is full (``queue.Full`` after ``timeout``)."""
         if self._closed:
             raise ValueError(f"{self!r} is closed")
-        payload, size, overflow = self._encode(obj)
-        key = sort_key(obj) if self._order == "priority" else (0, 0.0, 0.0)
+        payload, size, overflow = encode(obj, self._segment)
+        key = sort_key(obj) if self._order == "priority" else NO_KEY
         if overflow is None and size <= SLOT_BYTES:
             monitor = self._monitor
             monitor.enter()
@@ -146,7 +126,7 @@ class Queue(SharedObject):
         self,
         payload: bytes,
         size: int,
-        key: tuple[int, float, float],
+        key: SortKey,
         obj: Any,
         room: tuple[int, float | None],
     ) -> None:
@@ -161,20 +141,6 @@ class Queue(SharedObject):
             store.put(payload, size, key, obj)
             if fields[GETTERS]:
                 monitor.wake(NOT_EMPTY, 1)
-
-    def _encode(self, obj: Any) -> tuple[bytes, int, Segment | None]:
-        try:
-            blob = serialization.dumps(obj)  # plain pickle, cloudpickle for lambdas and closures
-        except Exception as error:
-            raise SerializationError(
-                "pickling a queue item", f"{type(obj).__name__!r} object: {error}"
-            ) from error
-        if len(blob) <= OVERFLOW_BYTES:
-            return blob, len(blob), None
-        overflow = Segment.create(len(blob), parent=self._segment)
-        overflow.buf[:] = blob
-        name = overflow.name.encode("ascii")
-        return name, -len(name), overflow
 
     def put_nowait(self, obj: Any) -> None:
         self.put(obj, False)
@@ -204,13 +170,10 @@ class Queue(SharedObject):
         finally:
             monitor.leave()
         if small is not None:
-            try:
-                return pickle.loads(small)
-            except Exception as error:
-                raise SerializationError("unpickling a queue item", repr(error)) from error
+            return unpickle(small)
         if cached is not _NO_ITEM:
             if size < 0:  # the item is known; its overflow segment is no longer needed
-                Segment.attach(payload.decode("ascii"), janitor=self._segment.janitor).unlink()
+                drop_overflow(payload, self._segment.janitor)
             return cached
         return decode(size, payload, janitor=self._segment.janitor)
 
@@ -326,5 +289,4 @@ class PriorityQueue(JoinableQueue):
 
 
 def _release(store: QueueStore) -> None:
-    store.floats.release()
-    store.monitor.release_views()
+    store.release_views()
