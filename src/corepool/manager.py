@@ -57,8 +57,11 @@ class Namespace:
         return (Namespace, (self._store,))
 
     def __repr__(self) -> str:
-        fields = ", ".join(f"{key}={value!r}" for key, value in self._store.items())
-        return f"Namespace({fields})"
+        # As multiprocessing.managers.Namespace: sorted, and _private names left out.
+        fields = sorted(
+            f"{key}={value!r}" for key, value in self._store.items() if not key.startswith("_")
+        )
+        return f"Namespace({', '.join(fields)})"
 
 
 class SyncManager:
@@ -112,10 +115,7 @@ class SyncManager:
     ) -> Any:
         from corepool.shared.shared_dict import Dict
 
-        shared = self._own(Dict(mapping))
-        if kwargs:
-            shared.update(kwargs)
-        return shared
+        return self._own(Dict(mapping, **kwargs))
 
     def list(self, sequence: Iterable[Any] = (), /) -> Any:
         from corepool.shared.shared_list import List
@@ -167,9 +167,11 @@ class SyncManager:
         return Barrier(parties, action, timeout)
 
     def Queue(self, maxsize: int = 0) -> Any:
-        from corepool.sync.queues import Queue
+        """A queue with ``task_done``/``join``: the standard manager's ``Queue`` is a
+        ``queue.Queue``, which has them."""
+        from corepool.sync.queues import JoinableQueue
 
-        return Queue(maxsize)
+        return JoinableQueue(maxsize)
 
     def JoinableQueue(self, maxsize: int = 0) -> Any:
         from corepool.sync.queues import JoinableQueue
