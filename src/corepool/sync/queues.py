@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import queue
 import time
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 from corepool.shared.memory import Segment
 from corepool.sync._monitor import Monitor, monitor_segment
@@ -46,6 +46,8 @@ from corepool.sync.locks import deadline_of
 
 __all__ = ["JoinableQueue", "LifoQueue", "PriorityQueue", "Queue", "SimpleQueue"]
 
+T = TypeVar("T")
+
 _UNBOUNDED_CAPACITY = 32 << 20
 """Slot storage of an unbounded queue: 262,144 items of up to 128 pickled bytes."""
 _BYTES_PER_BOUNDED_ITEM = 512
@@ -57,8 +59,11 @@ sleeps: being woken costs a producer a system call and the getter ~20 µs (bench
 Each handle halves its budget after a fruitless look and restores it after a fruitful one."""
 
 
-class Queue(SharedObject):
-    """A FIFO queue shared by processes and threads (``multiprocessing.Queue``)."""
+class Queue(SharedObject, Generic[T]):
+    """A FIFO queue shared by processes and threads (``multiprocessing.Queue``).
+
+    Generic like the standard queues: ``corepool.Queue[int]()`` at run time, ``Queue[int]`` in
+    annotations (``put`` takes and ``get`` returns a ``T``)."""
 
     _order: ClassVar[Order] = "fifo"
 
@@ -95,7 +100,7 @@ class Queue(SharedObject):
 
     # -- putting
 
-    def put(self, obj: Any, block: bool = True, timeout: float | None = None) -> None:
+    def put(self, obj: T, block: bool = True, timeout: float | None = None) -> None:
         """Put ``obj`` in; waits while the queue is full (``queue.Full`` after ``timeout``)."""
         if self._closed:
             raise ValueError(f"{self!r} is closed")
@@ -142,12 +147,12 @@ class Queue(SharedObject):
             if fields[GETTERS]:
                 monitor.wake(NOT_EMPTY, 1)
 
-    def put_nowait(self, obj: Any) -> None:
+    def put_nowait(self, obj: T) -> None:
         self.put(obj, False)
 
     # -- getting
 
-    def get(self, block: bool = True, timeout: float | None = None) -> Any:
+    def get(self, block: bool = True, timeout: float | None = None) -> T:
         """Take the next item; waits while the queue is empty (``queue.Empty`` on timeout)."""
         if self._closed:
             raise ValueError(f"{self!r} is closed")
@@ -169,13 +174,16 @@ class Queue(SharedObject):
                     monitor.wake(NOT_FULL)
         finally:
             monitor.leave()
+        item: T
         if small is not None:
-            return unpickle(small)
-        if cached is not _NO_ITEM:
+            item = unpickle(small)
+        elif cached is not _NO_ITEM:
             if size < 0:  # the item is known; its overflow segment is no longer needed
                 drop_overflow(payload, self._segment.janitor)
-            return cached
-        return decode(size, payload, janitor=self._segment.janitor)
+            item = cached
+        else:
+            item = decode(size, payload, janitor=self._segment.janitor)
+        return item
 
     def _wait_for_item(self, block: bool, timeout: float | None) -> None:
         """With the monitor held and the queue empty: wait for an item or raise Empty."""
@@ -201,7 +209,7 @@ class Queue(SharedObject):
         if not spun and self._spin_reads < _SPIN_READS:
             self._spin_reads = min(_SPIN_READS, self._spin_reads * 2 + 1)
 
-    def get_nowait(self) -> Any:
+    def get_nowait(self) -> T:
         return self.get(False)
 
     def _sleep(self, counter: int, word: int, deadline: float | None) -> None:
@@ -242,7 +250,7 @@ class Queue(SharedObject):
         return f"<corepool.{type(self).__name__} {self._segment.name} size={self.qsize()}>"
 
 
-class JoinableQueue(Queue):
+class JoinableQueue(Queue[T]):
     """A ``Queue`` whose consumers report each item done (``multiprocessing.JoinableQueue``)."""
 
     def task_done(self) -> None:
@@ -267,20 +275,20 @@ class JoinableQueue(Queue):
         return True
 
 
-class SimpleQueue(Queue):
+class SimpleQueue(Queue[T]):
     """An unbounded FIFO queue (``multiprocessing.SimpleQueue``)."""
 
     def __init__(self, *, capacity_bytes: int | None = None) -> None:
         super().__init__(0, capacity_bytes=capacity_bytes)
 
 
-class LifoQueue(JoinableQueue):
+class LifoQueue(JoinableQueue[T]):
     """Last in, first out, across processes (``queue.LifoQueue``)."""
 
     _order: ClassVar[Order] = "lifo"
 
 
-class PriorityQueue(JoinableQueue):
+class PriorityQueue(JoinableQueue[T]):
     """Smallest item first, across processes (``queue.PriorityQueue``): items are compared with
     ``<``, typically ``(priority, data)`` tuples.  Items that cannot be compared with those in
     the queue fail ``put`` (or ``get``) with ``TypeError`` and leave the queue as it was."""
