@@ -17,9 +17,23 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from corepool.pool import Pool
+    from corepool.shared.shared_dict import Dict
+    from corepool.shared.shared_list import List
+    from corepool.sync import locks
+    from corepool.sync.barrier import Barrier
+    from corepool.sync.condition import Condition
+    from corepool.sync.event import Event
+    from corepool.sync.queues import JoinableQueue
+    from corepool.sync.semaphores import BoundedSemaphore, Semaphore
+    from corepool.sync.sharedctypes import Synchronized, SynchronizedArray
 
 __all__ = ["Manager", "Namespace", "SyncManager"]
+
+Owned = TypeVar("Owned", bound="Dict[Any, Any] | List[Any]")
 
 
 class Namespace:
@@ -57,8 +71,11 @@ class Namespace:
         return (Namespace, (self._store,))
 
     def __repr__(self) -> str:
-        fields = ", ".join(f"{key}={value!r}" for key, value in self._store.items())
-        return f"Namespace({fields})"
+        # As multiprocessing.managers.Namespace: sorted, and _private names left out.
+        fields = sorted(
+            f"{key}={value!r}" for key, value in self._store.items() if not key.startswith("_")
+        )
+        return f"Namespace({', '.join(fields)})"
 
 
 class SyncManager:
@@ -100,7 +117,7 @@ class SyncManager:
     ) -> None:
         self.shutdown()
 
-    def _own(self, obj: Any) -> Any:
+    def _own(self, obj: Owned) -> Owned:
         with self._lock:
             self._owned.append(obj)
         return obj
@@ -109,15 +126,12 @@ class SyncManager:
 
     def dict(
         self, mapping: Mapping[Any, Any] | Iterable[tuple[Any, Any]] | None = None, /, **kwargs: Any
-    ) -> Any:
+    ) -> Dict[Any, Any]:
         from corepool.shared.shared_dict import Dict
 
-        shared = self._own(Dict(mapping))
-        if kwargs:
-            shared.update(kwargs)
-        return shared
+        return self._own(Dict(mapping, **kwargs))
 
-    def list(self, sequence: Iterable[Any] = (), /) -> Any:
+    def list(self, sequence: Iterable[Any] = (), /) -> List[Any]:
         from corepool.shared.shared_list import List
 
         return self._own(List(sequence))
@@ -129,64 +143,68 @@ class SyncManager:
 
     # -- synchronisation and queues: corepool's own, passable everywhere
 
-    def Lock(self) -> Any:
+    def Lock(self) -> locks.Lock:
         from corepool.sync.locks import Lock
 
         return Lock()
 
-    def RLock(self) -> Any:
+    def RLock(self) -> locks.RLock:
         from corepool.sync.locks import RLock
 
         return RLock()
 
-    def Semaphore(self, value: int = 1) -> Any:
+    def Semaphore(self, value: int = 1) -> Semaphore:
         from corepool.sync.semaphores import Semaphore
 
         return Semaphore(value)
 
-    def BoundedSemaphore(self, value: int = 1) -> Any:
+    def BoundedSemaphore(self, value: int = 1) -> BoundedSemaphore:
         from corepool.sync.semaphores import BoundedSemaphore
 
         return BoundedSemaphore(value)
 
-    def Condition(self, lock: Any = None) -> Any:
+    def Condition(self, lock: locks.Lock | locks.RLock | None = None) -> Condition:
         from corepool.sync.condition import Condition
 
         return Condition(lock)
 
-    def Event(self) -> Any:
+    def Event(self) -> Event:
         from corepool.sync.event import Event
 
         return Event()
 
     def Barrier(
         self, parties: int, action: Callable[[], object] | None = None, timeout: float | None = None
-    ) -> Any:
+    ) -> Barrier:
         from corepool.sync.barrier import Barrier
 
         return Barrier(parties, action, timeout)
 
-    def Queue(self, maxsize: int = 0) -> Any:
-        from corepool.sync.queues import Queue
-
-        return Queue(maxsize)
-
-    def JoinableQueue(self, maxsize: int = 0) -> Any:
+    def Queue(self, maxsize: int = 0) -> JoinableQueue[Any]:
+        """A queue with ``task_done``/``join``: the standard manager's ``Queue`` is a
+        ``queue.Queue``, which has them."""
         from corepool.sync.queues import JoinableQueue
 
         return JoinableQueue(maxsize)
 
-    def Value(self, typecode: Any, value: Any, lock: Any = True) -> Any:
+    def JoinableQueue(self, maxsize: int = 0) -> JoinableQueue[Any]:
+        from corepool.sync.queues import JoinableQueue
+
+        return JoinableQueue(maxsize)
+
+    def Value(self, typecode: Any, value: Any, lock: Any = True) -> Synchronized[Any]:
         from corepool.sync.sharedctypes import Value
 
-        return Value(typecode, value, lock=lock)
+        shared: Synchronized[Any] = Value(typecode, value, lock=lock)
+        return shared
 
-    def Array(self, typecode: Any, sequence: Any, lock: Any = True) -> Any:
+    def Array(self, typecode: Any, sequence: Any, lock: Any = True) -> SynchronizedArray[Any]:
         from corepool.sync.sharedctypes import Array
 
-        return Array(typecode, sequence, lock=lock)
+        shared: SynchronizedArray[Any] = Array(typecode, sequence, lock=lock)
+        return shared
 
-    def Pool(self, *args: Any, **kwargs: Any) -> Any:
+    def Pool(self, *args: Any, **kwargs: Any) -> Pool:
         from corepool.pool import Pool
 
         return Pool(*args, **kwargs)

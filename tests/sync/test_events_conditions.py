@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
+import re
 import signal
 import threading
 from typing import Any
@@ -215,3 +217,15 @@ def notify_once(condition: Any) -> bool:
 def test_condition_passed_to_pool_tasks_keeps_its_lock(pool: corepool.Pool) -> None:
     condition = corepool.Condition()
     assert pool.apply(notify_once, (condition,))
+
+
+def test_event_repr_reads_like_multiprocessings() -> None:
+    ours, standard = corepool.Event(), multiprocessing.get_context("fork").Event()
+    for change in (None, "set", "clear"):
+        if change:
+            getattr(ours, change)()
+            getattr(standard, change)()
+        pattern = r"<Event at 0x[0-9a-f]+ (set|unset)>"
+        assert re.fullmatch(pattern, repr(standard))
+        assert re.fullmatch(pattern, repr(ours))
+        assert repr(ours).split()[-1] == repr(standard).split()[-1]

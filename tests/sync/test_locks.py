@@ -218,7 +218,7 @@ def test_acquire_takes_multiprocessing_arguments_and_refuses_others(kind: str) -
         assert entered is True
     for bad_call in (
         lambda: lock.acquire(True, 1, 2),
-        lambda: lock.acquire(blocking=True),
+        lambda: lock.acquire(False, blocking=True),  # the same argument twice
         lambda: lock.acquire(True, block=True),
     ):
         with pytest.raises(TypeError):

@@ -159,7 +159,12 @@ def test_a_wait_ends_at_its_deadline_or_when_the_holder_lets_go(calls: Calls) ->
 def test_the_lock_suites_pass_on_the_other_backend() -> None:
     if OTHER_BACKEND == "c" and not EXTENSION_BUILT:
         pytest.skip(NOT_BUILT)
-    suites = ["test_locks.py", "test_semaphores.py", "test_events_conditions.py"]
+    suites = [
+        "test_locks.py",
+        "test_semaphores.py",
+        "test_events_conditions.py",
+        "test_threading_spellings.py",
+    ]
     command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
     command += [str(HERE / suite) for suite in suites]
     command.append(

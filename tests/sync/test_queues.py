@@ -15,7 +15,7 @@ import pytest
 
 import corepool
 from corepool.errors import SerializationError
-from corepool.sync import _queue_store
+from corepool.sync import _queue_layout, _queue_store
 
 KINDS = ["Queue", "JoinableQueue", "SimpleQueue", "LifoQueue", "PriorityQueue"]
 BOUNDED_KINDS = ["Queue", "JoinableQueue", "LifoQueue", "PriorityQueue"]
@@ -49,8 +49,8 @@ CRASH_POINTS = {
     ("Queue", "get"): (_queue_store.QueueStore.get_small, "f[FREE_HEAD] = record"),
     ("LifoQueue", "put"): (_queue_store.QueueStore.put_small, "f[HEAD] = slot"),
     ("LifoQueue", "get"): (_queue_store.QueueStore.get_small, "f[FREE_COUNT] += 1"),
-    ("PriorityQueue", "put"): (_queue_store.QueueStore._push_small, "self.items[seq] = item"),
-    ("PriorityQueue", "get"): (_queue_store.QueueStore.get, "self._free_slots(record)"),
+    ("PriorityQueue", "put"): (_queue_store.QueueStore._push, "heap.remember(record, item)"),
+    ("PriorityQueue", "get"): (_queue_store.QueueStore.get, "self.slots.free(record)"),
 }
 
 
@@ -151,7 +151,7 @@ def test_big_items_travel_through_their_own_segment() -> None:
 
 
 def test_bounded_storage_waits_like_a_full_queue() -> None:
-    q = corepool.Queue(capacity_bytes=256 * _queue_store.SLOT_BYTES)
+    q = corepool.Queue(capacity_bytes=256 * _queue_layout.SLOT_BYTES)
     with pytest.raises(queue.Full):
         for number in range(1000):
             q.put_nowait(number)

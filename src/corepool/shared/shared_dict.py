@@ -35,6 +35,7 @@ __all__ = ["Dict"]
 
 K = TypeVar("K")
 V = TypeVar("V")
+T = TypeVar("T")
 
 _ITEM, _KEY, _ORDER = b"i", b"k", b"o"  # prefixes: the order entries sort last
 _SEQ = struct.Struct(">Q")
@@ -53,8 +54,11 @@ class Dict(SharedStore, MutableMapping[K, V]):
     Values are stored pickled: ``d[k]`` returns a *copy*, so ``d[k].append(x)`` changes nothing
     shared.  Mutate through ``d.update_with(k, lambda v: v + [x], [])`` or a transaction.
 
-    ``max_bytes`` bounds the size (default 1 GiB); memory is used as the data grows.  The owner's
-    ``close()`` (or exit, or death) removes the files.
+    Build it as a dict: ``Dict({"a": 1})``, ``Dict([("a", 1)])``, ``Dict(a=1)``.  Iterating it
+    reads it once; like a dict, the iteration raises ``RuntimeError`` if the size changes
+    meanwhile.  ``max_bytes`` (keyword only, so not a possible key of ``Dict(**items)``) bounds
+    the size (default 1 GiB); memory is used as the data grows.  The owner's ``close()`` (or
+    exit, or death) removes the files.
     """
 
     _kind = "Dict"
@@ -65,14 +69,16 @@ class Dict(SharedStore, MutableMapping[K, V]):
         /,
         *,
         max_bytes: int | None = None,
+        **items: V,
     ) -> None:
         super().__init__(max_bytes=max_bytes)
-        if data is not None:
-            try:
-                self.update(data)
-            except BaseException:
-                self.close()  # nothing half-made is left behind
-                raise
+        if data is None and not items:
+            return
+        try:
+            self.update(() if data is None else data, **items)
+        except BaseException:
+            self.close()  # nothing half-made is left behind
+            raise
 
     @classmethod
     def fromkeys(
@@ -99,15 +105,15 @@ class Dict(SharedStore, MutableMapping[K, V]):
         return self._environment().read(lambda txn: int(txn.stat()["entries"]) // 3)
 
     def __iter__(self) -> Iterator[K]:
-        keys: list[K] = self._snapshot(keys=True, values=False)
-        return iter(keys)
+        return _SizeChecked(self, self._snapshot(keys=True, values=False))
 
     def __reversed__(self) -> Iterator[K]:
         keys: list[K] = self._snapshot(keys=True, values=False)
-        return reversed(keys)
+        keys.reverse()
+        return _SizeChecked(self, keys)
 
     def keys(self) -> KeysView[K]:
-        return KeysView(self)
+        return _KeysView(self)
 
     def items(self) -> ItemsView[K, V]:
         return _ItemsView(self)
@@ -329,13 +335,44 @@ def _key_of(encoded: Any, key_record: Any) -> Any:
     return decode_key(encoded)
 
 
+class _SizeChecked(Iterator[T]):
+    """Goes through one consistent read of the dict, and raises ``RuntimeError`` as a dict's
+    iterator does if the dict's size has changed since (in any process).
+
+    Each step reads the size (one read transaction, ~1 µs): that is what lets ``for k in d:
+    del d[k]`` fail as it does on a dict instead of silently working on a stale read."""
+
+    def __init__(self, mapping: Dict[Any, Any], snapshot: list[T]) -> None:
+        self._mapping: Dict[Any, Any] | None = mapping
+        self._size = len(snapshot)
+        self._items = iter(snapshot)
+
+    def __next__(self) -> T:
+        if self._mapping is None:
+            raise StopIteration
+        if len(self._mapping) != self._size:
+            self._size = -1  # as a dict's iterator: it keeps failing
+            raise RuntimeError("dictionary changed size during iteration")
+        try:
+            return next(self._items)
+        except StopIteration:
+            self._mapping = None  # exhausted: the dict may change freely now
+            raise
+
+
+class _KeysView(KeysView[K]):
+    def __iter__(self) -> Iterator[K]:
+        mapping: Dict[K, Any] = self._mapping  # type: ignore[attr-defined]
+        return iter(mapping)  # read now, as a dict's keys iterator starts now
+
+
 class _ItemsView(ItemsView[K, V]):
     def __iter__(self) -> Iterator[tuple[K, V]]:
         mapping: Dict[K, V] = self._mapping  # type: ignore[attr-defined]
-        return iter(mapping._snapshot(keys=True, values=True))
+        return _SizeChecked(mapping, mapping._snapshot(keys=True, values=True))
 
 
 class _ValuesView(ValuesView[V]):
     def __iter__(self) -> Iterator[V]:
         mapping: Dict[Any, V] = self._mapping  # type: ignore[attr-defined]
-        return iter(mapping._snapshot(keys=False, values=True))
+        return _SizeChecked(mapping, mapping._snapshot(keys=False, values=True))

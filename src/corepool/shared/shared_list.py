@@ -20,6 +20,7 @@ from corepool.shared._store import SharedStore
 __all__ = ["List"]
 
 T = TypeVar("T")
+_END: Any = object()
 
 
 def _key(index: int) -> bytes:
@@ -90,7 +91,15 @@ class List(SharedStore, MutableSequence[T]):
         return environment.read(lambda txn: self._read_all(environment, txn))
 
     def __iter__(self) -> Iterator[T]:
-        return iter(self.copy())
+        """Item by item, as a list's iterator (and ``multiprocessing``'s list proxy) does: a
+        change made meanwhile is seen, and the iteration ends at the length it finds."""
+        index = 0
+        while True:
+            value = self._environment().load(_key(index), _END)
+            if value is _END:
+                return
+            yield value
+            index += 1
 
     def __reversed__(self) -> Iterator[T]:
         return reversed(self.copy())

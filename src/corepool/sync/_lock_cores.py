@@ -34,6 +34,7 @@ from threading import get_ident
 from typing import TYPE_CHECKING, Any
 
 from corepool.sync import _native, _process
+from corepool.sync._acquire_arguments import acquire_arguments
 from corepool.sync._native import lock_mutex, trylock, unlock
 
 __all__ = [
@@ -82,7 +83,13 @@ class PyLockCore:
     def _attach(self, memory: memoryview) -> None:
         """Nothing to keep: the lock's ``_mutex`` handle and ``_fields`` view are enough."""
 
-    def acquire(self, block: bool = True, timeout: float | None = None) -> bool:
+    def acquire(
+        self, block: bool = True, timeout: float | None = None, *, blocking: bool | None = None
+    ) -> bool:
+        """True once held; False when not blocking or the timeout ran out.  ``blocking=`` is
+        threading's spelling of ``block`` (with its rules: ``_acquire_arguments``)."""
+        if blocking is not None:
+            block, timeout = acquire_arguments(block, timeout, blocking, lock_timeouts=True)
         tried = trylock(self._mutex)
         if tried == 0 or self._acquire_slowly(tried, block, timeout):
             self._fields[PID] = _pid
@@ -117,7 +124,11 @@ class PyLockCore:
 class PyRLockCore(PyLockCore):
     """``RLock``'s acquire and release through ctypes (the twin of ``_robust.RLockCore``)."""
 
-    def acquire(self, block: bool = True, timeout: float | None = None) -> bool:
+    def acquire(
+        self, block: bool = True, timeout: float | None = None, *, blocking: bool | None = None
+    ) -> bool:
+        if blocking is not None:
+            block, timeout = acquire_arguments(block, timeout, blocking, lock_timeouts=True)
         fields = self._fields
         me = get_ident()
         if fields[THREAD] == me and fields[TOKEN] == _token:
@@ -159,19 +170,23 @@ class PySemaphoreCore:
     _exit_hook_pid: int
     # Hooks the semaphore class defines: its Python reference path.
     _acquire_slowly: Callable[..., bool]
-    _release_slowly: Callable[[], None]
+    _release_slowly: Callable[..., None]
 
     def _attach(self, memory: memoryview) -> None:
         """Nothing to keep: the semaphore's monitor holds its views."""
 
-    def acquire(self, block: bool = True, timeout: float | None = None) -> bool:
+    def acquire(
+        self, block: bool = True, timeout: float | None = None, *, blocking: bool | None = None
+    ) -> bool:
+        if blocking is not None:
+            block, timeout = acquire_arguments(block, timeout, blocking, lock_timeouts=False)
         return self._acquire_slowly(block, timeout)
 
     def __enter__(self) -> bool:
         return self._acquire_slowly()
 
-    def release(self) -> None:
-        self._release_slowly()
+    def release(self, n: int = 1) -> None:
+        self._release_slowly(n)
 
     def __exit__(self, *exc_info: object) -> None:
         self._release_slowly()

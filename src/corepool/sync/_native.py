@@ -59,7 +59,7 @@ ENVIRONMENT_VARIABLE = "COREPOOL_SYNC_NATIVE"
 _CHOICES = ("auto", "c", "ctypes")
 
 
-EXTENSION_API = 2
+EXTENSION_API = 3
 """The ``_robust.API`` this code expects; change both together when the extension changes, so
 that a stale in-place build (``pip install -e .`` not re-run) is noticed instead of used."""
 

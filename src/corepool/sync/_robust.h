@@ -70,6 +70,9 @@ typedef struct {
     const char *noun;        /* "lock": "this lock is attached already" */
     const char *article;     /* "a": "a lock needs 104 bytes, not 64" */
     Py_ssize_t field_count;  /* int64 fields after the mutex */
+    int lock_timeouts;       /* acquire(blocking=...) follows threading.Lock: timeout -1 waits
+                                forever, other negatives are refused (else threading.Semaphore:
+                                None waits forever, a negative timeout means 0) */
 } CoreKind;
 
 void core_dealloc(Core *self);

@@ -46,10 +46,42 @@ core_not_attached(const CoreKind *kind)
     return -1;
 }
 
+/* acquire(blocking=..., timeout=...): threading's rules, turned into multiprocessing's block and
+   timeout (None: no deadline).  Only the name blocking= asks for them: positional arguments
+   and block= keep multiprocessing's rules (CPython's own tests call acquire(False, 1.0)). */
+static int
+threading_arguments(const CoreKind *kind, PyObject **block, PyObject **timeout)
+{
+    if (*timeout == Py_None) {
+        return 0;
+    }
+    double seconds = PyFloat_AsDouble(*timeout);
+    if (seconds == -1.0 && PyErr_Occurred()) {
+        return -1;
+    }
+    int blocking = PyObject_IsTrue(*block);
+    if (blocking < 0) {
+        return -1;
+    }
+    int forever = kind->lock_timeouts && seconds == -1.0;
+    if (!blocking && !forever) {
+        PyErr_SetString(PyExc_ValueError, "can't specify a timeout for a non-blocking call");
+        return -1;
+    }
+    if (kind->lock_timeouts && seconds < 0 && !forever) {
+        PyErr_SetString(PyExc_ValueError, "timeout value must be a non-negative number");
+        return -1;
+    }
+    if (forever) {
+        *timeout = Py_None;
+    }
+    return 0;
+}
+
 /* acquire(block=True, timeout=None), vectorcall-style arguments; borrowed references. */
 static int
-parse_acquire(PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames, PyObject **block,
-              PyObject **timeout)
+parse_acquire(const CoreKind *kind, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames,
+              PyObject **block, PyObject **timeout)
 {
     *block = Py_True;
     *timeout = Py_None;
@@ -63,12 +95,23 @@ parse_acquire(PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames, PyObje
     if (nargs > 1) {
         *timeout = args[1];
     }
+    int threading_spelling = 0, block_named = 0;
     Py_ssize_t named = kwnames == NULL ? 0 : PyTuple_GET_SIZE(kwnames);
     for (Py_ssize_t i = 0; i < named; i++) {
         PyObject *name = PyTuple_GET_ITEM(kwnames, i);
         int position;
-        if (PyUnicode_CompareWithASCIIString(name, "block") == 0) {
+        int threading_name = PyUnicode_CompareWithASCIIString(name, "blocking") == 0;
+        if (threading_name && args[nargs + i] == Py_None) {
+            continue; /* blocking=None: not given (the Python twins' default) */
+        }
+        if (threading_name || PyUnicode_CompareWithASCIIString(name, "block") == 0) {
             position = 0;
+            if (block_named++) {
+                PyErr_SetString(PyExc_TypeError,
+                                "acquire() got both 'block' and 'blocking' (the same argument)");
+                return -1;
+            }
+            threading_spelling = threading_name;
             *block = args[nargs + i];
         } else if (PyUnicode_CompareWithASCIIString(name, "timeout") == 0) {
             position = 1;
@@ -84,7 +127,7 @@ parse_acquire(PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames, PyObje
             return -1;
         }
     }
-    return 0;
+    return threading_spelling ? threading_arguments(kind, block, timeout) : 0;
 }
 
 /* The start of every acquire(): attached?  Then its arguments.  0, or -1 with an exception. */
@@ -95,5 +138,5 @@ core_parse_acquire(Core *self, const CoreKind *kind, PyObject *const *args, Py_s
     if (core_check_attached(self, kind) < 0) {
         return -1;
     }
-    return parse_acquire(args, nargs, kwnames, block, timeout);
+    return parse_acquire(kind, args, nargs, kwnames, block, timeout);
 }

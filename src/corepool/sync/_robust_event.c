@@ -14,7 +14,7 @@
 
 enum { EVENT_FLAG = MONITOR_FIRST_FIELD, EVENT_WAKE, EVENT_SLEEPERS, EVENT_END };
 
-static const CoreKind EVENT_KIND = {"event", "an", EVENT_END};
+static const CoreKind EVENT_KIND = {"event", "an", EVENT_END, 0};
 
 static PyObject *
 event_attach(Core *self, PyObject *memory)

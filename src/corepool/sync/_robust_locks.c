@@ -11,7 +11,7 @@
 
 enum { FIELD_PID, FIELD_TOKEN, FIELD_THREAD, FIELD_DEPTH, FIELD_COUNT = 5 };
 
-static const CoreKind LOCK_KIND = {"lock", "a", FIELD_COUNT};
+static const CoreKind LOCK_KIND = {"lock", "a", FIELD_COUNT, 1};
 
 static PyObject *
 lock_attach(Core *self, PyObject *memory)

@@ -47,7 +47,7 @@ times within noise, ~0.05 us an acquire + release).
 #include <time.h>
 
 /* What _native.EXTENSION_API expects: bump both when a function or type changes. */
-#define ROBUST_API 2
+#define ROBUST_API 3
 
 int64_t this_pid;
 int64_t this_token;

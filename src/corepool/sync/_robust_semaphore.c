@@ -32,7 +32,7 @@ enum {
 #define SEM_UNBOUNDED (-1)
 #define SEM_JOURNALED 4 /* most journal entries one fast path writes */
 
-static const CoreKind SEMAPHORE_KIND = {"semaphore", "a", SEM_END};
+static const CoreKind SEMAPHORE_KIND = {"semaphore", "a", SEM_END, 0};
 
 typedef struct {
     Core core;
@@ -198,11 +198,20 @@ semaphore_give_unit(SemaphoreCore *self, field_t *fields)
     monitor_commit(fields);
 }
 
+/* release(n=1): one unit here; n units (threading's release(n)) in Python, as is everything
+   rare. */
 static PyObject *
-semaphore_release(SemaphoreCore *self, PyObject *unused)
+semaphore_release(SemaphoreCore *self, PyObject *const *args, Py_ssize_t nargs)
 {
     if (core_check_attached(&self->core, &SEMAPHORE_KIND) < 0) {
         return NULL;
+    }
+    if (nargs > 1) {
+        PyErr_Format(PyExc_TypeError, "release() takes at most 1 argument (%zd given)", nargs);
+        return NULL;
+    }
+    if (nargs == 1) {
+        return PyObject_CallMethodOneArg((PyObject *)self, name_release_slowly, args[0]);
     }
     if (semaphore_try_enter(self) != 0) {
         return PyObject_CallMethodNoArgs((PyObject *)self, name_release_slowly);
@@ -225,7 +234,7 @@ semaphore_release(SemaphoreCore *self, PyObject *unused)
 static PyObject *
 semaphore_exit(SemaphoreCore *self, PyObject *const *args, Py_ssize_t nargs)
 {
-    return semaphore_release(self, NULL);
+    return semaphore_release(self, NULL, 0);
 }
 
 static PyMethodDef semaphore_methods[] = {
@@ -233,9 +242,10 @@ static PyMethodDef semaphore_methods[] = {
      "_attach(memory): use the monitor at the start of this writable buffer (once)."},
     {"acquire", (PyCFunction)(void (*)(void))semaphore_acquire, METH_FASTCALL | METH_KEYWORDS,
      "acquire($self, /, block=True, timeout=None)\n--\n\n"
+     "(blocking= is accepted for block=, with threading's rules.)\n"
      "True once a unit is taken; False when block is false or the timeout ran out."},
-    {"release", (PyCFunction)semaphore_release, METH_NOARGS,
-     "release($self, /)\n--\n\nGive a unit back."},
+    {"release", (PyCFunction)(void (*)(void))semaphore_release, METH_FASTCALL,
+     "release($self, n=1, /)\n--\n\nGive n units back."},
     {"__enter__", (PyCFunction)semaphore_enter, METH_NOARGS, NULL},
     {"__exit__", (PyCFunction)(void (*)(void))semaphore_exit, METH_FASTCALL, NULL},
     {NULL, NULL, 0, NULL},

@@ -57,8 +57,15 @@ class Condition(SharedObject):
 
     # -- the lock
 
-    def acquire(self, block: bool = True, timeout: float | None = None) -> bool:
-        return self._lock.acquire(block, timeout)
+    def acquire(
+        self, block: bool = True, timeout: float | None = None, *, blocking: bool | None = None
+    ) -> bool:
+        """The lock's ``acquire`` (``blocking=``: threading's spelling and rules)."""
+        if blocking is None:
+            return self._lock.acquire(block, timeout)
+        if block is not True:
+            raise TypeError("acquire() got both 'block' and 'blocking' (the same argument)")
+        return self._lock.acquire(blocking=blocking, timeout=timeout)
 
     def release(self) -> None:
         self._lock.release()

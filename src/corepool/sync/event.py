@@ -74,5 +74,7 @@ class Event(SharedObject, EventCore):
             return True
 
     def __repr__(self) -> str:
+        # multiprocessing.synchronize.Event's form (3.11 to 3.13): programs and CPython's tests
+        # match it.  The segment is named by ``_segment.name``.
         state = "set" if self.is_set() else "unset"
-        return f"<corepool.Event {state} {self._segment.name}>"
+        return f"<{type(self).__qualname__} at {id(self):#x} {state}>"

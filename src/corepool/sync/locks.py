@@ -22,6 +22,7 @@ else's lock raises ``LockNotOwnedError``.
 from __future__ import annotations
 
 import errno
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -143,13 +144,20 @@ class Lock(_MutexLock, LockCore):
     """A lock shared by processes and threads: ``multiprocessing.Lock`` that can be passed anywhere.
 
     ``acquire(block=True, timeout=None)`` returns ``True`` once held, ``False`` when
-    ``block=False`` or the timeout ran out.  Use it as a context manager.  See the module
+    ``block=False`` or the timeout ran out; threading's spelling ``acquire(blocking=True,
+    timeout=-1)`` works too, with threading's rules (``_acquire_arguments``).  ``locked()``
+    says whether anyone holds it.  Use it as a context manager.  See the module
     docstring for what happens when a holder dies.  (``acquire``, ``release`` and ``with``
     come from ``LockCore``: C when the extension is built.)
     """
 
     def _refuse_release(self) -> Exception:
         return self._not_owned()
+
+    def locked(self) -> bool:
+        """Whether some thread or process holds the lock (``threading.Lock.locked``).  Like
+        ``acquire``, it raises ``HolderDiedError`` if it finds the holder dead."""
+        return self._probe() != "free"
 
     # -- for Condition
 
@@ -175,6 +183,12 @@ class RLock(_MutexLock, RLockCore):
 
     def _refuse_release(self) -> Exception:
         return LockNotOwnedError(f"cannot release un-acquired lock {self!r}")
+
+    if sys.version_info >= (3, 14):  # threading.RLock.locked is new in 3.14
+
+        def locked(self) -> bool:
+            """Whether some thread or process holds the lock (``threading.RLock.locked``)."""
+            return self._probe() != "free"
 
     # -- for Condition
 

@@ -1,7 +1,7 @@
 """Queues between processes and threads: ``Queue``, ``JoinableQueue``, ``SimpleQueue``,
 ``LifoQueue``, ``PriorityQueue``, passable anywhere.
 
-    put(item) ─ pickle in the caller ─▶ [ shared-memory slots, _queue_store ] ─▶ get() ─ unpickle
+    put(item) ─ pickle (_queue_items) ─▶ [ shared-memory slots, _queue_store ] ─▶ get() ─ unpickle
 
 There is no feeder thread: ``put`` copies the pickled item into shared memory before it
 returns, so an item whose ``put`` returned is in the queue even if its process exits or is
@@ -17,37 +17,36 @@ only spends memory on pages actually used.
 
 from __future__ import annotations
 
-import pickle
 import queue
 import time
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Generic, TypeVar
 
-from corepool._wire import serialization
-from corepool.errors import SerializationError
 from corepool.shared.memory import Segment
 from corepool.sync._monitor import Monitor, monitor_segment
 from corepool.sync._native import MUTEX_BYTES
-from corepool.sync._queue_store import (
+from corepool.sync._queue_heap import NO_KEY, SortKey, sort_key
+from corepool.sync._queue_items import decode, drop_overflow, encode, unpickle
+from corepool.sync._queue_layout import (
     ALL_DONE,
     COUNT,
     GETTERS,
     MAXSIZE,
     NOT_EMPTY,
     NOT_FULL,
-    OVERFLOW_BYTES,
     PUTTERS,
     SLOT_BYTES,
     SLOTS,
     UNFINISHED,
     Order,
-    QueueStore,
-    sort_key,
     store_fields,
 )
+from corepool.sync._queue_store import QueueStore
 from corepool.sync._shared import SharedObject
 from corepool.sync.locks import deadline_of
 
-__all__ = ["JoinableQueue", "LifoQueue", "PriorityQueue", "Queue", "SimpleQueue", "decode"]
+__all__ = ["JoinableQueue", "LifoQueue", "PriorityQueue", "Queue", "SimpleQueue"]
+
+T = TypeVar("T")
 
 _UNBOUNDED_CAPACITY = 32 << 20
 """Slot storage of an unbounded queue: 262,144 items of up to 128 pickled bytes."""
@@ -60,25 +59,11 @@ sleeps: being woken costs a producer a system call and the getter ~20 µs (bench
 Each handle halves its budget after a fruitless look and restores it after a fruitful one."""
 
 
-def decode(size: int, payload: bytes, *, keep: bool = False, janitor: str | None = None) -> Any:
-    """The item stored as ``payload`` (``size < 0``: the name of an overflow segment, which is
-    unlinked unless ``keep``)."""
-    if size < 0:
-        segment = Segment.attach(payload.decode("ascii"), janitor=janitor)
-        try:
-            payload = bytes(segment.buf)
-        finally:
-            if not keep:
-                segment.unlink()
-            segment.close()
-    try:
-        return pickle.loads(payload)
-    except Exception as error:
-        raise SerializationError("unpickling a queue item", repr(error)) from error
+class Queue(SharedObject, Generic[T]):
+    """A FIFO queue shared by processes and threads (``multiprocessing.Queue``).
 
-
-class Queue(SharedObject):
-    """A FIFO queue shared by processes and threads (``multiprocessing.Queue``)."""
+    Generic like the standard queues: ``corepool.Queue[int]()`` at run time, ``Queue[int]`` in
+    annotations (``put`` takes and ``get`` returns a ``T``)."""
 
     _order: ClassVar[Order] = "fifo"
 
@@ -104,7 +89,7 @@ class Queue(SharedObject):
         slots = int(probe[SLOTS])
         probe.release()
         self._monitor = Monitor(segment, store_fields(slots))
-        self._store = QueueStore(self._monitor, segment)
+        self._store = QueueStore(self._monitor)
         self._closed = False
         self._spin_reads = _SPIN_READS
         self._on_collect(_release, self._store)
@@ -115,12 +100,12 @@ class Queue(SharedObject):
 
     # -- putting
 
-    def put(self, obj: Any, block: bool = True, timeout: float | None = None) -> None:
+    def put(self, obj: T, block: bool = True, timeout: float | None = None) -> None:
         """Put ``obj`` in; waits while the queue is full (``queue.Full`` after ``timeout``)."""
         if self._closed:
             raise ValueError(f"{self!r} is closed")
-        payload, size, overflow = self._encode(obj)
-        key = sort_key(obj) if self._order == "priority" else (0, 0.0, 0.0)
+        payload, size, overflow = encode(obj, self._segment)
+        key = sort_key(obj) if self._order == "priority" else NO_KEY
         if overflow is None and size <= SLOT_BYTES:
             monitor = self._monitor
             monitor.enter()
@@ -146,7 +131,7 @@ class Queue(SharedObject):
         self,
         payload: bytes,
         size: int,
-        key: tuple[int, float, float],
+        key: SortKey,
         obj: Any,
         room: tuple[int, float | None],
     ) -> None:
@@ -162,26 +147,12 @@ class Queue(SharedObject):
             if fields[GETTERS]:
                 monitor.wake(NOT_EMPTY, 1)
 
-    def _encode(self, obj: Any) -> tuple[bytes, int, Segment | None]:
-        try:
-            blob = serialization.dumps(obj)  # plain pickle, cloudpickle for lambdas and closures
-        except Exception as error:
-            raise SerializationError(
-                "pickling a queue item", f"{type(obj).__name__!r} object: {error}"
-            ) from error
-        if len(blob) <= OVERFLOW_BYTES:
-            return blob, len(blob), None
-        overflow = Segment.create(len(blob), parent=self._segment)
-        overflow.buf[:] = blob
-        name = overflow.name.encode("ascii")
-        return name, -len(name), overflow
-
-    def put_nowait(self, obj: Any) -> None:
+    def put_nowait(self, obj: T) -> None:
         self.put(obj, False)
 
     # -- getting
 
-    def get(self, block: bool = True, timeout: float | None = None) -> Any:
+    def get(self, block: bool = True, timeout: float | None = None) -> T:
         """Take the next item; waits while the queue is empty (``queue.Empty`` on timeout)."""
         if self._closed:
             raise ValueError(f"{self!r} is closed")
@@ -203,16 +174,16 @@ class Queue(SharedObject):
                     monitor.wake(NOT_FULL)
         finally:
             monitor.leave()
+        item: T
         if small is not None:
-            try:
-                return pickle.loads(small)
-            except Exception as error:
-                raise SerializationError("unpickling a queue item", repr(error)) from error
-        if cached is not _NO_ITEM:
+            item = unpickle(small)
+        elif cached is not _NO_ITEM:
             if size < 0:  # the item is known; its overflow segment is no longer needed
-                Segment.attach(payload.decode("ascii"), janitor=self._segment.janitor).unlink()
-            return cached
-        return decode(size, payload, janitor=self._segment.janitor)
+                drop_overflow(payload, self._segment.janitor)
+            item = cached
+        else:
+            item = decode(size, payload, janitor=self._segment.janitor)
+        return item
 
     def _wait_for_item(self, block: bool, timeout: float | None) -> None:
         """With the monitor held and the queue empty: wait for an item or raise Empty."""
@@ -238,7 +209,7 @@ class Queue(SharedObject):
         if not spun and self._spin_reads < _SPIN_READS:
             self._spin_reads = min(_SPIN_READS, self._spin_reads * 2 + 1)
 
-    def get_nowait(self) -> Any:
+    def get_nowait(self) -> T:
         return self.get(False)
 
     def _sleep(self, counter: int, word: int, deadline: float | None) -> None:
@@ -279,7 +250,7 @@ class Queue(SharedObject):
         return f"<corepool.{type(self).__name__} {self._segment.name} size={self.qsize()}>"
 
 
-class JoinableQueue(Queue):
+class JoinableQueue(Queue[T]):
     """A ``Queue`` whose consumers report each item done (``multiprocessing.JoinableQueue``)."""
 
     def task_done(self) -> None:
@@ -304,20 +275,20 @@ class JoinableQueue(Queue):
         return True
 
 
-class SimpleQueue(Queue):
+class SimpleQueue(Queue[T]):
     """An unbounded FIFO queue (``multiprocessing.SimpleQueue``)."""
 
     def __init__(self, *, capacity_bytes: int | None = None) -> None:
         super().__init__(0, capacity_bytes=capacity_bytes)
 
 
-class LifoQueue(JoinableQueue):
+class LifoQueue(JoinableQueue[T]):
     """Last in, first out, across processes (``queue.LifoQueue``)."""
 
     _order: ClassVar[Order] = "lifo"
 
 
-class PriorityQueue(JoinableQueue):
+class PriorityQueue(JoinableQueue[T]):
     """Smallest item first, across processes (``queue.PriorityQueue``): items are compared with
     ``<``, typically ``(priority, data)`` tuples.  Items that cannot be compared with those in
     the queue fail ``put`` (or ``get``) with ``TypeError`` and leave the queue as it was."""
@@ -326,5 +297,4 @@ class PriorityQueue(JoinableQueue):
 
 
 def _release(store: QueueStore) -> None:
-    store.floats.release()
-    store.monitor.release_views()
+    store.release_views()

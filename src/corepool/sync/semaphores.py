@@ -54,7 +54,8 @@ _UNBOUNDED = -1
 class Semaphore(SharedObject, SemaphoreCore):
     """A counter of units shared by processes and threads (``multiprocessing.Semaphore``).
 
-    ``acquire``, ``release`` and ``with`` come from ``SemaphoreCore`` (``_lock_cores``): with
+    ``acquire(block=True, timeout=None)`` (or threading's ``blocking=``, with its rules),
+    ``release(n=1)`` and ``with`` come from ``SemaphoreCore`` (``_lock_cores``): with
     the C extension built, the uncontended call is done in C and only the rest (waiting, dead
     holders, errors) comes back to ``_acquire_slowly`` / ``_release_slowly`` here, which are
     also the whole of both calls on the ctypes backend: the reference behaviour.
@@ -113,26 +114,32 @@ class Semaphore(SharedObject, SemaphoreCore):
             self._note_holding()
         return True
 
-    def _release_slowly(self) -> None:
+    def _release_slowly(self, n: int = 1) -> None:
+        """Give ``n`` units back (threading's ``release(n)``); a bounded semaphore refuses, and
+        changes nothing, when that would pass its initial value."""
+        if not isinstance(n, int) or isinstance(n, bool):
+            raise TypeError(f"n must be an int, not {type(n).__name__}")
+        if n < 1:
+            raise ValueError("n must be one or more")
         monitor, fields = self._monitor, self._monitor.fields
         with monitor:
             bound = fields[_BOUND]
-            if bound != _UNBOUNDED and fields[_VALUE] >= bound:
+            if bound != _UNBOUNDED and fields[_VALUE] + n > bound:
                 raise ValueError("semaphore or lock released too many times")
             row = self._my_row(fields)
             if row == 0:  # a release by a process holding no unit: a signal
                 monitor.journal(_VALUE, _WAKE)
             else:
                 monitor.journal(_VALUE, _WAKE, row, row + 1)
-                fields[row + 1] -= 1
+                fields[row + 1] -= min(n, fields[row + 1])
                 if fields[row + 1] <= 0:
                     fields[row] = fields[row + 1] = 0  # free; remembered for the next acquire
-            fields[_VALUE] += 1
+            fields[_VALUE] += n
             monitor.bump(_WAKE)
             monitor.commit()
             sleepers = fields[_SLEEPERS]
         if sleepers:  # the word changed under the mutex: no sleeper can miss this wake
-            monitor.wake(_WAKE, 1)
+            monitor.wake(_WAKE, n)
 
     def get_value(self) -> int:
         return int(self._monitor.fields[_VALUE])

@@ -15,11 +15,15 @@ from __future__ import annotations
 import ctypes
 import threading
 import weakref
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Generic, Literal, Protocol, SupportsIndex, TypeVar, overload
 
 from corepool.shared.memory import Segment
 from corepool.sync.locks import Lock, RLock
+
+if TYPE_CHECKING:
+    from _ctypes import _CData
+    from ctypes import _SimpleCData
 
 __all__ = [
     "Array",
@@ -37,6 +41,17 @@ TYPECODES: dict[str, Any] = {
     "l": ctypes.c_long, "L": ctypes.c_ulong, "q": ctypes.c_longlong, "Q": ctypes.c_ulonglong,
     "f": ctypes.c_float, "d": ctypes.c_double,
 }  # fmt: skip
+
+T = TypeVar("T")
+CT = TypeVar("CT", bound="_CData")
+
+
+class LockLike(Protocol):
+    """What ``lock=`` may be besides True/False: anything with acquire and release."""
+
+    def acquire(self, *args: Any, **kwargs: Any) -> Any: ...
+    def release(self) -> Any: ...
+
 
 _subclasses: dict[Any, type] = {}
 _raw_objects: weakref.WeakValueDictionary[str, Any] = weakref.WeakValueDictionary()
@@ -134,6 +149,20 @@ def _lock_for(lock: Any) -> Any:
     return lock
 
 
+@overload
+def Value(typecode_or_type: type[CT], *args: Any, lock: Literal[False]) -> CT: ...
+@overload
+def Value(
+    typecode_or_type: type[_SimpleCData[T]], *args: Any, lock: Literal[True] | LockLike = True
+) -> Synchronized[T]: ...
+@overload
+def Value(
+    typecode_or_type: str, *args: Any, lock: Literal[True] | LockLike = True
+) -> Synchronized[Any]: ...
+@overload
+def Value(typecode_or_type: str | type[Any], *args: Any, lock: bool | LockLike = True) -> Any: ...
+
+
 def Value(typecode_or_type: Any, *args: Any, lock: Any = True) -> Any:
     """A shared ctypes value, guarded by ``lock`` (a new corepool ``RLock`` by default;
     ``lock=False`` returns the raw object)."""
@@ -141,6 +170,40 @@ def Value(typecode_or_type: Any, *args: Any, lock: Any = True) -> Any:
     if lock is False:
         return obj
     return Synchronized._wrap(obj, _lock_for(lock))
+
+
+@overload
+def Array(
+    typecode_or_type: type[CT], size_or_initializer: int | Sequence[Any], *, lock: Literal[False]
+) -> ctypes.Array[CT]: ...
+@overload
+def Array(
+    typecode_or_type: type[ctypes.c_char],
+    size_or_initializer: int | Sequence[Any],
+    *,
+    lock: Literal[True] | LockLike = True,
+) -> SynchronizedString: ...
+@overload
+def Array(
+    typecode_or_type: type[_SimpleCData[T]],
+    size_or_initializer: int | Sequence[Any],
+    *,
+    lock: Literal[True] | LockLike = True,
+) -> SynchronizedArray[T]: ...
+@overload
+def Array(
+    typecode_or_type: str,
+    size_or_initializer: int | Sequence[Any],
+    *,
+    lock: Literal[True] | LockLike = True,
+) -> SynchronizedArray[Any]: ...
+@overload
+def Array(
+    typecode_or_type: str | type[Any],
+    size_or_initializer: int | Sequence[Any],
+    *,
+    lock: bool | LockLike = True,
+) -> Any: ...
 
 
 def Array(
@@ -154,8 +217,9 @@ def Array(
     return cls._wrap(obj, _lock_for(lock))
 
 
-class Synchronized:
-    """A shared ctypes object and the lock that guards it (``multiprocessing``'s wrapper)."""
+class Synchronized(Generic[T]):
+    """A shared ctypes object and the lock that guards it (``multiprocessing``'s wrapper);
+    ``T`` is the type of its ``value`` (``Synchronized[int]`` for ``Value('i', 0)``)."""
 
     def __init__(self, obj: Any, lock: Lock | RLock | Any) -> None:
         self._obj = obj
@@ -191,12 +255,13 @@ class Synchronized:
         self._lock.__exit__(*exc_info)
 
     @property
-    def value(self) -> Any:
+    def value(self) -> T:
         with self._lock:
-            return self._obj.value
+            value: T = self._obj.value
+            return value
 
     @value.setter
-    def value(self, value: Any) -> None:
+    def value(self, value: T) -> None:
         with self._lock:
             self._obj.value = value
 
@@ -204,22 +269,33 @@ class Synchronized:
         return f"<corepool.{type(self).__name__} wrapper for {self._obj!r}>"
 
 
-class SynchronizedArray(Synchronized):
+class SynchronizedArray(Synchronized[T]):
     """A shared ctypes array and its lock: indexing and slicing take the lock."""
 
     def __len__(self) -> int:
         return len(self._obj)
 
-    def __getitem__(self, index: Any) -> Any:
-        with self._lock:
-            return self._obj[index]
+    @overload
+    def __getitem__(self, index: SupportsIndex) -> T: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[T]: ...
 
-    def __setitem__(self, index: Any, value: Any) -> None:
+    def __getitem__(self, index: SupportsIndex | slice) -> T | list[T]:
+        with self._lock:
+            item: T | list[T] = self._obj[index]
+            return item
+
+    @overload
+    def __setitem__(self, index: SupportsIndex, value: T) -> None: ...
+    @overload
+    def __setitem__(self, index: slice, value: Iterable[T]) -> None: ...
+
+    def __setitem__(self, index: SupportsIndex | slice, value: Any) -> None:
         with self._lock:
             self._obj[index] = value
 
 
-class SynchronizedString(SynchronizedArray):
+class SynchronizedString(SynchronizedArray[bytes]):
     """A shared ``c_char`` array and its lock: ``.value`` (up to the first NUL) and ``.raw``."""
 
     @property
@@ -233,5 +309,5 @@ class SynchronizedString(SynchronizedArray):
             self._obj.raw = value
 
 
-def _rebuild_wrapper(cls: type[Synchronized], obj: Any, lock: Any) -> Synchronized:
+def _rebuild_wrapper(cls: type[Synchronized[Any]], obj: Any, lock: Any) -> Synchronized[Any]:
     return cls._wrap(obj, lock)  # type: ignore[no-any-return]
