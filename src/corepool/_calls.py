@@ -13,6 +13,7 @@ from corepool._engine.limits import WorkerLimits, parse_memory
 from corepool._engine.sinks import Sink
 from corepool._engine.tasks import Job, TaskOptions, function_label
 from corepool._wire.messages import CallStyle
+from corepool._wire.rebuild import Flavour
 from corepool.settings import DEFAULT_SETTINGS, Settings
 
 
@@ -51,6 +52,7 @@ def open_engine(
     max_tasks_name: str = "maxtasksperchild",
     max_memory: int | str | None = None,
     settings: Settings | None = None,
+    flavour: Flavour = Flavour.MULTIPROCESSING,
 ) -> Engine:
     """The engine behind a front door, from the front door's (validated) arguments."""
     if max_tasks is not None:
@@ -67,6 +69,7 @@ def open_engine(
         native_threads=native_threads,
         thread_name_prefix=thread_name_prefix,
         measure_memory=limits.max_memory is not None,
+        flavour=flavour,
     )
     return Engine(worker_backend, size, settings, limits=limits)
 

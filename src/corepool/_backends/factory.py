@@ -6,6 +6,7 @@ import multiprocessing.context
 from collections.abc import Callable
 from typing import Any, Literal
 
+from corepool import _size_checks
 from corepool._backends.base import Backend
 
 # Imported with the front doors, not at the first pool: the first pool should cost what every
@@ -13,6 +14,7 @@ from corepool._backends.base import Backend
 from corepool._backends.processes import ProcessBackend
 from corepool._backends.threads import ThreadBackend
 from corepool._lifecycle.start_method import resolve_context
+from corepool._wire.rebuild import Flavour
 from corepool._worker.native_threads import auto_limit
 from corepool.settings import Settings
 
@@ -31,6 +33,7 @@ def create_backend(
     native_threads: NativeThreads = "auto",
     thread_name_prefix: str = "",
     measure_memory: bool = False,
+    flavour: Flavour = Flavour.MULTIPROCESSING,
 ) -> Backend:
     if initializer is not None and not callable(initializer):
         raise TypeError("initializer must be a callable")
@@ -43,6 +46,7 @@ def create_backend(
             tuple(initargs),
             _native_limit(native_threads, size),
             measure_memory,
+            flavour,
         )
     if name == "threads":
         if measure_memory:
@@ -66,10 +70,4 @@ def _native_limit(native_threads: NativeThreads, size: int) -> int | None:
 
 
 def check_size(size: int | None, default: int, what: str) -> int:
-    if size is None:
-        return default
-    if not isinstance(size, int) or isinstance(size, bool):
-        raise TypeError(f"{what} must be an integer, not {type(size).__name__}")
-    if size < 1:
-        raise ValueError(f"{what} must be at least 1, got {size}")
-    return size
+    return _size_checks.check_size(size, default, what)  # the standard library's messages

@@ -49,7 +49,7 @@ from corepool._wire.messages import (
     Ready,
     Stop,
 )
-from corepool._wire.rebuild import local_error, rebuild
+from corepool._wire.rebuild import Flavour, local_error, rebuild
 from corepool._wire.remote_error import Stage
 from corepool._worker import progress
 from corepool._worker.process_main import WorkerBoot, worker_process_main
@@ -62,12 +62,15 @@ _FUNCTION_CACHE_SIZE = 32
 
 
 class PackedOutcome(Outcome):
-    def __init__(self, done: Done) -> None:
+    def __init__(self, done: Done, flavour: Flavour) -> None:
         self._done = done
+        self._flavour = flavour
 
     def unpack(self) -> tuple[list[Any], dict[int, BaseException]]:
-        values, errors = serialization.unpack_results(self._done.results)
-        errors.update((index, rebuild(remote)) for index, remote in self._done.errors.items())
+        values, errors = serialization.unpack_results(self._done.results, self._flavour)
+        errors.update(
+            (index, rebuild(remote, self._flavour)) for index, remote in self._done.errors.items()
+        )
         return values, errors
 
 
@@ -81,7 +84,9 @@ class ProcessBackend(Backend):
         initargs: tuple[Any, ...],
         native_threads: int | None,
         measure_memory: bool = False,
+        flavour: Flavour = Flavour.MULTIPROCESSING,
     ) -> None:
+        self._flavour = flavour  # which standard library's exceptions a task's failure becomes
         self.capabilities = Capabilities("processes", kills_workers=True, isolates_workers=True)
         self._context = context
         self._start_method = context.get_start_method()
@@ -152,7 +157,7 @@ class ProcessBackend(Backend):
             child_end.close()
         start = index * progress.ROW_SIZE
         row: MutableSequence[int] = self._board_view[start : start + progress.ROW_SIZE]  # type: ignore[assignment]
-        worker = ProcessWorker(index, process, parent_end, row, loop, listener)
+        worker = ProcessWorker(index, process, parent_end, row, loop, listener, self._flavour)
         self._workers[index] = worker
         return worker
 
@@ -180,8 +185,10 @@ class ProcessWorker(WorkerHandle):
         row: MutableSequence[int],
         loop: EventLoop,
         listener: WorkerListener,
+        flavour: Flavour = Flavour.MULTIPROCESSING,
     ) -> None:
         self.index = index
+        self._flavour = flavour
         self.name = process.name
         self.row = row
         self._process = process
@@ -309,7 +316,10 @@ class ProcessWorker(WorkerHandle):
             listener.chunk_finished(
                 self,
                 ChunkFinished(
-                    message.chunk_id, PackedOutcome(message), message.seconds, message.rss
+                    message.chunk_id,
+                    PackedOutcome(message, self._flavour),
+                    message.seconds,
+                    message.rss,
                 ),
             )
         elif isinstance(message, Ready):
@@ -319,7 +329,7 @@ class ProcessWorker(WorkerHandle):
         elif isinstance(message, FunctionUnreadable):
             self._function_unreadable(message)
         elif isinstance(message, InitFailed):
-            listener.worker_init_failed(self, rebuild(message.error))
+            listener.worker_init_failed(self, rebuild(message.error, self._flavour))
         else:  # pragma: no cover - a bug in the protocol
             raise TypeError(f"unexpected message from a worker: {message!r}")
 
