@@ -12,6 +12,8 @@ from corepool._backends.registry import create_backend
 from corepool._engine.engine import Engine
 from corepool._engine.limits import WorkerLimits, parse_memory
 from corepool._engine.tasks import TaskOptions
+from corepool._size_checks import check_size
+from corepool._wire.rebuild import Flavour
 from corepool.settings import DEFAULT_SETTINGS, Settings
 
 NativeThreads = int | Literal["auto"] | None
@@ -52,6 +54,7 @@ def open_engine(
     max_tasks_name: str = "maxtasksperchild",
     max_memory: int | str | None = None,
     settings: Settings | None = None,
+    flavour: Flavour = Flavour.MULTIPROCESSING,
 ) -> Engine:
     """The engine behind a front door, from the front door's (validated) arguments."""
     if max_tasks is not None:
@@ -68,6 +71,7 @@ def open_engine(
         native_threads=native_threads,
         thread_name_prefix=thread_name_prefix,
         measure_memory=limits.max_memory is not None,
+        flavour=flavour,
     )
     worker_backend = create_backend(backend, options)
     if limits.max_memory is not None and not worker_backend.capabilities.isolates_workers:
@@ -78,11 +82,4 @@ def open_engine(
     return Engine(worker_backend, size, options.settings, limits=limits)
 
 
-def check_size(size: int | None, default: int, what: str) -> int:
-    if size is None:
-        return default
-    if not isinstance(size, int) or isinstance(size, bool):
-        raise TypeError(f"{what} must be an integer, not {type(size).__name__}")
-    if size < 1:
-        raise ValueError(f"{what} must be at least 1, got {size}")
-    return size
+__all__ = ["CallDefaults", "NativeThreads", "check_size", "open_engine"]

@@ -3,12 +3,45 @@
 A task's own exception is re-raised in the caller with its original type; the classes here are for
 what is *not* the task's own doing (a lost worker, a timeout, a value that cannot cross the process
 boundary) or for a task exception that could not be brought home intact.
+
+Code written for ``multiprocessing`` and ``concurrent.futures`` keeps catching what it caught
+there, so the classes also derive from the standard type raised in the same situation (the MRO
+puts corepool's base first, then the standard type; ``except CorepoolError`` catches them all):
+
+    WorkerLostError     BrokenProcessPool -> BrokenExecutor -> RuntimeError
+                        (what a crashed worker gives under ProcessPoolExecutor; multiprocessing.Pool
+                        hangs instead, so a Pool user has nothing to keep, except that the error is
+                        now also a RuntimeError)
+    WorkerStartError    BrokenProcessPool
+    InitializerError    BrokenProcessPool and BrokenThreadPool (what either executor raises when an
+                        initializer fails), so BrokenExecutor
+    TaskTimeoutError    TimeoutError (= concurrent.futures.TimeoutError since 3.11; not
+                        multiprocessing.TimeoutError, which means "get(timeout) stopped waiting")
+    TaskCancelledError  concurrent.futures.CancelledError
+    PoolClosedError     ValueError ("Pool not running"; the executors raise RuntimeError themselves)
+    LockNotOwnedError   AssertionError (multiprocessing) and RuntimeError (threading)
+    SegmentGoneError    FileNotFoundError
+    SerializationError  at raise time also the type of the error that pickling raised
+                        (``serialization_error``): ``except pickle.PicklingError``, ``except
+                        TypeError``, the user's own ``except MyError`` keep working.  A Pool result
+                        that cannot be pickled is also a multiprocessing.pool.MaybeEncodingError;
+                        under ProcessPoolExecutor, a call or result that cannot be *unpickled* is
+                        also a BrokenProcessPool (what the standard executor raises there).
+
+The worker's traceback is the ``__cause__`` of a task's exception, as an instance of exactly the
+standard class (``multiprocessing.pool.RemoteTraceback`` under Pool,
+``concurrent.futures.process._RemoteTraceback`` under the executors; ``_wire.rebuild`` picks);
+``isinstance(cause, corepool.RemoteTraceback)`` is true for both.
 """
 
 from __future__ import annotations
 
+import abc
 import concurrent.futures
 import multiprocessing
+from concurrent.futures.process import BrokenProcessPool
+from concurrent.futures.thread import BrokenThreadPool
+from typing import Any
 
 __all__ = [
     "CapacityError",
@@ -33,18 +66,38 @@ class CorepoolError(Exception):
     """Base class of the errors that corepool itself raises."""
 
 
-class RemoteTraceback(Exception):
-    """Carries a worker's formatted traceback; attached as ``__cause__`` of a re-raised error.
+class RemoteTraceback(Exception, metaclass=abc.ABCMeta):
+    """A worker's formatted traceback, attached as ``__cause__`` of a re-raised error.
 
     Printing the re-raised exception therefore shows the worker's stack first, then the caller's.
+    The cause corepool attaches is an instance of the standard library's own class (its text in
+    ``tb``, ``str()`` gives it), and ``isinstance(cause, corepool.RemoteTraceback)`` holds for both
+    (``multiprocessing.pool.RemoteTraceback``, ``concurrent.futures.process._RemoteTraceback``).
     """
 
-    def __init__(self, traceback_text: str) -> None:
-        super().__init__(traceback_text)
-        self.traceback_text = traceback_text
+    _STANDARD = frozenset(
+        {
+            ("multiprocessing.pool", "RemoteTraceback"),
+            ("concurrent.futures.process", "_RemoteTraceback"),
+        }
+    )
+
+    def __init__(self, tb: str) -> None:
+        super().__init__(tb)
+        self.tb = tb
 
     def __str__(self) -> str:
-        return self.traceback_text
+        return self.tb
+
+    @classmethod
+    def __subclasshook__(cls, candidate: type) -> bool | Any:
+        # By name: neither module need be imported to ask (multiprocessing.pool costs ~1 ms).
+        if cls is RemoteTraceback and any(
+            (getattr(kind, "__module__", ""), kind.__qualname__) in cls._STANDARD
+            for kind in candidate.__mro__
+        ):
+            return True
+        return NotImplemented
 
 
 class RemoteTaskError(CorepoolError):
@@ -73,7 +126,12 @@ class SerializationError(CorepoolError):
 
     ``stage`` says where it failed: ``"pickling the call"`` (in the parent),
     ``"unpickling the call"`` (in the worker), ``"pickling the result"`` (in the worker) or
-    ``"unpickling the result"`` (in the parent).  The underlying error is ``__cause__``.
+    ``"unpickling the result"`` (in the parent).
+
+    What corepool raises is made by ``serialization_error``: also an instance of the type that
+    pickling raised (``pickle.PicklingError``, ``TypeError``, the user's own error...), with that
+    error's ``args`` and attributes.  Its ``__cause__`` is the original error when it happened in
+    the parent, the worker's traceback when it happened in a worker.
     """
 
     def __init__(self, stage: str, detail: str) -> None:
@@ -85,8 +143,117 @@ class SerializationError(CorepoolError):
         return (type(self), (self.stage, self.detail))
 
 
-class WorkerLostError(CorepoolError):
+def serialization_error(
+    original: BaseException,
+    stage: str,
+    detail: str,
+    *,
+    also: tuple[type[BaseException], ...] = (),
+    text: str | None = None,
+) -> SerializationError:
+    """A ``SerializationError`` that is also a ``type(original)`` and every class in ``also``.
+
+    ``text`` is its ``str()`` (by default ``"failed while <stage>: <detail>"``).  When the
+    original type cannot be combined (a final class, a layout clash, a ``__new__`` that refuses
+    the original's ``args``), the error is of ``SerializationError`` and ``also`` only.
+    """
+    text = text if text is not None else f"failed while {stage}: {detail}"
+    for mixins in ((*also, type(original)), also):
+        kind = _combined_type(mixins) if mixins else None
+        if kind is not None:
+            try:
+                return _combined_instance(
+                    kind, original.args, _vars_of(original), stage, detail, text
+                )
+            except Exception:  # noqa: BLE001 - its __new__ refuses: try the next shape
+                continue
+    return SerializationError(stage, detail)
+
+
+_combined_types: dict[tuple[type[BaseException], ...], type[SerializationError] | None] = {}
+"""Made once per combination (a type that cannot be combined is remembered as None).  The
+entries keep the original types alive; there is one per exception type that failed a pickle."""
+
+
+def _combined_type(mixins: tuple[type[BaseException], ...]) -> type[SerializationError] | None:
+    if mixins in _combined_types:
+        return _combined_types[mixins]
+    names = ", ".join(kind.__qualname__ for kind in mixins)
+    namespace = {
+        "__module__": __name__,
+        "__qualname__": f"SerializationError[{names}]",
+        "__str__": _combined_str,
+        "__reduce__": _combined_reduce,
+        "_mixins": mixins,
+    }
+    kind: type[SerializationError] | None
+    try:
+        # __name__ stays "SerializationError" (what repr and code that logs type names see);
+        # the traceback shows the __qualname__, which names what else it is.
+        kind = type("SerializationError", (SerializationError, *mixins), namespace)
+    except TypeError:  # a final class, or an instance layout that clashes with another base
+        kind = None
+    _combined_types[mixins] = kind
+    return kind
+
+
+def _combined_instance(
+    kind: type[SerializationError],
+    args: tuple[Any, ...],
+    state: dict[str, Any],
+    stage: str,
+    detail: str,
+    text: str,
+) -> SerializationError:
+    error: SerializationError = kind._mixins[-1].__new__(kind, *args)  # type: ignore[attr-defined]
+    try:
+        # Sets what C types keep outside __dict__ (SystemExit.code, OSError.errno...).
+        kind._mixins[-1].__init__(error, *args)  # type: ignore[attr-defined]
+    except Exception:  # noqa: BLE001 - an __init__ that wants other arguments: args suffice
+        pass
+    error.args = args
+    error.__dict__.update(state)
+    error.stage, error.detail = stage, detail
+    error._text = text  # type: ignore[attr-defined]
+    return error
+
+
+def _vars_of(error: BaseException) -> dict[str, Any]:
+    state = getattr(error, "__dict__", None)
+    return dict(state) if state else {}
+
+
+def _combined_str(self: SerializationError) -> str:
+    return str(self._text)  # type: ignore[attr-defined]
+
+
+def _combined_reduce(self: SerializationError) -> tuple[object, ...]:
+    state = {key: value for key, value in vars(self).items() if key != "_text"}
+    return (
+        _rebuild_combined,
+        (self._mixins, self.args, state, self.stage, self.detail, str(self)),  # type: ignore[attr-defined]
+    )
+
+
+def _rebuild_combined(
+    mixins: tuple[type[BaseException], ...],
+    args: tuple[Any, ...],
+    state: dict[str, Any],
+    stage: str,
+    detail: str,
+    text: str,
+) -> SerializationError:
+    kind = _combined_type(mixins)
+    if kind is None:  # pragma: no cover - it was made once, so it can be made again
+        return SerializationError(stage, detail)
+    return _combined_instance(kind, args, state, stage, detail, text)
+
+
+class WorkerLostError(CorepoolError, BrokenProcessPool):
     """The worker running a task died (crash, ``os._exit``, a signal, the OOM killer).
+
+    Also a ``concurrent.futures.process.BrokenProcessPool``, what the standard executor raises
+    then; unlike it, corepool replaces the worker and the pool stays usable.
 
     Attributes name the task (``task``: the call and, for a map, the item index), the worker's
     ``pid``, how it ended: ``exitcode`` (positive: exit status; negative: killed by that signal)
@@ -148,20 +315,21 @@ class TaskCancelledError(CorepoolError, concurrent.futures.CancelledError):
     """
 
 
-class InitializerError(CorepoolError):
+class InitializerError(CorepoolError, BrokenProcessPool, BrokenThreadPool):
     """A worker's ``initializer`` raised, so the pool cannot start workers.
 
     The initializer's own exception is ``__cause__``.  corepool does not respawn such workers in
-    a loop: pending and future tasks fail with this error until the pool is closed.
+    a loop: pending and future tasks fail with this error until the pool is closed.  Also a
+    ``BrokenProcessPool`` and a ``BrokenThreadPool``, what the standard executors raise then.
     """
 
 
-class WorkerStartError(CorepoolError):
+class WorkerStartError(CorepoolError, BrokenProcessPool):
     """Worker processes keep dying before they are ready, so the pool cannot run tasks.
 
     Raised for pending and new tasks after several workers in a row exited during start-up (the
     start method cannot import something, the machine refuses new processes...).  The workers'
-    own error output, on the parent's stderr, says why.
+    own error output, on the parent's stderr, says why.  Also a ``BrokenProcessPool``.
     """
 
 

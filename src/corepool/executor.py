@@ -32,6 +32,7 @@ from corepool._engine.sinks import SingleSink, StreamSink, WaitTimedOut
 from corepool._engine.tasks import Job
 from corepool._lifecycle.exit_hooks import end_at_exit
 from corepool._wire.messages import CallStyle
+from corepool._wire.rebuild import Flavour
 from corepool._worker.native_threads import available_cores
 from corepool.errors import PoolClosedError
 from corepool.insights.statistics import PoolStatistics
@@ -252,6 +253,7 @@ class ProcessPoolExecutor(_EngineExecutor):
             max_tasks_name="max_tasks_per_child",
             max_memory=max_memory_per_worker,
             settings=settings,
+            flavour=Flavour.CONCURRENT_FUTURES,
         )
         self._start(engine, defaults)
 

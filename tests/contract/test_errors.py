@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import multiprocessing.pool
+
 import pytest
 
 import corepool
@@ -20,6 +22,7 @@ def test_worker_traceback_is_the_cause(pool: corepool.Pool, backend: str) -> Non
         pool.apply(tasks.raise_value_error, (1,))
     if backend == "processes":
         cause = caught.value.__cause__
+        assert type(cause) is multiprocessing.pool.RemoteTraceback  # type: ignore[attr-defined]
         assert isinstance(cause, corepool.RemoteTraceback)
         assert "raise_value_error" in str(cause)
         assert "Traceback (most recent call last)" in str(cause)
@@ -76,10 +79,11 @@ def test_unpicklable_result_fails_only_its_task(pool: corepool.Pool, backend: st
     if backend == "threads":
         assert pool.apply(tasks.return_unpicklable) is not None  # nothing is pickled
         return
-    with pytest.raises(corepool.SerializationError, match="pickling the result") as caught:
+    with pytest.raises(corepool.SerializationError, match="Error sending result") as caught:
         pool.apply(tasks.return_unpicklable)
     assert caught.value.stage == "pickling the result"
-    assert isinstance(caught.value.__cause__, TypeError)
+    assert isinstance(caught.value, TypeError)
+    assert isinstance(caught.value, multiprocessing.pool.MaybeEncodingError)  # type: ignore[attr-defined]
 
 
 def test_unpicklable_argument_fails_only_its_item(pool: corepool.Pool, backend: str) -> None:

@@ -7,9 +7,11 @@ run in a child program, and check that its workers do not outlive it.
 
 from __future__ import annotations
 
+import multiprocessing.pool
 import signal
 import threading
 from collections.abc import Iterator
+from concurrent.futures.process import BrokenProcessPool
 
 import pytest
 
@@ -36,6 +38,7 @@ def _still_works(pool: corepool.Pool) -> None:
 
 def _lost(error: BaseException, exitcode: int, stage: str, function: str) -> None:
     assert isinstance(error, corepool.WorkerLostError), repr(error)
+    assert isinstance(error, BrokenProcessPool)
     assert error.exitcode == exitcode
     assert error.pid is not None and error.pid > 0
     assert function in error.task
@@ -79,11 +82,14 @@ def test_worker_side_stages(pool: corepool.Pool, stage: str, kind: str) -> None:
         assert error.timeout == TIMEOUT
     elif stage == "running":
         assert isinstance(error, faults.InjectedError)
+        assert type(error.__cause__) is multiprocessing.pool.RemoteTraceback  # type: ignore[attr-defined]
         assert isinstance(error.__cause__, corepool.RemoteTraceback)
     else:
         assert isinstance(error, corepool.SerializationError), repr(error)
+        assert isinstance(error, faults.InjectedError)  # the original type, too
         assert error.stage == stage
-        assert isinstance(error.__cause__, faults.InjectedError)
+        assert isinstance(error.__cause__, corepool.RemoteTraceback)
+        assert "InjectedError: injected exception" in str(error.__cause__)
     _still_works(pool)
 
 
@@ -91,6 +97,7 @@ def test_exception_while_pickling_the_call(pool: corepool.Pool) -> None:
     with pytest.raises(corepool.SerializationError) as caught:
         pool.apply(faults.take, (faults.FailsWhenPickled("exception"),))
     assert caught.value.stage == "pickling the call"
+    assert isinstance(caught.value, faults.InjectedError)
     assert isinstance(caught.value.__cause__, faults.InjectedError)
     _still_works(pool)
 
@@ -99,6 +106,7 @@ def test_exception_while_unpickling_the_result(pool: corepool.Pool) -> None:
     with pytest.raises(corepool.SerializationError) as caught:
         pool.apply(faults.return_failing_to_unpickle, ("exception",))
     assert caught.value.stage == "unpickling the result"
+    assert isinstance(caught.value, faults.InjectedError)
     assert isinstance(caught.value.__cause__, faults.InjectedError)
     _still_works(pool)
 

@@ -64,6 +64,7 @@ if TYPE_CHECKING:
     import multiprocessing.context
 
     from corepool._wire.messages import CallStyle
+    from corepool._wire.rebuild import Flavour
     from corepool.settings import Settings
 
 
@@ -92,6 +93,9 @@ class BackendOptions:
     native_threads: int | str | None = "auto"
     thread_name_prefix: str = ""
     measure_memory: bool = False
+    flavour: Flavour | None = None
+    """Which standard library's exceptions a task's failure is also an instance of (the front
+    door's: ``multiprocessing`` for ``Pool``, ``concurrent.futures`` for the executors)."""
 
 
 class Phase(enum.Enum):

@@ -53,7 +53,7 @@ from corepool._wire.messages import (
     Ready,
     Stop,
 )
-from corepool._wire.rebuild import local_error, rebuild
+from corepool._wire.rebuild import Flavour, local_error, rebuild
 from corepool._wire.remote_error import Stage
 from corepool._worker import progress
 from corepool._worker.native_threads import auto_limit
@@ -75,6 +75,7 @@ def create(options: BackendOptions) -> ProcessBackend:
         options.initargs,
         native_thread_limit(options.native_threads, options.size),
         options.measure_memory,
+        options.flavour or Flavour.MULTIPROCESSING,
     )
 
 
@@ -103,12 +104,15 @@ class FunctionPayload(NamedTuple):
 
 
 class PackedOutcome(Outcome):
-    def __init__(self, done: Done) -> None:
+    def __init__(self, done: Done, flavour: Flavour) -> None:
         self._done = done
+        self._flavour = flavour
 
     def unpack(self) -> tuple[list[Any], dict[int, BaseException]]:
-        values, errors = serialization.unpack_results(self._done.results)
-        errors.update((index, rebuild(remote)) for index, remote in self._done.errors.items())
+        values, errors = serialization.unpack_results(self._done.results, self._flavour)
+        errors.update(
+            (index, rebuild(remote, self._flavour)) for index, remote in self._done.errors.items()
+        )
         return values, errors
 
 
@@ -122,7 +126,9 @@ class ProcessBackend(Backend):
         initargs: tuple[Any, ...],
         native_threads: int | None,
         measure_memory: bool = False,
+        flavour: Flavour = Flavour.MULTIPROCESSING,
     ) -> None:
+        self._flavour = flavour  # which standard library's exceptions a task's failure becomes
         self.capabilities = Capabilities("processes", kills_workers=True, isolates_workers=True)
         self._context = context
         self._start_method = context.get_start_method()
@@ -196,7 +202,7 @@ class ProcessBackend(Backend):
             child_end.close()
         start = index * progress.ROW_SIZE
         row: MutableSequence[int] = self._board_view[start : start + progress.ROW_SIZE]  # type: ignore[assignment]
-        worker = ProcessWorker(index, process, parent_end, row, loop, listener)
+        worker = ProcessWorker(index, process, parent_end, row, loop, listener, self._flavour)
         self._workers[index] = worker
         return worker
 
@@ -224,8 +230,10 @@ class ProcessWorker(WorkerHandle):
         row: MutableSequence[int],
         loop: Loop,
         listener: WorkerListener,
+        flavour: Flavour = Flavour.MULTIPROCESSING,
     ) -> None:
         self.index = index
+        self._flavour = flavour
         self.name = process.name
         self._row = row
         self._process = process
@@ -361,7 +369,10 @@ class ProcessWorker(WorkerHandle):
             listener.chunk_finished(
                 self,
                 ChunkFinished(
-                    message.chunk_id, PackedOutcome(message), message.seconds, message.rss
+                    message.chunk_id,
+                    PackedOutcome(message, self._flavour),
+                    message.seconds,
+                    message.rss,
                 ),
             )
         elif isinstance(message, Ready):
@@ -371,7 +382,7 @@ class ProcessWorker(WorkerHandle):
         elif isinstance(message, FunctionUnreadable):
             self._function_unreadable(message)
         elif isinstance(message, InitFailed):
-            listener.worker_init_failed(self, rebuild(message.error))
+            listener.worker_init_failed(self, rebuild(message.error, self._flavour))
         else:  # pragma: no cover - a bug in the protocol
             raise TypeError(f"unexpected message from a worker: {message!r}")
 

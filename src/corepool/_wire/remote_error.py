@@ -32,10 +32,21 @@ class RemoteError(NamedTuple):
     blob: bytes | None
     """The pickled exception, or None when it could not be pickled (see ``unpicklable_reason``)."""
     unpicklable_reason: str = ""
+    value_repr: str = ""
+    """For a result that could not be pickled: its ``repr`` (``MaybeEncodingError.value``)."""
 
 
-def capture(error: BaseException, stage: Stage) -> RemoteError:
-    """Describe ``error`` for the trip to the parent (runs in the worker)."""
+# A result's repr is cut here: it travels only to be shown in an error message, and a huge
+# list's repr would cost more than the task.
+_VALUE_REPR_LIMIT = 2000
+_NO_VALUE = object()
+
+
+def capture(error: BaseException, stage: Stage, value: object = _NO_VALUE) -> RemoteError:
+    """Describe ``error`` for the trip to the parent (runs in the worker).
+
+    ``value`` is the result that could not be pickled, if that is what failed.
+    """
     import traceback  # only when a task fails: ~3 ms of every worker's start-up otherwise
 
     text = "".join(traceback.format_exception(type(error), error, error.__traceback__))
@@ -48,7 +59,18 @@ def capture(error: BaseException, stage: Stage) -> RemoteError:
         reason = ""
     except Exception as problem:  # noqa: BLE001 - any failure means "send the description"
         blob, reason = None, f"{type(problem).__name__}: {problem}"
-    return RemoteError(stage, type_name, message, text, blob, reason)
+    value_repr = _short_repr(value) if value is not _NO_VALUE else ""
+    return RemoteError(stage, type_name, message, text, blob, reason, value_repr)
+
+
+def _short_repr(value: object) -> str:
+    try:
+        text = repr(value)
+    except Exception:  # noqa: BLE001 - a broken __repr__ must not lose the error
+        return f"<{type(value).__name__} object>"
+    if len(text) > _VALUE_REPR_LIMIT:
+        return text[: _VALUE_REPR_LIMIT - 3] + "..."
+    return text
 
 
 def _dumps_exception(error: BaseException) -> bytes:

@@ -20,11 +20,14 @@ from __future__ import annotations
 
 import pickle
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from corepool._wire.messages import PackedItems
 from corepool._wire.remote_error import RemoteError, Stage, capture
 from corepool.shared import array_transport
+
+if TYPE_CHECKING:  # rebuild imports corepool.errors: the parent's business, not a worker's
+    from corepool._wire.rebuild import Flavour
 
 PROTOCOL = pickle.HIGHEST_PROTOCOL
 
@@ -186,7 +189,7 @@ def pack_results(
         try:
             isolated[index] = array_transport.dumps_result(value)
         except BaseException as error:  # noqa: BLE001 - reported for this item
-            errors[index] = capture(error, Stage.PICKLE_RESULT)
+            errors[index] = capture(error, Stage.PICKLE_RESULT, value)
     return PackedItems(len(results), pickle.dumps(bulk, PROTOCOL), isolated), errors
 
 
@@ -195,10 +198,13 @@ def message_sent() -> None:
     array_transport.message_sent()
 
 
-def unpack_results(packed: PackedItems) -> tuple[list[object], dict[int, BaseException]]:
+def unpack_results(
+    packed: PackedItems, flavour: Flavour | None = None
+) -> tuple[list[object], dict[int, BaseException]]:
     """Results in the parent, and the errors of those that could not be unpickled."""
-    from corepool._wire.rebuild import local_error
+    from corepool._wire import rebuild
 
+    flavour = flavour or rebuild.Flavour.MULTIPROCESSING
     values: list[object] = pickle.loads(packed.bulk) if packed.bulk is not None else []
     if len(values) < packed.size:
         values.extend([None] * (packed.size - len(values)))
@@ -207,5 +213,5 @@ def unpack_results(packed: PackedItems) -> tuple[list[object], dict[int, BaseExc
         try:
             values[index] = array_transport.loads(blob)
         except BaseException as error:  # noqa: BLE001 - reported for this item
-            errors[index] = local_error(error, Stage.UNPICKLE_RESULT)
+            errors[index] = rebuild.local_error(error, Stage.UNPICKLE_RESULT, flavour)
     return values, errors
