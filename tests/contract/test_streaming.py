@@ -143,3 +143,21 @@ def test_imap_unordered_for_loop_gets_everything_once(pool: corepool.Pool) -> No
     assert sorted(pool.imap_unordered(tasks.square, range(5000), chunksize=7)) == [
         x * x for x in range(5000)
     ]
+
+
+def test_input_error_comes_after_every_result_before_it(pool: corepool.Pool) -> None:
+    def numbers() -> Iterator[int]:
+        yield from range(7)
+        raise KeyError("the input broke")
+
+    seen: list[int] = []
+    with pytest.raises(KeyError, match="the input broke"):
+        for value in pool.imap(tasks.square, numbers(), chunksize=3):
+            seen.append(value)
+    assert seen == [x * x for x in range(7)]
+    unordered = pool.imap_unordered(tasks.square, numbers(), chunksize=2)
+    assert sorted(next(unordered) for _ in range(7)) == [x * x for x in range(7)]
+    with pytest.raises(KeyError, match="the input broke"):
+        next(unordered)
+    with pytest.raises(KeyError, match="the input broke"):
+        pool.starmap(tasks.add, ((n, n) for n in numbers()))
