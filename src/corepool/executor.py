@@ -35,6 +35,7 @@ from corepool._wire.messages import CallStyle
 from corepool._wire.rebuild import Flavour
 from corepool._worker.native_threads import available_cores
 from corepool.errors import PoolClosedError
+from corepool.insights.progress import ProgressOption
 from corepool.insights.statistics import PoolStatistics
 from corepool.settings import Settings
 
@@ -124,6 +125,7 @@ class _EngineExecutor(concurrent.futures.Executor):
         timeout: float | None = None,
         chunksize: int | None = None,
         buffersize: int | None = None,
+        progress: ProgressOption = None,
     ) -> Iterator[R]:
         """Like ``map(fn, *iterables)``, in parallel; results in order, errors raised in place.
 
@@ -147,6 +149,7 @@ class _EngineExecutor(concurrent.futures.Executor):
             chunksize,
             _window_for(buffersize, chunksize),
             fn_name="fn",
+            progress=progress,
         )
         sink = StreamSink(ordered=True)
         try:

@@ -29,10 +29,13 @@ from corepool._wire.messages import CallStyle
 from corepool._worker.native_threads import available_cores
 from corepool.async_results import AsyncResult, IMapIterator, MapResult
 from corepool.errors import PoolClosedError
+from corepool.insights.progress import ProgressOption
 from corepool.insights.statistics import PoolStatistics
 from corepool.settings import Settings
 
 __all__ = ["Pool", "ThreadPool"]
+
+STAR = CallStyle.STAR
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -133,9 +136,14 @@ class Pool:
         priority: int = 0,
         timeout: float | None = None,
         retries: int | None = None,
+        progress: ProgressOption = None,
     ) -> list[R]:
-        """``[func(x) for x in iterable]``, in parallel; raises the first task error."""
-        request = self._map_request("map", func, iterable, chunksize, priority, timeout, retries)
+        """``[func(x) for x in iterable]``, in parallel; raises the first task error.
+
+        ``progress=True`` shows a progress bar (tqdm); a callable gets ``(done, total)``."""
+        request = self._map_request(
+            "map", func, iterable, chunksize, priority, timeout, retries, progress
+        )
         return self._start_list(request, None, None).get()
 
     def map_async(
@@ -149,8 +157,11 @@ class Pool:
         priority: int = 0,
         timeout: float | None = None,
         retries: int | None = None,
+        progress: ProgressOption = None,
     ) -> MapResult[R]:
-        request = self._map_request("map", func, iterable, chunksize, priority, timeout, retries)
+        request = self._map_request(
+            "map", func, iterable, chunksize, priority, timeout, retries, progress
+        )
         return self._start_list(request, callback, error_callback)
 
     def starmap(
@@ -162,10 +173,11 @@ class Pool:
         priority: int = 0,
         timeout: float | None = None,
         retries: int | None = None,
+        progress: ProgressOption = None,
     ) -> list[R]:
         """``[func(*args) for args in iterable]``, in parallel."""
         request = self._map_request(
-            "starmap", func, iterable, chunksize, priority, timeout, retries, CallStyle.STAR
+            "starmap", func, iterable, chunksize, priority, timeout, retries, progress, STAR
         )
         return self._start_list(request, None, None).get()
 
@@ -180,9 +192,10 @@ class Pool:
         priority: int = 0,
         timeout: float | None = None,
         retries: int | None = None,
+        progress: ProgressOption = None,
     ) -> MapResult[R]:
         request = self._map_request(
-            "starmap", func, iterable, chunksize, priority, timeout, retries, CallStyle.STAR
+            "starmap", func, iterable, chunksize, priority, timeout, retries, progress, STAR
         )
         return self._start_list(request, callback, error_callback)
 
@@ -195,9 +208,12 @@ class Pool:
         priority: int = 0,
         timeout: float | None = None,
         retries: int | None = None,
+        progress: ProgressOption = None,
     ) -> IMapIterator[R]:
         """Results in input order, as they become available; the input is read lazily."""
-        request = self._map_request("imap", func, iterable, chunksize, priority, timeout, retries)
+        request = self._map_request(
+            "imap", func, iterable, chunksize, priority, timeout, retries, progress
+        )
         return self._start_stream(request, ordered=True)
 
     def imap_unordered(
@@ -209,10 +225,11 @@ class Pool:
         priority: int = 0,
         timeout: float | None = None,
         retries: int | None = None,
+        progress: ProgressOption = None,
     ) -> IMapIterator[R]:
         """Results in completion order; the input is read lazily."""
         request = self._map_request(
-            "imap_unordered", func, iterable, chunksize, priority, timeout, retries
+            "imap_unordered", func, iterable, chunksize, priority, timeout, retries, progress
         )
         return self._start_stream(request, ordered=False)
 
@@ -225,10 +242,11 @@ class Pool:
         priority: int,
         timeout: float | None,
         retries: int | None,
+        progress: ProgressOption,
         style: CallStyle = CallStyle.ONE,
     ) -> MapRequest:
         options = self._defaults.options(priority, 0.0, timeout, retries)
-        return MapRequest(kind, func, iterable, style, options, chunksize)
+        return MapRequest(kind, func, iterable, style, options, chunksize, progress=progress)
 
     def _start_list(
         self,

@@ -29,6 +29,7 @@ from corepool._engine.feeder import Feeder
 from corepool._engine.limits import WorkerLimits
 from corepool._engine.loop_thread import LoopThread
 from corepool._engine.preparation import Preparer
+from corepool._engine.progress_sink import ProgressSink
 from corepool._engine.requests import MapRequest, TaskRequest
 from corepool._engine.results_thread import ResultsThread
 from corepool._engine.sinks import Sink
@@ -39,6 +40,7 @@ from corepool._wire.messages import CallStyle
 from corepool._wire.rebuild import local_error
 from corepool._wire.remote_error import Stage
 from corepool.errors import CorepoolError, PoolClosedError, TaskCancelledError
+from corepool.insights.progress import open_progress
 from corepool.insights.statistics import PoolStatistics
 from corepool.settings import Settings
 
@@ -126,6 +128,10 @@ class Engine:
         )
         window = Window(request.window_slots or self.window_slots())
         sink.ledger = BlockLedger(window)
+        progress = open_progress(request.progress, request.total, request.label)
+        if progress is not None:
+            inner, sink = sink, ProgressSink(sink, progress, request.total)
+            sink.ledger = inner.ledger
         job = Job(fn, request.style, request.options, sink, sizer, request.label)
         try:
             self._preparer.job(job)
@@ -166,6 +172,7 @@ class Engine:
         """Stop a job: no more of its input is read and its pending tasks are dropped; with
         ``stop_running``, its running tasks are stopped too (their workers are replaced)."""
         job.cancelled.set()
+        self._results.post(job.sink.abandon)  # after the outcomes already on their way
         with self._lock:
             stream = self._streams.get(job.id)
             if stream is not None:

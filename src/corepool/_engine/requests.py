@@ -17,6 +17,7 @@ from typing import Any
 
 from corepool._engine.tasks import TaskOptions, function_label
 from corepool._wire.messages import CallStyle
+from corepool.insights.progress import ProgressOption, check_progress
 
 # Inputs the feeder slices instead of iterating (``feeder._SLICEABLE``).
 _SIZED = (list, tuple, range)
@@ -68,10 +69,13 @@ class MapRequest:
     """Chunks that may be read ahead of the consumer; ``None``: the pool's default."""
     fn_name: str = "func"
     """What the front door calls the function, for messages (``fn`` for executors)."""
+    progress: ProgressOption = None
+    """``True`` for a progress bar, a ``(done, total)`` callable, or nothing."""
 
     def __post_init__(self) -> None:
         check_callable(self.fn, self.fn_name)
         check_chunksize(self.chunksize)
+        check_progress(self.progress)
         try:
             iter(self.items)
         except TypeError:

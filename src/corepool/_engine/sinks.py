@@ -47,6 +47,10 @@ class Sink(ABC):
     def cancel(self, error: BaseException) -> None:
         """The pool went away before every outcome arrived: fail whatever is still open."""
 
+    def abandon(self) -> None:  # noqa: B027 - only sinks that hold something care
+        """The caller cancelled the call or stopped reading its results; nothing more is
+        expected (outcomes may still arrive and are ignored)."""
+
 
 class SingleSink(Sink):
     """One task, resolved through ``on_value`` / ``on_error``."""
