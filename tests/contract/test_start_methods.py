@@ -153,6 +153,7 @@ DEFINED_AFTER_FORK_PROGRAM = textwrap.dedent(
     import threading
     import corepool
 
+    # Top level only defines things (a re-import would be harmless): functions go by reference.
     pool = corepool.Pool(1, context="fork")  # the worker's __main__ is a copy of this moment's
 
     def late(x):  # top level, defined once: sent by reference, missing in the worker
@@ -164,14 +165,15 @@ DEFINED_AFTER_FORK_PROGRAM = textwrap.dedent(
         with guard:
             return x
 
-    print(pool.apply(late, (1,)))
-    try:
-        pool.apply(late_and_unpicklable, (1,))
-    except corepool.SerializationError as error:
-        print(type(error).__name__, "late_and_unpicklable" in str(error))
-    print(pool.apply(late, (2,)))
-    pool.close()
-    pool.join()
+    if __name__ == "__main__":
+        print(pool.apply(late, (1,)))
+        try:
+            pool.apply(late_and_unpicklable, (1,))
+        except corepool.SerializationError as error:
+            print(type(error).__name__, "late_and_unpicklable" in str(error))
+        print(pool.apply(late, (2,)))
+        pool.close()
+        pool.join()
     """
 )
 
