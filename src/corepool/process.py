@@ -7,9 +7,10 @@ forkserver where available; ``_lifecycle.start_method``), looked up when ``start
 ``multiprocessing.Process`` runs unchanged after switching the import, and the corepool objects it
 passes to its children (locks, queues, shared values and dicts) travel under every start method.
 
-A main script that workers must not re-run (``_wire.main_script``: no ``__main__`` guard, or work
-at its top level) is hidden while the child starts, and the target, its arguments and a process
-class the script defines travel by value instead (cloudpickle, with ``multiprocessing``'s own
+Where the child would not find the parent's ``__main__`` by re-importing it — a script that must
+not be re-run (``_wire.main_script``: no ``__main__`` guard, or work at its top level, which is
+then hidden while the child starts), ``python -c``, a program on stdin, a REPL — the target, its
+arguments and a process class ``__main__`` defines travel by value instead (cloudpickle, with ``multiprocessing``'s own
 reducers, so queues, pipes and locks in the arguments still travel as they always do).
 ``current_process``, ``active_children``, ``parent_process`` and ``cpu_count`` are
 ``multiprocessing``'s own.
@@ -56,11 +57,11 @@ class Process(multiprocessing.process.BaseProcess):
         return multiprocessing.get_context(method).Process._Popen(process_obj)  # type: ignore[attr-defined]
 
     def start(self) -> None:
-        from corepool._wire.main_script import workers_may_import_main
+        from corepool._wire.main_script import workers_reimport_main
 
         method = self._start_method or effective_start_method()
         self._start_method = method  # kept: the child (and a reader) can see how it started
-        if method == "fork" or workers_may_import_main():
+        if method == "fork" or workers_reimport_main():
             super().start()
             return
         self._by_value = True

@@ -132,16 +132,16 @@ def unimportable_main_hidden() -> Iterator[None]:
     ``multiprocessing`` makes every spawned child, and the forkserver, run the parent's main
     script again (as ``__mp_main__``) so that its functions can be found by name.  That is only
     harmless for a script whose top level only defines things and keeps its work under
-    ``if __name__ == "__main__":`` (``_wire.main_script.workers_may_import_main``).  Any other
+    ``if __name__ == "__main__":`` (``_wire.main_script.workers_reimport_main``).  Any other
     main — a script without the guard (each worker would start a pool of its own), a
     ``__file__`` that names no file (``python -`` reads the program from stdin) — is hidden for
     the moment of the start: corepool's workers do not need it, since functions and classes
     from such a ``__main__`` travel by value.
     """
-    from corepool._wire.main_script import workers_may_import_main
+    from corepool._wire.main_script import main_must_be_hidden
 
     main = sys.modules.get("__main__")
-    if main is None or workers_may_import_main():
+    if main is None or not main_must_be_hidden():
         yield
         return
     names = ("__file__", "__spec__")

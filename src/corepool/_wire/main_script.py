@@ -49,22 +49,30 @@ def defined_once_at_top_level(qualname: str) -> bool:
     return qualname in _top_level_names_bound_once(path, _stamp(path))
 
 
-def workers_may_import_main() -> bool:
-    """Whether a spawned or forkserver worker may import ``__main__`` as ``multiprocessing`` does.
+def workers_reimport_main() -> bool:
+    """Whether a spawned or forkserver worker gets ``__main__`` by re-importing it.
 
-    True when there is nothing to import (a REPL, ``python -c``) or the script is harmless to
-    re-run; a ``python -m`` module whose file cannot be read is trusted, as ``multiprocessing``
-    would.
+    True for a script harmless to re-run, and for a ``python -m`` module whose file cannot be
+    read (trusted, as ``multiprocessing`` would); False for a script with work at its top level,
+    a ``__file__`` that names no file, and a ``__main__`` with nothing to import (a REPL,
+    ``python -c``): in all of those, what workers need of ``__main__`` must travel by value.
     """
     main = sys.modules.get("__main__")
     path = getattr(main, "__file__", None)
     by_name = getattr(main, "__spec__", None) is not None
-    if main is None or (path is None and not by_name):
-        return True
     resolved = _resolve(path) if isinstance(path, str) else None
     if resolved is None:
         return by_name
     return _harmless_to_rerun(resolved, _stamp(resolved))
+
+
+def main_must_be_hidden() -> bool:
+    """Whether ``multiprocessing`` would have a new process import a ``__main__`` it must not."""
+    main = sys.modules.get("__main__")
+    if main is None:
+        return False
+    names_a_module = getattr(main, "__spec__", None) is not None
+    return (names_a_module or hasattr(main, "__file__")) and not workers_reimport_main()
 
 
 def _reimported_script() -> str | None:
