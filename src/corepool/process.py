@@ -10,8 +10,9 @@ passes to its children (locks, queues, shared values and dicts) travel under eve
 Where the child would not find the parent's ``__main__`` by re-importing it — a script that must
 not be re-run (``_wire.main_script``: no ``__main__`` guard, or work at its top level, which is
 then hidden while the child starts), ``python -c``, a program on stdin, a REPL — the target, its
-arguments and a process class ``__main__`` defines travel by value instead (cloudpickle, with ``multiprocessing``'s own
-reducers, so queues, pipes and locks in the arguments still travel as they always do).
+arguments and a process class ``__main__`` defines travel by value instead (cloudpickle, with
+``multiprocessing``'s own reducers, so queues, pipes and locks in the arguments still travel as
+they always do).
 ``current_process``, ``active_children``, ``parent_process`` and ``cpu_count`` are
 ``multiprocessing``'s own.
 """
