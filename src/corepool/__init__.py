@@ -75,6 +75,24 @@ _EXPORTS = {
     "active_children": "corepool.process",
     "parent_process": "corepool.process",
     "cpu_count": "corepool.process",
+    "get_context": "corepool.context",
+    "get_start_method": "corepool.context",
+    "set_start_method": "corepool.context",
+    "get_all_start_methods": "corepool.context",
+    # The standard library's own: they work as they are with corepool's processes and objects.
+    "Pipe": "multiprocessing",
+    "ProcessError": "multiprocessing",
+    "AuthenticationError": "multiprocessing",
+    "BufferTooShort": "multiprocessing",
+    "freeze_support": "multiprocessing",
+    "log_to_stderr": "multiprocessing",
+    "get_logger": "multiprocessing",
+    "set_executable": "multiprocessing",
+    "set_forkserver_preload": "multiprocessing",
+    "allow_connection_pickling": "multiprocessing",
+    "reducer": "multiprocessing",
+    "SUBDEBUG": "multiprocessing",
+    "SUBWARNING": "multiprocessing",
     "Dict": "corepool.shared.shared_dict",
     "List": "corepool.shared.shared_list",
     "SharedArray": "corepool.shared.array",
@@ -83,11 +101,15 @@ _EXPORTS = {
 }
 
 __all__ = [
+    "SUBDEBUG",
+    "SUBWARNING",
     "Array",
     "AsyncResult",
+    "AuthenticationError",
     "Barrier",
     "BoundedSemaphore",
     "BrokenBarrierError",
+    "BufferTooShort",
     "CapacityError",
     "Condition",
     "CorepoolError",
@@ -104,11 +126,13 @@ __all__ = [
     "Manager",
     "MapResult",
     "Namespace",
+    "Pipe",
     "Pool",
     "PoolClosedError",
     "PoolStatistics",
     "PriorityQueue",
     "Process",
+    "ProcessError",
     "ProcessPoolExecutor",
     "Queue",
     "RLock",
@@ -134,16 +158,52 @@ __all__ = [
     "WorkerStartError",
     "WorkerStatistics",
     "active_children",
+    "allow_connection_pickling",
     "cpu_count",
     "current_process",
     "current_worker",
+    "freeze_support",
+    "get_all_start_methods",
+    "get_context",
+    "get_logger",
+    "get_start_method",
+    "log_to_stderr",
     "parent_process",
+    "reducer",
+    "set_executable",
+    "set_forkserver_preload",
+    "set_start_method",
     "worker_state",
 ]
 
 
-# Submodules reachable as attributes (``import corepool as concurrent``: ``concurrent.futures``).
-_SUBMODULES = ("futures",)
+# Submodules reachable as attributes (``import corepool as concurrent``: ``concurrent.futures``;
+# ``import corepool as multiprocessing``: ``multiprocessing.pool.ThreadPool``).
+_SUBMODULES = ("futures", "pool", "process", "context")
+# ``multiprocessing``'s other modules, which corepool does not replace: a program that reaches them
+# through ``import corepool as multiprocessing`` is told where they are.
+_STDLIB_MODULES = frozenset(
+    {
+        "connection",
+        "dummy",
+        "forkserver",
+        "heap",
+        "managers",
+        "popen_fork",
+        "popen_forkserver",
+        "popen_spawn_posix",
+        "popen_spawn_win32",
+        "queues",
+        "reduction",
+        "resource_sharer",
+        "resource_tracker",
+        "shared_memory",
+        "sharedctypes",
+        "spawn",
+        "synchronize",
+        "util",
+    }
+)
 
 
 def __getattr__(name: str) -> Any:
@@ -151,6 +211,11 @@ def __getattr__(name: str) -> Any:
         return importlib.import_module(f"corepool.{name}")
     module = _EXPORTS.get(name)
     if module is None:
+        if name in _STDLIB_MODULES:
+            raise AttributeError(
+                f"corepool has no module {name!r}: import multiprocessing.{name} itself (it works "
+                "with corepool's processes); corepool replaces only the names in corepool.__all__"
+            )
         raise AttributeError(f"module 'corepool' has no attribute {name!r}")
     value = getattr(importlib.import_module(module), name)
     globals()[name] = value
@@ -162,10 +227,30 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
-    from multiprocessing import TimeoutError
+    from multiprocessing import (
+        AuthenticationError,
+        BufferTooShort,
+        Pipe,
+        ProcessError,
+        TimeoutError,
+        allow_connection_pickling,
+        freeze_support,
+        get_logger,
+        log_to_stderr,
+        reducer,
+        set_executable,
+        set_forkserver_preload,
+    )
+    from multiprocessing.util import SUBDEBUG, SUBWARNING
     from threading import BrokenBarrierError
 
     from corepool.async_results import AsyncResult, IMapIterator, MapResult
+    from corepool.context import (
+        get_all_start_methods,
+        get_context,
+        get_start_method,
+        set_start_method,
+    )
     from corepool.errors import (
         CapacityError,
         CorepoolError,

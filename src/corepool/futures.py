@@ -3,12 +3,14 @@
 ``import corepool as concurrent`` makes ``concurrent.futures.ProcessPoolExecutor()`` corepool's, so
 code written for ``concurrent.futures`` runs unchanged but for that one import; or import names
 from here directly.  Everything but the two executors is the standard library's own (futures are
-real ``concurrent.futures.Future`` objects).
+real ``concurrent.futures.Future`` objects; ``BrokenProcessPool`` and ``BrokenThreadPool`` are the
+standard classes, so ``except`` clauses written for ``concurrent.futures`` catch corepool's
+errors).
 """
 
 from __future__ import annotations
 
-from concurrent.futures import (
+from concurrent.futures import (  # the standard classes themselves, so ``except`` clauses match
     ALL_COMPLETED,
     FIRST_COMPLETED,
     FIRST_EXCEPTION,
@@ -21,6 +23,8 @@ from concurrent.futures import (
     as_completed,
     wait,
 )
+from concurrent.futures.process import BrokenProcessPool
+from concurrent.futures.thread import BrokenThreadPool
 
 from corepool.executor import ProcessPoolExecutor, ThreadPoolExecutor
 
@@ -29,6 +33,8 @@ __all__ = [
     "FIRST_COMPLETED",
     "FIRST_EXCEPTION",
     "BrokenExecutor",
+    "BrokenProcessPool",
+    "BrokenThreadPool",
     "CancelledError",
     "Executor",
     "Future",

@@ -153,6 +153,7 @@ DEFINED_AFTER_FORK_PROGRAM = textwrap.dedent(
     import threading
     import corepool
 
+    # Top level only defines things (a re-import would be harmless): functions go by reference.
     pool = corepool.Pool(1, context="fork")  # the worker's __main__ is a copy of this moment's
 
     def late(x):  # top level, defined once: sent by reference, missing in the worker
@@ -164,14 +165,15 @@ DEFINED_AFTER_FORK_PROGRAM = textwrap.dedent(
         with guard:
             return x
 
-    print(pool.apply(late, (1,)))
-    try:
-        pool.apply(late_and_unpicklable, (1,))
-    except corepool.SerializationError as error:
-        print(type(error).__name__, "late_and_unpicklable" in str(error))
-    print(pool.apply(late, (2,)))
-    pool.close()
-    pool.join()
+    if __name__ == "__main__":
+        print(pool.apply(late, (1,)))
+        try:
+            pool.apply(late_and_unpicklable, (1,))
+        except corepool.SerializationError as error:
+            print(type(error).__name__, "late_and_unpicklable" in str(error))
+        print(pool.apply(late, (2,)))
+        pool.close()
+        pool.join()
     """
 )
 
@@ -207,3 +209,116 @@ def test_a_spawned_worker_runs_atexit_and_flushes_its_output_as_it_ends(tmp_path
     output = _run([str(script)])
     assert "unflushed output of the worker" in output
     assert "atexit ran in the worker" in output
+
+
+# A script without the main guard, as users write them: each worker would re-run it (and start a
+# pool of its own) if corepool let it.  The top-level line must appear once.
+UNGUARDED_PROGRAM = textwrap.dedent(
+    """
+    import corepool
+    corepool.set_start_method({method!r})
+    print("top level ran", flush=True)
+
+    class Box:
+        def __init__(self, value):
+            self.value = value
+
+    def double_box(box):
+        return Box(box.value * 2)
+
+    def report(queue, box):
+        queue.put(box.value + 1)
+
+    with corepool.Pool(2) as pool:
+        print(pool.map(lambda x: x * x, range(4)))
+        doubled = pool.apply(double_box, (Box(21),))
+        print(type(doubled) is Box, doubled.value)
+    with corepool.ProcessPoolExecutor(1) as executor:
+        print(executor.submit(double_box, Box(1)).result().value)
+    queue = corepool.Queue()
+    process = corepool.Process(target=report, args=(queue, Box(41)))
+    process.start()
+    print(queue.get(timeout=30))
+    process.join()
+    """
+)
+
+
+def test_a_script_without_the_main_guard_runs_once(start_method: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    script = tmp_path / "program.py"
+    script.write_text(UNGUARDED_PROGRAM.format(method=start_method))
+    assert _run([str(script)]).splitlines() == [
+        "top level ran",
+        "[0, 1, 4, 9]",
+        "True 42",
+        "2",
+        "42",
+    ]
+
+
+GUARD_AND_TOP_LEVEL_WORK_PROGRAM = textwrap.dedent(
+    """
+    import corepool
+    print("top level ran", flush=True)  # work outside the guard: workers must not re-run it
+
+    def square(x):
+        return x * x
+
+    if __name__ == "__main__":
+        with corepool.Pool(2, context={method!r}) as pool:
+            print(pool.map(square, range(4)))
+    """
+)
+
+
+def test_a_guarded_script_with_work_at_its_top_level_runs_it_once(
+    start_method: str, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    script = tmp_path / "program.py"
+    script.write_text(GUARD_AND_TOP_LEVEL_WORK_PROGRAM.format(method=start_method))
+    assert _run([str(script)]).splitlines() == ["top level ran", "[0, 1, 4, 9]"]
+
+
+def test_a_module_without_the_main_guard_runs_once_under_python_dash_m(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "program.py").write_text(UNGUARDED_PROGRAM.format(method="forkserver"))
+    completed = subprocess.run(
+        [sys.executable, "-m", "program"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.splitlines()[0] == "top level ran"
+    assert completed.stdout.count("top level ran") == 1
+
+
+CANNOT_TRAVEL_PROGRAM = textwrap.dedent(
+    """
+    import threading
+    import corepool
+    corepool.set_start_method("spawn")
+
+    guard = threading.Lock()
+
+    def locked():  # its globals hold a lock: cannot travel by value
+        with guard:
+            pass
+
+    corepool.Process(target=locked).start()
+    """
+)
+
+
+def test_what_cannot_travel_from_an_unguarded_script_fails_at_once_naming_the_fix(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    script = tmp_path / "program.py"
+    script.write_text(CANNOT_TRAVEL_PROGRAM)
+    completed = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert completed.returncode == 1
+    last = completed.stderr.strip().splitlines()[-1]
+    assert last.startswith("RuntimeError: cannot send")
+    assert "if __name__ == '__main__':" in last
+    assert completed.stderr.count("Traceback") == 1  # no child started, nothing else printed

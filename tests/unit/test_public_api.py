@@ -45,8 +45,9 @@ def test_corepool_stands_in_for_concurrent() -> None:
     assert concurrent_stand_in.futures.Future is concurrent.futures.Future
 
 
-def test_process_is_the_default_start_method_s() -> None:
+def test_process_is_a_multiprocessing_process_with_the_programs_start_method() -> None:
     import multiprocessing
 
-    assert corepool.Process is multiprocessing.get_context("forkserver").Process
+    assert issubclass(corepool.Process, multiprocessing.process.BaseProcess)
+    assert corepool.get_context("spawn").Process._start_method == "spawn"
     assert corepool.current_process is multiprocessing.current_process

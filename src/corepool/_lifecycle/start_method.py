@@ -10,8 +10,16 @@ and **spawn** elsewhere, on every Python version:
   workers start in milliseconds without inheriting the parent's threads, locks or memory.
 * ``spawn`` is the safe fallback: a fresh interpreter per worker, slower to start.
 
-Pass ``context=`` (``Pool``) or ``mp_context=`` (executors) as a start-method name or a
-``multiprocessing`` context to choose another.
+A program chooses another the ways it would with ``multiprocessing``, most specific first:
+
+1. ``context=`` (``Pool``) or ``mp_context=`` (executors): a start-method name, a
+   ``multiprocessing`` context or a ``corepool.get_context(...)``;
+2. ``corepool.set_start_method(method)`` (which also sets ``multiprocessing``'s, so that code the
+   program calls which uses ``multiprocessing`` itself agrees);
+3. ``multiprocessing.set_start_method(method)`` called by the program — seen whenever it chose a
+   method other than the interpreter's default (a program that picks the default, ``fork`` on
+   Linux before 3.14, cannot be told apart from one that chose nothing, and gets forkserver);
+4. otherwise the default above.
 """
 
 from __future__ import annotations
@@ -19,7 +27,6 @@ from __future__ import annotations
 import multiprocessing
 import multiprocessing.context
 import multiprocessing.process
-import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -32,15 +39,66 @@ def default_start_method() -> str:
 WORKER_MODULE = "corepool._worker.process_main"
 
 
+class _Choice:
+    """The start method the program chose through corepool (None: it chose none yet)."""
+
+    method: str | None = None
+
+
+def chosen_start_method() -> str | None:
+    """The method the program chose (``set_start_method`` of corepool or of multiprocessing)."""
+    if _Choice.method is not None:
+        return _Choice.method
+    return _chosen_through_multiprocessing()
+
+
+def _chosen_through_multiprocessing() -> str | None:
+    default = multiprocessing.context._default_context
+    actual = getattr(default, "_actual_context", None)
+    if actual is None or actual is getattr(default, "_default_context", None):
+        return None  # nothing set, or fixed implicitly by a first use: the interpreter's default
+    return str(actual.get_start_method())
+
+
+def effective_start_method() -> str:
+    """The method a pool or process created now without ``context=`` uses."""
+    return chosen_start_method() or default_start_method()
+
+
+def choose_start_method(method: str | None, force: bool = False) -> None:
+    """``set_start_method`` with the standard library's rules (and its messages)."""
+    if _Choice.method is not None and not force:
+        raise RuntimeError("context has already been set")
+    if method is None and force:
+        _Choice.method = None
+        multiprocessing.set_start_method(None, force=True)
+        return
+    if method is None:  # as ``multiprocessing``: fixes the default
+        _Choice.method = default_start_method()
+        return
+    checked = multiprocessing.get_context(method)  # ValueError for a method this platform lacks
+    multiprocessing.set_start_method(method, force=True)
+    _Choice.method = checked.get_start_method()
+
+
+def fix_start_method() -> str:
+    """``get_start_method()``: once asked, the method is fixed, as in the standard library."""
+    if _Choice.method is None:
+        _Choice.method = effective_start_method()
+    return _Choice.method
+
+
 def resolve_context(
     context: multiprocessing.context.BaseContext | str | None,
 ) -> multiprocessing.context.BaseContext:
     if context is None:
-        resolved = multiprocessing.get_context(default_start_method())
+        resolved = multiprocessing.get_context(effective_start_method())
     elif isinstance(context, str):
         resolved = multiprocessing.get_context(context)
     elif isinstance(context, multiprocessing.context.BaseContext):
-        resolved = context
+        # corepool's own contexts (``corepool.get_context``) name a method: use the standard one.
+        method = getattr(context, "corepool_start_method", None)
+        resolved = context if method is None else multiprocessing.get_context(method())
     else:
         raise TypeError(
             f"context must be a start method name or a multiprocessing context, not {context!r}"
@@ -69,24 +127,29 @@ def _preload_worker_module() -> None:
 
 @contextmanager
 def unimportable_main_hidden() -> Iterator[None]:
-    """Hide a ``__main__.__file__`` that names no file while a worker process starts.
+    """Hide ``__main__``'s file and module name while a process starts, unless it may re-run.
 
-    ``python -`` (a program on stdin) leaves ``__main__.__file__ == "<stdin>"``;
-    ``multiprocessing`` then makes every spawned child, and the forkserver, run that "file" and
-    die.  corepool's workers never need the parent's ``__main__`` (functions from it travel by
-    value), so for the moment of the start the attribute is taken away.
+    ``multiprocessing`` makes every spawned child, and the forkserver, run the parent's main
+    script again (as ``__mp_main__``) so that its functions can be found by name.  That is only
+    harmless for a script whose top level only defines things and keeps its work under
+    ``if __name__ == "__main__":`` (``_wire.main_script.workers_reimport_main``).  Any other
+    main — a script without the guard (each worker would start a pool of its own), a
+    ``__file__`` that names no file (``python -`` reads the program from stdin) — is hidden for
+    the moment of the start: corepool's workers do not need it, since functions and classes
+    from such a ``__main__`` travel by value.
     """
+    from corepool._wire.main_script import main_must_be_hidden
+
     main = sys.modules.get("__main__")
-    path = getattr(main, "__file__", None)
-    if main is None or path is None or getattr(main, "__spec__", None) is not None:
+    if main is None or not main_must_be_hidden():
         yield
         return
-    base = getattr(multiprocessing.process, "ORIGINAL_DIR", None) or os.getcwd()
-    if os.path.exists(os.path.join(base, path)):
-        yield
-        return
-    del main.__file__
+    names = ("__file__", "__spec__")
+    saved = {name: main.__dict__[name] for name in names if name in main.__dict__}
+    main.__dict__.pop("__file__", None)
+    if "__spec__" in saved:
+        main.__spec__ = None
     try:
         yield
     finally:
-        main.__file__ = path
+        main.__dict__.update(saved)
