@@ -279,6 +279,31 @@ def test_a_guarded_script_with_work_at_its_top_level_runs_it_once(
     assert _run([str(script)]).splitlines() == ["top level ran", "[0, 1, 4, 9]"]
 
 
+POOL_AT_TOP_LEVEL_PROGRAM = textwrap.dedent(
+    """
+    import corepool
+
+    def square(x):
+        return x * x
+
+    pool = corepool.Pool(2, context={method!r})  # an assignment, but it starts workers
+
+    if __name__ == "__main__":
+        print(pool.map(square, range(4)))
+        pool.close()
+        pool.join()
+    """
+)
+
+
+def test_a_guarded_script_that_starts_a_pool_at_its_top_level_starts_one(
+    start_method: str, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    script = tmp_path / "program.py"
+    script.write_text(POOL_AT_TOP_LEVEL_PROGRAM.format(method=start_method))
+    assert _run([str(script)]).splitlines() == ["[0, 1, 4, 9]"]
+
+
 def test_a_module_without_the_main_guard_runs_once_under_python_dash_m(tmp_path) -> None:  # type: ignore[no-untyped-def]
     (tmp_path / "program.py").write_text(UNGUARDED_PROGRAM.format(method="forkserver"))
     completed = subprocess.run(

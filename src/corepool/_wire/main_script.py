@@ -4,7 +4,7 @@
 ``__mp_main__``, without its ``if __name__ == "__main__":`` block), so that a function defined at
 the top of that script can travel by reference.  corepool lets that happen only where it is
 harmless: the script has the guard, and everything outside it only *defines* things (imports,
-functions, classes, assignments, and ``if``/``try`` made of those).  A script with work at its top
+functions, classes, assignments that start no pool or process, and ``if``/``try`` made of those).  A script with work at its top
 level — no guard, or a ``print``, ``with`` or loop outside it — is not re-run by workers
 (``_lifecycle.start_method.unimportable_main_hidden`` hides it while a worker starts): otherwise
 each worker would run the program again, starting pools of its own.
@@ -131,9 +131,36 @@ def _is_main_guard(node: ast.stmt) -> bool:
     return names == ["__name__"] and texts == ["__main__"]
 
 
+# Calls that start processes or threads of work: ``pool = Pool()`` at the top of a script is an
+# assignment, but a worker re-running it would start a pool of its own.
+_STARTS_WORKERS = frozenset(
+    (
+        "Pool",
+        "ThreadPool",
+        "ProcessPoolExecutor",
+        "ThreadPoolExecutor",
+        "Executor",
+        "Process",
+        "Manager",
+        "SyncManager",
+        "start",
+    )
+)
+
+
+def _starts_workers(node: ast.stmt) -> bool:
+    for call in ast.walk(node):
+        if isinstance(call, ast.Call):
+            func = call.func
+            name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", None)
+            if name in _STARTS_WORKERS:
+                return True
+    return False
+
+
 def _declarative(node: ast.stmt) -> bool:
     if isinstance(node, _DECLARATIONS):
-        return True
+        return not _starts_workers(node)
     if isinstance(node, ast.Expr):  # a docstring or a bare constant
         return isinstance(node.value, ast.Constant)
     if isinstance(node, ast.If):  # ``if TYPE_CHECKING:``, ``if sys.version_info >= ...:``
