@@ -57,6 +57,7 @@ _EXPORTS = {
     "WorkerInfo": "corepool.worker_context",
     "current_worker": "corepool.worker_context",
     "worker_state": "corepool.worker_context",
+    "Timer": "corepool.timer",
     "CorepoolError": "corepool.errors",
     "InitializerError": "corepool.errors",
     "PoolClosedError": "corepool.errors",
@@ -152,6 +153,7 @@ __all__ = [
     "ThreadPool",
     "ThreadPoolExecutor",
     "TimeoutError",
+    "Timer",
     "Value",
     "WorkerInfo",
     "WorkerLostError",
@@ -296,4 +298,5 @@ if TYPE_CHECKING:
     )
     from corepool.sync.semaphores import BoundedSemaphore, Semaphore
     from corepool.sync.sharedctypes import Array, RawArray, RawValue, Value
+    from corepool.timer import Timer
     from corepool.worker_context import WorkerInfo, current_worker, worker_state

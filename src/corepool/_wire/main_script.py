@@ -4,8 +4,9 @@
 ``__mp_main__``, without its ``if __name__ == "__main__":`` block), so that a function defined at
 the top of that script can travel by reference.  corepool lets that happen only where it is
 harmless: the script has the guard, and everything outside it only *defines* things (imports,
-functions, classes, assignments that start no pool or process, and ``if``/``try`` made of those).  A script with work at its top
-level — no guard, or a ``print``, ``with`` or loop outside it — is not re-run by workers
+functions, classes, assignments that start no pool or process, and ``if``/``try`` made of
+those).  A script with work at its top level — no guard, a ``print``, ``with`` or loop outside it,
+or ``pool = Pool()`` — is not re-run by workers
 (``_lifecycle.start_method.unimportable_main_hidden`` hides it while a worker starts): otherwise
 each worker would run the program again, starting pools of its own.
 
