@@ -69,18 +69,23 @@ def _rebound(function: types.FunctionType, globals_: dict[str, Any]) -> types.Fu
     return copy
 
 
-def rebound_members(bases: Iterable[type], modules: Mapping[str, Any]) -> dict[str, Any]:
+def rebound_members(
+    bases: Iterable[type], modules: Mapping[str, Any], mixins: Iterable[type] = ()
+) -> dict[str, Any]:
     """Copies of the functions the CPython ``bases`` define, seeing ``modules`` as globals.
 
     ``modules`` maps a global name (``"multiprocessing"``) to what the copies see under it; only
     the classes defined in a module that uses that name are copied, the rest are inherited as is.
-    Methods of bases listed earlier win, as in the MRO of the class they end up in.
+    Methods of bases listed earlier win, as in the MRO of the class they end up in.  Classes the
+    ``mixins`` inherit from are left alone: a copy of (say) ``ExecutorMixin.get_context`` in the
+    new class would shadow the mixin's own override of it.
     """
+    shared = {klass for mixin in mixins for klass in mixin.__mro__}
     members: dict[str, Any] = {}
     for base in reversed(tuple(bases)):
         for klass in reversed(base.__mro__):
             home = sys.modules.get(klass.__module__)
-            if not klass.__module__.startswith("test.") or home is None:
+            if klass in shared or not klass.__module__.startswith("test.") or home is None:
                 continue  # only CPython's test code is rebound, never unittest's or corepool's
             if not any(name in vars(home) for name in modules):
                 continue

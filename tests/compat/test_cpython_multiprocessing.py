@@ -174,6 +174,18 @@ class CorepoolManagerMixin(_mp.BaseMixin):  # type: ignore[name-defined,misc]
         super().tearDownClass()
 
 
+def _check_invariant_without_privates(self: Any, cond: Any) -> None:
+    """``_TestCondition.check_invariant`` reads ``multiprocessing.Condition``'s private
+    ``_sleeping_count`` / ``_woken_count`` / ``_wait_semaphore`` for the processes type (for the
+    threads and manager types CPython's own check is a no-op); corepool's Condition has no such
+    semaphores, so here it is a no-op for every type and the rest of each test still runs."""
+
+
+# Helpers of CPython's bases replaced in the generated classes, with the reason in the docstring.
+OVERRIDES: dict[str, dict[str, Any]] = {
+    "_TestCondition": {"check_invariant": _check_invariant_without_privates},
+}
+
 MIXINS = {
     "processes": CorepoolProcessesMixin,
     "threads": CorepoolThreadsMixin,
@@ -185,6 +197,7 @@ def _install() -> None:
     for base_name in BASES:
         base = getattr(_mp, base_name)
         members = rebound_members([base], {"multiprocessing": MULTIPROCESSING_FACADE})
+        members.update(OVERRIDES.get(base_name, {}))
         for type_ in base.ALLOWED_TYPES:
             name = "With" + type_.capitalize() + base_name[1:]
             globals()[name] = make_test_class(name, (base, MIXINS[type_]), __name__, members)
