@@ -23,7 +23,7 @@ import importlib
 import sys
 import types
 import unittest
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import pytest
@@ -69,50 +69,56 @@ def _rebound(function: types.FunctionType, globals_: dict[str, Any]) -> types.Fu
     return copy
 
 
-def rebound_members(
-    bases: Iterable[type], modules: Mapping[str, Any], mixins: Iterable[type] = ()
-) -> dict[str, Any]:
-    """Copies of the functions the CPython ``bases`` define, seeing ``modules`` as globals.
+def _defining(cls: type, name: str) -> tuple[type, Any]:
+    for klass in cls.__mro__:
+        if name in vars(klass):
+            return klass, vars(klass)[name]
+    raise AttributeError(name)
 
-    ``modules`` maps a global name (``"multiprocessing"``) to what the copies see under it; only
-    the classes defined in a module that uses that name are copied, the rest are inherited as is.
-    Methods of bases listed earlier win, as in the MRO of the class they end up in.  Classes the
-    ``mixins`` inherit from are left alone: a copy of (say) ``ExecutorMixin.get_context`` in the
-    new class would shadow the mixin's own override of it.
+
+def rebind_globals(cls: type, modules: Mapping[str, Any]) -> None:
+    """Make the CPython test code ``cls`` runs see ``modules`` (name -> object) as its globals.
+
+    Every attribute of ``cls`` that resolves to a function (or class/static method) defined in
+    CPython's ``test`` package, in a module that uses one of those names, is replaced on ``cls``
+    by a copy whose globals map those names to the given objects.  Only the function that
+    attribute lookup finds is copied, so the MRO still decides which one runs; a method it calls
+    through ``super()``, or one wrapped by a decorator defined elsewhere
+    (``hashlib_helper.requires_hashdigest``), keeps the standard module.
     """
-    shared = {klass for mixin in mixins for klass in mixin.__mro__}
-    members: dict[str, Any] = {}
-    for base in reversed(tuple(bases)):
-        for klass in reversed(base.__mro__):
-            home = sys.modules.get(klass.__module__)
-            if klass in shared or not klass.__module__.startswith("test.") or home is None:
-                continue  # only CPython's test code is rebound, never unittest's or corepool's
-            if not any(name in vars(home) for name in modules):
-                continue
-            globals_ = {**vars(home), **modules}
-            for name, value in vars(klass).items():
-                if isinstance(value, types.FunctionType):
-                    members[name] = _rebound(value, globals_)
-                elif isinstance(value, classmethod | staticmethod) and isinstance(
-                    value.__func__, types.FunctionType
-                ):
-                    members[name] = type(value)(_rebound(value.__func__, globals_))
-    return members
+    for name in dir(cls):
+        klass, value = _defining(cls, name)
+        if klass is cls or not klass.__module__.startswith("test."):
+            continue  # only CPython's test code is rebound, never unittest's or corepool's
+        wrapper = type(value) if isinstance(value, classmethod | staticmethod) else None
+        function = value.__func__ if wrapper is not None else value
+        if not isinstance(function, types.FunctionType):
+            continue
+        if not any(module_name in function.__globals__ for module_name in modules):
+            continue
+        copy = _rebound(function, {**function.__globals__, **modules})
+        setattr(cls, name, wrapper(copy) if wrapper is not None else copy)
 
 
 def make_test_class(
     name: str,
     bases: tuple[type, ...],
     module: str,
+    modules: Mapping[str, Any] | None = None,
     members: Mapping[str, Any] | None = None,
 ) -> type:
     """A ``unittest.TestCase`` subclass named ``name`` that pickles by reference to ``module``.
 
+    ``modules`` are the globals CPython's test code sees instead of the standard modules
+    (``rebind_globals``); ``members`` are class attributes set on the new class as they are.
     Worker processes find the class again by importing ``module`` (CPython's tests pass bound
     classmethods such as ``cls._test_put`` to ``Process``), so ``module`` must build the same
     classes at import time in every process.
     """
-    if unittest.TestCase not in bases and not any(issubclass(b, unittest.TestCase) for b in bases):
+    if not any(issubclass(base, unittest.TestCase) for base in bases):
         bases = (*bases, unittest.TestCase)
     namespace = {**(members or {}), "__module__": module, "__qualname__": name}
-    return type(name, bases, namespace)
+    cls = type(name, bases, namespace)
+    if modules:
+        rebind_globals(cls, modules)
+    return cls

@@ -26,7 +26,7 @@ from __future__ import annotations
 import concurrent.futures
 from typing import Any
 
-from compat_loader import facade, import_cpython_test, make_test_class, rebound_members
+from compat_loader import facade, import_cpython_test, make_test_class
 
 import corepool
 
@@ -48,6 +48,7 @@ FUTURES_FACADE = facade(
         "ThreadPoolExecutor": corepool.ThreadPoolExecutor,
     },
 )
+MODULES = {"futures": FUTURES_FACADE}
 
 
 class CorepoolThreadPoolMixin(_util.ThreadPoolMixin):  # type: ignore[name-defined,misc]
@@ -84,18 +85,16 @@ def _strip(name: str) -> str:
 
 def _install(tests: type, mixins: tuple[type, ...], extra: dict[str, Any] | None = None) -> None:
     """One class per executor mixin, as ``create_executor_tests(globals(), tests, ...)``."""
-    members = rebound_members([tests], {"futures": FUTURES_FACADE}, mixins)
     for mixin in mixins:
         name = f"{_strip(mixin.__name__)}{_strip(tests.__name__)}Test"
         bases = (tests, mixin, _util.BaseTestCase)
-        globals()[name] = make_test_class(name, bases, __name__, {**members, **(extra or {})})
+        globals()[name] = make_test_class(name, bases, __name__, MODULES, extra)
 
 
 def _install_thread_class(concrete: type) -> None:
     """A CPython class already bound to ``ThreadPoolMixin``: rebind its executor to corepool's."""
-    members = rebound_members([concrete], {"futures": FUTURES_FACADE}, [CorepoolThreadPoolMixin])
     name = concrete.__name__
-    globals()[name] = make_test_class(name, (CorepoolThreadPoolMixin, concrete), __name__, members)
+    globals()[name] = make_test_class(name, (CorepoolThreadPoolMixin, concrete), __name__, MODULES)
 
 
 _install(_process_pool.ProcessPoolExecutorTest, PROCESS_MIXINS)

@@ -39,7 +39,7 @@ import multiprocessing.dummy
 import operator
 from typing import Any
 
-from compat_loader import facade, import_cpython_test, make_test_class, rebound_members
+from compat_loader import facade, import_cpython_test, make_test_class
 
 import corepool
 
@@ -196,11 +196,15 @@ MIXINS = {
 def _install() -> None:
     for base_name in BASES:
         base = getattr(_mp, base_name)
-        members = rebound_members([base], {"multiprocessing": MULTIPROCESSING_FACADE})
-        members.update(OVERRIDES.get(base_name, {}))
         for type_ in base.ALLOWED_TYPES:
             name = "With" + type_.capitalize() + base_name[1:]
-            globals()[name] = make_test_class(name, (base, MIXINS[type_]), __name__, members)
+            globals()[name] = make_test_class(
+                name,
+                (base, MIXINS[type_]),
+                __name__,
+                modules={"multiprocessing": MULTIPROCESSING_FACADE},
+                members=OVERRIDES.get(base_name),
+            )
 
 
 _install()
