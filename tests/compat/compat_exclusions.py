@@ -188,6 +188,21 @@ for _test in ("test_interpreter_shutdown", "test_submit_after_interpreter_shutdo
         "not applicable: the child script imports the executor from concurrent.futures, so it "
         "would test the standard library, not corepool",
     )
+for _test in ("test_context_manager_shutdown", "test_del_shutdown", "test_processes_terminate",
+              "test_shutdown_no_wait"):  # fmt: skip
+    _each(
+        _SHUTDOWN_CLASSES[:3],
+        _test,
+        "private attribute: executor._processes / _executor_manager_thread (the test dies "
+        "before its blocked tasks are released, and the interpreter then hangs at exit)",
+    )
+_each(
+    ["ProcessPoolForkProcessPoolExecutorTest", "ProcessPoolSpawnProcessPoolExecutorTest"],
+    "test_ressources_gced_in_workers",
+    "engine: a multiprocessing Manager proxy passed as a task argument fails in the worker "
+    "under fork and spawn (AttributeError: 'ForkAwareLocal' object has no attribute "
+    "'connection')",
+)
 
 # Expected failures that would otherwise wait out one of CPython's long timeouts: the deadline
 # (seconds) after which pytest-timeout stops them, so the xfail costs seconds, not minutes.
