@@ -1,0 +1,47 @@
+"""Applies ``compat_exclusions.EXCLUDED`` to the CPython compat tests collected here."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from compat_exclusions import DEADLINES, EXCLUDED, SKIPPED_CATEGORIES
+
+HERE = Path(__file__).parent
+
+
+def test_id(item: pytest.Item) -> str:
+    cls = getattr(item, "cls", None)
+    return f"{cls.__name__}.{item.name}" if cls is not None else item.name
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if HERE not in item.path.parents:
+            continue
+        # fork() from a process with threads warns on 3.12+; CPython's suites run the fork
+        # start method regardless, and so do these.
+        item.add_marker(
+            pytest.mark.filterwarnings("ignore:This process .* is multi-threaded, use of fork")
+        )
+        # CPython's tests are written for regrtest, where a ResourceWarning is reported, not
+        # raised: a test that fails half-way leaves its pool unclosed, and the warning from its
+        # ``__del__`` would otherwise turn a later test (whichever runs the collection) into an
+        # error.  Tests that check the warning (``test_resource_warning``) catch it themselves.
+        item.add_marker(pytest.mark.filterwarnings("ignore::ResourceWarning"))
+        reason = EXCLUDED.get(test_id(item))
+        if test_id(item) in DEADLINES:
+            item.add_marker(pytest.mark.timeout(DEADLINES[test_id(item)]))
+        if reason is None:
+            continue
+        if reason.startswith(SKIPPED_CATEGORIES):
+            item.add_marker(pytest.mark.skip(reason=reason))
+        else:
+            item.add_marker(pytest.mark.xfail(reason=reason, strict=True))
+
+
+@pytest.fixture(autouse=True)
+def no_orphan_processes() -> Iterator[None]:
+    """CPython's classes keep a pool for the whole class (``_TestPool.setUpClass``)."""
+    yield
