@@ -171,3 +171,19 @@ def test_lambdas_and_closures(pool: corepool.Pool) -> None:
     assert pool.map(lambda x: x * 3, range(5)) == [0, 3, 6, 9, 12]
     assert pool.apply(shifted, (1,)) == 11
     assert list(pool.imap(shifted, range(3))) == [10, 11, 12]
+
+
+def test_a_pool_left_running_warns_as_the_standard_library_does(backend: str) -> None:
+    import gc
+    import warnings
+
+    pool = corepool.Pool(1, backend=backend)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        del pool
+        gc.collect()
+    assert any(
+        issubclass(w.category, ResourceWarning)
+        and "unclosed running multiprocessing pool" in str(w.message)
+        for w in caught
+    )
