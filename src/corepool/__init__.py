@@ -58,6 +58,7 @@ _EXPORTS = {
     "current_worker": "corepool.worker_context",
     "worker_state": "corepool.worker_context",
     "Timer": "corepool.timer",
+    "Executor": "corepool.executor",
     "CorepoolError": "corepool.errors",
     "InitializerError": "corepool.errors",
     "PoolClosedError": "corepool.errors",
@@ -116,6 +117,7 @@ __all__ = [
     "CorepoolError",
     "Dict",
     "Event",
+    "Executor",
     "HolderDiedError",
     "IMapIterator",
     "InitializerError",
@@ -270,7 +272,7 @@ if TYPE_CHECKING:
         WorkerLostError,
         WorkerStartError,
     )
-    from corepool.executor import ProcessPoolExecutor, ThreadPoolExecutor
+    from corepool.executor import Executor, ProcessPoolExecutor, ThreadPoolExecutor
     from corepool.insights.statistics import PoolStatistics, WorkerStatistics
     from corepool.manager import Manager, Namespace
     from corepool.pool import Pool, ThreadPool

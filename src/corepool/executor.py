@@ -39,7 +39,7 @@ from corepool.insights.progress import ProgressOption
 from corepool.insights.statistics import PoolStatistics
 from corepool.settings import Settings
 
-__all__ = ["ProcessPoolExecutor", "ThreadPoolExecutor"]
+__all__ = ["Executor", "ProcessPoolExecutor", "ThreadPoolExecutor"]
 
 R = TypeVar("R")
 
@@ -286,5 +286,36 @@ class ThreadPoolExecutor(_EngineExecutor):
             initargs=initargs,
             thread_name_prefix=thread_name_prefix or "ThreadPoolExecutor",
             settings=settings,
+        )
+        self._start(engine, defaults)
+
+
+class Executor(_EngineExecutor):
+    """A ``concurrent.futures`` executor on the backend of your choice, ``"auto"`` by default:
+    it runs its first tasks on threads, measures them, and moves to processes if they are
+    CPU-bound Python (``statistics().backend_choice`` says what it chose and why)."""
+
+    def __init__(
+        self,
+        max_workers: int | None = None,
+        *,
+        backend: str = "auto",
+        initializer: Callable[..., object] | None = None,
+        initargs: Iterable[Any] = (),
+        timeout: float | None = None,
+        retries: int = 0,
+        settings: Settings | None = None,
+    ) -> None:
+        size = check_size(max_workers, available_cores(), "max_workers")
+        defaults = CallDefaults(timeout, retries)
+        defaults.options()
+        self._max_workers = size
+        engine = open_engine(
+            backend,
+            size,
+            initializer=initializer,
+            initargs=initargs,
+            settings=settings,
+            flavour=Flavour.CONCURRENT_FUTURES,
         )
         self._start(engine, defaults)

@@ -50,6 +50,14 @@ class Settings:
     killed and counted as a failed start.  ``None``: wait as long as it takes, as
     ``multiprocessing`` does, since an initializer may legitimately load something large."""
 
+    auto_probe_chunks: int = 8
+    """``backend="auto"`` decides after this many chunks (at least one per worker) have run on
+    threads, and ``auto_probe_seconds`` of their run time: enough GIL samples to tell waiting
+    from computing (``_backends/auto_choice.py``), few enough that a switch comes early."""
+
+    auto_probe_seconds: float = 0.05
+    """See ``auto_probe_chunks`` (the GIL sampler takes ~50 samples in 50 ms)."""
+
     shutdown_grace_seconds: float = 3.0
     """How long ``close()``/``join()`` waits for a worker to exit after being asked, before
     terminating it (SIGTERM), then as long again before killing it (SIGKILL), and as long again

@@ -155,3 +155,28 @@ class Payload:
 
     def __init__(self, value: int) -> None:
         self.value = value
+
+
+def python_loop(n: int, loops: int = 200_000) -> int:
+    """Pure-Python arithmetic holding the GIL (~10 ms)."""
+    total = 0
+    for i in range(loops):
+        total += i * i % 7
+    return total + n
+
+
+def counted_python_loop(counter: Any, n: int) -> int:
+    """``python_loop``, counting each run in a shared ``Value`` (to see none is lost or repeated)."""
+    with counter.get_lock():
+        counter.value += 1
+    return python_loop(n, 50_000)
+
+
+def matrix_power(n: int, size: int = 300) -> float:
+    """NumPy matrix products: computing with the GIL released."""
+    import numpy as np
+
+    matrix = np.full((size, size), 1.0 / size)
+    for _ in range(4):
+        matrix = matrix @ matrix
+    return float(matrix[0, 0]) + n

@@ -181,6 +181,10 @@ class ChunkFinished:
     """Time the worker spent running the items (not reading or packing them): chunk sizing."""
     rss: int = 0
     """The worker's resident memory after the chunk, when it measures it (memory limit)."""
+    cpu_seconds: float = 0.0
+    """CPU time the worker's thread or process spent running the items (0: not measured)."""
+    overhead_seconds: float = 0.0
+    """Time the worker spent reading the items and writing the results (pickling)."""
 
 
 class WorkerHandle(ABC):
@@ -232,10 +236,19 @@ class WorkerListener(Protocol):
         self, worker: WorkerHandle, chunk_id: int, error: BaseException
     ) -> None: ...
     def worker_exited(self, worker: WorkerHandle, exitcode: int | None) -> None: ...
+    def replace_workers(self) -> None:
+        """Every worker is to finish its chunk and go; ``start_worker`` then gives the new
+        kind (``backend="auto"`` switching from threads to processes)."""
+        ...
 
 
 class Backend(ABC):
     capabilities: Capabilities
+
+    @property
+    def choice(self) -> str | None:
+        """What a backend that chooses (``auto``) chose, and why; shown by ``statistics()``."""
+        return None
 
     def prepare_job(self, job: JobView, *, by_value: bool = False) -> None:  # noqa: B027
         """Once per job, off the loop thread (may raise: the job then fails).  ``by_value``:

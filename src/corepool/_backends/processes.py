@@ -103,6 +103,30 @@ class FunctionPayload(NamedTuple):
     """Whether ``blob`` carries the function's code (else a reference to its module)."""
 
 
+def pack_function(job: JobView, *, by_value: bool = False) -> None:
+    """Pickle a job's function for worker processes (by reference where a worker can find it)."""
+    if by_value:
+        job.payload = FunctionPayload(serialization.dumps(job.fn, by_value=True), True)
+    else:
+        job.payload = FunctionPayload(*serialization.dumps_function(job.fn))
+
+
+def pack_items(chunk: ChunkView) -> None:
+    """Pickle a chunk's items as one; items that cannot be pickled fail alone."""
+    try:
+        chunk.payload = serialization.pack_call_items(chunk.items)
+    except Exception:  # noqa: BLE001 - find which items cannot be pickled
+        pack_items_isolated(chunk)
+
+
+def pack_items_isolated(chunk: ChunkView) -> None:
+    """Pickle a chunk's items one by one, recording those that cannot be pickled."""
+    packed, failures = serialization.pack_call_items_isolated(chunk.items)
+    chunk.payload = packed
+    for index, error in failures.items():
+        chunk.parent_errors[index] = local_error(error, Stage.PICKLE_CALL)
+
+
 class PackedOutcome(Outcome):
     def __init__(self, done: Done, flavour: Flavour) -> None:
         self._done = done
@@ -154,22 +178,13 @@ class ProcessBackend(Backend):
     # -- submitting thread
 
     def prepare_job(self, job: JobView, *, by_value: bool = False) -> None:
-        if by_value:
-            job.payload = FunctionPayload(serialization.dumps(job.fn, by_value=True), True)
-        else:
-            job.payload = FunctionPayload(*serialization.dumps_function(job.fn))
+        pack_function(job, by_value=by_value)
 
     def prepare_chunk(self, chunk: ChunkView) -> None:
-        try:
-            chunk.payload = serialization.pack_call_items(chunk.items)
-        except Exception:  # noqa: BLE001 - find which items cannot be pickled
-            self.repack_isolated(chunk)
+        pack_items(chunk)
 
     def repack_isolated(self, chunk: ChunkView) -> None:
-        packed, failures = serialization.pack_call_items_isolated(chunk.items)
-        chunk.payload = packed
-        for index, error in failures.items():
-            chunk.parent_errors[index] = local_error(error, Stage.PICKLE_CALL)
+        pack_items_isolated(chunk)
 
     # -- loop thread
 
@@ -373,6 +388,8 @@ class ProcessWorker(WorkerHandle):
                     PackedOutcome(message, self._flavour),
                     message.seconds,
                     message.rss,
+                    message.cpu,
+                    message.overhead,
                 ),
             )
         elif isinstance(message, Ready):

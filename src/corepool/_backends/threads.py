@@ -149,7 +149,10 @@ class ThreadWorker(WorkerHandle):
             return
         if isinstance(event, LocalDone):
             self._listener.chunk_finished(
-                self, ChunkFinished(event.chunk_id, LocalOutcome(event), event.seconds)
+                self,
+                ChunkFinished(
+                    event.chunk_id, LocalOutcome(event), event.seconds, cpu_seconds=event.cpu
+                ),
             )
         elif isinstance(event, LocalReady):
             self._listener.worker_ready(self)

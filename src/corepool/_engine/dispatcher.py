@@ -244,6 +244,12 @@ class Dispatcher:
     def worker_exited(self, worker: WorkerHandle, exitcode: int | None) -> None:
         self._workers.exited(worker, exitcode)
 
+    def replace_workers(self) -> None:
+        """Each worker finishes its chunk and goes; the backend's new kind takes its slot."""
+        for slot in self._slots:
+            if slot.worker is not None and slot.stop_reason is None:
+                self._workers.stop(slot, StopReason.REPLACE)
+
     def _worker_gone(
         self, slot: Slot, worker: WorkerHandle, exitcode: int | None, detail: str
     ) -> None:
@@ -256,7 +262,7 @@ class Dispatcher:
             if problem is not None:
                 self._break(problem)
         if reason is None or reason.replaced:
-            self._workers.replaced += 1
+            self._workers.replaced += reason is not StopReason.REPLACE
             if self._needs_workers():
                 self._workers.start(slot)
         self._dispatch()
@@ -361,6 +367,7 @@ class Dispatcher:
             tasks_done=self._tasks_done,
             chunks_done=self._chunks_done,
             workers_replaced=self._workers.replaced,
+            backend_choice=self._backend.choice,
         )
 
 

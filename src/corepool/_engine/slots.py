@@ -4,7 +4,8 @@ A slot outlives its workers: when a worker exits, a new one takes the same slot 
 same name).  Stopping a worker is a small state machine, driven by ``StopReason`` and ``Step``:
 
     StopReason      first step     then, each after Settings.shutdown_grace_seconds
-    RECYCLE, CLOSE  ASK (Stop)     TERMINATE ─▶ KILL ─▶ GIVE_UP
+    RECYCLE, CLOSE, ASK (Stop)     TERMINATE ─▶ KILL ─▶ GIVE_UP
+    REPLACE
     INIT_FAILED     WAIT           TERMINATE ─▶ KILL ─▶ GIVE_UP   (it exits by itself)
     TERMINATE       TERMINATE      KILL ─▶ GIVE_UP
     TIMEOUT, CANCEL KILL           GIVE_UP
@@ -54,6 +55,8 @@ class StopReason(enum.Enum):
     TIMEOUT = "timeout"
     CANCEL = "cancel"
     START_TIMEOUT = "start-timeout"
+    REPLACE = "replace"
+    """The backend asked for workers of another kind (``backend="auto"``)."""
 
     @property
     def first_step(self) -> Step:
@@ -66,7 +69,13 @@ class StopReason(enum.Enum):
 
 
 _REPLACED = frozenset(
-    (StopReason.RECYCLE, StopReason.TIMEOUT, StopReason.CANCEL, StopReason.START_TIMEOUT)
+    (
+        StopReason.RECYCLE,
+        StopReason.TIMEOUT,
+        StopReason.CANCEL,
+        StopReason.START_TIMEOUT,
+        StopReason.REPLACE,
+    )
 )
 
 
@@ -78,6 +87,7 @@ _FIRST_STEP = {
     StopReason.TIMEOUT: Step.KILL,
     StopReason.CANCEL: Step.KILL,
     StopReason.START_TIMEOUT: Step.KILL,
+    StopReason.REPLACE: Step.ASK,
 }
 
 

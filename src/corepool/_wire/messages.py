@@ -103,6 +103,11 @@ class Done(NamedTuple):
     """Time spent running the items (not unpickling or pickling), for chunk sizing."""
     rss: int = 0
     """The worker's resident memory after the chunk, in bytes (0 when not measured)."""
+    cpu: float = 0.0
+    """CPU time the worker spent running the items (against ``seconds`` of wall time, it tells
+    CPU-bound work from waiting: ``backend="auto"``, insights)."""
+    overhead: float = 0.0
+    """Time the worker spent reading the call and writing the results (unpickling, pickling)."""
 
 
 class CallUnreadable(NamedTuple):

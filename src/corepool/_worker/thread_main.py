@@ -34,6 +34,8 @@ class LocalDone:
     results: list[object]
     errors: dict[int, BaseException]
     seconds: float
+    cpu: float = 0.0
+    """``time.thread_time()`` spent running the items."""
 
 
 @dataclass(frozen=True)
@@ -76,14 +78,15 @@ def thread_worker_main(
         if isinstance(call, LocalStop):
             return
         progress.begin_chunk(row, call.chunk_id, call.track_start_times)
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.thread_time()
         results, errors = run_items(
             call.fn, call.style, call.items, row, with_times=call.track_start_times, stop=stop
         )
         if stop.is_set():
             return
         row[progress.ITEM] = progress.PACKING_BASE
-        post(LocalDone(call.chunk_id, results, errors, time.perf_counter() - started))
+        seconds, cpu = time.perf_counter() - started, time.thread_time() - cpu_started
+        post(LocalDone(call.chunk_id, results, errors, seconds, cpu))
         # An idle worker holds nothing of its last chunk: its arguments and results belong to
         # the caller, who may expect them freed once the call returned.
         del call, results, errors

@@ -36,6 +36,8 @@ class PoolStatistics:
     chunk size that automatic chunking chose."""
     workers_replaced: int
     """Workers that died or were recycled and replaced."""
+    backend_choice: str | None = None
+    """With ``backend="auto"``: what it chose and why, once it has (``None`` before)."""
 
     @property
     def busy_workers(self) -> int:
