@@ -142,8 +142,9 @@ __all__ = [
 ]
 
 
-# Submodules reachable as attributes (``import corepool as concurrent``: ``concurrent.futures``).
-_SUBMODULES = ("futures",)
+# Submodules reachable as attributes (``import corepool as concurrent``: ``concurrent.futures``;
+# ``import corepool as multiprocessing``: ``multiprocessing.managers``).
+_SUBMODULES = ("futures", "managers")
 
 
 def __getattr__(name: str) -> Any:
