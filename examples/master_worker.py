@@ -57,8 +57,11 @@ class TaskBoard:
     def take(self, worker: str) -> tuple[int, Any] | None:
         """The next task, leased to ``worker``; None once every task has its result."""
         with self._changed:
-            while not self._waiting and len(self._results) < len(self._tasks):
-                self._changed.wait(self._reclaim_expired())
+            while True:
+                next_expiry = self._reclaim_expired()
+                if self._waiting or self._all_done():
+                    break
+                self._changed.wait(next_expiry)
             if not self._waiting:
                 return None
             task_id = self._waiting.popleft()
@@ -80,10 +83,13 @@ class TaskBoard:
     def wait_results(self) -> dict[int, Any]:
         """Every task's result, once all are in (reclaiming expired leases meanwhile)."""
         with self._changed:
-            while len(self._results) < len(self._tasks):
+            while not self._all_done():
                 self._changed.wait(self._reclaim_expired())
             self._changed.notify_all()  # workers waiting in take() get None
             return dict(sorted(self._results.items()))
+
+    def _all_done(self) -> bool:
+        return len(self._results) == len(self._tasks)
 
     def _reclaim_expired(self) -> float | None:
         """Put tasks whose lease ran out back on the board; seconds until the next expiry."""
