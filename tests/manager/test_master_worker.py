@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from conftest import REPOSITORY, Programs, finish, read_address, read_line
+from manager_programs import REPOSITORY, Programs, finish, read_address, read_line
 
 EXAMPLE = str(REPOSITORY / "examples" / "master_worker.py")
 
