@@ -182,8 +182,9 @@ __all__ = [
 
 
 # Submodules reachable as attributes (``import corepool as concurrent``: ``concurrent.futures``;
-# ``import corepool as multiprocessing``: ``multiprocessing.pool.ThreadPool``).
-_SUBMODULES = ("futures", "pool", "process", "context")
+# ``import corepool as multiprocessing``: ``multiprocessing.pool.ThreadPool``,
+# ``multiprocessing.managers.BaseManager``).
+_SUBMODULES = ("futures", "pool", "process", "context", "managers")
 # ``multiprocessing``'s other modules, which corepool does not replace: a program that reaches them
 # through ``import corepool as multiprocessing`` is told where they are.
 _STDLIB_MODULES = frozenset(
@@ -192,7 +193,6 @@ _STDLIB_MODULES = frozenset(
         "dummy",
         "forkserver",
         "heap",
-        "managers",
         "popen_fork",
         "popen_forkserver",
         "popen_spawn_posix",

@@ -10,6 +10,9 @@ manager here is only a factory with the same method names: ``manager.dict()`` is
 Lifecycle: the manager owns what it made.  ``shutdown()`` (or leaving the ``with`` block) closes
 the dicts and lists it created, as shutting down a ``multiprocessing`` manager invalidates its
 proxies; the locks, queues and values follow their own lifecycle (they go when nobody holds them).
+
+``Manager(address=..., authkey=...)`` is the other kind: the standard library's manager server
+(``corepool.managers.SyncManager``), for processes on other machines to connect to.
 """
 
 from __future__ import annotations
@@ -17,9 +20,10 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 if TYPE_CHECKING:
+    from corepool import managers
     from corepool.pool import Pool
     from corepool.shared.shared_dict import Dict
     from corepool.shared.shared_list import List
@@ -210,6 +214,32 @@ class SyncManager:
         return Pool(*args, **kwargs)
 
 
-def Manager() -> SyncManager:
-    """A started manager (no server process: see the module docstring)."""
-    return SyncManager()
+@overload
+def Manager() -> SyncManager: ...
+
+
+@overload
+def Manager(address: Any, authkey: bytes | None = None, **options: Any) -> managers.SyncManager: ...
+
+
+def Manager(
+    address: Any = None, authkey: bytes | None = None, **options: Any
+) -> SyncManager | managers.SyncManager:
+    """A started manager.
+
+    Without ``address``: no server process (see the module docstring).  With ``address``: the
+    standard library's manager server, started there (``corepool.managers.SyncManager``), for
+    processes on other machines to ``connect()`` to; a network address needs ``authkey=``
+    (``docs/manager.md``)."""
+    if address is None:
+        if authkey is not None or options:
+            raise TypeError(
+                "Manager() without address= starts no server, so it takes no authkey or server "
+                "options; pass address=(host, port) (or a unix socket path) to serve others"
+            )
+        return SyncManager()
+    from corepool import managers
+
+    served = managers.SyncManager(address, authkey, **options)
+    served.start()
+    return served

@@ -166,7 +166,7 @@ def python_loop(n: int, loops: int = 200_000) -> int:
 
 
 def counted_python_loop(counter: Any, n: int) -> int:
-    """``python_loop``, counting each run in a shared ``Value`` (to see none is lost or repeated)."""
+    """``python_loop``, counting each run in a shared ``Value`` (none lost, none repeated)."""
     with counter.get_lock():
         counter.value += 1
     return python_loop(n, 50_000)
