@@ -53,6 +53,7 @@ _EXPORTS = {
     "LockNotOwnedError": "corepool.errors",
     "SegmentGoneError": "corepool.errors",
     "PoolStatistics": "corepool.insights.statistics",
+    "PoolInsights": "corepool.insights.report",
     "WorkerStatistics": "corepool.insights.statistics",
     "WorkerInfo": "corepool.worker_context",
     "current_worker": "corepool.worker_context",
@@ -132,6 +133,7 @@ __all__ = [
     "Pipe",
     "Pool",
     "PoolClosedError",
+    "PoolInsights",
     "PoolStatistics",
     "PriorityQueue",
     "Process",
@@ -273,6 +275,7 @@ if TYPE_CHECKING:
         WorkerStartError,
     )
     from corepool.executor import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+    from corepool.insights.report import PoolInsights
     from corepool.insights.statistics import PoolStatistics, WorkerStatistics
     from corepool.manager import Manager, Namespace
     from corepool.pool import Pool, ThreadPool

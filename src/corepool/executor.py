@@ -36,6 +36,7 @@ from corepool._wire.rebuild import Flavour
 from corepool._worker.native_threads import available_cores
 from corepool.errors import PoolClosedError
 from corepool.insights.progress import ProgressOption
+from corepool.insights.report import PoolInsights
 from corepool.insights.statistics import PoolStatistics
 from corepool.settings import Settings
 
@@ -203,6 +204,10 @@ class _EngineExecutor(concurrent.futures.Executor):
             self._engine.join()
             return
         self.shutdown(wait=True)
+
+    def insights(self) -> PoolInsights:
+        """Where each worker's time went, the slowest tasks and suggestions (``Pool.insights``)."""
+        return self._engine.insights()
 
     def statistics(self) -> PoolStatistics:
         """A snapshot of the workers (pid or thread, idle or busy, tasks done) and the queue."""

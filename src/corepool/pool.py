@@ -30,6 +30,7 @@ from corepool._worker.native_threads import available_cores
 from corepool.async_results import AsyncResult, IMapIterator, MapResult
 from corepool.errors import PoolClosedError
 from corepool.insights.progress import ProgressOption
+from corepool.insights.report import PoolInsights
 from corepool.insights.statistics import PoolStatistics
 from corepool.settings import Settings
 
@@ -331,6 +332,12 @@ class Pool:
         """A snapshot of the workers (pid or thread, idle or busy, tasks done) and the queue."""
         assert self._engine is not None
         return self._engine.statistics()
+
+    def insights(self) -> PoolInsights:
+        """Where each worker's time went (running, waiting for work, reading and writing, in
+        transit), the slowest tasks with their arguments, and suggestions; ``print()`` it."""
+        assert self._engine is not None
+        return self._engine.insights()
 
     def _running_engine(self) -> Engine:
         engine = self._engine

@@ -21,6 +21,7 @@ from corepool._engine.limits import WorkerLimits
 from corepool._engine.loop_thread import LoopThread
 from corepool._engine.pending import PendingChunks
 from corepool._engine.preparation import Preparer
+from corepool._engine.recorder import InsightRecorder
 from corepool._engine.recovery import Loss, LossKind, plan_recovery
 from corepool._engine.results_thread import ResultsThread
 from corepool._engine.rework import Outcomes, Rework
@@ -29,6 +30,7 @@ from corepool._engine.tasks import Chunk
 from corepool._engine.workers import Workers
 from corepool._lifecycle.oom import OomWatch
 from corepool.errors import InitializerError, TaskCancelledError
+from corepool.insights.report import PoolInsights
 from corepool.insights.statistics import PoolStatistics
 from corepool.settings import Settings
 
@@ -66,6 +68,7 @@ class Dispatcher:
             OomWatch.for_this_process() if backend.capabilities.isolates_workers else None
         )
         self._tasks_done = self._chunks_done = 0
+        self._recorder = InsightRecorder(size)
 
     # -- commands (posted by the engine from user threads)
 
@@ -142,6 +145,7 @@ class Dispatcher:
         assert slot.worker is not None
         slot.chunk = chunk
         slot.assigned_ns = time.monotonic_ns()
+        self._recorder.assigned(slot.index)
         timeout = chunk.job.options.timeout
         if timeout is not None:
             slot.timer = self._loop.call_later(timeout, self._check_timeout, slot, chunk)
@@ -185,6 +189,7 @@ class Dispatcher:
         slot = self._workers.slot_of(worker)
         if slot is not None and not slot.ready:
             self._workers.mark_ready(slot)
+            self._recorder.ready(slot.index)
             self._dispatch()
 
     def worker_init_failed(self, worker: WorkerHandle, error: BaseException) -> None:
@@ -210,6 +215,7 @@ class Dispatcher:
         chunk = self._clear_chunk(slot)
         assert chunk is not None
         chunk.job.sizer.record(len(chunk), event.seconds)
+        self._recorder.finished(slot.index, chunk, event)
         slot.tasks_done += len(chunk)
         self._tasks_done += len(chunk)
         self._chunks_done += 1
@@ -255,6 +261,7 @@ class Dispatcher:
     ) -> None:
         chunk, reason, ready = slot.chunk, slot.stop_reason, slot.ready
         self._workers.vacate(slot)
+        self._recorder.gone(slot.index)
         if chunk is not None:
             self._recover(chunk, self._loss(reason, worker, exitcode, detail), worker)
         if not ready and reason in (None, StopReason.START_TIMEOUT):
@@ -369,6 +376,9 @@ class Dispatcher:
             workers_replaced=self._workers.replaced,
             backend_choice=self._backend.choice,
         )
+
+    def insights(self) -> PoolInsights:
+        return self._recorder.snapshot(self._backend.capabilities.name)
 
 
 def _deliver_outcome(chunk: Chunk, outcome: Outcome) -> None:

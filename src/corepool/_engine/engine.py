@@ -41,6 +41,7 @@ from corepool._wire.rebuild import local_error
 from corepool._wire.remote_error import Stage
 from corepool.errors import CorepoolError, PoolClosedError, TaskCancelledError
 from corepool.insights.progress import open_progress
+from corepool.insights.report import PoolInsights
 from corepool.insights.statistics import PoolStatistics
 from corepool.settings import Settings
 
@@ -251,6 +252,9 @@ class Engine:
         return self._finished.is_set()
 
     # -- insight
+
+    def insights(self) -> PoolInsights:
+        return self._loop_thread.call_and_wait(self._dispatcher.insights)
 
     def statistics(self) -> PoolStatistics:
         if self._final_statistics is None:

@@ -1,5 +1,6 @@
-"""What a pool can tell about itself: ``statistics()`` snapshots."""
+"""What a pool can tell about itself: statistics() snapshots, insights() reports, progress."""
 
+from corepool.insights.report import PoolInsights, SlowTask, WorkerInsight
 from corepool.insights.statistics import PoolStatistics, WorkerStatistics
 
-__all__ = ["PoolStatistics", "WorkerStatistics"]
+__all__ = ["PoolInsights", "PoolStatistics", "SlowTask", "WorkerInsight", "WorkerStatistics"]
