@@ -103,29 +103,6 @@ def _each(classes: tuple[str, ...] | list[str], test: str, reason: str) -> None:
 
 
 _PROCESS_EXECUTOR_CLASSES = _EXECUTOR_CLASSES[:3]
-_each(
-    _EXECUTOR_CLASSES,
-    "test_max_workers_negative",
-    "errors: max_workers=0 says 'max_workers must be at least 1, got 0'; the standard message "
-    "is 'max_workers must be greater than 0'",
-)
-_each(
-    _EXECUTOR_CLASSES,
-    "test_free_reference",
-    "engine: executor.map keeps a reference to each result after it was yielded",
-)
-_each(
-    _EXECUTOR_CLASSES,
-    "test_no_stale_references",
-    "engine: a finished, dropped future's callable (a bound method) stays referenced by the "
-    "executor (waits support.SHORT_TIMEOUT; see DEADLINES)",
-)
-_each(
-    _PROCESS_EXECUTOR_CLASSES,
-    "test_traceback",
-    "errors: the __cause__ of a task's exception is corepool.RemoteTraceback, not "
-    "concurrent.futures.process._RemoteTraceback",
-)
 # Reading _processes / _threads after submitting tasks that block on a semaphore: the test dies
 # before releasing it, so its executor never shuts down and the interpreter hangs at exit.
 for _test in ("test_saturation", "test_killed_child", "test_idle_process_reuse_one",
@@ -146,10 +123,10 @@ _each(
     "private attribute: executor._mp_context",
 )
 _each(
-    ["ProcessPoolForkProcessPoolExecutorTest", "ProcessPoolSpawnProcessPoolExecutorTest"],
+    _PROCESS_EXECUTOR_CLASSES,
     "test_python_finalization_error",
-    "errors: when the executor cannot start a thread (RuntimeError at interpreter shutdown) "
-    "map raises that RuntimeError, the standard raises BrokenProcessPool",
+    "errors: when the executor cannot start its threads (RuntimeError at interpreter shutdown), "
+    "the constructor raises that RuntimeError; the standard raises BrokenProcessPool from map",
 )
 for _test in ("test_saturation", "test_idle_thread_reuse", "test_default_workers"):
     EXCLUDED[f"ThreadPoolExecutorTest.{_test}"] = "private attribute: executor._threads"
@@ -177,16 +154,3 @@ for _test in ("test_context_manager_shutdown", "test_del_shutdown", "test_proces
         "private attribute: executor._processes / _executor_manager_thread (the test dies "
         "before its blocked tasks are released, and the interpreter then hangs at exit)",
     )
-_each(
-    ["ProcessPoolForkProcessPoolExecutorTest", "ProcessPoolSpawnProcessPoolExecutorTest"],
-    "test_ressources_gced_in_workers",
-    "engine: a multiprocessing Manager proxy passed as a task argument fails in the worker "
-    "under fork and spawn (AttributeError: 'ForkAwareLocal' object has no attribute "
-    "'connection')",
-)
-
-# Expected failures that would otherwise wait out one of CPython's long timeouts: the deadline
-# (seconds) after which pytest-timeout stops them, so the xfail costs seconds, not minutes.
-DEADLINES: dict[str, float] = {
-    test_id: 5.0 for test_id in EXCLUDED if test_id.endswith(".test_no_stale_references")
-}

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from compat_exclusions import DEADLINES, EXCLUDED, RACE_CATEGORY, SKIPPED_CATEGORIES
+from compat_exclusions import EXCLUDED, RACE_CATEGORY, SKIPPED_CATEGORIES
 
 HERE = Path(__file__).parent
 
@@ -31,8 +31,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         # error.  Tests that check the warning (``test_resource_warning``) catch it themselves.
         item.add_marker(pytest.mark.filterwarnings("ignore::ResourceWarning"))
         reason = EXCLUDED.get(test_id(item))
-        if test_id(item) in DEADLINES:
-            item.add_marker(pytest.mark.timeout(DEADLINES[test_id(item)]))
         if reason is None:
             continue
         if reason.startswith(SKIPPED_CATEGORIES):

@@ -46,3 +46,11 @@ def test_an_executor_keeps_no_future_argument_or_result(
     refs = [weakref.ref(argument), weakref.ref(result), weakref.ref(future)]
     del argument, result, future
     wait_until(lambda: all_freed(refs), what="the future, its argument and its result")
+
+
+def test_a_value_handed_out_by_a_stream_is_not_kept(make_executor: Callable[..., Any]) -> None:
+    executor = make_executor()
+    for value in executor.map(tasks.Payload, range(10)):
+        ref = weakref.ref(value)
+        del value
+        wait_until(lambda: all_freed([ref]), what="the value the loop let go of")  # noqa: B023

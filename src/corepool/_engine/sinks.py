@@ -16,6 +16,7 @@ import time
 from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Callable, Iterator
+from itertools import repeat, starmap
 from typing import Any
 
 from corepool._engine.window import BlockLedger
@@ -210,14 +211,18 @@ class StreamSink(Sink):
                 offset = 0
             self._offset = offset + 1
             errors = self._errors
-            return self._values[offset], errors.get(offset) if errors else None
+            values = self._values
+            value, values[offset] = values[offset], None  # handed out: no longer ours to keep
+            return value, errors.get(offset) if errors else None
 
     def iter_values(self) -> Iterator[Any]:
         """Every remaining value, raising an item's error at its place (for ``for`` loops).
 
         It claims the rest of the current chunk at once and yields it at C speed (~30 ns an item
-        instead of a locked call per item).  Whatever a caller does not take before leaving the
-        loop is handed back, so ``next()`` afterwards continues exactly where the loop stopped.
+        instead of a locked call per item), popping each value off a reversed copy so that a value
+        handed out is no longer referenced here (``concurrent.futures`` promises that too).
+        Whatever a caller does not take before leaving the loop is handed back, so ``next()``
+        afterwards continues exactly where the loop stopped.
         """
         while True:
             with self._consumer:
@@ -231,27 +236,31 @@ class StreamSink(Sink):
                 values, errors = self._values, self._errors
                 if errors:
                     self._offset = offset + 1
-                    claimed = None
+                    value, values[offset] = values[offset], None
+                    stack = None
                 else:
-                    self._offset = len(values)
-                    claimed = iter(values[offset:]) if offset else iter(values)
-            if claimed is None:
+                    stack = values[offset:] if offset else values
+                    stack.reverse()
+                    self._values, self._offset = [], 0
+            if stack is None:
                 error = errors.get(offset)
                 if error is not None:
                     raise error
-                yield values[offset]
+                yield value
+                del value
                 continue
             try:
-                yield from claimed
+                yield from starmap(stack.pop, repeat((), len(stack)))
             finally:
-                self._hand_back(values, claimed)
+                self._hand_back(stack)
 
-    def _hand_back(self, values: list[Any], claimed: Iterator[Any]) -> None:
-        left = len(list(claimed))
-        if left:
+    def _hand_back(self, stack: list[Any]) -> None:
+        """What a loop left of the values it claimed becomes the current chunk again."""
+        if stack:
+            stack.reverse()
             with self._consumer:
-                if self._values is values:
-                    self._offset -= left
+                if not self._values:  # nobody took the next chunk meanwhile
+                    self._values, self._errors, self._offset = stack, {}, 0
 
     def _take_entry(self, timeout: float | None) -> None:
         deadline = None if timeout is None else time.monotonic() + timeout
