@@ -89,6 +89,7 @@ def test_an_executor_chooses_too() -> None:
         (Observation(8, 0.2, 0.19, 0.9, gil_enabled=False), "threads", "free-threaded"),
         (Observation(8, 0.2, 0.19, 0.9, picklable=False), "threads", "cannot be pickled"),
         (Observation(8, 0.2, 0.19, None), "threads", "GIL released"),
+        (Observation(8, 0.2, 0.19, 0.9, pickle_seconds=0.5, bytes=10**8), "threads", "pickling"),
     ],
 )
 def test_the_rule(seen: Observation, backend: str, words: str) -> None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import threading
 import time
 
 from corepool._backends import processes, threads
@@ -56,6 +57,9 @@ class AutoBackend(Backend):
         self._choice: Choice | None = None
         self._sampler: GilSampler | None = None
         self._picklable = True
+        self._packing = threading.Lock()
+        self._pickle_seconds = 0.0
+        self._bytes = 0
         self._ran: list[tuple[float, float]] = []
         """When probed chunks ran (``perf_counter`` spans), for the GIL samples to count."""
         self._chunks = 0
@@ -94,7 +98,12 @@ class AutoBackend(Backend):
     def prepare_chunk(self, chunk: ChunkView) -> None:
         if self._chosen("threads"):
             return
+        started = time.perf_counter()
         processes.pack_items(chunk)
+        if self._choice is None:
+            with self._packing:  # feeder threads of several calls may pack at once
+                self._pickle_seconds += time.perf_counter() - started
+                self._bytes += processes.packed_size(chunk.payload)
         if chunk.parent_errors and self._choice is None:
             chunk.parent_errors.clear()  # only processes need the pickles
             chunk.payload = None
@@ -144,6 +153,8 @@ class AutoBackend(Backend):
             sampler.held_during(self._ran) if sampler is not None else None,
             gil_enabled(),
             self._picklable,
+            self._pickle_seconds,
+            self._bytes,
         )
         self._decide(choose(seen), listener)
 

@@ -16,7 +16,9 @@ while it records
 
     could not be pickled                      threads   (processes cannot run it)
     free-threaded build                       threads   (threads compute in parallel)
-    GIL held >= 50 % of the probe             processes (Python threads would run one at a time)
+    GIL held >= 50 % of the probe, and        processes (Python threads would run one at a time)
+      pickling the arguments took less
+      time than running the tasks             (else threads: moving the data costs more)
     otherwise                                 threads   (waiting, or computing without the GIL)
 
 CPU time per task alone cannot tell GIL-bound work on 2 threads (each computing half the time)
@@ -46,6 +48,10 @@ class Observation:
     """Share of GIL samples that found it taken (``None``: no sample)."""
     gil_enabled: bool = True
     picklable: bool = True
+    pickle_seconds: float = 0.0
+    """Time spent pickling the probed calls' arguments (as processes would need)."""
+    bytes: int = 0
+    """Size of those pickles."""
 
     @property
     def cpu_share(self) -> float:
@@ -70,6 +76,12 @@ def choose(seen: Observation) -> Choice:
     if not seen.gil_enabled:
         return Choice("threads", f"free-threaded Python: threads compute in parallel ({facts})")
     if seen.gil_held is not None and seen.gil_held >= GIL_HELD_FOR_PROCESSES:
+        if seen.pickle_seconds > seen.wall_seconds:
+            return Choice(
+                "threads",
+                f"CPU-bound Python, but pickling its {seen.bytes:,} bytes of arguments took longer "
+                f"than running it ({facts})",
+            )
         return Choice(
             "processes", f"CPU-bound Python, which threads would run one at a time ({facts})"
         )

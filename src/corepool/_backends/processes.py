@@ -119,6 +119,14 @@ def pack_items(chunk: ChunkView) -> None:
         pack_items_isolated(chunk)
 
 
+def packed_size(payload: object) -> int:
+    """Bytes of a chunk's pickles (0 for anything else)."""
+    if not isinstance(payload, PackedItems):
+        return 0
+    isolated = sum(map(len, payload.isolated.values())) if payload.isolated else 0
+    return len(payload.bulk or b"") + isolated
+
+
 def pack_items_isolated(chunk: ChunkView) -> None:
     """Pickle a chunk's items one by one, recording those that cannot be pickled."""
     packed, failures = serialization.pack_call_items_isolated(chunk.items)
