@@ -14,6 +14,7 @@ from corepool._backends.base import Backend, BackendOptions
 _MODULES: dict[str, str] = {
     "processes": "corepool._backends.processes",
     "threads": "corepool._backends.threads",
+    "dask": "corepool._backends.dask",  # optional: corepool[dask]
 }
 
 
