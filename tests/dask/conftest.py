@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import os
 import time
-from pathlib import Path
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
+import dask_tasks as tasks
 import psutil
 import pytest
 
@@ -101,11 +102,6 @@ def make_executor(client: Any) -> Iterator[Callable[..., corepool.ProcessPoolExe
         executor.shutdown(wait=True, cancel_futures=True)
 
 
-def worker_pids(client: Any) -> dict[str, int]:
-    """The Dask worker processes, by address."""
-    return {address: int(pid) for address, pid in client.run(os.getpid).items()}
-
-
 def _descendants() -> set[int]:
     found = set()
     for child in psutil.Process().children(recursive=True):
@@ -139,7 +135,7 @@ def _cluster_processes(request: pytest.FixtureRequest) -> set[int]:
     client = request.getfixturevalue("session_client")
     try:
         client.wait_for_workers(WORKERS, timeout=30)
-        pids = set(worker_pids(client).values())
+        pids = set(tasks.worker_pids(client).values())
     except Exception:  # noqa: BLE001 - no cluster: nothing of it to leave out
         return set()
     found = set(pids)

@@ -62,3 +62,8 @@ def total(array: Any, index: int) -> float:
 def use_lock(lock: Any) -> bool:
     with lock:
         return True
+
+
+def worker_pids(client: Any) -> dict[str, int]:
+    """The Dask worker processes, by address (a helper of the tests, run in the parent)."""
+    return {address: int(pid) for address, pid in client.run(os.getpid).items()}

@@ -17,7 +17,6 @@ from typing import Any
 
 import dask_tasks as tasks
 import pytest
-from conftest import worker_pids
 
 import corepool
 
@@ -41,7 +40,7 @@ def test_cancel_of_a_running_task(pool: corepool.Pool) -> None:
 def test_a_worker_killed_mid_map_loses_no_result(pool: corepool.Pool, client: Any) -> None:
     results = pool.imap(tasks.nap, range(300), chunksize=5)
     seen = [next(results) for _ in range(50)]
-    os.kill(next(iter(worker_pids(client).values())), signal.SIGKILL)
+    os.kill(next(iter(tasks.worker_pids(client).values())), signal.SIGKILL)
     seen.extend(results)
     assert seen == list(range(300))  # every result exactly once, in order
 
@@ -71,9 +70,7 @@ def _kills_on_2(x: int) -> int:
     return x
 
 
-def test_retries_run_a_task_again_after_killed_worker(
-    pool: corepool.Pool, tmp_path: Path
-) -> None:
+def test_retries_run_a_task_again_after_killed_worker(pool: corepool.Pool, tmp_path: Path) -> None:
     # It kills two workers (Dask reschedules once, then gives up): corepool's retry runs it.
     marker = str(tmp_path / "attempts")
     assert pool.apply(tasks.kills_its_worker_until, (marker, 2), retries=1) == "survived"

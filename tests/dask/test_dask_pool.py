@@ -52,9 +52,7 @@ def test_imap_and_imap_unordered(pool: corepool.Pool) -> None:
     )
 
 
-def test_imap_over_an_endless_generator_closed_early(
-    pool: corepool.Pool, client: Any
-) -> None:
+def test_imap_over_an_endless_generator_closed_early(pool: corepool.Pool, client: Any) -> None:
     read = itertools.count()
     results = pool.imap(tasks.square, (next(read) for _ in itertools.repeat(None)))
     assert [next(results) for _ in range(50)] == [x * x for x in range(50)]
@@ -154,4 +152,3 @@ def test_a_missing_distributed_names_the_extra(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setitem(sys.modules, "distributed", None)
     with pytest.raises(ImportError, match=r"pip install 'corepool\[dask\]'"):
         corepool.Pool(backend="dask", address="tcp://127.0.0.1:1")
-
