@@ -15,8 +15,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import dask_tasks as tasks
 import pytest
+
+pytest.importorskip("distributed", reason="the Dask backend needs: pip install 'corepool[dask]'")
+
+import dask_tasks as tasks
 
 import corepool
 

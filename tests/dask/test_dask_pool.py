@@ -9,8 +9,11 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-import dask_tasks as tasks
 import pytest
+
+pytest.importorskip("distributed", reason="the Dask backend needs: pip install 'corepool[dask]'")
+
+import dask_tasks as tasks
 
 import corepool
 

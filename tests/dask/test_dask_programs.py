@@ -9,8 +9,11 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
-import dask_tasks as tasks
 import pytest
+
+pytest.importorskip("distributed", reason="the Dask backend needs: pip install 'corepool[dask]'")
+
+import dask_tasks as tasks
 
 import corepool
 
