@@ -96,7 +96,7 @@ def open_engine(
         raise ValueError(
             f"max_memory_per_worker needs worker processes: {backend} share one process's memory"
         )
-    return Engine(worker_backend, size, options.settings, limits=limits)
+    return Engine(worker_backend, size, worker_backend.tuned(options.settings), limits=limits)
 
 
 __all__ = ["CallDefaults", "NativeThreads", "check_size", "open_engine"]

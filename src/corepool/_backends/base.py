@@ -268,6 +268,11 @@ class Backend(ABC):
         cluster's total threads); ``None``: the front door's default (this host's cores)."""
         return None
 
+    def tuned(self, settings: Settings) -> Settings:
+        """The settings the engine runs with: a backend whose round trips cost far more than a
+        local worker's may ask for larger chunks (``target_chunk_seconds``)."""
+        return settings
+
     def prepare_job(self, job: JobView, *, by_value: bool = False) -> None:  # noqa: B027
         """Once per job, off the loop thread (may raise: the job then fails).  ``by_value``:
         a worker could not resolve the function as first prepared; send its code this time
