@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import importlib.metadata
 import itertools
 import platform
 import time
@@ -33,7 +34,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import dask
 import distributed
 import psutil
 
@@ -116,30 +116,32 @@ def main() -> None:
         for name, run in contenders.items():
             run(abs, list(range(100)))  # warm-up: functions known, connections open
             tiny = list(range(-args.tiny, 0))
-            rows.append((name, f"{args.tiny:,} tiny tasks", timed(lambda: run(abs, tiny), len(tiny))))  # noqa: B023
+            seconds = timed(lambda: run(abs, tiny), len(tiny))  # noqa: B023
+            rows.append((name, f"{args.tiny:,} tiny tasks", seconds))
             naps = list(range(args.naps))
-            rows.append((name, f"{args.naps} x 20 ms", timed(lambda: run(nap, naps), len(naps))))  # noqa: B023
+            seconds = timed(lambda: run(nap, naps), len(naps))  # noqa: B023
+            rows.append((name, f"{args.naps} x 20 ms", seconds))
             print(rows[-2], rows[-1], flush=True)
         imap = imap_memory(pool, args.imap)
         print("imap", imap, flush=True)
     write(rows, imap, args)
 
 
-def write(
-    rows: list[tuple[str, str, float]], imap: tuple[float, float, float], args: Any
-) -> None:
+def write(rows: list[tuple[str, str, float]], imap: tuple[float, float, float], args: Any) -> None:
     corepool_times = {work: seconds for name, work, seconds in rows if name.startswith("corepool")}
     by_hand_times = {work: seconds for name, work, seconds in rows if name.startswith("batched")}
     lines = [
         "# corepool on Dask, side by side with plain Dask",
         "",
-        f"Python {platform.python_version()}, Dask {dask.__version__}, distributed "
+        f"Python {platform.python_version()}, Dask {importlib.metadata.version('dask')}, "
+        "distributed "
         f"{distributed.__version__}, {psutil.cpu_count()} cores shared with other programs (three "
         "other engineers' test runs were active): one run, so read the ratios, not the digits.",
         f"One LocalCluster: {THREADS} worker processes x 1 thread on 127.0.0.1, warm.",
         "Command: `python benchmarks/bench_dask.py`",
         "",
-        "| contender | workload | seconds | vs corepool | vs batched by hand | parallel efficiency |",
+        "| contender | workload | seconds | vs corepool | vs batched by hand | parallel"
+        " efficiency |",
         "|---|---|---|---|---|---|",
     ]
     for name, work, seconds in rows:

@@ -62,7 +62,7 @@ from corepool._wire.remote_error import Stage
 from corepool.errors import WorkerLostError
 from corepool.settings import DEFAULT_SETTINGS, Settings
 
-DASK_CHUNK_SECONDS = 0.1
+DASK_CHUNK_SECONDS = 0.25
 """How long an automatically sized chunk should run on a Dask worker (see ``tuned``)."""
 
 if TYPE_CHECKING:
@@ -144,9 +144,12 @@ class DaskBackend(Backend):
         return total_threads(self.client)
 
     def tuned(self, settings: Settings) -> Settings:
-        # A Dask task costs ~2-5 ms of round trips (scheduler, worker, result fetch) where a local
-        # worker costs ~0.1 ms: chunks of 100 ms instead of 10 keep that near 5 % (the 200 x 20 ms
-        # row of benchmarks/results/dask.md).  A target the user chose is kept.
+        # A Dask task costs milliseconds of round trips (scheduler, worker, result fetch; 15-25
+        # ms on 2 loaded cores, where the scheduler of a LocalCluster shares the pool's process)
+        # where a local worker costs ~0.1 ms.  200 x 20 ms on 2 Dask threads, parallel
+        # efficiency by target: 0.1 s 0.70, 0.25 s 0.83, 0.5 s 0.85 (the map's cap of 4 chunks
+        # per slot then rules); 0.25 s also keeps an imap's first results prompt.  A target the
+        # user chose is kept.
         if settings.target_chunk_seconds == DEFAULT_SETTINGS.target_chunk_seconds:
             return dataclasses.replace(settings, target_chunk_seconds=DASK_CHUNK_SECONDS)
         return settings
