@@ -37,14 +37,31 @@ WORKERS = 2
 HERE = Path(__file__).resolve().parent
 
 
+# A nanny writes Dask's worker environment (OMP_NUM_THREADS=1, ...) into this process's
+# os.environ before it spawns a worker: put back what the rest of the suite expects.
+_ENVIRONMENT = dict(os.environ)
+
+
+def _restore_environment() -> None:
+    written = set(dask.config.get("distributed.nanny.pre-spawn-environ", {})) | {"PYTHONPATH"}
+    for name in written:
+        if name in _ENVIRONMENT:
+            os.environ[name] = _ENVIRONMENT[name]
+        else:
+            os.environ.pop(name, None)
+
+
 @pytest.fixture(scope="session")
 def cluster() -> Iterator[Any]:
     # The workers import the tasks of ``dask_tasks.py`` by name, as a real cluster's workers
-    # import the user's installed modules: its folder goes on their path.
-    path = os.environ.get("PYTHONPATH", "")
-    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(HERE), path]))
+    # import the user's installed modules: its folder goes on their path, at every (re)spawn.
+    path = os.pathsep.join(filter(None, [str(HERE), os.environ.get("PYTHONPATH", "")]))
+    settings = {
+        "distributed.scheduler.allowed-failures": 1,
+        "distributed.nanny.pre-spawn-environ.PYTHONPATH": path,
+    }
     with (
-        dask.config.set({"distributed.scheduler.allowed-failures": 1}),
+        dask.config.set(settings),
         distributed.LocalCluster(
             n_workers=WORKERS,
             threads_per_worker=1,
@@ -53,7 +70,15 @@ def cluster() -> Iterator[Any]:
             dashboard_address=None,
         ) as started,
     ):
+        _restore_environment()
         yield started
+    _restore_environment()
+
+
+@pytest.fixture(autouse=True)
+def environment_left_alone() -> Iterator[None]:
+    yield
+    _restore_environment()
 
 
 @pytest.fixture(scope="session")
