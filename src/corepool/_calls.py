@@ -55,8 +55,17 @@ def open_engine(
     max_memory: int | str | None = None,
     settings: Settings | None = None,
     flavour: Flavour = Flavour.MULTIPROCESSING,
+    address: str | None = None,
+    client: Any = None,
+    size_given: bool = True,
 ) -> Engine:
-    """The engine behind a front door, from the front door's (validated) arguments."""
+    """The engine behind a front door, from the front door's (validated) arguments.
+
+    Without ``size_given``, a backend that knows its own size (a cluster's threads) overrides
+    ``size``, the front door's default.
+    """
+    if (address is not None or client is not None) and backend != "dask":
+        raise ValueError(f"address= and client= are for backend='dask', not {backend!r}")
     if max_tasks is not None:
         check_size(max_tasks, 1, max_tasks_name)
     if initializer is not None and not callable(initializer):
@@ -72,14 +81,22 @@ def open_engine(
         thread_name_prefix=thread_name_prefix,
         measure_memory=limits.max_memory is not None,
         flavour=flavour,
+        address=address,
+        client=client,
     )
     worker_backend = create_backend(backend, options)
+    if not size_given:
+        try:
+            size = worker_backend.default_size or size
+        except BaseException:
+            worker_backend.close()
+            raise
     if limits.max_memory is not None and not worker_backend.capabilities.isolates_workers:
         worker_backend.close()
         raise ValueError(
             f"max_memory_per_worker needs worker processes: {backend} share one process's memory"
         )
-    return Engine(worker_backend, size, options.settings, limits=limits)
+    return Engine(worker_backend, size, worker_backend.tuned(options.settings), limits=limits)
 
 
 __all__ = ["CallDefaults", "NativeThreads", "check_size", "open_engine"]

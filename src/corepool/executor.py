@@ -230,7 +230,11 @@ def _window_for(buffersize: int | None, chunksize: int | None) -> int | None:
 
 
 class ProcessPoolExecutor(_EngineExecutor):
-    """``concurrent.futures.ProcessPoolExecutor``, on corepool's engine."""
+    """``concurrent.futures.ProcessPoolExecutor``, on corepool's engine.
+
+    ``backend="dask"`` with ``address`` or ``client`` runs it on a Dask cluster instead of local
+    processes (``max_workers`` then defaults to the cluster's threads; see docs/many-machines.md).
+    """
 
     def __init__(
         self,
@@ -245,13 +249,17 @@ class ProcessPoolExecutor(_EngineExecutor):
         max_memory_per_worker: int | str | None = None,
         native_threads: NativeThreads = "auto",
         settings: Settings | None = None,
+        backend: str = "processes",
+        address: str | None = None,
+        client: Any = None,
     ) -> None:
         size = check_size(max_workers, available_cores(), "max_workers")
         defaults = CallDefaults(timeout, retries)
         defaults.options()
-        self._max_workers = size
+        if backend not in ("processes", "dask"):
+            raise ValueError(f"backend must be 'processes' or 'dask', not {backend!r}")
         engine = open_engine(
-            "processes",
+            backend,
             size,
             initializer=initializer,
             initargs=initargs,
@@ -262,7 +270,11 @@ class ProcessPoolExecutor(_EngineExecutor):
             max_memory=max_memory_per_worker,
             settings=settings,
             flavour=Flavour.CONCURRENT_FUTURES,
+            address=address,
+            client=client,
+            size_given=max_workers is not None,
         )
+        self._max_workers = engine.size
         self._start(engine, defaults)
 
 

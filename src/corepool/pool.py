@@ -46,7 +46,8 @@ class Pool:
     """A pool of workers with the API of ``multiprocessing.Pool``.
 
     ``processes`` defaults to the number of cores this process may use.  Keyword-only extras:
-    ``backend`` (``"processes"`` or ``"threads"``), ``timeout`` and ``retries`` (defaults for every
+    ``backend`` (``"processes"``, ``"threads"``, or ``"dask"`` with ``address`` or ``client``: a
+    Dask cluster, see docs/many-machines.md), ``timeout`` and ``retries`` (defaults for every
     task), ``max_memory_per_worker`` (bytes, or a size like ``"2GB"``: a worker above it after a
     task is replaced), ``native_threads`` (cap for OpenMP/BLAS threads inside each worker
     process: ``"auto"`` divides the cores among the workers, ``None`` leaves them alone) and
@@ -67,6 +68,8 @@ class Pool:
         max_memory_per_worker: int | str | None = None,
         native_threads: NativeThreads = "auto",
         settings: Settings | None = None,
+        address: str | None = None,
+        client: Any = None,
     ) -> None:
         self._engine: Engine | None = None
         size = check_size(processes, available_cores(), "Number of processes")
@@ -83,7 +86,11 @@ class Pool:
             max_tasks=maxtasksperchild,
             max_memory=max_memory_per_worker,
             settings=settings,
+            address=address,
+            client=client,
+            size_given=processes is not None,
         )
+        self._processes = self._engine.size  # a Dask cluster's threads, when not given
         end_at_exit(self._engine, "terminate")
 
     # -- one task

@@ -154,7 +154,10 @@ DEFINED_AFTER_FORK_PROGRAM = textwrap.dedent(
     import corepool
 
     # Top level only defines things (a re-import would be harmless): functions go by reference.
-    pool = corepool.Pool(1, context="fork")  # the worker's __main__ is a copy of this moment's
+    def forked_pool():
+        return corepool.Pool(1, context="fork")
+
+    pool = forked_pool()  # the worker's __main__ is a copy of this moment's
 
     def late(x):  # top level, defined once: sent by reference, missing in the worker
         return x + 1

@@ -96,6 +96,10 @@ class BackendOptions:
     flavour: Flavour | None = None
     """Which standard library's exceptions a task's failure is also an instance of (the front
     door's: ``multiprocessing`` for ``Pool``, ``concurrent.futures`` for the executors)."""
+    address: str | None = None
+    """A cluster's scheduler address (``backend="dask"``)."""
+    client: Any = None
+    """An existing cluster client to borrow (``backend="dask"``: a ``distributed.Client``)."""
 
 
 class Phase(enum.Enum):
@@ -120,11 +124,24 @@ class WorkerPosition:
     """``time.monotonic_ns()`` when that item or phase began (0 unless timeouts asked for it)."""
 
 
+class OptionsView(Protocol):
+    """What a backend sees of a job's options (``_engine.tasks.TaskOptions``)."""
+
+    @property
+    def retries(self) -> int: ...
+
+
 class JobView(Protocol):
     """What a backend sees of a job (``_engine.tasks.Job``)."""
 
     @property
     def id(self) -> int: ...
+    @property
+    def options(self) -> OptionsView: ...
+    def describe_item(self, index: int) -> str:
+        """Words for the item at ``index`` of the call, for error messages."""
+        ...
+
     @property
     def fn(self) -> Callable[..., Any]: ...
     @property
@@ -145,6 +162,14 @@ class ChunkView(Protocol):
     def id(self) -> int: ...
     @property
     def job(self) -> JobView: ...
+    @property
+    def start(self) -> int:
+        """Index, within the call, of the chunk's first item."""
+        ...
+    @property
+    def attempts(self) -> int:
+        """How often the chunk's item was run again after its worker was lost (retries)."""
+        ...
     @property
     def items(self) -> Sequence[Any]: ...
     @property
@@ -249,6 +274,17 @@ class Backend(ABC):
     def choice(self) -> str | None:
         """What a backend that chooses (``auto``) chose, and why; shown by ``statistics()``."""
         return None
+
+    @property
+    def default_size(self) -> int | None:
+        """How many workers the backend offers when the front door was given no size (a
+        cluster's total threads); ``None``: the front door's default (this host's cores)."""
+        return None
+
+    def tuned(self, settings: Settings) -> Settings:
+        """The settings the engine runs with: a backend whose round trips cost far more than a
+        local worker's may ask for larger chunks (``target_chunk_seconds``)."""
+        return settings
 
     def prepare_job(self, job: JobView, *, by_value: bool = False) -> None:  # noqa: B027
         """Once per job, off the loop thread (may raise: the job then fails).  ``by_value``:

@@ -15,6 +15,7 @@ _MODULES: dict[str, str] = {
     "processes": "corepool._backends.processes",
     "threads": "corepool._backends.threads",
     "auto": "corepool._backends.auto",
+    "dask": "corepool._backends.dask",  # optional: corepool[dask]
 }
 
 

@@ -160,8 +160,10 @@ def _starts_workers(node: ast.stmt) -> bool:
 
 
 def _declarative(node: ast.stmt) -> bool:
+    if isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+        return not _starts_workers(node)  # a definition's body runs only when it is called
     if isinstance(node, _DECLARATIONS):
-        return not _starts_workers(node)
+        return True
     if isinstance(node, ast.Expr):  # a docstring or a bare constant
         return isinstance(node.value, ast.Constant)
     if isinstance(node, ast.If):  # ``if TYPE_CHECKING:``, ``if sys.version_info >= ...:``
