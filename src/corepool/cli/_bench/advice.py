@@ -1,0 +1,170 @@
+"""Advice from what ``corepool bench`` measured: which backend, how many workers, and why.
+
+Pure functions of the table's lines, so that tests feed them synthetic measurements.  Nothing
+here knows what a workload *is*: "holds the GIL" or "waits or releases the GIL" is read from how
+threads scaled against processes, so the same rules advise on the user's own function.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from corepool.cli._bench.measure import SERIAL
+from corepool.cli._bench.report import Line, modes_of
+
+# A speed-up below this is not worth a pool: with the spread of runs on a busy machine (~10 %)
+# and a pool's start-up, 1.2x is the least that reliably pays.
+WORTHWHILE_SPEEDUP = 1.2
+# Modes within this fraction of the best speed-up count as "as fast"; then the cheapest wins
+# (threads start in milliseconds, processes in tenths of a second).  The same fraction says
+# where more workers "stopped helping": the smallest count within it of the mode's best.
+AS_FAST = 0.9
+# Cheapest first: the order in which equally fast modes are preferred.
+PREFERENCE = ("threads", "interpreters", "processes")
+# Processes below this fraction of the ideal (min(cores, workers)) mean the cores were busy.
+BUSY_MACHINE = 0.6
+# Still scaling at the top of the ladder: the best count is the largest tried and it gave at
+# least this fraction of the ideal.
+STILL_SCALING = 0.75
+
+
+@dataclass(frozen=True)
+class Advice:
+    workload: str
+    backend: str
+    """``threads``, ``processes``, ... or ``serial`` when no pool paid."""
+    workers: int
+    speedup: float
+    lines: tuple[str, ...]
+    """Sentences for the user, the headline first."""
+
+
+def best(rows: Sequence[Line], mode: str) -> Line:
+    """The mode's fastest line (highest speed-up; fewer workers on a tie)."""
+    return max((row for row in rows if row.mode == mode), key=lambda r: (r.speedup, -r.workers))
+
+
+def enough(rows: Sequence[Line], mode: str) -> Line:
+    """The fewest workers that gave nearly (``AS_FAST``) the mode's best speed-up."""
+    top = best(rows, mode).speedup
+    return min(
+        (row for row in rows if row.mode == mode and row.speedup >= AS_FAST * top),
+        key=lambda r: r.workers,
+    )
+
+
+def choose(rows: Sequence[Line]) -> Line | None:
+    """The cheapest mode that is nearly as fast as the fastest, at its ``enough`` count; None
+    when no mode reached ``WORTHWHILE_SPEEDUP``."""
+    modes = modes_of(rows)
+    if not modes:
+        return None
+    fastest = max(best(rows, mode).speedup for mode in modes)
+    if fastest < WORTHWHILE_SPEEDUP:
+        return None
+    ranked = sorted(modes, key=lambda m: PREFERENCE.index(m) if m in PREFERENCE else 99)
+    chosen = next(m for m in ranked if best(rows, m).speedup >= AS_FAST * fastest)
+    return enough(rows, chosen)
+
+
+def advise(rows: Sequence[Line], cores: int, more_workers_option: str = "--workers") -> Advice:
+    """Advice on one workload's lines (its serial line and every pool line)."""
+    name = rows[0].workload
+    chosen = choose(rows)
+    if chosen is None:
+        return Advice(name, SERIAL, 1, 1.0, (_no_pool(rows),))
+    said = [_headline(rows, chosen), *_scaling(rows, chosen, more_workers_option)]
+    said += _busy(rows, cores)
+    return Advice(name, chosen.mode, chosen.workers, chosen.speedup, tuple(said))
+
+
+def _headline(rows: Sequence[Line], chosen: Line) -> str:
+    others = [best(rows, m) for m in modes_of(rows) if m != chosen.mode]
+    gave = f"{chosen.mode}, {chosen.workers} workers gave {chosen.speedup:.1f}x"
+    compared = "; ".join(f"{o.mode} gave {o.speedup:.1f}x at best" for o in others)
+    threads = [o for o in [*others, chosen] if o.mode == "threads"]
+    if chosen.mode == "threads":
+        kind = "waits or releases the GIL"
+        why = _cheaper_start(rows, chosen, others)
+    elif threads and threads[0].speedup < WORTHWHILE_SPEEDUP:
+        kind, why = "CPU-bound Python (holds the GIL)", "threads do not help: the GIL"
+    else:
+        kind, why = "parallel work", f"{chosen.mode} were the fastest"
+    return (
+        f"{chosen.workload}: {kind}. Use {gave}"
+        + (f"; {compared}" if compared else "")
+        + (f" ({why})." if why else ".")
+    )
+
+
+def _cheaper_start(rows: Sequence[Line], chosen: Line, others: Sequence[Line]) -> str:
+    pooled = [o for o in others if o.speedup >= AS_FAST * chosen.speedup]
+    if not pooled:
+        return ""
+    names = " and ".join(o.mode for o in pooled)
+    starts = ", ".join(f"{_start(rows, o):.3f} s" for o in pooled)
+    return (
+        f"{chosen.mode} are as fast as {names} and start faster: "
+        f"{_start(rows, chosen):.3f} s against {starts}"
+    )
+
+
+def _start(rows: Sequence[Line], like: Line) -> float:
+    for row in rows:
+        if row.mode == like.mode and row.workers == like.workers and row.start_seconds:
+            return row.start_seconds
+    return 0.0
+
+
+def _scaling(rows: Sequence[Line], chosen: Line, option: str) -> list[str]:
+    counts = [row for row in rows if row.mode == chosen.mode]
+    top = max(counts, key=lambda r: r.workers)
+    if top.workers == chosen.workers and top.speedup >= STILL_SCALING * top.workers > 1:
+        return [
+            f"Still scaling at {top.workers} {chosen.mode} workers: more may help "
+            f"(try {option} {top.workers * 2})."
+        ]
+    if top.workers > chosen.workers:
+        return [
+            f"More than {chosen.workers} {chosen.mode} workers did not help "
+            f"({top.workers} gave {top.speedup:.1f}x)."
+        ]
+    return []
+
+
+def _busy(rows: Sequence[Line], cores: int) -> list[str]:
+    if "processes" not in modes_of(rows):
+        return []
+    fastest = best(rows, "processes")
+    ideal = min(cores, fastest.workers)
+    if ideal < 2 or fastest.speedup >= BUSY_MACHINE * ideal:
+        return []
+    return [
+        f"Processes reached {fastest.speedup:.1f}x of an ideal {ideal}x on {cores} cores: other "
+        "programs were using the cores, the cores are hyperthreads or shared virtual CPUs, or "
+        "the tasks are too short for the cost of sending them."
+    ]
+
+
+def _no_pool(rows: Sequence[Line]) -> str:
+    name = rows[0].workload
+    pooled = [best(rows, mode) for mode in modes_of(rows)]
+    if not pooled:
+        return f"{name}: nothing to compare (serial only)."
+    fastest = max(pooled, key=lambda r: r.speedup)
+    serial = next((row for row in rows if row.mode == SERIAL), fastest)
+    per_task = serial.seconds / max(1, serial.tasks)
+    return (
+        f"{name}: run it serially. No pool was worth it (the best, {fastest.mode} with "
+        f"{fastest.workers} workers, gave {fastest.speedup:.2f}x); at {per_task * 1000:.2g} ms "
+        "a task, handing tasks to workers may cost more than the work, or the machine was "
+        "busy: give each task more work, or run again."
+    )
+
+
+def text(advice: Sequence[Advice]) -> str:
+    said = [line for item in advice for line in item.lines]
+    return "advice (from these measurements, on this machine):\n" + "\n".join(
+        f"  * {line}" for line in said
+    )
