@@ -30,6 +30,8 @@ CPU_TASK_SECONDS = 0.025
 IO_LATENCY_SECONDS = 0.02
 IO_WORKERS = 16
 QUICK_IO_WORKERS = 8
+# Your function may wait rather than compute: its ladder goes past the cores, to at least this.
+USER_WORKERS = 8
 DEFAULT_PLOT = "corepool-bench.png"
 # A first call shorter than this is timed again a few times: one short timing is mostly noise.
 RETIME_BELOW_SECONDS = 0.05
@@ -68,8 +70,8 @@ def add_parser(subparsers: Any) -> None:
         "--workers",
         type=_positive,
         default=None,
-        help="the most threads/processes for the CPU-dense workload and your function "
-        "(default: the cores)",
+        help="the most threads/processes for the CPU-dense workload (default: the cores) and "
+        f"for your function (default: the cores, at least {USER_WORKERS})",
     )
     parser.add_argument(
         "--io-workers",
@@ -138,7 +140,7 @@ def _workloads(args: argparse.Namespace) -> list[workloads.Workload]:
     cores = available_cores()
     budget = QUICK_BUDGET_SECONDS if args.quick else BUDGET_SECONDS
     if args.function is not None:
-        return [_user_workload(args, budget, args.workers or cores)]
+        return [_user_workload(args, budget, args.workers or max(cores, USER_WORKERS))]
     _say(args, "calibrating the CPU-dense task")
     io_workers = args.io_workers or (QUICK_IO_WORKERS if args.quick else IO_WORKERS)
     return [
@@ -181,7 +183,7 @@ def _measure_and_report(args: argparse.Namespace, chosen: list[workloads.Workloa
         print(report.heading(chosen, repeat, cores))
         print(report.table(rows))
         print()
-        print(advice.text(advised))
+        print(advice.text(advised, rows))
     _plot(args, rows, cores, notes)
     return 0
 

@@ -24,6 +24,8 @@ AS_FAST = 0.9
 PREFERENCE = ("threads", "interpreters", "processes")
 # Processes below this fraction of the ideal (min(cores, workers)) mean the cores were busy.
 BUSY_MACHINE = 0.6
+# Runs of one measurement further apart than this fraction of their median: a busy machine.
+NOISY_SPREAD = 0.25
 # Still scaling at the top of the ladder: the best count is the largest tried and it gave at
 # least this fraction of the ideal.
 STILL_SCALING = 0.75
@@ -122,12 +124,12 @@ def _scaling(rows: Sequence[Line], chosen: Line, option: str) -> list[str]:
     top = max(counts, key=lambda r: r.workers)
     if top.workers == chosen.workers and top.speedup >= STILL_SCALING * top.workers > 1:
         return [
-            f"Still scaling at {top.workers} {chosen.mode} workers: more may help "
+            f"Still scaling at {top.workers} workers ({chosen.mode}): more may help "
             f"(try {option} {top.workers * 2})."
         ]
     if top.workers > chosen.workers:
         return [
-            f"More than {chosen.workers} {chosen.mode} workers did not help "
+            f"More than {chosen.workers} workers ({chosen.mode}) did not help "
             f"({top.workers} gave {top.speedup:.1f}x)."
         ]
     return []
@@ -163,8 +165,24 @@ def _no_pool(rows: Sequence[Line]) -> str:
     )
 
 
-def text(advice: Sequence[Advice]) -> str:
-    said = [line for item in advice for line in item.lines]
+def caveats(rows: Sequence[Line]) -> list[str]:
+    """How far to trust the figures: one run each, or runs that varied a lot."""
+    if all(len(row.runs) == 1 for row in rows):
+        return [
+            "One run each (--quick or --repeat 1): figures this short are rough; run without "
+            "--quick before deciding."
+        ]
+    spread = max(((row.slowest - row.fastest) / row.seconds for row in rows), default=0.0)
+    if spread <= NOISY_SPREAD:
+        return []
+    return [
+        f"Runs of the same measurement varied by up to {spread:.0%} (the machine was busy): "
+        "treat small differences as noise, or run again with --repeat 5."
+    ]
+
+
+def text(advice: Sequence[Advice], rows: Sequence[Line] = ()) -> str:
+    said = [line for item in advice for line in item.lines] + caveats(rows)
     return "advice (from these measurements, on this machine):\n" + "\n".join(
         f"  * {line}" for line in said
     )

@@ -74,7 +74,9 @@ def _block(rows: Sequence[Line]) -> str:
     cells = [headers]
     for workers in counts:
         cells.append([str(workers)] + [c for mode in modes for c in _cells(found, mode, workers)])
-    text = [f"{rows[0].workload}: serial {serial[0].seconds:.3f} s" if serial else rows[0].workload]
+    text = [
+        f"{rows[0].workload}: serial {seconds(serial[0].seconds)} s" if serial else rows[0].workload
+    ]
     text += ["  " + line for line in aligned(cells)]
     starts = [_start_range(rows, mode) for mode in modes]
     text.append("  start-up of the pools (s): " + ", ".join(starts))
@@ -83,7 +85,16 @@ def _block(rows: Sequence[Line]) -> str:
 
 def _cells(found: dict[tuple[str, int], Line], mode: str, workers: int) -> list[str]:
     row = found.get((mode, workers))
-    return ["-", "-"] if row is None else [f"{row.seconds:.3f}", f"{row.speedup:.2f}x"]
+    return ["-", "-"] if row is None else [seconds(row.seconds), speedup(row.speedup)]
+
+
+def seconds(value: float) -> str:
+    """Three decimals, or three significant digits below 0.1 s (tiny tasks of your own)."""
+    return f"{value:.3f}" if value >= 0.1 else f"{value:.3g}"
+
+
+def speedup(value: float) -> str:
+    return f"{value:.2f}x" if value >= 0.1 else f"{value:.2g}x"
 
 
 def _start_range(rows: Sequence[Line], mode: str) -> str:

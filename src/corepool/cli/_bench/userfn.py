@@ -69,7 +69,7 @@ def load_function(spec: str) -> Callable[..., Any]:
             raise BenchInputError(f"module {module_name!r} has no attribute {name!r}")
         found = getattr(found, part)
     if not callable(found):
-        raise BenchInputError(f"{spec} is a {type(found).__name__}, not a function")
+        raise BenchInputError(f"{spec} is not callable: it is {_short(found)}")
     return found  # type: ignore[no-any-return]
 
 
@@ -119,7 +119,8 @@ def first_call(fn: Callable[[Any], Any], arg: Any) -> float:
         raise FirstCallError(
             f"the function raised on the first argument {_short(arg)}: "
             f"{type(error).__name__}: {error}",
-            "".join(traceback.format_exception(error)),
+            # From the user's frame on: the bench's own frame above it says nothing to them.
+            "".join(traceback.format_exception(type(error), error, error.__traceback__.tb_next)),
         ) from error
     return time.perf_counter() - started
 
@@ -148,6 +149,8 @@ def user_workload(
 
 
 def _duration(seconds: float) -> str:
+    if seconds < 0.001:
+        return f"{seconds * 1e6:.3g} µs"
     return f"{seconds * 1000:.3g} ms" if seconds < 1 else f"{seconds:.3g} s"
 
 
