@@ -56,10 +56,11 @@ class BarSteps:
     def __init__(self, total: int, stream: TextIO) -> None:
         from tqdm import tqdm
 
+        self._stream = stream
         self._bar: Any = tqdm(total=total, desc="corepool bench", unit="step", file=stream)
 
     def note(self, line: str) -> None:
-        self._bar.write(f"  {line}", file=sys.stderr)
+        self._bar.write(f"  {line}", file=self._stream)
 
     def done(self, line: str) -> None:
         self._bar.set_postfix_str(line, refresh=False)
