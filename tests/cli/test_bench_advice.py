@@ -13,11 +13,11 @@ START = {"threads": 0.004, "processes": 0.4}
 
 
 def lines(serial: float, name: str = "w", **times: dict[int, float]) -> list[Line]:
-    """A workload's lines: ``threads={1: 2.0, 2: 2.1}`` is the median time per worker count."""
-    found = [Line(name, "serial", 1, 40, serial, serial, serial, None, 1.0, (serial,) * 3)]
+    """A workload's lines: ``threads={1: 2.0, 2: 2.1}`` is the time per worker count."""
+    found = [Line(name, "serial", 1, 40, serial, serial, serial, serial, None, 1.0, (serial,) * 3)]
     for mode, by_workers in times.items():
         found += [
-            Line(name, mode, n, 40, t, t, t, START.get(mode, 0.1), serial / t, (t,) * 3)
+            Line(name, mode, n, 40, t, t, t, t, START.get(mode, 0.1), serial / t, (t,) * 3)
             for n, t in by_workers.items()
         ]
     return found
@@ -90,9 +90,9 @@ def test_caveats_follow_the_spread_of_the_runs():
     assert advice.caveats(steady) == []
     single = [Line(**{**row.__dict__, "runs": (row.seconds,)}) for row in steady]
     assert advice.caveats(single)[0].startswith("One run each")
-    noisy = [*steady, Line("w", "processes", 2, 40, 1.0, 0.5, 1.5, 0.3, 1.0, (0.5, 1.0, 1.5))]
+    noisy = [*steady, Line("w", "processes", 2, 40, 0.5, 1.0, 0.5, 1.5, 0.3, 1.0, (0.5, 1.0, 1.5))]
     assert advice.caveats(noisy) == [
-        "Runs of the same measurement varied by up to 100% (the machine was busy): treat small "
+        "Runs of the same measurement varied by up to 200% (the machine was busy): treat small "
         "differences as noise, or run again with --repeat 5."
     ]
 
@@ -106,12 +106,12 @@ def test_table_has_a_block_per_workload_with_a_row_per_worker_count():
         Measurement("cpu", "processes", 2, 0.5, [1.5, 1.0, 2.0]),
     ]
     rows = report.lines(workloads, measurements)
-    assert [row.speedup for row in rows] == [1.0, 1.0, 1.0, 2.0]
+    assert [row.speedup for row in rows] == pytest.approx([1.0, 2 / 3, 2 / 3, 2.0])
     text = report.table(rows).splitlines()
-    assert text[0] == "cpu: serial 3.000 s"
+    assert text[0] == "cpu: serial 2.000 s"  # the fastest run
     assert len({len(line) for line in text[1:4]}) == 1  # the columns line up
-    assert text[3].split() == ["1", "3.000", "1.00x", "3.000", "1.00x"]
-    assert text[4].split() == ["2", "-", "-", "1.500", "2.00x"]  # no threads x2 measured
+    assert text[3].split() == ["1", "3.000", "0.67x", "3.000", "0.67x"]
+    assert text[4].split() == ["2", "-", "-", "1.000", "2.00x"]  # no threads x2 measured
     assert text[5] == "  start-up of the pools (s): threads 0.002-0.002, processes 0.250-0.500"
 
 

@@ -90,7 +90,7 @@ def test_numbers_are_consistent_measurements(quick_json):
     for row in results:
         assert len(row["runs"]) == 2  # --repeat 2
         assert row["fastest"] == min(row["runs"]) and row["slowest"] == max(row["runs"])
-        assert row["fastest"] <= row["seconds"] <= row["slowest"]
+        assert row["seconds"] == row["fastest"] <= row["median"] <= row["slowest"]
         assert row["speedup"] == pytest.approx(serial[row["workload"]] / row["seconds"])
         assert (row["start_seconds"] is None) == (row["mode"] == "serial")
     assert [a["workload"] for a in quick_json["advice"]] == ["cpu", "io"]

@@ -5,7 +5,7 @@ and I/O-dense (tasks that wait), each serially, then on pools of threads and of 
 a ladder of worker counts (1, 2, 4, ... up to the cores; up to 16 for I/O).  With
 ``module:function --args range:N|FILE`` it runs your function the same way.  It prints a table
 of times and speed-ups, draws them as a PNG (with matplotlib: pip install 'corepool[plot]') and
-gives advice read from the measurements.  About 40 s on 2 cores (--quick: a few seconds).
+gives advice read from the measurements.  Under a minute on 2 cores (--quick: a few seconds).
 """
 
 from __future__ import annotations
@@ -21,10 +21,11 @@ from corepool.cli._bench import advice, measure, plot, report, userfn, workloads
 from corepool.cli._bench.calibrate import seconds_per_call
 from corepool.cli._bench.progress import open_steps
 
-# Serial time each workload is sized to.  On 2 cores with 3 repetitions: CPU 3 x (1 serial +
-# 2 x 1 threads + 1 + 0.5 processes) s, I/O 3 x (1 serial + ~2 threads + ~2 processes) s, plus
-# ~3 s to calibrate and start 3 + 31 processes: ~35 s in all.
-BUDGET_SECONDS = 1.0
+# Serial time each workload is sized to.  On 2 cores with 3 repetitions: CPU 3 x (0.8 serial +
+# 2 x 0.8 threads + 0.8 + 0.4 processes) s, I/O 3 x (0.8 serial + ~1.6 threads + ~1.6 processes)
+# s, plus calibrating and starting 3 + 31 processes: ~35 s idle; 55 s measured with 1.0 here
+# while four other engineers' test suites shared the 2 cores, hence 0.8.
+BUDGET_SECONDS = 0.8
 QUICK_BUDGET_SECONDS = 0.2
 CPU_TASK_SECONDS = 0.025
 IO_LATENCY_SECONDS = 0.02
@@ -40,7 +41,7 @@ RETIME_BELOW_SECONDS = 0.05
 def add_parser(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "bench",
-        help="serial, threads or processes, and how many workers, on this machine (~40 s)",
+        help="serial, threads or processes, and how many workers, on this machine (<1 min)",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -64,7 +65,7 @@ def add_parser(subparsers: Any) -> None:
         "--repeat",
         type=_positive,
         default=None,
-        help="repetitions of each run; the table shows the median (default 3, quick 1)",
+        help="repetitions of each run; the table shows the fastest (default 3, quick 1)",
     )
     parser.add_argument(
         "--workers",

@@ -24,7 +24,7 @@ AS_FAST = 0.9
 PREFERENCE = ("threads", "interpreters", "processes")
 # Processes below this fraction of the ideal (min(cores, workers)) mean the cores were busy.
 BUSY_MACHINE = 0.6
-# Runs of one measurement further apart than this fraction of their median: a busy machine.
+# Runs of one measurement further apart than this fraction of the fastest: a busy machine.
 NOISY_SPREAD = 0.25
 # Still scaling at the top of the ladder: the best count is the largest tried and it gave at
 # least this fraction of the ideal.
@@ -172,7 +172,7 @@ def caveats(rows: Sequence[Line]) -> list[str]:
             "One run each (--quick or --repeat 1): figures this short are rough; run without "
             "--quick before deciding."
         ]
-    spread = max(((row.slowest - row.fastest) / row.seconds for row in rows), default=0.0)
+    spread = max(((row.slowest - row.fastest) / row.fastest for row in rows), default=0.0)
     if spread <= NOISY_SPREAD:
         return []
     return [

@@ -43,6 +43,13 @@ class Measurement:
     """One ``map`` over the whole workload, per repetition."""
 
     @property
+    def fastest(self) -> float:
+        """What the table shows.  Other programs only ever slow a run down (on the shared 2-core
+        machine corepool is built on, runs of one measurement varied by up to 44 %), so the
+        fastest run is the best estimate of what the work costs when it has the cores."""
+        return min(self.run_seconds)
+
+    @property
     def median(self) -> float:
         return statistics.median(self.run_seconds)
 

@@ -64,7 +64,7 @@ def _times(axis: Any, rows: Sequence[Line]) -> None:
         if row.mode == SERIAL:
             axis.axhline(row.seconds, color="grey", linestyle="--", label="serial")
     axis.set_title(f"{rows[0].workload}: {rows[0].tasks} tasks")
-    axis.set_ylabel("time (s, median; lower is better)")
+    axis.set_ylabel("time (s, fastest run; lower is better)")
     axis.set_ylim(bottom=0)
     _workers_axis(axis, counts)
 
