@@ -6,10 +6,11 @@ import pytest
 
 from corepool.cli._bench import advice, plot, report
 from corepool.cli._bench.measure import Measurement
-from corepool.cli._bench.report import Line
+from corepool.cli._bench.report import Line, Machine
 from corepool.cli._bench.workloads import Workload, spin
 
 START = {"threads": 0.004, "processes": 0.4}
+MACHINE = Machine(2)
 
 
 def lines(serial: float, name: str = "w", **times: dict[int, float]) -> list[Line]:
@@ -35,7 +36,7 @@ IO_LIKE = lines(
 
 
 def test_cpu_like_measurements_advise_processes_and_name_the_gil():
-    said = advice.advise(CPU_LIKE, cores=2)
+    said = advice.advise(CPU_LIKE, machine=MACHINE)
     assert (said.backend, said.workers) == ("processes", 2)
     assert said.lines[0].startswith("w: CPU-bound Python (holds the GIL). Use processes, 2 workers")
     assert "gave 1.9x" in said.lines[0]
@@ -43,7 +44,7 @@ def test_cpu_like_measurements_advise_processes_and_name_the_gil():
 
 
 def test_io_like_measurements_advise_threads_and_where_more_stopped_helping():
-    said = advice.advise(IO_LIKE, cores=2)
+    said = advice.advise(IO_LIKE, machine=MACHINE)
     assert (said.backend, said.workers) == ("threads", 8)  # 16 gave only 5 % more
     assert said.lines[0].startswith("io: waits or releases the GIL. Use threads")
     assert "Use threads, 8 workers gave 8.0x" in said.lines[0]
@@ -53,7 +54,7 @@ def test_io_like_measurements_advise_threads_and_where_more_stopped_helping():
 
 def test_still_scaling_at_the_top_suggests_more_workers_by_the_right_option():
     rows = lines(1.6, threads={1: 1.6, 2: 0.8, 4: 0.4}, processes={1: 1.6, 2: 0.8, 4: 0.4})
-    said = advice.advise(rows, cores=2, more_workers_option="--io-workers")
+    said = advice.advise(rows, machine=MACHINE, more_workers_option="--io-workers")
     assert said.backend == "threads"
     assert (
         said.lines[1] == "Still scaling at 4 workers (threads): more may help (try --io-workers 8)."
@@ -62,14 +63,30 @@ def test_still_scaling_at_the_top_suggests_more_workers_by_the_right_option():
 
 def test_when_no_pool_pays_the_advice_is_to_run_serially():
     rows = lines(0.01, threads={1: 0.02, 2: 0.015}, processes={1: 0.05, 2: 0.03})
-    said = advice.advise(rows, cores=2)
+    said = advice.advise(rows, machine=MACHINE)
     assert (said.backend, said.workers) == ("serial", 1)
-    assert said.lines[0].startswith("w: run it serially. No pool was worth it (the best, threads")
+    assert said.lines[0] == (
+        "w: no pool was worth it here (the best, threads with 2 workers, gave 0.67x): at 250 µs "
+        "a task, handing tasks to workers costs more than the work. Run it serially, or give "
+        "each call more work (a batch of items)."
+    )
+
+
+def test_long_tasks_that_gain_nothing_blame_the_busy_cores():
+    rows = lines(2.0, threads={1: 2.0, 2: 2.1}, processes={1: 2.0, 2: 1.9})
+    said = advice.advise(rows, Machine(2, load=5.42))
+    assert said.backend == "serial"
+    assert said.lines[0].endswith(
+        "though at 50 ms a task handing it over is cheap: other programs were using the cores "
+        "(the load average was 5.4 on 2 cores). Run again when the machine is quieter."
+    )
+    quiet = advice.advise(rows, Machine(2, load=0.1))
+    assert "using the cores. Run again" in quiet.lines[0]
 
 
 def test_processes_well_below_the_cores_say_the_machine_was_busy():
     rows = lines(4.0, threads={1: 4.0, 4: 4.0}, processes={1: 4.0, 4: 2.9})
-    said = advice.advise(rows, cores=4)
+    said = advice.advise(rows, machine=Machine(4))
     assert said.backend == "processes"
     assert any(
         line.startswith("Processes reached 1.4x of an ideal 4x on 4 cores") for line in said.lines
@@ -80,7 +97,7 @@ def test_an_extra_backend_is_weighed_like_the_others():
     rows = lines(
         2.0, threads={1: 2.0, 2: 2.0}, processes={1: 2.0, 2: 1.1}, interpreters={1: 2.0, 2: 1.05}
     )
-    said = advice.advise(rows, cores=2)
+    said = advice.advise(rows, machine=MACHINE)
     assert said.backend == "interpreters"  # as fast as processes, and cheaper to start
     assert "processes gave 1.8x at best" in said.lines[0]
 

@@ -11,6 +11,7 @@ gives advice read from the measurements.  Under a minute on 2 cores (--quick: a 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -163,7 +164,7 @@ def _user_workload(args: argparse.Namespace, budget: float, workers: int) -> wor
 
 
 def _measure_and_report(args: argparse.Namespace, chosen: list[workloads.Workload]) -> int:
-    cores = available_cores()
+    machine = report.Machine(available_cores(), _load_average())
     repeat = args.repeat or (1 if args.quick else 3)
     modes, notes = measure.pool_modes()
     steps = open_steps(measure.steps_for(chosen, modes, repeat), args.quiet)
@@ -175,18 +176,27 @@ def _measure_and_report(args: argparse.Namespace, chosen: list[workloads.Workloa
         steps.close()
     rows = report.lines(chosen, measurements)
     advised = [
-        advice.advise([row for row in rows if row.workload == w.name], cores, w.more_workers_option)
+        advice.advise(
+            [row for row in rows if row.workload == w.name], machine, w.more_workers_option
+        )
         for w in chosen
     ]
     if args.format == "json":
-        print(report.as_json(chosen, rows, repeat, cores, advised))
+        print(report.as_json(chosen, rows, repeat, machine, advised))
     else:
-        print(report.heading(chosen, repeat, cores))
+        print(report.heading(chosen, repeat, machine))
         print(report.table(rows))
         print()
         print(advice.text(advised, rows))
-    _plot(args, rows, cores, notes)
+    _plot(args, rows, machine.cores, notes)
     return 0
+
+
+def _load_average() -> float | None:
+    try:
+        return os.getloadavg()[0]
+    except (AttributeError, OSError):  # not on Windows
+        return None
 
 
 def _plot(
@@ -203,6 +213,6 @@ def _plot(
     if not plot.available():
         print(f"\nplot: not drawn: {plot.INSTALL_HINT}", file=out)
         return
-    title = f"corepool bench on {report.machine(cores)}"
+    title = f"corepool bench on {report.Machine(cores).describe()}"
     drawn = plot.draw(rows, title, path)
     print(f"\nplot: {drawn.resolve()}", file=out)

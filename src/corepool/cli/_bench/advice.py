@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from corepool.cli._bench.measure import SERIAL
-from corepool.cli._bench.report import Line, modes_of
+from corepool.cli._bench.report import Line, Machine, modes_of
 
 # A speed-up below this is not worth a pool: with the spread of runs on a busy machine (~10 %)
 # and a pool's start-up, 1.2x is the least that reliably pays.
@@ -26,6 +26,12 @@ PREFERENCE = ("threads", "interpreters", "processes")
 BUSY_MACHINE = 0.6
 # Runs of one measurement further apart than this fraction of the fastest: a busy machine.
 NOISY_SPREAD = 0.25
+# A load average (before the bench starts) at or above this fraction of the cores: other programs
+# were running, and processes could not have every core.
+BUSY_LOAD = 0.5
+# Tasks shorter than this cost about as much to hand to a worker (pickling, a queue, a wake-up:
+# ~0.1-1 ms for processes) as to run; longer ones that still gain nothing point at busy cores.
+SHORT_TASK_SECONDS = 0.001
 # Still scaling at the top of the ladder: the best count is the largest tried and it gave at
 # least this fraction of the ideal.
 STILL_SCALING = 0.75
@@ -70,14 +76,16 @@ def choose(rows: Sequence[Line]) -> Line | None:
     return enough(rows, chosen)
 
 
-def advise(rows: Sequence[Line], cores: int, more_workers_option: str = "--workers") -> Advice:
+def advise(
+    rows: Sequence[Line], machine: Machine, more_workers_option: str = "--workers"
+) -> Advice:
     """Advice on one workload's lines (its serial line and every pool line)."""
     name = rows[0].workload
     chosen = choose(rows)
     if chosen is None:
-        return Advice(name, SERIAL, 1, 1.0, (_no_pool(rows),))
+        return Advice(name, SERIAL, 1, 1.0, (_no_pool(rows, machine),))
     said = [_headline(rows, chosen), *_scaling(rows, chosen, more_workers_option)]
-    said += _busy(rows, cores)
+    said += _busy(rows, machine)
     return Advice(name, chosen.mode, chosen.workers, chosen.speedup, tuple(said))
 
 
@@ -135,21 +143,29 @@ def _scaling(rows: Sequence[Line], chosen: Line, option: str) -> list[str]:
     return []
 
 
-def _busy(rows: Sequence[Line], cores: int) -> list[str]:
+def _busy(rows: Sequence[Line], machine: Machine) -> list[str]:
     if "processes" not in modes_of(rows):
         return []
     fastest = best(rows, "processes")
-    ideal = min(cores, fastest.workers)
+    ideal = min(machine.cores, fastest.workers)
     if ideal < 2 or fastest.speedup >= BUSY_MACHINE * ideal:
         return []
     return [
-        f"Processes reached {fastest.speedup:.1f}x of an ideal {ideal}x on {cores} cores: other "
-        "programs were using the cores, the cores are hyperthreads or shared virtual CPUs, or "
-        "the tasks are too short for the cost of sending them."
+        f"Processes reached {fastest.speedup:.1f}x of an ideal {ideal}x on {machine.cores} "
+        f"cores: other programs were using the cores{_busy_load(machine)}, the cores are "
+        "hyperthreads or shared virtual CPUs, or the tasks are too short for the cost of "
+        "sending them."
     ]
 
 
-def _no_pool(rows: Sequence[Line]) -> str:
+def _busy_load(machine: Machine) -> str:
+    """`` (the load average was 5.1 on 2 cores)`` when other programs were running, or ``""``."""
+    if machine.load is None or machine.load < BUSY_LOAD * machine.cores:
+        return ""
+    return f" (the load average was {machine.load:.1f} on {machine.cores} cores)"
+
+
+def _no_pool(rows: Sequence[Line], machine: Machine) -> str:
     name = rows[0].workload
     pooled = [best(rows, mode) for mode in modes_of(rows)]
     if not pooled:
@@ -157,11 +173,19 @@ def _no_pool(rows: Sequence[Line]) -> str:
     fastest = max(pooled, key=lambda r: r.speedup)
     serial = next((row for row in rows if row.mode == SERIAL), fastest)
     per_task = serial.seconds / max(1, serial.tasks)
+    said = (
+        f"{name}: no pool was worth it here (the best, {fastest.mode} with {fastest.workers} "
+        f"worker{'s' if fastest.workers != 1 else ''}, gave {fastest.speedup:.2f}x)"
+    )
+    if per_task < SHORT_TASK_SECONDS:
+        return (
+            f"{said}: at {per_task * 1e6:.3g} µs a task, handing tasks to workers costs more "
+            "than the work. Run it serially, or give each call more work (a batch of items)."
+        )
     return (
-        f"{name}: run it serially. No pool was worth it (the best, {fastest.mode} with "
-        f"{fastest.workers} workers, gave {fastest.speedup:.2f}x); at {per_task * 1000:.2g} ms "
-        "a task, handing tasks to workers may cost more than the work, or the machine was "
-        "busy: give each task more work, or run again."
+        f"{said}, though at {per_task * 1000:.3g} ms a task handing it over is cheap: other "
+        f"programs were using the cores{_busy_load(machine)}. Run again when the machine is "
+        "quieter."
     )
 
 

@@ -117,24 +117,37 @@ def aligned(cells: Sequence[Sequence[str]]) -> list[str]:
     return text
 
 
-def machine(cores: int) -> str:
-    """``2 cores, CPython 3.11.7, Linux x86_64``: what the figures were measured on."""
-    return (
-        f"{cores} core{'s' if cores != 1 else ''}, {platform.python_implementation()} "
-        f"{platform.python_version()}, {platform.system()} {platform.machine()}"
-    )
+@dataclass(frozen=True)
+class Machine:
+    """What the figures were measured on."""
+
+    cores: int
+    load: float | None = None
+    """The 1-minute load average when the bench started (``os.getloadavg``), where known."""
+
+    def describe(self) -> str:
+        """``2 cores, CPython 3.11.7, Linux x86_64``."""
+        return (
+            f"{self.cores} core{'s' if self.cores != 1 else ''}, "
+            f"{platform.python_implementation()} {platform.python_version()}, "
+            f"{platform.system()} {platform.machine()}"
+        )
 
 
-def heading(workloads: Sequence[Workload], repeat: int, cores: int) -> str:
+def heading(workloads: Sequence[Workload], repeat: int, machine: Machine) -> str:
     described = "\n".join(
         f"  {w.name:<4} {w.description}, on {_ladder(w.ladder)} workers" for w in workloads
     )
     return (
         f"corepool {__version__} bench: serial, threads and processes on this machine "
-        f"({machine(cores)})\n{described}\n"
+        f"({machine.describe()}{_load(machine.load)})\n{described}\n"
         f"time: the fastest of {repeat} run{'s' if repeat != 1 else ''} of one map over the "
         f"workload (start-up, paid once per pool, is not in it)\nspeed-up: serial time / time\n"
     )
+
+
+def _load(load: float | None) -> str:
+    return "" if load is None else f", load average {load:.1f} before it started"
 
 
 def _ladder(ladder: Sequence[int]) -> str:
@@ -145,7 +158,7 @@ def as_json(
     workloads: Sequence[Workload],
     rows: Sequence[Line],
     repeat: int,
-    cores: int,
+    machine: Machine,
     advice: Sequence[Any] = (),
 ) -> str:
     """The numbers for other tools; ``advice`` is ``advice.Advice`` dataclasses (not imported
@@ -154,7 +167,8 @@ def as_json(
         {
             "corepool": __version__,
             "python": platform.python_version(),
-            "cores": cores,
+            "cores": machine.cores,
+            "load_average": machine.load,
             "repeat": repeat,
             "workloads": [
                 {

@@ -22,6 +22,7 @@ import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 from corepool.cli._bench.workloads import Workload, worker_ladder
@@ -119,10 +120,14 @@ def first_call(fn: Callable[[Any], Any], arg: Any) -> float:
         raise FirstCallError(
             f"the function raised on the first argument {_short(arg)}: "
             f"{type(error).__name__}: {error}",
-            # From the user's frame on: the bench's own frame above it says nothing to them.
-            "".join(traceback.format_exception(type(error), error, error.__traceback__.tb_next)),
+            "".join(traceback.format_exception(type(error), error, _user_frames(error))),
         ) from error
     return time.perf_counter() - started
+
+
+def _user_frames(error: BaseException) -> TracebackType | None:
+    """The traceback from the user's frame on: ``first_call``'s own frame says nothing to them."""
+    return None if error.__traceback__ is None else error.__traceback__.tb_next
 
 
 def user_workload(
