@@ -40,7 +40,20 @@ def test_cpu_like_measurements_advise_processes_and_name_the_gil():
     assert (said.backend, said.workers) == ("processes", 2)
     assert said.lines[0].startswith("w: CPU-bound Python (holds the GIL). Use processes, 2 workers")
     assert "gave 1.9x" in said.lines[0]
-    assert "threads gave 1.0x at best" in said.lines[0] and "the GIL" in said.lines[0]
+    assert "threads gave 1.0x at best" in said.lines[0]
+    assert "more threads ran 1.00x as fast as one: the GIL" in said.lines[0]
+    assert said.lines[1] == (
+        "2 workers (processes) kept all 2 cores busy: more processes than cores would only "
+        "take turns."
+    )
+
+
+def test_a_slow_serial_run_cannot_make_threads_look_like_they_beat_the_gil():
+    # Serial ran in a busy moment: threads look 1.2x "faster", but two ran no faster than one.
+    rows = lines(2.4, threads={1: 2.0, 2: 1.95}, processes={1: 2.0, 2: 1.05})
+    said = advice.advise(rows, MACHINE)
+    assert said.backend == "processes"
+    assert said.lines[0].startswith("w: CPU-bound Python (holds the GIL).")
 
 
 def test_io_like_measurements_advise_threads_and_where_more_stopped_helping():
@@ -109,8 +122,8 @@ def test_caveats_follow_the_spread_of_the_runs():
     assert advice.caveats(single)[0].startswith("One run each")
     noisy = [*steady, Line("w", "processes", 2, 40, 0.5, 1.0, 0.5, 1.5, 0.3, 1.0, (0.5, 1.0, 1.5))]
     assert advice.caveats(noisy) == [
-        "Runs of the same measurement varied by up to 200% (the machine was busy): treat small "
-        "differences as noise, or run again with --repeat 5."
+        "Runs of the same measurement varied by up to 200% (w processes x2: the machine was "
+        "busy): treat small differences as noise, or run again with --repeat 5."
     ]
 
 

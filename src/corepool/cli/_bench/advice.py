@@ -7,6 +7,7 @@ threads scaled against processes, so the same rules advise on the user's own fun
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -84,7 +85,7 @@ def advise(
     chosen = choose(rows)
     if chosen is None:
         return Advice(name, SERIAL, 1, 1.0, (_no_pool(rows, machine),))
-    said = [_headline(rows, chosen), *_scaling(rows, chosen, more_workers_option)]
+    said = [_headline(rows, chosen), *_scaling(rows, chosen, machine, more_workers_option)]
     said += _busy(rows, machine)
     return Advice(name, chosen.mode, chosen.workers, chosen.speedup, tuple(said))
 
@@ -93,12 +94,12 @@ def _headline(rows: Sequence[Line], chosen: Line) -> str:
     others = [best(rows, m) for m in modes_of(rows) if m != chosen.mode]
     gave = f"{chosen.mode}, {chosen.workers} workers gave {chosen.speedup:.1f}x"
     compared = "; ".join(f"{o.mode} gave {o.speedup:.1f}x at best" for o in others)
-    threads = [o for o in [*others, chosen] if o.mode == "threads"]
     if chosen.mode == "threads":
         kind = "waits or releases the GIL"
         why = _cheaper_start(rows, chosen, others)
-    elif threads and threads[0].speedup < WORTHWHILE_SPEEDUP:
-        kind, why = "CPU-bound Python (holds the GIL)", "threads do not help: the GIL"
+    elif _threads_gain(rows) < WORTHWHILE_SPEEDUP:
+        kind = "CPU-bound Python (holds the GIL)"
+        why = f"more threads ran {_threads_gain(rows):.2f}x as fast as one: the GIL"
     else:
         kind, why = "parallel work", f"{chosen.mode} were the fastest"
     return (
@@ -106,6 +107,15 @@ def _headline(rows: Sequence[Line], chosen: Line) -> str:
         + (f"; {compared}" if compared else "")
         + (f" ({why})." if why else ".")
     )
+
+
+def _threads_gain(rows: Sequence[Line]) -> float:
+    """How much faster the best thread pool ran than one thread: against the pool's own first
+    rung rather than serial, so that a slow serial run (a busy moment) cannot fake a gain."""
+    threads = sorted((row for row in rows if row.mode == "threads"), key=lambda r: r.workers)
+    if len(threads) < 2:
+        return math.inf
+    return threads[0].seconds / min(row.seconds for row in threads)
 
 
 def _cheaper_start(rows: Sequence[Line], chosen: Line, others: Sequence[Line]) -> str:
@@ -127,10 +137,16 @@ def _start(rows: Sequence[Line], like: Line) -> float:
     return 0.0
 
 
-def _scaling(rows: Sequence[Line], chosen: Line, option: str) -> list[str]:
+def _scaling(rows: Sequence[Line], chosen: Line, machine: Machine, option: str) -> list[str]:
     counts = [row for row in rows if row.mode == chosen.mode]
     top = max(counts, key=lambda r: r.workers)
-    if top.workers == chosen.workers and top.speedup >= STILL_SCALING * top.workers > 1:
+    scaling = top.workers == chosen.workers and top.speedup >= STILL_SCALING * top.workers > 1
+    if scaling and chosen.mode == "processes" and top.workers >= machine.cores:
+        return [
+            f"{top.workers} workers (processes) kept all {machine.cores} cores busy: more "
+            "processes than cores would only take turns."
+        ]
+    if scaling:
         return [
             f"Still scaling at {top.workers} workers ({chosen.mode}): more may help "
             f"(try {option} {top.workers * 2})."
@@ -196,11 +212,16 @@ def caveats(rows: Sequence[Line]) -> list[str]:
             "One run each (--quick or --repeat 1): figures this short are rough; run without "
             "--quick before deciding."
         ]
-    spread = max(((row.slowest - row.fastest) / row.fastest for row in rows), default=0.0)
-    if spread <= NOISY_SPREAD:
+    widest = max(rows, key=lambda row: (row.slowest - row.fastest) / row.fastest, default=None)
+    if widest is None or (widest.slowest - widest.fastest) / widest.fastest <= NOISY_SPREAD:
         return []
+    spread = (widest.slowest - widest.fastest) / widest.fastest
+    where = f"{widest.workload} {widest.mode}" + (
+        "" if widest.mode == SERIAL else f" x{widest.workers}"
+    )
     return [
-        f"Runs of the same measurement varied by up to {spread:.0%} (the machine was busy): "
+        f"Runs of the same measurement varied by up to {spread:.0%} ({where}: the machine was "
+        "busy): "
         "treat small differences as noise, or run again with --repeat 5."
     ]
 
