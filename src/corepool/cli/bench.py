@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -188,7 +188,8 @@ def _measure_and_report(args: argparse.Namespace, chosen: list[workloads.Workloa
         print(report.table(rows))
         print()
         print(advice.text(advised, rows))
-    _plot(args, rows, machine.cores, notes)
+    described = {w.name: f"{w.name}: {w.description}" for w in chosen}
+    _plot(args, rows, machine.cores, notes, described)
     return 0
 
 
@@ -200,7 +201,11 @@ def _load_average() -> float | None:
 
 
 def _plot(
-    args: argparse.Namespace, rows: Sequence[report.Line], cores: int, notes: Sequence[str]
+    args: argparse.Namespace,
+    rows: Sequence[report.Line],
+    cores: int,
+    notes: Sequence[str],
+    described: Mapping[str, str],
 ) -> None:
     """Draws the plot where asked; says where it went (or how to get one) where the user reads:
     after the table, or on standard error when standard output is JSON."""
@@ -214,5 +219,5 @@ def _plot(
         print(f"\nplot: not drawn: {plot.INSTALL_HINT}", file=out)
         return
     title = f"corepool bench on {report.Machine(cores).describe()}"
-    drawn = plot.draw(rows, title, path)
+    drawn = plot.draw(rows, title, path, described)
     print(f"\nplot: {drawn.resolve()}", file=out)

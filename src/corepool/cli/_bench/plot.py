@@ -7,7 +7,7 @@ it works without a display.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +29,11 @@ def available() -> bool:
     return True
 
 
-def draw(rows: Sequence[Line], title: str, path: Path) -> Path:
-    """Draws time (top) and speed-up (bottom) against workers, a column per workload."""
+def draw(
+    rows: Sequence[Line], title: str, path: Path, described: Mapping[str, str] | None = None
+) -> Path:
+    """Draws time (top) and speed-up (bottom) against workers, a column per workload;
+    ``described`` titles each column (workload name -> words), else its name and task count."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -44,6 +47,8 @@ def draw(rows: Sequence[Line], title: str, path: Path) -> Path:
         for column, workload in enumerate(workloads):
             mine = [row for row in rows if row.workload == workload]
             _times(axes[0][column], mine)
+            default = f"{workload}: {mine[0].tasks} tasks"
+            axes[0][column].set_title((described or {}).get(workload, default), fontsize="medium")
             _speedups(axes[1][column], mine)
         figure.suptitle(title)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -63,9 +68,8 @@ def _times(axis: Any, rows: Sequence[Line]) -> None:
     for row in rows:
         if row.mode == SERIAL:
             axis.axhline(row.seconds, color="grey", linestyle="--", label="serial")
-    axis.set_title(f"{rows[0].workload}: {rows[0].tasks} tasks")
     axis.set_ylabel("time (s, fastest run; lower is better)")
-    axis.set_ylim(bottom=0)
+    axis.set_ylim(0, 1.1 * max(row.seconds for row in rows))  # the serial line clear of the top
     _workers_axis(axis, counts)
 
 
