@@ -123,7 +123,7 @@ def test_caveats_follow_the_spread_of_the_runs():
     noisy = [*steady, Line("w", "processes", 2, 40, 0.5, 1.0, 0.5, 1.5, 0.3, 1.0, (0.5, 1.0, 1.5))]
     assert advice.caveats(noisy) == [
         "Runs of the same measurement varied by up to 200% (w processes x2: the machine was "
-        "busy): treat small differences as noise, or run again with --repeat 5."
+        "busy): treat small differences as noise, or run again with --repeat 6."
     ]
 
 

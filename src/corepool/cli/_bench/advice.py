@@ -8,6 +8,7 @@ threads scaled against processes, so the same rules advise on the user's own fun
 from __future__ import annotations
 
 import math
+import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -33,6 +34,8 @@ BUSY_LOAD = 0.5
 # Tasks shorter than this cost about as much to hand to a worker (pickling, a queue, a wake-up:
 # ~0.1-1 ms for processes) as to run; longer ones that still gain nothing point at busy cores.
 SHORT_TASK_SECONDS = 0.001
+# The advice is wrapped to the width of the table's heading lines, readable in a terminal.
+TEXT_WIDTH = 100
 # Still scaling at the top of the ladder: the best count is the largest tried and it gave at
 # least this fraction of the ideal.
 STILL_SCALING = 0.75
@@ -222,12 +225,15 @@ def caveats(rows: Sequence[Line]) -> list[str]:
     return [
         f"Runs of the same measurement varied by up to {spread:.0%} ({where}: the machine was "
         "busy): "
-        "treat small differences as noise, or run again with --repeat 5."
+        "treat small differences as noise, or run again with "
+        f"--repeat {max(5, 2 * len(widest.runs))}."
     ]
 
 
 def text(advice: Sequence[Advice], rows: Sequence[Line] = ()) -> str:
     said = [line for item in advice for line in item.lines] + caveats(rows)
-    return "advice (from these measurements, on this machine):\n" + "\n".join(
-        f"  * {line}" for line in said
+    bullets = (
+        textwrap.fill(line, TEXT_WIDTH, initial_indent="  * ", subsequent_indent="    ")
+        for line in said
     )
+    return "advice (from these measurements, on this machine):\n" + "\n".join(bullets)
