@@ -26,6 +26,10 @@ MODULE = textwrap.dedent(
     def boom(x):
         raise ValueError(f"no good: {x}")
 
+    def lock(x):
+        import threading
+        return threading.Lock()  # runs here, but cannot come back from a worker process
+
     NOT_CALLABLE = 3
     """
 )
@@ -142,6 +146,25 @@ def test_a_function_that_raises_on_the_first_argument_stops_the_bench(corepool_c
     assert done.stderr.rstrip().endswith(
         "corepool bench: the function raised on the first argument 0: ValueError: no good: 0"
     )
+    assert done.stdout == ""
+
+
+@pytest.mark.timeout(60)
+def test_a_function_that_fails_only_in_a_pool_stops_with_one_line(corepool_command, project):
+    done = corepool_command(
+        "bench",
+        "mywork:lock",
+        "--args",
+        "range:4",
+        "--quick",
+        "--quiet",
+        "--workers",
+        "1",
+        cwd=project,
+    )
+    assert done.returncode == 1
+    assert done.stderr.startswith("corepool bench: mywork:lock failed in a pool: ")
+    assert "cannot pickle" in done.stderr
     assert done.stdout == ""
 
 

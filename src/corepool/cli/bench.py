@@ -15,7 +15,7 @@ import os
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from corepool._worker.native_threads import available_cores
 from corepool.cli._bench import advice, measure, plot, report, userfn, workloads
@@ -172,6 +172,12 @@ def _measure_and_report(args: argparse.Namespace, chosen: list[workloads.Workloa
         steps.note(note)
     try:
         measurements = measure.measure(chosen, repeat, modes, steps)
+    except Exception as error:
+        if args.function is None:
+            raise  # the bench's own workloads: a bug of ours, keep the traceback
+        message = f"{type(error).__name__}: {error}"
+        print(f"corepool bench: {args.function} failed in a pool: {message}", file=sys.stderr)
+        return 1
     finally:
         steps.close()
     rows = report.lines(chosen, measurements)
@@ -181,6 +187,7 @@ def _measure_and_report(args: argparse.Namespace, chosen: list[workloads.Workloa
         )
         for w in chosen
     ]
+    out = sys.stderr if args.format == "json" else sys.stdout
     if args.format == "json":
         print(report.as_json(chosen, rows, repeat, machine, advised))
     else:
@@ -188,8 +195,10 @@ def _measure_and_report(args: argparse.Namespace, chosen: list[workloads.Workloa
         print(report.table(rows))
         print()
         print(advice.text(advised, rows))
+        for note in notes:
+            print(f"\nnote: {note}")
     described = {w.name: f"{w.name}: {w.description}" for w in chosen}
-    _plot(args, rows, machine.cores, notes, described)
+    _plot(args, rows, machine.cores, described, out)
     return 0
 
 
@@ -204,15 +213,12 @@ def _plot(
     args: argparse.Namespace,
     rows: Sequence[report.Line],
     cores: int,
-    notes: Sequence[str],
     described: Mapping[str, str],
+    out: TextIO,
 ) -> None:
-    """Draws the plot where asked; says where it went (or how to get one) where the user reads:
-    after the table, or on standard error when standard output is JSON."""
-    out = sys.stderr if args.format == "json" else sys.stdout
+    """Draws the plot where asked, and says where it went (or how to get one) on ``out``: after
+    the table, or on standard error when standard output is JSON (a plot only with --plot)."""
     path = args.plot or (Path(DEFAULT_PLOT) if args.format == "table" else None)
-    for note in notes if args.format == "table" else ():
-        print(f"\nnote: {note}", file=out)
     if args.no_plot or path is None:
         return
     if not plot.available():
