@@ -7,6 +7,7 @@ CI job shows them readably instead of a bar's carriage returns.
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any, Protocol, TextIO
 
@@ -70,12 +71,21 @@ class BarSteps:
         self._bar.close()
 
 
+def _columns(stream: TextIO) -> int:
+    """The terminal's width; 0 for a pseudo-terminal nobody sized (``script`` in a pipeline),
+    where tqdm would draw a bar of no width at all."""
+    try:
+        return os.get_terminal_size(stream.fileno()).columns
+    except (AttributeError, OSError, ValueError):  # no real file behind the stream: a test's
+        return 80
+
+
 def open_steps(total: int, quiet: bool, stream: TextIO | None = None) -> Steps:
     """Silent, a bar (a terminal, and tqdm installed) or a line per step."""
     stream = sys.stderr if stream is None else stream
     if quiet:
         return SilentSteps()
-    if stream.isatty():
+    if stream.isatty() and _columns(stream) > 0:
         try:
             import tqdm  # noqa: F401
         except ImportError:
