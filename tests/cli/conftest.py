@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import pytest
 
@@ -12,7 +14,15 @@ import pytest
 COMMAND_TIMEOUT = 60
 
 
-def _run(*args: str) -> subprocess.CompletedProcess[str]:
+def _run(
+    *args: str, cwd: Path | None = None, path_first: Sequence[Path] = ()
+) -> subprocess.CompletedProcess[str]:
+    """``python -m corepool.cli.main *args`` in ``cwd``; ``path_first`` goes before PYTHONPATH
+    (to hide a module behind a blocking one)."""
+    env = dict(os.environ)
+    if path_first:
+        rest = [env["PYTHONPATH"]] if env.get("PYTHONPATH") else []
+        env["PYTHONPATH"] = os.pathsep.join([*map(str, path_first), *rest])
     # -W error: a ResourceWarning (leaked pool, socket, file) makes the command fail.
     return subprocess.run(
         [sys.executable, "-W", "error", "-m", "corepool.cli.main", *args],
@@ -20,6 +30,8 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
         text=True,
         timeout=COMMAND_TIMEOUT,
         check=False,
+        cwd=cwd,
+        env=env,
     )
 
 

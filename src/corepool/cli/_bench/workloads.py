@@ -1,8 +1,8 @@
 """What ``corepool bench`` runs: a CPU-dense and an I/O-dense workload, sized to a time budget.
 
-A ``Workload`` is a function and the list of arguments to map it over; ``measure`` runs it the
-same way in every mode.  A later version can build one from the user's own function
-(``corepool bench mymod:func``) with the same dataclass.
+A ``Workload`` is a function, the list of arguments to map it over and the ladder of worker
+counts to try; ``measure`` runs it the same way in every mode.  The user's own function
+(``corepool bench mymod:func``, ``userfn.py``) is one more ``Workload``.
 """
 
 from __future__ import annotations
@@ -26,8 +26,10 @@ class Workload:
     args: Sequence[Any]
     seconds_per_task: float
     """How long one task takes alone, from the calibration (or by construction)."""
-    workers: int
-    """How many threads or processes this workload runs on."""
+    ladder: tuple[int, ...]
+    """The worker counts tried, smallest first (``worker_ladder``)."""
+    more_workers_option: str = "--workers"
+    """The option that raises the top of the ladder, named in the advice."""
 
     @property
     def tasks(self) -> int:
@@ -48,6 +50,17 @@ def wait_for_io(latency: float) -> float:
     return latency
 
 
+def worker_ladder(top: int) -> tuple[int, ...]:
+    """1, 2, 4, 8, ... up to ``top``, and ``top`` itself: doubling keeps the runs few (each one
+    costs a full map) while still showing where more workers stop helping."""
+    ladder = [1]
+    while ladder[-1] * 2 < top:
+        ladder.append(ladder[-1] * 2)
+    if top > 1:
+        ladder.append(top)
+    return tuple(ladder)
+
+
 def cpu_dense(budget_seconds: float, task_seconds: float, workers: int) -> Workload:
     loops = loops_for(spin, task_seconds)
     tasks = _task_count(budget_seconds, task_seconds, workers)
@@ -57,7 +70,7 @@ def cpu_dense(budget_seconds: float, task_seconds: float, workers: int) -> Workl
         fn=spin,
         args=[loops] * tasks,
         seconds_per_task=task_seconds,
-        workers=workers,
+        ladder=worker_ladder(workers),
     )
 
 
@@ -69,13 +82,15 @@ def io_dense(budget_seconds: float, latency: float, workers: int) -> Workload:
         fn=wait_for_io,
         args=[latency] * tasks,
         seconds_per_task=latency,
-        workers=workers,
+        ladder=worker_ladder(workers),
+        more_workers_option="--io-workers",
     )
 
 
 def _task_count(budget_seconds: float, task_seconds: float, workers: int) -> int:
     """Tasks that take ``budget_seconds`` one after another, rounded up to whole waves of
-    ``workers`` so that no worker idles through a last, partial wave."""
+    ``workers`` (the top of the ladder, and so of every power of two below it) so that no
+    worker idles through a last, partial wave."""
     waves = max(1, math.ceil(budget_seconds / task_seconds / workers))
     return waves * workers
 
