@@ -2,7 +2,8 @@
 
 Every test here runs only where this Python has subinterpreters with their own GIL (3.14+, or
 3.13 with ``backports-interpreters``); elsewhere the folder is skipped with the reason, which
-names what would provide them, except for the test of that very message.  The suite-wide ``make_pool`` builds interpreter pools here.
+names what would provide them, except for the test of that very message.  The suite-wide
+``make_pool`` builds interpreter pools here.
 """
 
 from __future__ import annotations
