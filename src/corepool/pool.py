@@ -45,11 +45,11 @@ class Pool:
     """A pool of workers with the API of ``multiprocessing.Pool``.
 
     ``processes`` defaults to the number of cores this process may use.  Keyword-only extras:
-    ``backend`` (``"processes"`` or ``"threads"``), ``timeout`` and ``retries`` (defaults for every
-    task), ``max_memory_per_worker`` (bytes, or a size like ``"2GB"``: a worker above it after a
-    task is replaced), ``native_threads`` (cap for OpenMP/BLAS threads inside each worker
-    process: ``"auto"`` divides the cores among the workers, ``None`` leaves them alone) and
-    ``settings``.
+    ``backend`` (``"processes"``, ``"threads"`` or ``"interpreters"``: docs/interpreters.md),
+    ``timeout`` and ``retries`` (defaults for every task), ``max_memory_per_worker`` (bytes, or a
+    size like ``"2GB"``: a worker above it after a task is replaced), ``native_threads`` (cap for
+    OpenMP/BLAS threads inside each worker process: ``"auto"`` divides the cores among the
+    workers, ``None`` leaves them alone) and ``settings``.
     """
 
     def __init__(
