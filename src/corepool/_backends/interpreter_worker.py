@@ -89,7 +89,8 @@ class InterpreterWorker(WorkerHandle):
         self._row: MutableSequence[int] = memoryview(self._board).cast("q")  # type: ignore[assignment]
         self._inbox: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()  # None: stop
         self._abandoned = False
-        self._known_functions: collections.deque[int] = collections.deque()
+        self._known_functions: collections.OrderedDict[int, bool] = collections.OrderedDict()
+        """Jobs whose function this worker holds, oldest first: whether it went by value."""
         self._running: ChunkView | None = None
         """The chunk sent last and not answered yet (to fail it if its function is unreadable)."""
         boot = boot._replace(board_fd=self._board_file.fileno())
@@ -124,10 +125,10 @@ class InterpreterWorker(WorkerHandle):
             return FunctionRef(job.id), ()
         payload = job.payload
         assert isinstance(payload, FunctionPayload)
-        self._known_functions.append(job.id)
+        self._known_functions[job.id] = payload.by_value
         forget: list[int] = []
         while len(self._known_functions) > _FUNCTION_CACHE_SIZE:
-            forget.append(self._known_functions.popleft())
+            forget.append(self._known_functions.popitem(last=False)[0])
         return FunctionDef(job.id, payload.blob), tuple(forget)
 
     def stop(self) -> None:
@@ -161,7 +162,7 @@ class InterpreterWorker(WorkerHandle):
             except Exception as error:  # noqa: BLE001 - reported as the worker's death
                 _report(boot.name, "lost its subinterpreter", error)
             finally:
-                interp.close()
+                _close(interp, boot.name)
         finally:
             self._board_file.close()  # the subinterpreter mapped the row with a copy of the fd
             self._post(self._deliver_exit, exitcode)
@@ -222,10 +223,9 @@ class InterpreterWorker(WorkerHandle):
             return
         self._running = None
         job = chunk.job
-        if job.id in self._known_functions:
-            self._known_functions.remove(job.id)
-        payload = job.payload
-        if isinstance(payload, FunctionPayload) and payload.by_value:
+        # What this worker was sent, not the job's payload now: another worker's failure may
+        # have had the function prepared by value since.
+        if self._known_functions.pop(job.id, False):
             size = len(chunk.items)
             errors = dict.fromkeys(range(size), reply.error)
             self._deliver(Done(chunk.id, PackedItems(size, None), errors, 0.0))
@@ -240,3 +240,10 @@ class InterpreterWorker(WorkerHandle):
 def _report(name: str, what: str, error: BaseException) -> None:
     # Like a worker process's dying words on stderr: WorkerStartError points the user there.
     print(f"corepool: {name} {what}: {type(error).__name__}: {error}", file=sys.stderr)
+
+
+def _close(interp: Any, name: str) -> None:
+    try:
+        interp.close()
+    except Exception as error:  # noqa: BLE001 - e.g. a task left a thread running in it
+        _report(name, "could not close its subinterpreter", error)
