@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import itertools
 import math
+import os
+import subprocess
+import sys
 import threading
+from pathlib import Path
 
 import interp_tasks
 import pytest
@@ -84,3 +88,35 @@ def test_a_failing_initializer_breaks_the_pool_with_its_error(
     with pytest.raises(corepool.InitializerError) as caught:
         pool.apply(tasks.square, (2,))
     assert isinstance(caught.value.__cause__, ValueError)
+
+
+SCRIPT = """
+import functools
+import corepool
+
+def add(a, b):
+    return a + b
+
+if __name__ == "__main__":
+    with corepool.Pool(2, backend="interpreters") as pool:
+        print(pool.starmap(add, [(1, 2)]))
+        # A partial of a script function goes by reference first (its module is not __main__),
+        # fails in both workers, and is sent again by value.
+        print(pool.map(functools.partial(add, 10), range(8), chunksize=1))
+"""
+
+
+def test_functions_of_the_main_script_reach_the_workers(tmp_path: Path) -> None:
+    script = tmp_path / "script.py"
+    script.write_text(SCRIPT)
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    done = subprocess.run(
+        [sys.executable, str(script)],
+        capture_output=True,
+        text=True,
+        timeout=50,
+        env=environment,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["[3]", str([10 + x for x in range(8)])]
