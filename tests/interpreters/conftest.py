@@ -16,7 +16,7 @@ from corepool._backends.interpreters import unavailable_reason
 
 _HERE = Path(__file__).parent
 _UNAVAILABLE = unavailable_reason()
-_EVERYWHERE = {"test_availability.py"}  # what the pool says where there are none
+_EVERYWHERE = {"test_interpreter_availability.py"}  # what the pool says where there are none
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
