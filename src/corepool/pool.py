@@ -46,12 +46,13 @@ class Pool:
     """A pool of workers with the API of ``multiprocessing.Pool``.
 
     ``processes`` defaults to the number of cores this process may use.  Keyword-only extras:
-    ``backend`` (``"processes"``, ``"threads"``, or ``"dask"`` with ``address`` or ``client``: a
-    Dask cluster, see docs/many-machines.md), ``timeout`` and ``retries`` (defaults for every
-    task), ``max_memory_per_worker`` (bytes, or a size like ``"2GB"``: a worker above it after a
-    task is replaced), ``native_threads`` (cap for OpenMP/BLAS threads inside each worker
-    process: ``"auto"`` divides the cores among the workers, ``None`` leaves them alone) and
-    ``settings``.
+    ``backend``: ``"processes"``, ``"threads"``, ``"auto"`` (threads first, processes for
+    CPU-bound Python: docs/guide.md), ``"interpreters"`` (docs/interpreters.md), or ``"dask"``
+    with ``address`` or ``client`` (a Dask cluster: docs/many-machines.md).  ``timeout`` and
+    ``retries`` (defaults for every task), ``max_memory_per_worker`` (bytes, or a size like
+    ``"2GB"``: a worker above it after a task is replaced), ``native_threads`` (cap for
+    OpenMP/BLAS threads inside each worker process: ``"auto"`` divides the cores among the
+    workers, ``None`` leaves them alone) and ``settings``.
     """
 
     def __init__(

@@ -24,7 +24,7 @@ class WorkerInfo(NamedTuple):
     name: str
     """``corepool-worker-<index>``: the process or thread name."""
     backend: str
-    """``"processes"`` or ``"threads"``."""
+    """``"processes"``, ``"threads"`` or ``"interpreters"``."""
 
 
 class _Current(threading.local):
@@ -57,6 +57,13 @@ def worker_state() -> SimpleNamespace:
 def enter_process_worker(index: int) -> None:
     global _process_info, _process_state
     _process_info = WorkerInfo(index, os.getpid(), f"corepool-worker-{index}", "processes")
+    _process_state = SimpleNamespace()
+
+
+def enter_interpreter_worker(index: int, name: str) -> None:
+    """In a worker's own subinterpreter, whose copy of this module serves only that worker."""
+    global _process_info, _process_state
+    _process_info = WorkerInfo(index, os.getpid(), name, "interpreters")
     _process_state = SimpleNamespace()
 
 

@@ -22,7 +22,7 @@ import sys
 import threading
 import time
 
-from corepool._backends import processes, threads
+from corepool._backends import interpreters, processes, threads
 from corepool._backends.auto_choice import Choice, Observation, choose
 from corepool._backends.base import (
     Backend,
@@ -160,6 +160,13 @@ class AutoBackend(Backend):
 
     def _decide(self, choice: Choice, listener: WorkerListener) -> None:
         self._stop_sampling()
+        if choice.backend == "processes" and interpreters.unavailable_reason() is None:
+            # Considered, and measured: two subinterpreter workers took ~3x as long as two
+            # processes to start and ran CPU-bound Python no faster (benchmarks/results/
+            # interpreters.md), so processes stay the choice for CPU-bound Python.
+            choice = Choice(
+                choice.backend, choice.reason + "; subinterpreters are available but start slower"
+            )
         logger.debug("corepool backend='auto' chose %s: %s", choice.backend, choice.reason)
         if choice.backend == "processes":
             self._processes = processes.create(self._options)

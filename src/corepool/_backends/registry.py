@@ -12,6 +12,7 @@ import importlib
 from corepool._backends.base import Backend, BackendOptions
 
 _MODULES: dict[str, str] = {
+    "interpreters": "corepool._backends.interpreters",
     "processes": "corepool._backends.processes",
     "threads": "corepool._backends.threads",
     "auto": "corepool._backends.auto",

@@ -77,8 +77,10 @@ class Workers:
 
     def mark_ready(self, slot: Slot) -> None:
         slot.ready = True
-        if slot.stop_reason is None:
-            slot.cancel_timer()  # the start timeout
+        # The start timeout; not a chunk's timeout: a worker still starting may already hold a
+        # chunk (``idle_in_order``), whose timer then replaced the start timeout's.
+        if slot.stop_reason is None and slot.chunk is None:
+            slot.cancel_timer()
         self._start_failures = 0.0
 
     def _start_timed_out(self, slot: Slot, worker: WorkerHandle) -> None:

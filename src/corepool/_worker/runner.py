@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, MutableSequence, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from corepool._wire.messages import CallStyle
 from corepool._worker.progress import tracked
+
+
+class StopFlag(Protocol):
+    """A ``threading.Event``, or a subinterpreter's view of its board row (``interpreter_main``)."""
+
+    def is_set(self) -> bool: ...
 
 
 def caller_for(fn: Callable[..., Any], style: CallStyle) -> Callable[[Any], Any]:
@@ -27,7 +32,7 @@ def run_items(
     *,
     with_times: bool = False,
     skip: Sequence[int] | set[int] = (),
-    stop: threading.Event | None = None,
+    stop: StopFlag | None = None,
 ) -> tuple[list[object], dict[int, BaseException]]:
     """Call ``fn`` on every item; return the results and the exceptions by item index.
 
@@ -35,8 +40,8 @@ def run_items(
     C-level ``map``: when an item raises, ``extend`` has kept the results before it, so the
     position of the failure is simply the list's length, and the run resumes after it.
 
-    ``stop`` (thread workers only) is checked before each item: a worker thread the pool gave up
-    on (timeout, cancel) stops after the item it is running instead of running the rest.
+    ``stop`` (thread and subinterpreter workers) is checked before each item: a worker the pool
+    gave up on (timeout, cancel) stops after the item it is running instead of running the rest.
     """
     call = caller_for(fn, style)
     if skip or stop is not None:
@@ -58,7 +63,7 @@ def _run_skipping(
     row: MutableSequence[int],
     with_times: bool,
     skip: set[int],
-    stop: threading.Event | None = None,
+    stop: StopFlag | None = None,
 ) -> tuple[list[object], dict[int, BaseException]]:
     results: list[object] = [None] * len(items)
     errors: dict[int, BaseException] = {}
