@@ -1,6 +1,6 @@
 """One Dask cluster on 127.0.0.1 for the whole session, and pools on it.
 
-``LocalCluster(n_workers=2, threads_per_worker=1, processes=True)`` without a dashboard: two
+``LocalCluster(n_workers=2, threads_per_worker=1, processes=True)``, dashboard on a free port: two
 Dask worker processes, each behind a nanny that restarts it when it dies.  It starts in ~1.5 s,
 so every test of this directory shares it; ``client`` waits, before each test, until both workers
 are back (a fault test kills some).
@@ -67,7 +67,7 @@ def cluster() -> Iterator[Any]:
             threads_per_worker=1,
             processes=True,
             host="127.0.0.1",
-            dashboard_address=None,
+            dashboard_address="127.0.0.1:0",  # 8787 may be taken: Dask would warn (an error here)
         ) as started,
     ):
         _restore_environment()

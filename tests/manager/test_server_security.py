@@ -160,9 +160,10 @@ def test_a_network_address_with_a_short_key_is_refused(authkey: bytes) -> None:
 
 
 def test_corepool_manager_with_a_network_address_is_refused_before_starting() -> None:
+    before = set(multiprocessing.active_children())  # other tests' fixtures may run managers
     with pytest.raises(ValueError, match="without an explicit authkey"):
         corepool.Manager(address=("0.0.0.0", 0))
-    assert not multiprocessing.active_children()
+    assert set(multiprocessing.active_children()) <= before
 
 
 def test_a_strong_key_lets_a_network_address_through_the_check() -> None:
