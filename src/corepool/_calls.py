@@ -7,6 +7,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
+# The two built-in backends are imported with the front doors rather than by the registry at the
+# first pool: the first pool then costs what every later one does (~24 ms of imports otherwise
+# land inside a pool's start-up; benchmarks/ times start-up and reports imports apart).
+from corepool._backends import processes as _processes  # noqa: F401
+from corepool._backends import threads as _threads  # noqa: F401
 from corepool._backends.base import BackendOptions
 from corepool._backends.registry import create_backend
 from corepool._engine.engine import Engine

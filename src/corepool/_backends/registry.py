@@ -12,10 +12,10 @@ import importlib
 from corepool._backends.base import Backend, BackendOptions
 
 _MODULES: dict[str, str] = {
-    "interpreters": "corepool._backends.interpreters",
     "processes": "corepool._backends.processes",
     "threads": "corepool._backends.threads",
     "auto": "corepool._backends.auto",
+    "interpreters": "corepool._backends.interpreters",  # optional: corepool[interpreters]
     "dask": "corepool._backends.dask",  # optional: corepool[dask]
 }
 
