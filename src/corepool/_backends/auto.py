@@ -22,7 +22,7 @@ import sys
 import threading
 import time
 
-from corepool._backends import interpreters, processes, threads
+from corepool._backends import interpreters, pickled_calls, processes, threads
 from corepool._backends.auto_choice import Choice, Observation, choose
 from corepool._backends.base import (
     Backend,
@@ -89,7 +89,7 @@ class AutoBackend(Backend):
         if self._chosen("threads"):
             return
         try:
-            processes.pack_function(job, by_value=by_value)
+            pickled_calls.pack_function(job, by_value=by_value)
         except Exception:
             if self._choice is not None:
                 raise  # processes chosen: the function must travel
@@ -99,11 +99,11 @@ class AutoBackend(Backend):
         if self._chosen("threads"):
             return
         started = time.perf_counter()
-        processes.pack_items(chunk)
+        pickled_calls.pack_items(chunk)
         if self._choice is None:
             with self._packing:  # feeder threads of several calls may pack at once
                 self._pickle_seconds += time.perf_counter() - started
-                self._bytes += processes.packed_size(chunk.payload)
+                self._bytes += pickled_calls.packed_size(chunk.payload)
         if chunk.parent_errors and self._choice is None:
             chunk.parent_errors.clear()  # only processes need the pickles
             chunk.payload = None
@@ -111,7 +111,7 @@ class AutoBackend(Backend):
 
     def repack_isolated(self, chunk: ChunkView) -> None:
         if not self._chosen("threads"):
-            processes.pack_items_isolated(chunk)
+            pickled_calls.pack_items_isolated(chunk)
 
     # -- workers (loop thread)
 

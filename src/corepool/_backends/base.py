@@ -166,10 +166,12 @@ class ChunkView(Protocol):
     def start(self) -> int:
         """Index, within the call, of the chunk's first item."""
         ...
+
     @property
     def attempts(self) -> int:
         """How often the chunk's item was run again after its worker was lost (retries)."""
         ...
+
     @property
     def items(self) -> Sequence[Any]: ...
     @property

@@ -35,7 +35,7 @@ from corepool._backends.base import (
     WorkerPosition,
 )
 from corepool._backends.board_position import position_from_row
-from corepool._backends.processes import FunctionPayload, PackedOutcome
+from corepool._backends.pickled_calls import FunctionPayload, PackedOutcome
 from corepool._wire.messages import (
     Call,
     CallUnreadable,

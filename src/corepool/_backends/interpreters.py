@@ -38,7 +38,7 @@ from corepool._backends.base import (
     WorkerListener,
 )
 from corepool._backends.interpreter_worker import InterpreterWorker
-from corepool._backends.processes import FunctionPayload
+from corepool._backends.pickled_calls import FunctionPayload
 from corepool._wire import serialization
 from corepool._wire.rebuild import Flavour, local_error
 from corepool._wire.remote_error import Stage

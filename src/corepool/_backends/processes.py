@@ -22,7 +22,7 @@ import pickle
 import socket
 from collections.abc import Callable, MutableSequence
 from multiprocessing import heap
-from typing import Any, NamedTuple
+from typing import Any
 
 from corepool._backends.base import (
     Backend,
@@ -32,12 +32,18 @@ from corepool._backends.base import (
     ChunkView,
     JobView,
     Loop,
-    Outcome,
     WorkerHandle,
     WorkerListener,
     WorkerPosition,
 )
 from corepool._backends.board_position import position_from_row
+from corepool._backends.pickled_calls import (
+    FunctionPayload,
+    PackedOutcome,
+    pack_function,
+    pack_items,
+    pack_items_isolated,
+)
 from corepool._lifecycle.start_method import resolve_context, unimportable_main_hidden
 from corepool._wire import serialization
 from corepool._wire.framing import ChannelClosed, FrameReader, FrameWriter
@@ -53,8 +59,7 @@ from corepool._wire.messages import (
     Ready,
     Stop,
 )
-from corepool._wire.rebuild import Flavour, local_error, rebuild
-from corepool._wire.remote_error import Stage
+from corepool._wire.rebuild import Flavour, rebuild
 from corepool._worker import progress
 from corepool._worker.native_threads import auto_limit
 from corepool._worker.process_main import WorkerBoot, worker_process_main
@@ -93,59 +98,6 @@ def native_thread_limit(native_threads: object, size: int) -> int | None:
     raise ValueError(
         f"native_threads must be 'auto', None or a positive int, not {native_threads!r}"
     )
-
-
-class FunctionPayload(NamedTuple):
-    """A job's function as this backend keeps it (``job.payload``)."""
-
-    blob: bytes
-    by_value: bool
-    """Whether ``blob`` carries the function's code (else a reference to its module)."""
-
-
-def pack_function(job: JobView, *, by_value: bool = False) -> None:
-    """Pickle a job's function for worker processes (by reference where a worker can find it)."""
-    if by_value:
-        job.payload = FunctionPayload(serialization.dumps(job.fn, by_value=True), True)
-    else:
-        job.payload = FunctionPayload(*serialization.dumps_function(job.fn))
-
-
-def pack_items(chunk: ChunkView) -> None:
-    """Pickle a chunk's items as one; items that cannot be pickled fail alone."""
-    try:
-        chunk.payload = serialization.pack_call_items(chunk.items)
-    except Exception:  # noqa: BLE001 - find which items cannot be pickled
-        pack_items_isolated(chunk)
-
-
-def packed_size(payload: object) -> int:
-    """Bytes of a chunk's pickles (0 for anything else)."""
-    if not isinstance(payload, PackedItems):
-        return 0
-    isolated = sum(map(len, payload.isolated.values())) if payload.isolated else 0
-    return len(payload.bulk or b"") + isolated
-
-
-def pack_items_isolated(chunk: ChunkView) -> None:
-    """Pickle a chunk's items one by one, recording those that cannot be pickled."""
-    packed, failures = serialization.pack_call_items_isolated(chunk.items)
-    chunk.payload = packed
-    for index, error in failures.items():
-        chunk.parent_errors[index] = local_error(error, Stage.PICKLE_CALL)
-
-
-class PackedOutcome(Outcome):
-    def __init__(self, done: Done, flavour: Flavour) -> None:
-        self._done = done
-        self._flavour = flavour
-
-    def unpack(self) -> tuple[list[Any], dict[int, BaseException]]:
-        values, errors = serialization.unpack_results(self._done.results, self._flavour)
-        errors.update(
-            (index, rebuild(remote, self._flavour)) for index, remote in self._done.errors.items()
-        )
-        return values, errors
 
 
 class ProcessBackend(Backend):

@@ -1,0 +1,71 @@
+"""What a worker in another interpreter needs of a call, prepared in the parent: pickles.
+
+Used by every backend whose workers do not share the parent's objects (processes, and the
+subinterpreters of ``interpreters``; ``auto`` prepares the same while it probes), so that a
+chunk prepared for one of them can run on any: the job's function as a ``FunctionPayload`` in
+``job.payload``, the chunk's items as ``PackedItems`` in ``chunk.payload``, and what comes back
+unpacked by ``PackedOutcome`` on the results thread.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+from corepool._backends.base import ChunkView, JobView, Outcome
+from corepool._wire import serialization
+from corepool._wire.messages import Done, PackedItems
+from corepool._wire.rebuild import Flavour, local_error, rebuild
+from corepool._wire.remote_error import Stage
+
+
+class FunctionPayload(NamedTuple):
+    """A job's function as this backend keeps it (``job.payload``)."""
+
+    blob: bytes
+    by_value: bool
+    """Whether ``blob`` carries the function's code (else a reference to its module)."""
+
+
+def pack_function(job: JobView, *, by_value: bool = False) -> None:
+    """Pickle a job's function for worker processes (by reference where a worker can find it)."""
+    if by_value:
+        job.payload = FunctionPayload(serialization.dumps(job.fn, by_value=True), True)
+    else:
+        job.payload = FunctionPayload(*serialization.dumps_function(job.fn))
+
+
+def pack_items(chunk: ChunkView) -> None:
+    """Pickle a chunk's items as one; items that cannot be pickled fail alone."""
+    try:
+        chunk.payload = serialization.pack_call_items(chunk.items)
+    except Exception:  # noqa: BLE001 - find which items cannot be pickled
+        pack_items_isolated(chunk)
+
+
+def packed_size(payload: object) -> int:
+    """Bytes of a chunk's pickles (0 for anything else)."""
+    if not isinstance(payload, PackedItems):
+        return 0
+    isolated = sum(map(len, payload.isolated.values())) if payload.isolated else 0
+    return len(payload.bulk or b"") + isolated
+
+
+def pack_items_isolated(chunk: ChunkView) -> None:
+    """Pickle a chunk's items one by one, recording those that cannot be pickled."""
+    packed, failures = serialization.pack_call_items_isolated(chunk.items)
+    chunk.payload = packed
+    for index, error in failures.items():
+        chunk.parent_errors[index] = local_error(error, Stage.PICKLE_CALL)
+
+
+class PackedOutcome(Outcome):
+    def __init__(self, done: Done, flavour: Flavour) -> None:
+        self._done = done
+        self._flavour = flavour
+
+    def unpack(self) -> tuple[list[Any], dict[int, BaseException]]:
+        values, errors = serialization.unpack_results(self._done.results, self._flavour)
+        errors.update(
+            (index, rebuild(remote, self._flavour)) for index, remote in self._done.errors.items()
+        )
+        return values, errors
