@@ -82,8 +82,16 @@ def switch_imports(program: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+# The two heaviest programs run the tutorial's own CPU-bound workloads (~40-50 s each here):
+# marked slow, so that CI's second interpreter may leave them to its first (.ci/run).
+HEAVY = ("threads-versus-processes", "pool-apply-and-plot")
+
+
 @pytest.mark.timeout(600)
-@pytest.mark.parametrize("name", list(PROGRAMS))
+@pytest.mark.parametrize(
+    "name",
+    [pytest.param(name, marks=pytest.mark.slow) if name in HEAVY else name for name in PROGRAMS],
+)
 def test_tutorial_program_runs_on_corepool(name: str, tmp_path: Path) -> None:
     if not TUTORIAL.is_file():
         pytest.skip(f"the tutorial is not in this checkout ({TUTORIAL}); set COREPOOL_TUTORIAL")
