@@ -81,14 +81,19 @@ class ArrayPacker:
             named.add(number)
             return number
 
-        pickler: pickle.Pickler
+        base: type[pickle.Pickler] = pickle.Pickler
         if by_value:
             import cloudpickle
 
-            pickler = cloudpickle.Pickler(file, PROTOCOL)
-        else:
-            pickler = pickle.Pickler(file, PROTOCOL)
-        pickler.persistent_id = persistent_id  # type: ignore[method-assign]
+            base = cloudpickle.Pickler
+
+        # A subclass, not an attribute set on an instance: Python 3.13's C pickler made
+        # ``persistent_id`` read-only on instances.
+        class NamingPickler(base):  # type: ignore[valid-type,misc]
+            def persistent_id(self, obj: object) -> int | None:
+                return persistent_id(obj)
+
+        pickler = NamingPickler(file, PROTOCOL)
         pickler.dump(value)
         return file.getvalue(), by_value, frozenset(named)
 
