@@ -31,6 +31,7 @@ from corepool._engine.requests import MapRequest, TaskRequest
 from corepool._engine.sinks import SingleSink, StreamSink, WaitTimedOut
 from corepool._engine.tasks import Job
 from corepool._lifecycle.exit_hooks import end_at_exit
+from corepool._lifecycle.start_method import resolve_context
 from corepool._wire.messages import CallStyle
 from corepool._wire.rebuild import Flavour
 from corepool._worker.native_threads import available_cores
@@ -258,6 +259,7 @@ class ProcessPoolExecutor(_EngineExecutor):
         defaults.options()
         if backend not in ("processes", "dask"):
             raise ValueError(f"backend must be 'processes' or 'dask', not {backend!r}")
+        _refuse_fork_with_max_tasks(mp_context, max_tasks_per_child)
         engine = open_engine(
             backend,
             size,
@@ -276,6 +278,24 @@ class ProcessPoolExecutor(_EngineExecutor):
         )
         self._max_workers = engine.size
         self._start(engine, defaults)
+
+
+def _refuse_fork_with_max_tasks(
+    mp_context: multiprocessing.context.BaseContext | str | None, max_tasks: int | None
+) -> None:
+    """The standard refuses a fork context with ``max_tasks_per_child``, and so does corepool.
+
+    A worker that has done its tasks is replaced by forking the parent again, and the parent runs
+    the pool's threads by then: a fork of a threaded process can inherit a lock held by one of
+    them and hang.  Same type and words as ``concurrent.futures``, at the call.
+    """
+    if mp_context is None or not isinstance(max_tasks, int) or max_tasks < 1:
+        return  # an invalid count gets its own message first, as in the standard
+    if resolve_context(mp_context).get_start_method() == "fork":
+        raise ValueError(
+            "max_tasks_per_child is incompatible with the 'fork' multiprocessing start method;"
+            " supply a different mp_context."
+        )
 
 
 class ThreadPoolExecutor(_EngineExecutor):

@@ -113,10 +113,6 @@ _each(
     "test_max_tasks_per_child",
     "private attribute: executor._processes",
 )
-EXCLUDED["ProcessPoolForkProcessPoolExecutorTest.test_max_tasks_per_child"] = (
-    "errors: ProcessPoolExecutor(mp_context=fork, max_tasks_per_child=3) is accepted; the "
-    "standard raises ValueError (a worker that exits cannot be re-forked safely)"
-)
 _each(
     _PROCESS_EXECUTOR_CLASSES,
     "test_max_tasks_per_child_defaults_to_spawn_context",

@@ -318,3 +318,11 @@ def test_max_tasks_per_child_messages() -> None:
         corepool.ProcessPoolExecutor(1, max_tasks_per_child=0)
     with pytest.raises(TypeError, match=r"^max_tasks_per_child must be an integer$"):
         corepool.ProcessPoolExecutor(1, max_tasks_per_child="3")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("context", ["fork", multiprocessing.get_context("fork")])
+def test_max_tasks_per_child_with_a_fork_context_is_refused(context: object) -> None:
+    with pytest.raises(ValueError, match=r"incompatible with the 'fork' multiprocessing"):
+        corepool.ProcessPoolExecutor(1, mp_context=context, max_tasks_per_child=3)  # type: ignore[arg-type]
+    with corepool.ProcessPoolExecutor(1, mp_context="spawn", max_tasks_per_child=3) as executor:
+        assert executor.submit(abs, -3).result(timeout=60) == 3
