@@ -212,6 +212,9 @@ class ChunkFinished:
     """CPU time the worker's thread or process spent running the items (0: not measured)."""
     overhead_seconds: float = 0.0
     """Time the worker spent reading the items and writing the results (pickling)."""
+    queued_seconds: float = 0.0
+    """Of ``seconds``, the time the worker was ready to run but queued for a core (a machine
+    busy with other programs); 0 where not measured."""
 
 
 class WorkerHandle(ABC):

@@ -350,6 +350,7 @@ class ProcessWorker(WorkerHandle):
                     message.rss,
                     message.cpu,
                     message.overhead,
+                    message.queued,
                 ),
             )
         elif isinstance(message, Ready):
