@@ -48,6 +48,10 @@ def test_a_worker_killed_mid_map_loses_no_result(pool: corepool.Pool, client: An
     assert seen == list(range(300))  # every result exactly once, in order
 
 
+# Each kill below waits for Dask's nanny to start a new worker process (~2 s here, far longer on
+# a loaded machine): four kills can need more than the suite's 60 s.
+@pytest.mark.slow
+@pytest.mark.timeout(240)
 def test_a_task_that_kills_its_workers_fails_alone_naming_killed_worker(
     pool: corepool.Pool,
 ) -> None:
@@ -73,6 +77,8 @@ def _kills_on_2(x: int) -> int:
     return x
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(240)
 def test_retries_run_a_task_again_after_killed_worker(pool: corepool.Pool, tmp_path: Path) -> None:
     # It kills two workers (Dask reschedules once, then gives up): corepool's retry runs it.
     marker = str(tmp_path / "attempts")
