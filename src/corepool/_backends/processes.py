@@ -44,7 +44,11 @@ from corepool._backends.pickled_calls import (
     pack_items,
     pack_items_isolated,
 )
-from corepool._lifecycle.start_method import resolve_context, unimportable_main_hidden
+from corepool._lifecycle.start_method import (
+    resolve_context,
+    unimportable_main_hidden,
+    uses_zygote,
+)
 from corepool._wire import serialization
 from corepool._wire.framing import ChannelClosed, FrameReader, FrameWriter
 from corepool._wire.messages import (
@@ -72,8 +76,15 @@ _FUNCTION_CACHE_SIZE = 32
 
 
 def create(options: BackendOptions) -> ProcessBackend:
+    context = resolve_context(options.context)
+    if uses_zygote(context):
+        from corepool._lifecycle.zygote import ZYGOTE
+
+        # Here, on the thread creating the pool, before the pool starts threads of its own: the
+        # zygote can only be forked while the program has one thread (``_lifecycle.zygote``).
+        ZYGOTE.start_if_harmless(options.settings.zygote_max_parent_bytes)
     return ProcessBackend(
-        resolve_context(options.context),
+        context,
         options.size,
         options.settings,
         options.initializer,
