@@ -223,7 +223,9 @@ class ProcessWorker(WorkerHandle):
         self.name = process.name
         self._row = row
         self._process = process
-        self._pid = process.pid  # kept: the process object is closed once it is released
+        # Read when first asked (the zygote tells it without making the start wait), and kept:
+        # the process object is closed once it is released.
+        self._pid: int | None = None
         self._channel = channel
         self._loop = loop
         self._listener = listener
@@ -242,6 +244,11 @@ class ProcessWorker(WorkerHandle):
 
     @property
     def pid(self) -> int | None:
+        if self._pid is None:
+            try:
+                self._pid = self._process.pid
+            except ValueError:  # closed, and the zygote never told it
+                pass
         return self._pid
 
     def position(self) -> WorkerPosition:
@@ -318,6 +325,7 @@ class ProcessWorker(WorkerHandle):
             self._channel.close()
             self.channel_fd = -1
         if self._exited:
+            self.pid  # noqa: B018 - read before the process object is closed
             self._process.close()
 
     # -- event loop callbacks

@@ -1,10 +1,15 @@
 """The zygote's side: a fork server that is a fork of the program itself.
 
-    control socket ─▶ b"F" + fds (data pipe's read end, status pipe's write end, the fds the
-                      worker's Process pickle refers to)
+    control socket ─▶ b"F" + fds (data pipe's read end, status and pid pipes' write ends, the
+                      fds the worker's Process pickle refers to)
                       │ fork
                       ├─▶ worker: spawn._main(data pipe) — prepare, unpickle the Process, run it
-                      └─▶ status pipe ◀─ the worker's pid now, its exit code when it is reaped
+                      ├─▶ pid pipe ◀─ the worker's pid, at once
+                      └─▶ status pipe ◀─ its exit code, when it is reaped
+
+The pid has a pipe of its own so that the program need not wait for it: it sends the requests
+for a pool's workers one after another and reads a pid only when it needs one, while the status
+pipe, the worker's sentinel, becomes readable only when the worker ended.
 
 This runs in the process ``zygote.Zygote.start`` forked while the program had one thread, so
 it has the program's modules and no other thread's locks.  It ends when the control socket
@@ -110,20 +115,21 @@ def _fork_one(control: socket.socket, children: dict[int, int], wake: tuple[int,
         message, fds, _, _ = socket.recv_fds(control, 1, MAX_FDS)
     except OSError:
         return False
-    if not message or len(fds) < 2:
+    if not message or len(fds) < 3:
         for fd in fds:
             os.close(fd)
         return False
-    data_r, status_w, *inherited = fds
+    data_r, status_w, pid_w, *inherited = fds
     pid = os.fork()
     if pid == 0:
+        os.close(pid_w)
         _become_worker(control, wake, children, data_r, inherited)
     try:
-        write_signed(status_w, pid)
+        write_signed(pid_w, pid)
     except OSError:
         pass  # the program gave up on this start; the worker reads EOF and exits
     children[pid] = status_w
-    for fd in (data_r, *inherited):
+    for fd in (data_r, pid_w, *inherited):
         os.close(fd)
     return True
 
