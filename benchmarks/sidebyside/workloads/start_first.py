@@ -58,6 +58,8 @@ def _import_futures() -> Any:
 def _import_corepool() -> Any:
     import corepool
 
+    corepool.Pool  # noqa: B018 - its front doors load lazily: part of the import
+    corepool.ProcessPoolExecutor  # noqa: B018
     return corepool
 
 
