@@ -66,6 +66,14 @@ class Settings:
     channel_buffer_bytes: int = 1 << 20
     """Socket buffer for each worker channel: big results then need fewer wake-ups."""
 
+    zygote_max_parent_bytes: int = 256 << 20
+    """The default start method forks its server (the *zygote*, ``_lifecycle/zygote.py``) from
+    the program only while the program's resident memory is under this: the zygote keeps the
+    pages the program had then for as long as the program runs (up to this much more memory if
+    the program frees or rewrites them), and forking takes ~1 ms per 100 MB of page tables.  Above
+    it, ``multiprocessing``'s forkserver (a fresh interpreter, ~85-150 ms once) serves instead.
+    An interpreter with corepool and NumPy imported is ~40 MB."""
+
     def replace(self, **changes: object) -> Settings:
         """A copy with some fields changed."""
         return replace(self, **changes)  # type: ignore[arg-type]

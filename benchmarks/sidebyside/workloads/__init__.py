@@ -1,3 +1,12 @@
 """One module per workload; each defines ``WORKLOAD`` (a ``model.Workload``)."""
 
-NAMES = ("tiny_map", "cpu", "sleep", "start", "imap_memory")
+NAMES = (
+    "tiny_map",
+    "cpu",
+    "sleep",
+    "start",
+    "imap_memory",
+    "start_first",
+    "start_many",
+    "large_array",
+)

@@ -44,7 +44,11 @@ from corepool._backends.pickled_calls import (
     pack_items,
     pack_items_isolated,
 )
-from corepool._lifecycle.start_method import resolve_context, unimportable_main_hidden
+from corepool._lifecycle.start_method import (
+    resolve_context,
+    unimportable_main_hidden,
+    uses_zygote,
+)
 from corepool._wire import serialization
 from corepool._wire.framing import ChannelClosed, FrameReader, FrameWriter
 from corepool._wire.messages import (
@@ -72,8 +76,15 @@ _FUNCTION_CACHE_SIZE = 32
 
 
 def create(options: BackendOptions) -> ProcessBackend:
+    context = resolve_context(options.context)
+    if uses_zygote(context):
+        from corepool._lifecycle.zygote import ZYGOTE
+
+        # Here, on the thread creating the pool, before the pool starts threads of its own: the
+        # zygote can only be forked while the program has one thread (``_lifecycle.zygote``).
+        ZYGOTE.start_if_harmless(options.settings.zygote_max_parent_bytes)
     return ProcessBackend(
-        resolve_context(options.context),
+        context,
         options.size,
         options.settings,
         options.initializer,
@@ -212,7 +223,9 @@ class ProcessWorker(WorkerHandle):
         self.name = process.name
         self._row = row
         self._process = process
-        self._pid = process.pid  # kept: the process object is closed once it is released
+        # Read when first asked (the zygote tells it without making the start wait), and kept:
+        # the process object is closed once it is released.
+        self._pid: int | None = None
         self._channel = channel
         self._loop = loop
         self._listener = listener
@@ -231,6 +244,11 @@ class ProcessWorker(WorkerHandle):
 
     @property
     def pid(self) -> int | None:
+        if self._pid is None:
+            try:
+                self._pid = self._process.pid
+            except ValueError:  # closed, and the zygote never told it
+                pass
         return self._pid
 
     def position(self) -> WorkerPosition:
@@ -307,6 +325,7 @@ class ProcessWorker(WorkerHandle):
             self._channel.close()
             self.channel_fd = -1
         if self._exited:
+            self.pid  # noqa: B018 - read before the process object is closed
             self._process.close()
 
     # -- event loop callbacks
