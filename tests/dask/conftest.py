@@ -89,7 +89,9 @@ def session_client(cluster: Any) -> Iterator[Any]:
 
 @pytest.fixture
 def client(session_client: Any) -> Any:
-    session_client.wait_for_workers(WORKERS, timeout=30)
+    # After a fault test killed workers, their nannies start new ones: ~2 s on a quiet machine,
+    # over 30 s when other programs load this 2-core one.
+    session_client.wait_for_workers(WORKERS, timeout=120)
     return session_client
 
 
