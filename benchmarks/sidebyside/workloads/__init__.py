@@ -1,3 +1,11 @@
 """One module per workload; each defines ``WORKLOAD`` (a ``model.Workload``)."""
 
-NAMES = ("tiny_map", "cpu", "sleep", "start", "imap_memory")
+NAMES = (
+    "tiny_map",
+    "cpu",
+    "sleep",
+    "start",
+    "imap_memory",
+    "imap_chunksize",
+    "executor_buffersize",
+)
