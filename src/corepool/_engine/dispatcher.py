@@ -80,6 +80,8 @@ class Dispatcher:
         for chunk in chunks:
             if self._broken is not None:
                 self._fail(chunk, self._broken)
+            elif chunk.job.cancelled.is_set():  # a feeder cut it while the call was cancelled
+                self._fail(chunk, TaskCancelledError("the call was cancelled"))
             else:
                 self._pending.add(chunk)
         self._dispatch()
