@@ -110,7 +110,8 @@ def test_map_reads_a_generator_lazily(pool: corepool.Pool) -> None:
 def test_executor_map_streams(make_executor) -> None:  # type: ignore[no-untyped-def]
     executor = make_executor()
     source = CountingSource()
-    results = executor.map(tasks.square, source, buffersize=8)
+    # buffersize counts chunks; with chunksize=1 that is items, as in Python 3.14 without one.
+    results = executor.map(tasks.square, source, chunksize=1, buffersize=8)
     assert [next(results) for _ in range(20)] == [x * x for x in range(20)]
     results.close()
     gc.collect()
