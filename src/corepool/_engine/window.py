@@ -5,6 +5,9 @@ comes back when every item of that chunk has been handed to the consumer (or, fo
 With a consumer that pauses, the feeder therefore pauses too, and the parent's memory stays flat
 however long the input is.  Chunks split later (a worker died, an item would not pickle) are
 settled item by item against the block the feeder cut, through the ``BlockLedger``.
+
+A call whose chunks turn out to be short gets a wider window (``queueing.window_slots``), so that
+its chunks can also wait in the workers' queues; one given a ``buffersize`` keeps it.
 """
 
 from __future__ import annotations
@@ -17,9 +20,18 @@ class Window:
     def __init__(self, slots: int) -> None:
         if slots < 1:
             raise ValueError(f"the window needs at least one slot, got {slots!r}")
+        self.slots = slots
         self._free = slots
         self._closed = False
         self._condition = threading.Condition()
+
+    def grow_to(self, slots: int) -> None:
+        """Make room for ``slots`` chunks in all, if there is less (it never shrinks)."""
+        if slots > self.slots:
+            with self._condition:
+                self._free += slots - self.slots
+                self.slots = slots
+                self._condition.notify()
 
     def acquire(self) -> bool:
         """Take a slot, waiting for one; False when the window was closed (stop feeding)."""
