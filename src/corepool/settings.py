@@ -24,8 +24,9 @@ class Settings:
 
     max_chunk_items: int = 16_384
     """Upper bound on an automatic chunk; together with the window it bounds the parent's memory
-    when streaming tiny items from an endless iterator (8 chunks in flight: a few MB of small
-    values; 65,536 grew the parent by ~25 MB in benchmarks/imap_memory)."""
+    when streaming tiny items from an endless iterator (8 chunks in flight, ~12 once such chunks
+    are known to be short enough to queue: a few MB of small values, +4 MB in
+    benchmarks/imap_memory; 65,536 grew the parent by ~25 MB)."""
 
     window_chunks_per_worker: int = 4
     """How many chunks of one streaming call (``imap``, ``map`` over an iterator) may be taken from
