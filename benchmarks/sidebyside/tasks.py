@@ -9,6 +9,10 @@ def square(x: int) -> int:
     return x * x
 
 
+def multiply(x: int, y: int) -> int:
+    return x * y
+
+
 def noop(*args: object) -> None:
     return None
 

@@ -9,4 +9,6 @@ NAMES = (
     "start_first",
     "start_many",
     "large_array",
+    "imap_chunksize",
+    "executor_buffersize",
 )

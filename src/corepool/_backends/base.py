@@ -28,6 +28,7 @@ On the loop thread (``start_worker`` and every ``WorkerHandle`` method), never b
      the initializer raised: the worker then exits by itself);
   2. for every chunk it was given, exactly one of ``chunk_finished``, ``chunk_unreadable`` (the
      items could not be read as a whole) or ``function_unreadable``, unless it is lost first;
+     a worker that ``queues_chunks`` reports them in the order it was given them;
   3. ``worker_exited`` exactly once, last, whatever happened: after ``stop()``, ``kill()`` or
      ``terminate()``, or when it died by itself.
 
@@ -222,6 +223,10 @@ class WorkerHandle(ABC):
 
     index: int
     name: str
+    queues_chunks: bool = False
+    """``run()`` may be called again while the worker holds chunks: it runs them one after
+    another in the order given, reporting each, and ``position()`` names the one it is at.  The
+    engine then sends a busy worker its next short chunks ahead (``_engine/queueing.py``)."""
 
     @property
     @abstractmethod
@@ -233,7 +238,7 @@ class WorkerHandle(ABC):
 
     @abstractmethod
     def run(self, chunk: ChunkView) -> None:
-        """Send a chunk; the worker must be ready and idle."""
+        """Send a chunk; the worker must be idle, unless it ``queues_chunks``."""
 
     @abstractmethod
     def stop(self) -> None:

@@ -234,9 +234,11 @@ class ProcessWorker(WorkerHandle):
         self._writing = False
         self._exited = False
         self._known_functions: collections.deque[int] = collections.deque()
-        self._running: ChunkView | None = None
-        """The chunk sent last and not answered yet (kept to resend it, never longer: its items
-        may hold shared objects whose memory goes when the last reference does)."""
+        self._sent: dict[int, tuple[ChunkView, bool | None]] = {}
+        """Chunks sent and not answered yet, by id, each with how its function travelled (True
+        by value, False by reference, None named by token only: defined by an earlier call).
+        Kept to resend them, never longer: their items may hold shared objects whose memory
+        goes when the last reference does."""
         channel.setblocking(False)
         self.channel_fd = channel.fileno()
         loop.add_reader(self.channel_fd, self._on_readable)
@@ -254,11 +256,17 @@ class ProcessWorker(WorkerHandle):
     def position(self) -> WorkerPosition:
         return position_from_row(self._row)
 
+    queues_chunks = True  # calls wait in the channel; the worker reads the next when it is done
+
     def run(self, chunk: ChunkView) -> None:
         packed = chunk.payload
         assert isinstance(packed, PackedItems)
-        self._running = chunk
         function, forget = self._function_for(chunk.job)
+        by_value = None
+        if isinstance(function, FunctionDef):
+            payload = chunk.job.payload
+            by_value = isinstance(payload, FunctionPayload) and payload.by_value
+        self._sent[chunk.id] = (chunk, by_value)
         call = Call(
             chunk.id,
             function,
@@ -282,17 +290,19 @@ class ProcessWorker(WorkerHandle):
 
     def _function_unreadable(self, message: FunctionUnreadable) -> None:
         """Forget the function (it is sent afresh next time) and tell the engine, which sends it
-        again by value, or fails the chunk's items if it went by value already."""
-        chunk = self._running
-        if chunk is None or chunk.id != message.chunk_id:
+        again by value, or fails the chunk's items if it went by value already.
+
+        A chunk queued behind one whose function could not be read names the function by token
+        only and fails too: it goes back to the engine, and its function travels afresh."""
+        sent = self._sent.pop(message.chunk_id, None)
+        if sent is None:
             return
-        self._running = None
+        chunk, by_value = sent
         job = chunk.job
         if job.id in self._known_functions:
             self._known_functions.remove(job.id)
         error = rebuild(message.error)
-        payload = job.payload
-        if isinstance(payload, FunctionPayload) and payload.by_value:
+        if by_value:
             size = len(chunk.items)
             self._dispatch(
                 Done(
@@ -317,7 +327,7 @@ class ProcessWorker(WorkerHandle):
             self._process.terminate()
 
     def release(self) -> None:
-        self._running = None
+        self._sent.clear()
         if self.channel_fd >= 0:
             self._loop.remove_reader(self.channel_fd)
             if self._writing:
@@ -358,7 +368,7 @@ class ProcessWorker(WorkerHandle):
     def _dispatch(self, message: object) -> None:
         listener = self._listener
         if isinstance(message, (Done, CallUnreadable)):
-            self._running = None
+            self._sent.pop(message.chunk_id, None)
         if isinstance(message, Done):
             listener.chunk_finished(
                 self,

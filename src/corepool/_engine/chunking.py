@@ -80,6 +80,13 @@ class ChunkSizer:
             return self._cap
         return max(1, min(self._cap, int(self._target / per_item)))
 
+    def seconds_for(self, items: int) -> float | None:
+        """How long ``items`` items should take to run; None before anything was measured."""
+        with self._measured:
+            if self._items == 0:
+                return None
+            return self._seconds / self._items * items
+
     def record(self, items: int, seconds: float) -> None:
         """A chunk of ``items`` items ran in ``seconds`` (as measured by its worker)."""
         if items <= 0:
