@@ -27,6 +27,20 @@ class Settings:
     when streaming tiny items from an endless iterator (8 chunks in flight: a few MB of small
     values; 65,536 grew the parent by ~25 MB in benchmarks/imap_memory)."""
 
+    queued_chunks_per_worker: int = 1
+    """How many chunks a worker that can queue them (processes) may hold behind the one it runs,
+    so that it starts the next the moment it ends the last instead of waiting a round trip to
+    the parent (~0.1 ms idle; 5-30 ms when other processes load the machine: benchmarks/cpu's
+    64 x 25 ms lost 11 % to it).  Only for a map whose chunk times are measured and regular, and
+    not for its last chunks: a chunk queued behind a long task would wait while another worker
+    idles (benchmarks/primes).  0: never."""
+
+    regular_time_spread: float = 3.0
+    """Chunk times count as regular while the slowest of the job's recent chunks took at most this
+    many times the fastest per item.  A chunk queued behind another then waits at most ~this
+    long; with 2 workers it cannot be left behind at the end unless the chunk ahead of it runs
+    3x (workers + 1) longer than the others, which this rules out."""
+
     window_chunks_per_worker: int = 4
     """How many chunks of one streaming call (``imap``, ``map`` over an iterator) may be taken from
     the input and not yet handed to the consumer, per worker.  Larger keeps workers busier when

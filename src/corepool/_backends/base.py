@@ -219,6 +219,11 @@ class WorkerHandle(ABC):
 
     index: int
     name: str
+    queues_chunks: bool = False
+    """Whether ``run`` may be called again while the worker runs a chunk: the next chunk then
+    waits at the worker and starts when the last ends, in the order sent, with a report for
+    each.  A worker that reads its chunks from a channel in order (processes) can; the engine
+    decides when it is worth it (``Settings.queued_chunks_per_worker``)."""
 
     @property
     @abstractmethod
@@ -230,11 +235,12 @@ class WorkerHandle(ABC):
 
     @abstractmethod
     def run(self, chunk: ChunkView) -> None:
-        """Send a chunk; the worker must be ready and idle."""
+        """Send a chunk; the worker must be ready and idle, or running chunks while it
+        ``queues_chunks``."""
 
     @abstractmethod
     def stop(self) -> None:
-        """Ask the worker to exit after its current chunk."""
+        """Ask the worker to exit after its current chunk (and those queued behind it)."""
 
     @abstractmethod
     def kill(self) -> None:

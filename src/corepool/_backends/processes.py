@@ -7,9 +7,10 @@
                   lifeline pipe: write end held only by the parent; EOF tells workers it died
                   progress board: shared int64 rows, written by workers, read by the parent
 
-One chunk at a time per worker: the parent always knows exactly which chunk, and from the board
-which item, a worker holds.  The parent's ends of the channels are non-blocking and driven by the
-event loop; see ``_wire.framing`` for why it must never block.
+A worker runs one chunk at a time and reads the next only after answering the last, so chunks
+queued behind the running one wait in the channel: the parent always knows exactly which chunk,
+and from the board which item, a worker holds.  The parent's ends of the channels are
+non-blocking and driven by the event loop; see ``_wire.framing`` for why it must never block.
 """
 
 from __future__ import annotations
@@ -196,7 +197,13 @@ class ProcessBackend(Backend):
         self._board_view.release()
 
 
+def _by_value(payload: object) -> bool:
+    return isinstance(payload, FunctionPayload) and payload.by_value
+
+
 class ProcessWorker(WorkerHandle):
+    queues_chunks = True
+
     def __init__(
         self,
         index: int,
@@ -221,9 +228,10 @@ class ProcessWorker(WorkerHandle):
         self._writing = False
         self._exited = False
         self._known_functions: collections.deque[int] = collections.deque()
-        self._running: ChunkView | None = None
-        """The chunk sent last and not answered yet (kept to resend it, never longer: its items
-        may hold shared objects whose memory goes when the last reference does)."""
+        self._sent: collections.deque[tuple[ChunkView, bool]] = collections.deque()
+        """The chunks sent and not answered yet, in order, each with whether its function went
+        by value (kept to resend them, never longer: their items may hold shared objects whose
+        memory goes when the last reference does)."""
         channel.setblocking(False)
         self.channel_fd = channel.fileno()
         loop.add_reader(self.channel_fd, self._on_readable)
@@ -239,8 +247,9 @@ class ProcessWorker(WorkerHandle):
     def run(self, chunk: ChunkView) -> None:
         packed = chunk.payload
         assert isinstance(packed, PackedItems)
-        self._running = chunk
         function, forget = self._function_for(chunk.job)
+        by_value = isinstance(function, FunctionDef) and _by_value(chunk.job.payload)
+        self._sent.append((chunk, by_value))
         call = Call(
             chunk.id,
             function,
@@ -265,16 +274,14 @@ class ProcessWorker(WorkerHandle):
     def _function_unreadable(self, message: FunctionUnreadable) -> None:
         """Forget the function (it is sent afresh next time) and tell the engine, which sends it
         again by value, or fails the chunk's items if it went by value already."""
-        chunk = self._running
-        if chunk is None or chunk.id != message.chunk_id:
+        if not self._sent or self._sent[0][0].id != message.chunk_id:
             return
-        self._running = None
+        chunk, by_value = self._sent[0]  # answered below: by the Done, or here
         job = chunk.job
         if job.id in self._known_functions:
             self._known_functions.remove(job.id)
         error = rebuild(message.error)
-        payload = job.payload
-        if isinstance(payload, FunctionPayload) and payload.by_value:
+        if by_value:
             size = len(chunk.items)
             self._dispatch(
                 Done(
@@ -285,6 +292,7 @@ class ProcessWorker(WorkerHandle):
                 )
             )
             return
+        self._sent.popleft()
         self._listener.function_unreadable(self, chunk.id, error)
 
     def stop(self) -> None:
@@ -299,7 +307,7 @@ class ProcessWorker(WorkerHandle):
             self._process.terminate()
 
     def release(self) -> None:
-        self._running = None
+        self._sent.clear()
         if self.channel_fd >= 0:
             self._loop.remove_reader(self.channel_fd)
             if self._writing:
@@ -338,8 +346,8 @@ class ProcessWorker(WorkerHandle):
 
     def _dispatch(self, message: object) -> None:
         listener = self._listener
-        if isinstance(message, (Done, CallUnreadable)):
-            self._running = None
+        if isinstance(message, (Done, CallUnreadable)) and self._sent:
+            self._sent.popleft()
         if isinstance(message, Done):
             listener.chunk_finished(
                 self,

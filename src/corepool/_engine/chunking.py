@@ -5,6 +5,14 @@ spends 99 % of its time on the trip.  The sizer starts with single items (so lon
 over the workers from the start), measures the time the workers report per item, and from then on
 cuts chunks that take ``target_chunk_seconds``, capped so that a map of known length still gives
 every worker several chunks.
+
+It also keeps the per-item times of the job's recent chunks, for two decisions:
+
+* an item seen recently to take a whole target or more runs alone, whatever the average says (a
+  run of short items must not hide the long one among them: benchmarks/fib, benchmarks/primes);
+* ``regular``: whether the dispatcher may queue a chunk behind the one a worker runs
+  (``Settings.queued_chunks_per_worker``): only when every worker's first chunk has reported
+  and the recent chunks' times per item stay within ``Settings.regular_time_spread``.
 """
 
 from __future__ import annotations
@@ -12,6 +20,7 @@ from __future__ import annotations
 import math
 import threading
 import weakref
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -25,6 +34,13 @@ _recent_lock = threading.Lock()
 # is a ratio of (decayed) sums: a 25,000-item chunk outweighs a single-item probe, whose time is
 # dominated by fixed costs (benchmarks/tiny_map: probes overestimated the cost per item ~100x).
 _DECAY = 0.5
+# How many recent chunks per worker ``regular`` and the run-alone rule look at: enough to cover
+# every worker's last two chunks, few enough that the probes' fixed costs age out quickly.
+_RECENT_PER_WORKER = 2
+# Chunks shorter than this share of the target are left out of ``regular``: their time is mostly
+# fixed costs (a 1-item probe of a 50 ns function measures ~2 us), and a chunk that short cannot
+# keep a queued chunk waiting for long anyway.
+_NEGLIGIBLE_SHARE = 0.1
 
 
 class ChunkSizer:
@@ -52,6 +68,11 @@ class ChunkSizer:
         self._seconds = 0.0
         self._items = 0.0
         self._issued = 0
+        self._spread = settings.regular_time_spread
+        self._recent_times: deque[float] = deque(maxlen=max(2, workers * _RECENT_PER_WORKER))
+        """Per-item seconds of the recent chunks that were not negligibly short."""
+        self._long_seen = 0
+        """How many of the last chunks ran an item that took a target or more (counts down)."""
         recalled = _recall(fn)
         if recalled is not None:
             self._seconds, self._items = recalled, 1.0
@@ -73,7 +94,7 @@ class ChunkSizer:
             if self._items == 0 and self._issued >= self._probes:
                 self._measured.wait(self._target)
             self._issued += 1
-            if self._items == 0:
+            if self._items == 0 or self._long_seen:
                 return 1
             per_item = self._seconds / self._items
         if per_item <= 0:
@@ -88,8 +109,28 @@ class ChunkSizer:
             self._seconds = self._seconds * _DECAY + seconds
             self._items = self._items * _DECAY + items
             per_item = self._seconds / self._items
+            self._note_recent(items, seconds)
             self._measured.notify_all()
         _remember(self._fn, per_item)
+
+    def _note_recent(self, items: int, seconds: float) -> None:
+        if seconds / items >= self._target:
+            self._long_seen = self._recent_times.maxlen or 1
+        elif self._long_seen:
+            self._long_seen -= 1
+        if seconds >= self._target * _NEGLIGIBLE_SHARE:
+            self._recent_times.append(seconds / items)
+
+    @property
+    def regular(self) -> bool:
+        """Whether the job's chunk times are known and alike (see the module docstring): at least
+        one measured chunk per worker, the slowest per item within ``regular_time_spread`` of the
+        fastest."""
+        with self._measured:
+            recent = self._recent_times
+            if len(recent) < self._probes:
+                return False
+            return max(recent) <= min(recent) * self._spread
 
 
 def _recall(fn: Callable[..., Any]) -> float | None:

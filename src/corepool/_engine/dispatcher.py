@@ -1,11 +1,16 @@
 """The dispatcher: owns the workers and the pending chunks; runs only on the loop thread.
 
     submit ─▶ PendingChunks (priority, then FIFO; delays) ─▶ idle worker ─▶ run(chunk)
-                 ▲                                                          │
+                 ▲                                    └──▶ busy worker (queued behind its chunk)
                  └── requeue (lost worker) ◀── worker_exited / chunk_finished ─▶ results thread
 
-Every worker holds at most one chunk, recorded in its ``Slot``; with the worker's ``position()``
-this tells exactly which item a dead or timed-out worker held (see ``recovery``).  The backend
+Every worker runs one chunk at a time, recorded in its ``Slot``; with the worker's ``position()``
+this tells exactly which item a dead or timed-out worker held (see ``recovery``).  A worker that
+can (``queues_chunks``) may also hold ``Settings.queued_chunks_per_worker`` chunks queued behind
+it, which it starts without waiting for the parent; only chunks of a map whose times are measured
+and regular are queued, never while the pending chunks are fewer than the workers (at the end of
+the work, a chunk queued behind a long one would wait while another worker idles), and never
+where a queued chunk would change what a task sees (timeouts, worker limits).  The backend
 contract (``_backends/base.py``) says what workers report; this class also guards against a
 backend that breaks it (a second exit report, a kill that never ends in an exit).
 """
@@ -15,6 +20,7 @@ from __future__ import annotations
 import signal
 import time
 from collections.abc import Callable
+from dataclasses import replace
 
 from corepool._backends.base import Backend, ChunkFinished, Outcome, WorkerHandle
 from corepool._engine.limits import WorkerLimits
@@ -103,8 +109,9 @@ class Dispatcher:
             self._fail(waiting, error)
         for slot in self._slots:
             running = self._clear_chunk(slot)
-            if running is not None:
-                self._fail(running, error)
+            for held in [running, *slot.queued] if running is not None else slot.queued:
+                self._fail(held, error)
+            slot.queued.clear()
             if slot.worker is not None and slot.stop_reason is not StopReason.TERMINATE:
                 self._workers.stop(slot, StopReason.TERMINATE)
         self._maybe_finish()
@@ -136,10 +143,40 @@ class Dispatcher:
         idle = self._workers.idle_in_order()
         while self._pending.ready and idle:
             chunk = self._pending.pop()
-            if chunk.job.cancelled.is_set():
-                self._fail(chunk, TaskCancelledError("the call was cancelled"))
-            elif chunk.job.sink.claim():  # False: its future was cancelled; nothing to run
+            if self._still_wanted(chunk):
                 self._assign(idle.pop(), chunk)
+        self._queue_behind_running()
+
+    def _still_wanted(self, chunk: Chunk) -> bool:
+        if chunk.job.cancelled.is_set():
+            self._fail(chunk, TaskCancelledError("the call was cancelled"))
+            return False
+        return chunk.job.sink.claim()  # False: its future was cancelled; nothing to run
+
+    def _queue_behind_running(self) -> None:
+        """Send chunks to busy workers while more chunks wait than there are workers."""
+        depth = self._settings.queued_chunks_per_worker
+        if depth < 1 or self._limits.max_tasks is not None or self._limits.max_memory is not None:
+            return
+        while self._pending.waiting > len(self._slots):
+            chunk = self._pending.peek()
+            if chunk.job.options.timeout is not None or not chunk.job.sizer.regular:
+                return
+            slot = self._workers.least_loaded_queueable(depth)
+            if slot is None:
+                return
+            self._pending.pop()
+            if self._still_wanted(chunk):
+                assert slot.worker is not None
+                slot.queued.append(chunk)
+                slot.worker.run(chunk)
+
+    def _next_queued(self, slot: Slot) -> None:
+        """The worker ended its chunk: the first queued one is now the one it runs."""
+        if slot.chunk is None and slot.queued:
+            slot.chunk = slot.queued.pop(0)
+            slot.assigned_ns = time.monotonic_ns()
+            self._recorder.assigned(slot.index)
 
     def _assign(self, slot: Slot, chunk: Chunk) -> None:
         assert slot.worker is not None
@@ -216,6 +253,7 @@ class Dispatcher:
         assert chunk is not None
         chunk.job.sizer.record(len(chunk), event.seconds)
         self._recorder.finished(slot.index, chunk, event)
+        self._next_queued(slot)
         slot.tasks_done += len(chunk)
         self._tasks_done += len(chunk)
         self._chunks_done += 1
@@ -244,6 +282,7 @@ class Dispatcher:
         if slot is None or slot.chunk is None or slot.chunk.id != chunk_id:
             return None
         chunk = self._clear_chunk(slot)
+        self._next_queued(slot)
         self._dispatch()
         return chunk
 
@@ -259,11 +298,14 @@ class Dispatcher:
     def _worker_gone(
         self, slot: Slot, worker: WorkerHandle, exitcode: int | None, detail: str
     ) -> None:
-        chunk, reason, ready = slot.chunk, slot.stop_reason, slot.ready
+        chunk, reason, ready, queued = slot.chunk, slot.stop_reason, slot.ready, slot.queued
         self._workers.vacate(slot)
         self._recorder.gone(slot.index)
+        loss = self._loss(reason, worker, exitcode, detail)
         if chunk is not None:
-            self._recover(chunk, self._loss(reason, worker, exitcode, detail), worker)
+            self._recover(chunk, loss, worker)
+        for waiting in queued:  # never started: run again (a cancel or timeout was not theirs)
+            self._recover(waiting, replace(loss, kind=LossKind.DIED), worker)
         if not ready and reason in (None, StopReason.START_TIMEOUT):
             problem = self._workers.start_failed(exitcode, killed_by_us=reason is not None)
             if problem is not None:
@@ -370,7 +412,7 @@ class Dispatcher:
             backend=self._backend.capabilities.name,
             workers=self._workers.statistics(),
             tasks_queued=sum(len(chunk) for chunk in self._pending),
-            tasks_in_flight=sum(len(slot.chunk) for slot in self._slots if slot.chunk is not None),
+            tasks_in_flight=sum(len(chunk) for slot in self._slots for chunk in slot.held()),
             tasks_done=self._tasks_done,
             chunks_done=self._chunks_done,
             workers_replaced=self._workers.replaced,

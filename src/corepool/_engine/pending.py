@@ -3,8 +3,10 @@
     add ─▶ delayed (a loop timer each) ─▶ heap: (-priority, order) ─▶ pop ─▶ a worker
                       requeue ─▶ heap front (negative order: before anything added)
 
-Priorities are exact because workers hold one chunk each and nothing is prefetched; equal
-priorities run in submission order; a chunk run again after a lost worker goes first.
+Priorities are exact among the chunks waiting here; a chunk already queued at a busy worker (only
+chunks of a map with regular, measured times: see ``dispatcher``) runs before a higher priority
+submitted after it was sent.  Equal priorities run in submission order; a chunk run again after a
+lost worker goes first.
 """
 
 from __future__ import annotations
@@ -47,6 +49,15 @@ class PendingChunks:
     def requeue(self, chunk: Chunk) -> None:
         """Queue a chunk to run again, ahead of everything added."""
         self._push(chunk, next(self._front))
+
+    @property
+    def waiting(self) -> int:
+        """How many chunks may be handed to a worker now."""
+        return len(self._heap)
+
+    def peek(self) -> Chunk:
+        """The chunk ``pop`` would return."""
+        return self._heap[0][2]
 
     def pop(self) -> Chunk:
         return heapq.heappop(self._heap)[2]

@@ -18,7 +18,7 @@ worker gone itself, so that ``join()`` always returns.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from corepool._backends.base import WorkerHandle
 from corepool._engine.event_loop import TimerHandle
@@ -97,6 +97,10 @@ class Slot:
     worker: WorkerHandle | None = None
     ready: bool = False
     chunk: Chunk | None = None
+    """The chunk the worker runs (or reads); its outcome is the next to come back."""
+    queued: list[Chunk] = field(default_factory=list)
+    """Chunks sent to the worker behind ``chunk``, in order; never started while ``chunk`` is
+    set (the worker reads the next only after reporting the last)."""
     tasks_done: int = 0
     stop_reason: StopReason | None = None
     timer: TimerHandle | None = None
@@ -107,6 +111,22 @@ class Slot:
     @property
     def idle(self) -> bool:
         return self.worker is not None and self.chunk is None and self.stop_reason is None
+
+    def can_queue(self, depth: int) -> bool:
+        """Whether another chunk may be sent behind the running one (``depth`` at most)."""
+        worker = self.worker
+        return (
+            worker is not None
+            and worker.queues_chunks
+            and self.ready
+            and self.stop_reason is None
+            and self.chunk is not None
+            and len(self.queued) < depth
+        )
+
+    def held(self) -> list[Chunk]:
+        """Every chunk the worker holds, the running one first."""
+        return [self.chunk, *self.queued] if self.chunk is not None else list(self.queued)
 
     @property
     def state(self) -> WorkerState:

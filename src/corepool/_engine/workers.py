@@ -62,6 +62,11 @@ class Workers:
         idle.sort(key=lambda slot: (slot.ready, -slot.index))
         return idle
 
+    def least_loaded_queueable(self, depth: int) -> Slot | None:
+        """A busy worker that may take a chunk queued behind its own, holding the fewest."""
+        candidates = [slot for slot in self.slots if slot.can_queue(depth)]
+        return min(candidates, key=lambda slot: len(slot.queued), default=None)
+
     @property
     def all_gone(self) -> bool:
         return all(slot.worker is None for slot in self.slots)
@@ -138,6 +143,7 @@ class Workers:
         """Clear a slot whose worker went (its chunk was taken care of)."""
         slot.cancel_timer()
         slot.chunk = slot.worker = slot.stop_reason = None
+        slot.queued = []
         slot.ready = False
 
     # -- insight
