@@ -30,10 +30,11 @@ class Settings:
     queued_chunks_per_worker: int = 1
     """How many chunks a worker that can queue them (processes) may hold behind the one it runs,
     so that it starts the next the moment it ends the last instead of waiting a round trip to
-    the parent (~0.1 ms idle; 5-30 ms when other processes load the machine: benchmarks/cpu's
-    64 x 25 ms lost 11 % to it).  Only for a map whose chunk times are measured and regular, and
-    not for its last chunks: a chunk queued behind a long task would wait while another worker
-    idles (benchmarks/primes).  0: never."""
+    the parent (~0.1 ms on an idle machine; ~9 ms a chunk in traces of benchmarks/cpu while other
+    sessions loaded this 2-core machine, as much as 1/3 of a 25 ms task).  Only for a map whose
+    chunk times are measured and regular, and not for its last chunks.  What it can cost: a
+    chunk queued behind a task that turns out long waits for it, so another worker may idle at
+    the end for at most that queued chunk's (regular, measured) time.  0: never."""
 
     regular_time_spread: float = 3.0
     """Chunk times count as regular while the slowest of the job's recent chunks took at most this
