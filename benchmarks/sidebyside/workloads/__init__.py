@@ -11,4 +11,6 @@ NAMES = (
     "large_array",
     "imap_chunksize",
     "executor_buffersize",
+    "primes",
+    "fib",
 )
