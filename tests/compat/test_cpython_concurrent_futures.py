@@ -108,10 +108,10 @@ _install_thread_class(_shutdown.ThreadPoolShutdownTest)
 # failure here can leave an executor blocked until the interpreter hangs at exit (a run with the
 # process shutdown classes hung after the fork and forkserver ones; the spawn one is suspected,
 # possibly test_hang_gh94440, which replaces pytest-timeout's SIGALRM handler).  Next step:
-#   _install(_shutdown.ProcessPoolShutdownTest, PROCESS_MIXINS)
-#   _install(_init.InitializerMixin, ALL_MIXINS)
-#   _install(_init.FailingInitializerMixin, ALL_MIXINS)
-#   _install(_deadlock.ExecutorDeadlockTest, PROCESS_MIXINS, {"TIMEOUT": DEADLOCK_TIMEOUT})
+_install(_shutdown.ProcessPoolShutdownTest, PROCESS_MIXINS)
+_install(_init.InitializerMixin, ALL_MIXINS)
+_install(_init.FailingInitializerMixin, ALL_MIXINS)
+_install(_deadlock.ExecutorDeadlockTest, PROCESS_MIXINS, {"TIMEOUT": DEADLOCK_TIMEOUT})
 assert _init and _deadlock  # imported so a missing module skips with its reason
 
 
