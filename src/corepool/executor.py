@@ -48,6 +48,7 @@ R = TypeVar("R")
 
 class _EngineExecutor(concurrent.futures.Executor):
     _engine: Engine
+    _max_workers: int
 
     def _start(self, engine: Engine, defaults: CallDefaults) -> None:
         self._engine = engine
@@ -85,6 +86,7 @@ class _EngineExecutor(concurrent.futures.Executor):
             _unless_cancelled(future, future.set_exception),
             future.set_running_or_notify_cancel,
         )
+        self._refuse_if_broken()
         with self._lock:
             self._futures[future] = None
         try:
@@ -97,6 +99,20 @@ class _EngineExecutor(concurrent.futures.Executor):
                 self._futures[future] = job
         future.add_done_callback(self._forget)
         return future
+
+    def _refuse_if_broken(self) -> None:
+        # As the standard executors: once broken (an initializer failed, workers or threads
+        # cannot start), submit and map raise; the error is a BrokenProcessPool/BrokenThreadPool.
+        broken = self._engine.broken
+        if broken is not None:
+            raise broken
+
+    @property
+    def _broken(self) -> str | bool:
+        """The standard executors' ``_broken``, for programs (and CPython's tests) that read it:
+        False, or why the executor cannot run tasks."""
+        broken = self._engine.broken
+        return False if broken is None else str(broken)
 
     def _forget(self, future: concurrent.futures.Future[Any]) -> None:
         with self._lock:
@@ -156,6 +172,7 @@ class _EngineExecutor(concurrent.futures.Executor):
             progress=progress,
         )
         sink = StreamSink(ordered=True)
+        self._refuse_if_broken()
         try:
             job = self._engine.submit_map(request, sink)
         except PoolClosedError:
@@ -363,6 +380,7 @@ class ThreadPoolExecutor(_EngineExecutor):
             initargs=initargs,
             thread_name_prefix=thread_name_prefix or "ThreadPoolExecutor",
             settings=settings,
+            flavour=Flavour.CONCURRENT_FUTURES,
         )
         self._start(engine, defaults)
 

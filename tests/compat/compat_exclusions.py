@@ -118,12 +118,6 @@ _each(
     "test_max_tasks_per_child_defaults_to_spawn_context",
     "private attribute: executor._mp_context",
 )
-_each(
-    _PROCESS_EXECUTOR_CLASSES,
-    "test_python_finalization_error",
-    "errors: when the executor cannot start its threads (RuntimeError at interpreter shutdown), "
-    "the constructor raises that RuntimeError; the standard raises BrokenProcessPool from map",
-)
 for _test in ("test_saturation", "test_idle_thread_reuse", "test_default_workers"):
     EXCLUDED[f"ThreadPoolExecutorTest.{_test}"] = "private attribute: executor._threads"
 for _test in ("test_threads_terminate", "test_context_manager_shutdown", "test_del_shutdown",

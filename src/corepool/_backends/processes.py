@@ -47,6 +47,7 @@ from corepool._backends.pickled_calls import (
 from corepool._lifecycle.start_method import resolve_context, unimportable_main_hidden
 from corepool._wire import serialization
 from corepool._wire.framing import ChannelClosed, FrameReader, FrameWriter
+from corepool._wire.initializer import WorkerInitializer
 from corepool._wire.messages import (
     Call,
     CallUnreadable,
@@ -69,6 +70,8 @@ from corepool.settings import Settings
 # How many functions a worker keeps unpickled.  Each job has its own token, so this bounds the
 # worker's cache when many calls with different functions run one after another.
 _FUNCTION_CACHE_SIZE = 32
+# Where a failing initializer is logged in the worker: as the standard executors log it.
+_INITIALIZER_LOGGER = {Flavour.CONCURRENT_FUTURES: "concurrent.futures"}
 
 
 def create(options: BackendOptions) -> ProcessBackend:
@@ -125,10 +128,13 @@ class ProcessBackend(Backend):
         self._board_view = self._board.create_memoryview().cast("q")
         self._board_view[:] = array.array("q", bytes(self._board_view.nbytes))  # blocks are reused
         self._lifeline_reader, self._lifeline_writer = context.Pipe(duplex=False)
-        self._initializer_blob = (
-            serialization.dumps(
-                (initializer, initargs),
+        self._initializer = (
+            WorkerInitializer(
+                initializer,
+                initargs,
                 by_value=serialization.function_travels_by_value(initializer),
+                pickled_up_front=self._start_method != "fork",
+                log_failures_to=_INITIALIZER_LOGGER.get(flavour),
             )
             if initializer is not None
             else None
@@ -158,7 +164,7 @@ class ProcessBackend(Backend):
             channel=child_end,
             lifeline=self._lifeline_reader,
             board=self._board,
-            initializer_blob=self._initializer_blob,
+            initializer=self._initializer,
             native_threads=self._native_threads,
             measure_memory=self._measure_memory,
             inherited_fds=self._fds_a_fork_inherits(),

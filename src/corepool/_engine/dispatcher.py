@@ -70,6 +70,11 @@ class Dispatcher:
         self._tasks_done = self._chunks_done = 0
         self._recorder = InsightRecorder(size)
 
+    @property
+    def broken(self) -> BaseException | None:
+        """Why the pool cannot run tasks any more (read from any thread), or None."""
+        return self._broken
+
     # -- commands (posted by the engine from user threads)
 
     def start(self) -> None:
