@@ -73,14 +73,6 @@ EXCLUDED: dict[str, str] = {
     "WithManagerTestQueue.test_no_import_lock_contention": (
         "not applicable: the imported module uses multiprocessing.Queue itself"
     ),
-    # (3.13 only: the test does not exist in 3.11.7)
-    **{
-        f"With{kind}TestQueue.test_closed_queue_empty_exceptions": (
-            "sync: Queue.empty() after put/close/join_thread does not raise OSError('... is "
-            "closed')"
-        )
-        for kind in ("Processes", "Threads", "Manager")
-    },
     # -- test._test_multiprocessing: manager containers
     "WithManagerTestContainers.test_nested_queue": (
         "known race: a corepool Queue whose only reference is its pickle inside a shared List or "
