@@ -163,7 +163,7 @@ def test_shutdown_cancel_futures_still_runs_the_tasks_next_in_line(
     # As the standard's call queue: the tasks a starting or idle worker takes next are not
     # cancelled, even when no worker is ready yet; the rest are.
     executor = make_executor(2)
-    futures = [executor.submit(tasks.square, i) for i in range(20)]
+    futures = [executor.submit(tasks.sleep_then, 0.2, i) for i in range(20)]
     executor.shutdown(wait=True, cancel_futures=True)
     ran = [future.result(timeout=0) for future in futures if not future.cancelled()]
     assert len(ran) >= 2

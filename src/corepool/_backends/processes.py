@@ -70,6 +70,10 @@ from corepool.settings import Settings
 # How many functions a worker keeps unpickled.  Each job has its own token, so this bounds the
 # worker's cache when many calls with different functions run one after another.
 _FUNCTION_CACHE_SIZE = 32
+# A worker whose initializer failed exits within milliseconds, and its failure is told when it
+# has (``_tell_init_failure``); one kept alive (by a thread its initializer started) is told
+# about after this long, so that the pool never waits on it.
+_INIT_FAILURE_GRACE = 2.0
 # Where a failing initializer is logged in the worker: as the standard executors log it.
 _INITIALIZER_LOGGER = {Flavour.CONCURRENT_FUTURES: "concurrent.futures"}
 
@@ -227,6 +231,7 @@ class ProcessWorker(WorkerHandle):
         self._writing = False
         self._exited = False
         self._known_functions: collections.deque[int] = collections.deque()
+        self._init_failure: BaseException | None = None
         self._running: ChunkView | None = None
         """The chunk sent last and not answered yet (kept to resend it, never longer: its items
         may hold shared objects whose memory goes when the last reference does)."""
@@ -365,7 +370,8 @@ class ProcessWorker(WorkerHandle):
         elif isinstance(message, FunctionUnreadable):
             self._function_unreadable(message)
         elif isinstance(message, InitFailed):
-            listener.worker_init_failed(self, rebuild(message.error, self._flavour))
+            self._init_failure = rebuild(message.error, self._flavour)
+            self._loop.call_later(_INIT_FAILURE_GRACE, self._tell_init_failure)
         else:  # pragma: no cover - a bug in the protocol
             raise TypeError(f"unexpected message from a worker: {message!r}")
 
@@ -376,4 +382,17 @@ class ProcessWorker(WorkerHandle):
             self._on_readable()
         self._process.join()
         self._exited = True
+        self._tell_init_failure()
         self._listener.worker_exited(self, self._process.exitcode)
+
+    def _tell_init_failure(self) -> None:
+        """The initializer failed: told once the worker has exited (or after a grace period).
+
+        On its way out the worker flushes what its initializer left in flight (a log record on
+        a ``multiprocessing.Queue`` handler, as CPython's ``test_init`` checks); the standard
+        executor sees the pool broken only after that exit, so a program reading that queue
+        then finds the record there.
+        """
+        error, self._init_failure = self._init_failure, None
+        if error is not None:
+            self._listener.worker_init_failed(self, error)
