@@ -10,6 +10,19 @@ from compat_exclusions import EXCLUDED, RACE_CATEGORY, SKIPPED_CATEGORIES
 
 HERE = Path(__file__).parent
 
+SLOW_CLASSES = {
+    "WithProcessesTestBarrier": "~83 s",
+    "WithManagerTestBarrier": "~56 s",
+}
+"""Marked ``slow``: CI's second interpreter (3.13) leaves them out, after 3.11 has run them.
+
+The process Barrier classes start a few hundred processes (parties x rounds); measured on this
+2-core machine under load (3.11, ``--durations=0``), they are ~140 s of the ~230 s that
+``test_cpython_multiprocessing.py`` takes.  What they check does not change with the
+interpreter, and 3.13 still runs ``WithThreadsTestBarrier`` (the same Barrier, in one
+process; ~3 s).
+"""
+
 
 def test_id(item: pytest.Item) -> str:
     cls = getattr(item, "cls", None)
@@ -30,6 +43,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         # ``__del__`` would otherwise turn a later test (whichever runs the collection) into an
         # error.  Tests that check the warning (``test_resource_warning``) catch it themselves.
         item.add_marker(pytest.mark.filterwarnings("ignore::ResourceWarning"))
+        cls = getattr(item, "cls", None)
+        if cls is not None and cls.__name__ in SLOW_CLASSES:
+            item.add_marker(pytest.mark.slow)
         reason = EXCLUDED.get(test_id(item))
         if reason is None:
             continue
