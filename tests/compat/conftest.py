@@ -61,3 +61,23 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def no_orphan_processes() -> Iterator[None]:
     """CPython's classes keep a pool for the whole class (``_TestPool.setUpClass``)."""
     yield
+
+
+@pytest.fixture(autouse=True)
+def no_pool_left_running() -> Iterator[None]:
+    """Terminate the pools and executors a test made and left running.
+
+    A CPython test that fails half-way can leave an executor whose tasks wait for what the test
+    never does (release a semaphore); like the standard executors, corepool's would then keep the
+    interpreter waiting at exit, and the whole run would hang after its last test.  Engines made
+    before the test (a class's pool, ``_TestPool.setUpClass``) are left alone.  Reads corepool's
+    registry of engines to end at exit (``_lifecycle.exit_hooks``).
+    """
+    from corepool._lifecycle import exit_hooks
+
+    before = set(exit_hooks._engines.keys())
+    yield
+    for engine in list(exit_hooks._engines.keys()):
+        if engine not in before and not engine.join(timeout=0):
+            engine.terminate()
+            engine.join(timeout=30)
