@@ -196,6 +196,9 @@ class Dispatcher:
             self._workers.mark_ready(slot)
             self._recorder.ready(slot.index)
             self._dispatch()
+            # The chunks _dispatch dropped (their call or future cancelled) may have been the
+            # last work of a closing pool: without this, shutdown() waited forever.
+            self._maybe_finish()
 
     def worker_init_failed(self, worker: WorkerHandle, error: BaseException) -> None:
         problem = InitializerError(
