@@ -113,6 +113,20 @@ def mpire_pool(workers: int, start_method: str | None = None) -> Iterator[Any]:
         pool.stop_and_join()
 
 
+@contextmanager
+def pebble_pool(workers: int) -> Iterator[Any]:
+    """``pebble.ProcessPool``: its ``map`` returns a future whose result iterates the values."""
+    from pebble import ProcessPool
+
+    pool = ProcessPool(max_workers=workers)
+    try:
+        list(pool.map(noop, range(workers * 4)).result())
+        yield pool
+    finally:
+        pool.close()
+        pool.join()
+
+
 def delayed_calls(fn: Callable[..., Any], items: Any) -> Iterator[Any]:
     import joblib
 

@@ -149,13 +149,17 @@ class _EngineExecutor(concurrent.futures.Executor):
     ) -> Iterator[R]:
         """Like ``map(fn, *iterables)``, in parallel; results in order, errors raised in place.
 
-        ``timeout`` counts from this call, as in the standard library.  ``buffersize`` bounds how
-        many tasks run ahead of the consumer (by default a few chunks per worker).
+        The input is read lazily, at most ``buffersize`` chunks ahead of the consumer (by default
+        a few chunks per worker): a chunk is what travels to a worker as one message,
+        ``chunksize`` items, or without it as many as corepool's automatic sizing puts in one
+        (~10 ms of work, at most ``Settings.max_chunk_items``).  That is Python 3.14's meaning
+        of ``buffersize`` for ``ProcessPoolExecutor`` with a chunksize; for at most
+        ``buffersize`` items, as 3.14 does without one, pass ``chunksize=1`` too.
+        ``timeout`` counts from this call, as in the standard library.  Leaving the iterator
+        before its end (``break``, ``close()``) cancels the work not started and stops reading.
         """
         deadline = None if timeout is None else time.monotonic() + timeout
         _check_buffersize(buffersize)
-        if buffersize is not None and chunksize is None:
-            chunksize = 1
         source: Iterable[Any] = (
             iterables[0] if len(iterables) == 1 else zip(*iterables, strict=False)
         )
@@ -167,7 +171,7 @@ class _EngineExecutor(concurrent.futures.Executor):
             style,
             self._defaults.options(),
             chunksize,
-            _window_for(buffersize, chunksize),
+            buffersize,
             fn_name="fn",
             progress=progress,
         )
@@ -179,11 +183,14 @@ class _EngineExecutor(concurrent.futures.Executor):
             raise RuntimeError("cannot schedule new futures after shutdown") from None
         with self._lock:
             self._streams.add(job)
-        return self._results(job, sink, deadline)
+        results = self._results(job, sink, deadline)
+        next(results)  # started, so that close() or dropping it cancels even before a first next()
+        return results
 
     def _results(self, job: Job, sink: StreamSink, deadline: float | None) -> Iterator[Any]:
         next_outcome = sink.next_outcome
         try:
+            yield None  # map() stops here at once: see there
             if deadline is None:
                 yield from sink.iter_values()
                 return
@@ -279,12 +286,6 @@ def _check_buffersize(buffersize: int | None) -> None:
         raise TypeError("buffersize must be an integer or None")
     if buffersize < 1:
         raise ValueError("buffersize must be None or > 0")
-
-
-def _window_for(buffersize: int | None, chunksize: int | None) -> int | None:
-    if buffersize is None:
-        return None
-    return max(1, buffersize // (chunksize or 1))
 
 
 class ProcessPoolExecutor(_EngineExecutor):

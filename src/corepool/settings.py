@@ -24,13 +24,31 @@ class Settings:
 
     max_chunk_items: int = 16_384
     """Upper bound on an automatic chunk; together with the window it bounds the parent's memory
-    when streaming tiny items from an endless iterator (8 chunks in flight: a few MB of small
-    values; 65,536 grew the parent by ~25 MB in benchmarks/imap_memory)."""
+    when streaming tiny items from an endless iterator (8 chunks in flight, ~12 once such chunks
+    are known to be short enough to queue: a few MB of small values, +4 MB in
+    benchmarks/imap_memory; 65,536 grew the parent by ~25 MB)."""
 
     window_chunks_per_worker: int = 4
     """How many chunks of one streaming call (``imap``, ``map`` over an iterator) may be taken from
     the input and not yet handed to the consumer, per worker.  Larger keeps workers busier when
     task times vary; smaller bounds memory tighter."""
+
+    worker_queue_seconds: float = 0.005
+    """A worker process running a short chunk of a map is sent the next chunks too, while those
+    queued behind it are estimated to take less than this: it starts each as soon as the last ends,
+    instead of waiting for the parent's round trip (~0.1 ms idle, but up to the interpreter's 5 ms
+    switch interval while the parent's threads compete for the GIL).  With ``chunksize=1000``
+    of a 0.2 µs function, each chunk is ~0.3 ms of work: one chunk at a time left the workers
+    idle over half the time (benchmarks/imap_chunksize).  Chunks of unknown duration, of calls
+    with a timeout, and single tasks (``submit``, ``apply_async``: cancellable until they start)
+    are never queued, nor is anything queued behind them; 0 queues nothing.  A chunk of higher
+    priority submitted later waits for the chunks queued ahead of it: by the estimates, less
+    than twice this long."""
+
+    max_queued_chunks: int = 32
+    """At most this many chunks wait in one worker's queue (``worker_queue_seconds``), and a
+    streaming call's window grows by at most this many per worker to make room for them: a
+    chunk costs the parent ~1 KB of bookkeeping however few items it holds."""
 
     min_window_chunks: int = 4
     """Floor of the window, so a one-worker pool still overlaps sending and running."""
@@ -65,6 +83,14 @@ class Settings:
 
     channel_buffer_bytes: int = 1 << 20
     """Socket buffer for each worker channel: big results then need fewer wake-ups."""
+
+    zygote_max_parent_bytes: int = 256 << 20
+    """The default start method forks its server (the *zygote*, ``_lifecycle/zygote.py``) from
+    the program only while the program's resident memory is under this: the zygote keeps the
+    pages the program had then for as long as the program runs (up to this much more memory if
+    the program frees or rewrites them), and forking takes ~1 ms per 100 MB of page tables.  Above
+    it, ``multiprocessing``'s forkserver (a fresh interpreter, ~85-150 ms once) serves instead.
+    An interpreter with corepool and NumPy imported is ~40 MB."""
 
     def replace(self, **changes: object) -> Settings:
         """A copy with some fields changed."""

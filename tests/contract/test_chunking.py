@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
+
+import pytest
 
 import corepool
 from support import tasks
@@ -39,3 +42,30 @@ def test_work_spreads_over_all_workers(make_pool: Callable[..., corepool.Pool]) 
     stats = pool.statistics()
     # Chunks are capped at len / (workers * 4), so both workers get some.
     assert all(worker.tasks_done > 0 for worker in stats.workers)
+
+
+def _chunks(pool_or_executor: Any) -> tuple[int, int]:
+    insights = pool_or_executor.insights()
+    return insights.tasks, sum(worker.chunks for worker in insights.workers)
+
+
+@pytest.mark.parametrize("method", ["imap", "imap_unordered", "map", "starmap"])
+def test_explicit_chunks_are_exactly_that_size(pool: corepool.Pool, method: str) -> None:
+    # 1,000 items from a generator in chunks of 7: 142 of 7 and a last one of 6, whatever
+    # queueing, window or automatic sizing do around them.
+    items = (x for x in range(1000))
+    if method == "starmap":
+        results = list(pool.starmap(tasks.add, ((x, 0) for x in items), chunksize=7))
+    else:
+        results = list(getattr(pool, method)(tasks.square, items, chunksize=7))
+    expected = list(range(1000)) if method == "starmap" else [x * x for x in range(1000)]
+    assert sorted(results) == expected
+    assert _chunks(pool) == (1000, 143)
+    assert pool.insights().explicit_chunksize
+
+
+def test_executor_map_chunks_are_exactly_that_size(make_executor: Callable[..., Any]) -> None:
+    executor = make_executor()
+    results = executor.map(tasks.square, (x for x in range(1000)), chunksize=7, buffersize=3)
+    assert list(results) == [x * x for x in range(1000)]
+    assert _chunks(executor) == (1000, 143)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 import itertools
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -35,7 +35,11 @@ def _idle(pool: corepool.Pool) -> bool:
     return stats.tasks_in_flight == 0 and stats.tasks_queued == 0
 
 
-def test_endless_generator_with_a_pausing_consumer(pool: corepool.Pool) -> None:
+def test_endless_generator_with_a_pausing_consumer(
+    make_pool: Callable[..., corepool.Pool],
+) -> None:
+    # No queues in the workers, so the window keeps its base width (see the next test).
+    pool = make_pool(settings=corepool.Settings(worker_queue_seconds=0))
     source = CountingSource()
     chunksize = 5
     results = pool.imap(tasks.square, source, chunksize=chunksize)
@@ -52,6 +56,22 @@ def test_endless_generator_with_a_pausing_consumer(pool: corepool.Pool) -> None:
     results.close()
 
 
+def test_short_chunks_widen_the_window_within_bounds(pool: corepool.Pool) -> None:
+    source = CountingSource()
+    chunksize = 5
+    results = pool.imap(tasks.square, source, chunksize=chunksize)
+    assert [next(results) for _ in range(100)] == [x * x for x in range(100)]
+    # Chunks of 5 squares are short: room for the workers' queues is added to the window.
+    settings = corepool.Settings()
+    base = pool._engine.window_slots()  # type: ignore[union-attr]
+    widest = base + 2 * settings.max_queued_chunks
+    wait_until(lambda: source.pulled > 100 + base * chunksize, what="the window to widen")
+    wait_until(lambda: _idle(pool), what="the pool to go idle while the consumer pauses")
+    assert source.pulled <= 100 + widest * chunksize
+    assert [next(results) for _ in range(50)] == [x * x for x in range(100, 150)]
+    results.close()
+
+
 def test_automatic_chunks_stay_bounded_on_an_endless_input(pool: corepool.Pool) -> None:
     source = CountingSource()
     results = pool.imap_unordered(tasks.square, source)
@@ -59,7 +79,7 @@ def test_automatic_chunks_stay_bounded_on_an_endless_input(pool: corepool.Pool) 
         next(results)
     wait_until(lambda: _idle(pool))
     settings = corepool.Settings()
-    window = pool._engine.window_slots()  # type: ignore[union-attr]
+    window = pool._engine.window_slots() + 2 * settings.max_queued_chunks  # type: ignore[union-attr]
     assert source.pulled <= 2000 + (window + 1) * settings.max_chunk_items
     results.close()
 
@@ -110,7 +130,8 @@ def test_map_reads_a_generator_lazily(pool: corepool.Pool) -> None:
 def test_executor_map_streams(make_executor) -> None:  # type: ignore[no-untyped-def]
     executor = make_executor()
     source = CountingSource()
-    results = executor.map(tasks.square, source, buffersize=8)
+    # buffersize counts chunks; with chunksize=1 that is items, as in Python 3.14 without one.
+    results = executor.map(tasks.square, source, chunksize=1, buffersize=8)
     assert [next(results) for _ in range(20)] == [x * x for x in range(20)]
     results.close()
     gc.collect()

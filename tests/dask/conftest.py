@@ -2,7 +2,8 @@
 
 ``LocalCluster(n_workers=2, threads_per_worker=1, processes=True)``, dashboard on a free port: two
 Dask worker processes, each behind a nanny that restarts it when it dies.  It starts in ~1.5 s,
-so every test of this directory shares it; ``client`` waits, before each test, until both workers
+so every test of this directory shares it (but those that kill workers again and again: their
+own, ``killable_pool``); ``client`` waits, before each test, until both workers
 are back (a fault test kills some).
 
 ``distributed.scheduler.allowed-failures`` is 1 (Dask's default is 3): a task whose worker dies
@@ -12,6 +13,7 @@ then cost two worker restarts (~1-2 s each on 2 cores) instead of four.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -51,8 +53,8 @@ def _restore_environment() -> None:
             os.environ.pop(name, None)
 
 
-@pytest.fixture(scope="session")
-def cluster() -> Iterator[Any]:
+@contextlib.contextmanager
+def _local_cluster() -> Iterator[Any]:
     # The workers import the tasks of ``dask_tasks.py`` by name, as a real cluster's workers
     # import the user's installed modules: its folder goes on their path, at every (re)spawn.
     path = os.pathsep.join(filter(None, [str(HERE), os.environ.get("PYTHONPATH", "")]))
@@ -73,6 +75,28 @@ def cluster() -> Iterator[Any]:
         _restore_environment()
         yield started
     _restore_environment()
+
+
+@pytest.fixture(scope="session")
+def cluster() -> Iterator[Any]:
+    with _local_cluster() as started:
+        yield started
+
+
+@pytest.fixture
+def killable_pool() -> Iterator[corepool.Pool]:
+    """A pool on a cluster of its own, for a test that kills Dask workers.
+
+    On a loaded machine a nanny can fail to bring its worker back at all (Dask then leaves the
+    cluster a worker short for good): the session's cluster must not pay for it.
+    """
+    with (
+        _local_cluster() as own,
+        distributed.Client(own, set_as_default=False) as own_client,
+        corepool.Pool(backend="dask", client=own_client) as pool,
+    ):
+        yield pool
+        pool.terminate()
 
 
 @pytest.fixture(autouse=True)

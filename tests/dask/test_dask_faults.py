@@ -48,9 +48,14 @@ def test_a_worker_killed_mid_map_loses_no_result(pool: corepool.Pool, client: An
     assert seen == list(range(300))  # every result exactly once, in order
 
 
+# Each kill below waits for Dask's nanny to start a new worker process (~2 s here, far longer on
+# a loaded machine): four kills can need more than the suite's 60 s.
+@pytest.mark.slow
+@pytest.mark.timeout(240)
 def test_a_task_that_kills_its_workers_fails_alone_naming_killed_worker(
-    pool: corepool.Pool,
+    killable_pool: corepool.Pool,
 ) -> None:
+    pool = killable_pool
     # Chunks of 4: the first chunk's Dask task fails with KilledWorker; its items run again
     # one per chunk, so that the innocent ones succeed and only item 2 fails.
     results = pool.imap(_kills_on_2, range(8), chunksize=4)
@@ -73,7 +78,12 @@ def _kills_on_2(x: int) -> int:
     return x
 
 
-def test_retries_run_a_task_again_after_killed_worker(pool: corepool.Pool, tmp_path: Path) -> None:
+@pytest.mark.slow
+@pytest.mark.timeout(240)
+def test_retries_run_a_task_again_after_killed_worker(
+    killable_pool: corepool.Pool, tmp_path: Path
+) -> None:
+    pool = killable_pool
     # It kills two workers (Dask reschedules once, then gives up): corepool's retry runs it.
     marker = str(tmp_path / "attempts")
     assert pool.apply(tasks.kills_its_worker_until, (marker, 2), retries=1) == "survived"

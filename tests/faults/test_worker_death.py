@@ -82,6 +82,24 @@ def test_chunk_mates_survive_a_crash(pool: corepool.Pool) -> None:
     assert [v for i, v in enumerate(collected) if i != 13] == [x * x for x in range(40) if x != 13]
 
 
+@pytest.mark.parametrize("kind", ["crash", "exit"])
+def test_chunks_queued_behind_a_lost_worker_run_again(pool: corepool.Pool, kind: str) -> None:
+    # Chunks of 10 tiny items: once the first have run, workers hold the next ones queued
+    # behind the one they run (_engine/queueing.py).  The worker that dies loses its queue too.
+    count, bad = 4000, 2505
+    results = pool.imap(functools.partial(faults.crash_on, bad=bad, kind=kind), range(count), 10)
+    collected: list[object] = []
+    for _ in range(count):
+        try:
+            collected.append(next(results))
+        except corepool.WorkerLostError as error:
+            collected.append(error)
+    assert isinstance(collected[bad], corepool.WorkerLostError)
+    assert [v for i, v in enumerate(collected) if i != bad] == [
+        x * x for x in range(count) if x != bad
+    ]
+
+
 def _crash_on_13(x: int) -> int:
     return faults.crash_on(x, 13)
 

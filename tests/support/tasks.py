@@ -128,6 +128,13 @@ def wait_for(event: Any, value: Any = None) -> Any:
     return value
 
 
+def square_or_wait(x: int, gate: Any, at: int) -> int:
+    """``square``, except that item ``at`` first waits for ``gate``."""
+    if x == at:
+        wait_for(gate)
+    return x * x
+
+
 def nested_pool_sum(n: int) -> int:
     """A task that starts a pool of its own (workers are not daemonic)."""
     with corepool.Pool(2) as pool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -38,6 +39,37 @@ def test_another_thread_wakes_the_loop(loop: EventLoop) -> None:
     loop.call_soon(threading.Thread(target=post).start)
     loop.run_forever()  # blocks in select until the thread writes its wake-up
     assert seen == ["from a thread"]
+
+
+def test_no_call_from_another_thread_is_left_waiting(loop: EventLoop) -> None:
+    # The loop writes itself no wake-up byte while it is busy; a call posted at any moment, busy
+    # or about to wait, must still run promptly.  Posters that pause now and then let the loop
+    # fall asleep between posts, the others keep it busy.
+    posters, calls = 4, 500
+    seen: list[int] = []
+    finished: list[int] = []
+
+    def post(index: int) -> None:
+        for number in range(calls):
+            loop.call_soon_threadsafe(seen.append, number)
+            if index % 2 and number % 50 == 0:
+                time.sleep(0.001)
+        loop.call_soon_threadsafe(finished.append, index)
+        loop.call_soon_threadsafe(stop_when_all_finished)
+
+    def stop_when_all_finished() -> None:
+        if len(finished) == posters:
+            loop.stop()
+
+    for index in range(posters):
+        loop.call_soon(threading.Thread(target=post, args=(index,)).start)
+    gave_up: list[bool] = []
+    # A lost wake-up would leave the loop waiting in select until this timer: a hang, not slowness.
+    loop.call_later(20, lambda: (gave_up.append(True), loop.stop()))
+    loop.run_forever()
+    assert not gave_up
+    assert sorted(finished) == list(range(posters))
+    assert len(seen) == posters * calls
 
 
 def test_a_reader_fires_until_removed_and_a_pending_call_is_dropped(loop: EventLoop) -> None:

@@ -1,3 +1,16 @@
 """One module per workload; each defines ``WORKLOAD`` (a ``model.Workload``)."""
 
-NAMES = ("tiny_map", "cpu", "sleep", "start", "imap_memory")
+NAMES = (
+    "tiny_map",
+    "cpu",
+    "sleep",
+    "start",
+    "imap_memory",
+    "start_first",
+    "start_many",
+    "large_array",
+    "imap_chunksize",
+    "executor_buffersize",
+    "primes",
+    "fib",
+)

@@ -28,6 +28,7 @@ On the loop thread (``start_worker`` and every ``WorkerHandle`` method), never b
      the initializer raised: the worker then exits by itself);
   2. for every chunk it was given, exactly one of ``chunk_finished``, ``chunk_unreadable`` (the
      items could not be read as a whole) or ``function_unreadable``, unless it is lost first;
+     a worker that ``queues_chunks`` reports them in the order it was given them;
   3. ``worker_exited`` exactly once, last, whatever happened: after ``stop()``, ``kill()`` or
      ``terminate()``, or when it died by itself.
 
@@ -213,6 +214,9 @@ class ChunkFinished:
     """CPU time the worker's thread or process spent running the items (0: not measured)."""
     overhead_seconds: float = 0.0
     """Time the worker spent reading the items and writing the results (pickling)."""
+    queued_seconds: float = 0.0
+    """Of ``seconds``, the time the worker was ready to run but queued for a core (a machine
+    busy with other programs); 0 where not measured."""
 
 
 class WorkerHandle(ABC):
@@ -220,6 +224,10 @@ class WorkerHandle(ABC):
 
     index: int
     name: str
+    queues_chunks: bool = False
+    """``run()`` may be called again while the worker holds chunks: it runs them one after
+    another in the order given, reporting each, and ``position()`` names the one it is at.  The
+    engine then sends a busy worker its next short chunks ahead (``_engine/queueing.py``)."""
 
     @property
     @abstractmethod
@@ -231,7 +239,7 @@ class WorkerHandle(ABC):
 
     @abstractmethod
     def run(self, chunk: ChunkView) -> None:
-        """Send a chunk; the worker must be ready and idle."""
+        """Send a chunk; the worker must be idle, unless it ``queues_chunks``."""
 
     @abstractmethod
     def stop(self) -> None:

@@ -44,7 +44,11 @@ from corepool._backends.pickled_calls import (
     pack_items,
     pack_items_isolated,
 )
-from corepool._lifecycle.start_method import resolve_context, unimportable_main_hidden
+from corepool._lifecycle.start_method import (
+    resolve_context,
+    unimportable_main_hidden,
+    uses_zygote,
+)
 from corepool._wire import serialization
 from corepool._wire.framing import ChannelClosed, FrameReader, FrameWriter
 from corepool._wire.initializer import WorkerInitializer
@@ -79,8 +83,15 @@ _INITIALIZER_LOGGER = {Flavour.CONCURRENT_FUTURES: "concurrent.futures"}
 
 
 def create(options: BackendOptions) -> ProcessBackend:
+    context = resolve_context(options.context)
+    if uses_zygote(context):
+        from corepool._lifecycle.zygote import ZYGOTE
+
+        # Here, on the thread creating the pool, before the pool starts threads of its own: the
+        # zygote can only be forked while the program has one thread (``_lifecycle.zygote``).
+        ZYGOTE.start_if_harmless(options.settings.zygote_max_parent_bytes)
     return ProcessBackend(
-        resolve_context(options.context),
+        context,
         options.size,
         options.settings,
         options.initializer,
@@ -222,7 +233,9 @@ class ProcessWorker(WorkerHandle):
         self.name = process.name
         self._row = row
         self._process = process
-        self._pid = process.pid  # kept: the process object is closed once it is released
+        # Read when first asked (the zygote tells it without making the start wait), and kept:
+        # the process object is closed once it is released.
+        self._pid: int | None = None
         self._channel = channel
         self._loop = loop
         self._listener = listener
@@ -232,9 +245,11 @@ class ProcessWorker(WorkerHandle):
         self._exited = False
         self._known_functions: collections.deque[int] = collections.deque()
         self._init_failure: BaseException | None = None
-        self._running: ChunkView | None = None
-        """The chunk sent last and not answered yet (kept to resend it, never longer: its items
-        may hold shared objects whose memory goes when the last reference does)."""
+        self._sent: dict[int, tuple[ChunkView, bool | None]] = {}
+        """Chunks sent and not answered yet, by id, each with how its function travelled (True
+        by value, False by reference, None named by token only: defined by an earlier call).
+        Kept to resend them, never longer: their items may hold shared objects whose memory
+        goes when the last reference does."""
         channel.setblocking(False)
         self.channel_fd = channel.fileno()
         loop.add_reader(self.channel_fd, self._on_readable)
@@ -242,16 +257,27 @@ class ProcessWorker(WorkerHandle):
 
     @property
     def pid(self) -> int | None:
+        if self._pid is None:
+            try:
+                self._pid = self._process.pid
+            except ValueError:  # closed, and the zygote never told it
+                pass
         return self._pid
 
     def position(self) -> WorkerPosition:
         return position_from_row(self._row)
 
+    queues_chunks = True  # calls wait in the channel; the worker reads the next when it is done
+
     def run(self, chunk: ChunkView) -> None:
         packed = chunk.payload
         assert isinstance(packed, PackedItems)
-        self._running = chunk
         function, forget = self._function_for(chunk.job)
+        by_value = None
+        if isinstance(function, FunctionDef):
+            payload = chunk.job.payload
+            by_value = isinstance(payload, FunctionPayload) and payload.by_value
+        self._sent[chunk.id] = (chunk, by_value)
         call = Call(
             chunk.id,
             function,
@@ -275,17 +301,19 @@ class ProcessWorker(WorkerHandle):
 
     def _function_unreadable(self, message: FunctionUnreadable) -> None:
         """Forget the function (it is sent afresh next time) and tell the engine, which sends it
-        again by value, or fails the chunk's items if it went by value already."""
-        chunk = self._running
-        if chunk is None or chunk.id != message.chunk_id:
+        again by value, or fails the chunk's items if it went by value already.
+
+        A chunk queued behind one whose function could not be read names the function by token
+        only and fails too: it goes back to the engine, and its function travels afresh."""
+        sent = self._sent.pop(message.chunk_id, None)
+        if sent is None:
             return
-        self._running = None
+        chunk, by_value = sent
         job = chunk.job
         if job.id in self._known_functions:
             self._known_functions.remove(job.id)
         error = rebuild(message.error)
-        payload = job.payload
-        if isinstance(payload, FunctionPayload) and payload.by_value:
+        if by_value:
             size = len(chunk.items)
             self._dispatch(
                 Done(
@@ -310,7 +338,7 @@ class ProcessWorker(WorkerHandle):
             self._process.terminate()
 
     def release(self) -> None:
-        self._running = None
+        self._sent.clear()
         if self.channel_fd >= 0:
             self._loop.remove_reader(self.channel_fd)
             if self._writing:
@@ -318,6 +346,7 @@ class ProcessWorker(WorkerHandle):
             self._channel.close()
             self.channel_fd = -1
         if self._exited:
+            self.pid  # noqa: B018 - read before the process object is closed
             self._process.close()
 
     # -- event loop callbacks
@@ -350,7 +379,7 @@ class ProcessWorker(WorkerHandle):
     def _dispatch(self, message: object) -> None:
         listener = self._listener
         if isinstance(message, (Done, CallUnreadable)):
-            self._running = None
+            self._sent.pop(message.chunk_id, None)
         if isinstance(message, Done):
             listener.chunk_finished(
                 self,
@@ -361,6 +390,7 @@ class ProcessWorker(WorkerHandle):
                     message.rss,
                     message.cpu,
                     message.overhead,
+                    message.queued,
                 ),
             )
         elif isinstance(message, Ready):

@@ -156,7 +156,11 @@ class ThreadWorker(WorkerHandle):
             self._listener.chunk_finished(
                 self,
                 ChunkFinished(
-                    event.chunk_id, LocalOutcome(event), event.seconds, cpu_seconds=event.cpu
+                    event.chunk_id,
+                    LocalOutcome(event),
+                    event.seconds,
+                    cpu_seconds=event.cpu,
+                    queued_seconds=event.queued,
                 ),
             )
         elif isinstance(event, LocalReady):

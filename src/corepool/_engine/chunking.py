@@ -5,6 +5,10 @@ spends 99 % of its time on the trip.  The sizer starts with single items (so lon
 over the workers from the start), measures the time the workers report per item, and from then on
 cuts chunks that take ``target_chunk_seconds``, capped so that a map of known length still gives
 every worker several chunks.
+
+An item seen recently to take a whole target or more makes the next chunks single items again,
+whatever the average says: a run of short items must not hide the long one among them
+(benchmarks/fib, benchmarks/primes).
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ _recent_lock = threading.Lock()
 # is a ratio of (decayed) sums: a 25,000-item chunk outweighs a single-item probe, whose time is
 # dominated by fixed costs (benchmarks/tiny_map: probes overestimated the cost per item ~100x).
 _DECAY = 0.5
+# After a long item, this many chunks per worker are single items: every worker's next two.
+_SINGLE_AFTER_LONG_PER_WORKER = 2
 
 
 class ChunkSizer:
@@ -52,6 +58,9 @@ class ChunkSizer:
         self._seconds = 0.0
         self._items = 0.0
         self._issued = 0
+        self._single_after_long = max(2, workers * _SINGLE_AFTER_LONG_PER_WORKER)
+        self._long_seen = 0
+        """How many of the last chunks ran an item that took a target or more (counts down)."""
         recalled = _recall(fn)
         if recalled is not None:
             self._seconds, self._items = recalled, 1.0
@@ -73,12 +82,19 @@ class ChunkSizer:
             if self._items == 0 and self._issued >= self._probes:
                 self._measured.wait(self._target)
             self._issued += 1
-            if self._items == 0:
+            if self._items == 0 or self._long_seen:
                 return 1
             per_item = self._seconds / self._items
         if per_item <= 0:
             return self._cap
         return max(1, min(self._cap, int(self._target / per_item)))
+
+    def seconds_for(self, items: int) -> float | None:
+        """How long ``items`` items should take to run; None before anything was measured."""
+        with self._measured:
+            if self._items == 0:
+                return None
+            return self._seconds / self._items * items
 
     def record(self, items: int, seconds: float) -> None:
         """A chunk of ``items`` items ran in ``seconds`` (as measured by its worker)."""
@@ -88,8 +104,15 @@ class ChunkSizer:
             self._seconds = self._seconds * _DECAY + seconds
             self._items = self._items * _DECAY + items
             per_item = self._seconds / self._items
+            self._note_recent(items, seconds)
             self._measured.notify_all()
         _remember(self._fn, per_item)
+
+    def _note_recent(self, items: int, seconds: float) -> None:
+        if seconds / items >= self._target:
+            self._long_seen = self._single_after_long
+        elif self._long_seen:
+            self._long_seen -= 1
 
 
 def _recall(fn: Callable[..., Any]) -> float | None:

@@ -4,10 +4,11 @@
                  ▲                                                          │
                  └── requeue (lost worker) ◀── worker_exited / chunk_finished ─▶ results thread
 
-Every worker holds at most one chunk, recorded in its ``Slot``; with the worker's ``position()``
-this tells exactly which item a dead or timed-out worker held (see ``recovery``).  The backend
-contract (``_backends/base.py``) says what workers report; this class also guards against a
-backend that breaks it (a second exit report, a kill that never ends in an exit).
+Every worker runs one chunk, recorded in its ``Slot``, and may have short chunks of a map queued
+behind it (``queueing``); with the worker's ``position()`` this tells exactly which item a dead or
+timed-out worker held (see ``recovery``).  The backend contract (``_backends/base.py``) says what
+workers report; this class also guards against a backend that breaks it (a second exit report, a
+kill that never ends in an exit).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import time
 from collections.abc import Callable
 
 from corepool._backends.base import Backend, ChunkFinished, Outcome, WorkerHandle
+from corepool._engine import queueing
 from corepool._engine.limits import WorkerLimits
 from corepool._engine.loop_thread import LoopThread
 from corepool._engine.pending import PendingChunks
@@ -56,6 +58,9 @@ class Dispatcher:
         self._preparer = preparer
         self._on_finished = on_finished
         self._limits = limits or WorkerLimits()
+        # A worker to be retired after so many tasks or so much memory must not run queued ones.
+        no_limits = self._limits.max_tasks is None and self._limits.max_memory is None
+        self._queue_seconds = settings.worker_queue_seconds if no_limits else 0.0
         self._workers = Workers(backend, self._loop, settings, size, self, self._worker_gone)
         self._slots = self._workers.slots
         self._pending = PendingChunks(self._loop, self._released)
@@ -85,6 +90,8 @@ class Dispatcher:
         for chunk in chunks:
             if self._broken is not None:
                 self._fail(chunk, self._broken)
+            elif chunk.job.cancelled.is_set():  # a feeder cut it while the call was cancelled
+                self._fail(chunk, TaskCancelledError("the call was cancelled"))
             else:
                 self._pending.add(chunk)
         self._dispatch()
@@ -110,6 +117,8 @@ class Dispatcher:
             running = self._clear_chunk(slot)
             if running is not None:
                 self._fail(running, error)
+            for queued in queueing.take_queued(slot):
+                self._fail(queued, error)
             if slot.worker is not None and slot.stop_reason is not StopReason.TERMINATE:
                 self._workers.stop(slot, StopReason.TERMINATE)
         self._maybe_finish()
@@ -145,10 +154,33 @@ class Dispatcher:
                 self._fail(chunk, TaskCancelledError("the call was cancelled"))
             elif chunk.job.sink.claim():  # False: its future was cancelled; nothing to run
                 self._assign(idle.pop(), chunk)
+        if self._pending.ready and self._queue_seconds > 0:
+            self._queue_ahead()
+
+    def _queue_ahead(self) -> None:
+        """Queue short pending chunks behind busy workers (see ``queueing``)."""
+        limit = self._queue_seconds
+        while self._pending.ready:
+            chunk = self._pending.peek()
+            seconds = queueing.queueable_seconds(chunk, limit)
+            slot = (
+                queueing.slot_with_room(self._slots, limit, self._settings.max_queued_chunks)
+                if seconds is not None
+                else None
+            )
+            if seconds is None or slot is None or slot.worker is None:
+                return
+            self._pending.pop()
+            if chunk.job.cancelled.is_set():
+                self._fail(chunk, TaskCancelledError("the call was cancelled"))
+            elif chunk.job.sink.claim():
+                queueing.enqueue(slot, chunk, seconds)
+                slot.worker.run(chunk)
 
     def _assign(self, slot: Slot, chunk: Chunk) -> None:
         assert slot.worker is not None
         slot.chunk = chunk
+        slot.running_seconds = queueing.queueable_seconds(chunk, self._queue_seconds)
         slot.assigned_ns = time.monotonic_ns()
         self._recorder.assigned(slot.index)
         timeout = chunk.job.options.timeout
@@ -157,10 +189,18 @@ class Dispatcher:
         slot.worker.run(chunk)
 
     def _clear_chunk(self, slot: Slot) -> Chunk | None:
-        chunk, slot.chunk = slot.chunk, None
+        chunk, slot.chunk, slot.running_seconds = slot.chunk, None, None
         if chunk is not None and slot.stop_reason is None:
             slot.cancel_timer()  # the chunk's timeout check (while stopping: the next step)
         return chunk
+
+    def _start_queued(self, slot: Slot) -> None:
+        """The worker answered for its chunk and went on to the next one queued, if any."""
+        chunk = queueing.next_queued(slot)
+        if chunk is not None:
+            slot.chunk = chunk
+            slot.assigned_ns = time.monotonic_ns()
+            self._recorder.assigned(slot.index)
 
     def _run_again(self, chunks: list[Chunk]) -> None:
         """Queue chunks to run again; parts cut from a chunk are prepared again first."""
@@ -224,6 +264,7 @@ class Dispatcher:
         assert chunk is not None
         chunk.job.sizer.record(len(chunk), event.seconds)
         self._recorder.finished(slot.index, chunk, event)
+        self._start_queued(slot)
         slot.tasks_done += len(chunk)
         self._tasks_done += len(chunk)
         self._chunks_done += 1
@@ -252,6 +293,7 @@ class Dispatcher:
         if slot is None or slot.chunk is None or slot.chunk.id != chunk_id:
             return None
         chunk = self._clear_chunk(slot)
+        self._start_queued(slot)
         self._dispatch()
         return chunk
 
@@ -268,6 +310,9 @@ class Dispatcher:
         self, slot: Slot, worker: WorkerHandle, exitcode: int | None, detail: str
     ) -> None:
         chunk, reason, ready = slot.chunk, slot.stop_reason, slot.ready
+        # Never started, so never to blame: queued chunks run again first, in their order.
+        for queued in reversed(queueing.take_queued(slot)):
+            self._requeue(queued)
         self._workers.vacate(slot)
         self._recorder.gone(slot.index)
         if chunk is not None:
@@ -378,7 +423,7 @@ class Dispatcher:
             backend=self._backend.capabilities.name,
             workers=self._workers.statistics(),
             tasks_queued=sum(len(chunk) for chunk in self._pending),
-            tasks_in_flight=sum(len(slot.chunk) for slot in self._slots if slot.chunk is not None),
+            tasks_in_flight=sum(_held(slot) for slot in self._slots),
             tasks_done=self._tasks_done,
             chunks_done=self._chunks_done,
             workers_replaced=self._workers.replaced,
@@ -387,6 +432,11 @@ class Dispatcher:
 
     def insights(self) -> PoolInsights:
         return self._recorder.snapshot(self._backend.capabilities.name)
+
+
+def _held(slot: Slot) -> int:
+    running = len(slot.chunk) if slot.chunk is not None else 0
+    return running + sum(len(chunk) for chunk, _ in slot.queued)
 
 
 def _deliver_outcome(chunk: Chunk, outcome: Outcome) -> None:

@@ -30,6 +30,7 @@ from corepool._engine.limits import WorkerLimits
 from corepool._engine.loop_thread import LoopThread
 from corepool._engine.preparation import Preparer
 from corepool._engine.progress_sink import ProgressSink
+from corepool._engine.queueing import WindowWidening
 from corepool._engine.requests import MapRequest, TaskRequest
 from corepool._engine.results_thread import ResultsThread
 from corepool._engine.sinks import Sink
@@ -162,6 +163,9 @@ class Engine:
             fn, self.size, self.settings, total=request.total, explicit=request.chunksize
         )
         window = Window(request.window_slots or self.window_slots())
+        widening = None
+        if request.window_slots is None:  # a buffersize is the caller's to choose
+            widening = WindowWidening(window, sizer, self.size, self.settings, window.slots)
         sink.ledger = BlockLedger(window)
         progress = open_progress(request.progress, request.total, request.label)
         if progress is not None:
@@ -174,7 +178,7 @@ class Engine:
             self._results.post(sink.input_failed, 0, local_error(error, Stage.PICKLE_CALL))
             return job
         feeder = Feeder(
-            job, request.items, window, self._submit_chunk, self._results.post, self._fed
+            job, request.items, window, self._submit_chunk, self._results.post, self._fed, widening
         )
         with self._lock:
             self._check_running()

@@ -3,7 +3,8 @@
 One thread per streaming call (``map``, ``imap``, ``Executor.map``...).  It is the only code that
 iterates the user's iterable, so a slow or blocking generator delays only its own job, and the
 dispatcher never runs user code.  Chunk sizes come from the job's ``ChunkSizer`` at the moment
-each chunk is cut, so they follow the measurements as they arrive.
+each chunk is cut, so they follow the measurements as they arrive; so does the window's width
+(``queueing.WindowWidening``), for a call whose chunks turn out to be short.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import islice
 from typing import Any
 
+from corepool._engine.queueing import WindowWidening
 from corepool._engine.tasks import Chunk, Job
 from corepool._engine.window import Window
 
@@ -29,8 +31,10 @@ class Feeder:
         submit: Callable[[Chunk], None],
         post_to_results: Callable[..., None],
         finished: Callable[[Job], None],
+        widening: WindowWidening | None = None,
     ) -> None:
         self._job = job
+        self._widening = widening
         self._source = source
         self._window = window
         self._submit = submit
@@ -59,6 +63,8 @@ class Feeder:
                 job.sink.ledger.open_block(index, len(items))
                 self._submit(Chunk(job, index, items))
                 index += len(items)
+                if self._widening is not None:
+                    self._widening.after_cut(len(items))
             else:
                 self._window.release()
             if error is not None:

@@ -3,8 +3,9 @@
     add ─▶ delayed (a loop timer each) ─▶ heap: (-priority, order) ─▶ pop ─▶ a worker
                       requeue ─▶ heap front (negative order: before anything added)
 
-Priorities are exact because workers hold one chunk each and nothing is prefetched; equal
-priorities run in submission order; a chunk run again after a lost worker goes first.
+Priorities are exact because workers run one chunk each and only a few ms of short map chunks
+are queued behind it (``queueing.py``); equal priorities run in submission order; a chunk run
+again after a lost worker goes first.
 """
 
 from __future__ import annotations
@@ -50,6 +51,10 @@ class PendingChunks:
 
     def pop(self) -> Chunk:
         return heapq.heappop(self._heap)[2]
+
+    def peek(self) -> Chunk:
+        """The chunk ``pop()`` would return."""
+        return self._heap[0][2]
 
     def remove_job(self, job_id: int) -> list[Chunk]:
         """Take out every waiting chunk of a job (cancelled), delayed ones included."""

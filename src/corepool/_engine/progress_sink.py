@@ -24,13 +24,14 @@ class ProgressSink(Sink):
         self._closed = False
 
     def deliver(self, start: int, values: list[Any], errors: dict[int, BaseException]) -> None:
+        # The bar first: delivering the last outcomes may return the call to its caller, who
+        # must find the bar finished (under load it was sometimes drawn after map() returned).
+        if not self._closed and values:
+            self._done += len(values)
+            self._progress.advance(len(values), len(errors))
+            if self._total is not None and self._done >= self._total:
+                self._close()
         self._inner.deliver(start, values, errors)
-        if self._closed or not values:
-            return
-        self._done += len(values)
-        self._progress.advance(len(values), len(errors))
-        if self._total is not None and self._done >= self._total:
-            self._close()
 
     def input_ended(self, total: int) -> None:
         self._inner.input_ended(total)

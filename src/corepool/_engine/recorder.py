@@ -39,6 +39,7 @@ class _WorkerTimes:
     io: float = 0.0
     transit: float = 0.0
     cpu: float = 0.0
+    queued: float = 0.0
     idle_since: float | None = None
     assigned_at: float = 0.0
 
@@ -73,6 +74,7 @@ class InsightRecorder:
         times.busy += event.seconds
         times.io += event.overhead_seconds
         times.cpu += event.cpu_seconds
+        times.queued += event.queued_seconds
         held = now - times.assigned_at
         times.transit += max(0.0, held - event.seconds - event.overhead_seconds)
         times.idle_since = now
@@ -100,6 +102,7 @@ class InsightRecorder:
                 times.io,
                 times.transit,
                 times.cpu,
+                times.queued,
             )
             for index, times in enumerate(self._workers)
         )

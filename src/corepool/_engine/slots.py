@@ -18,7 +18,8 @@ worker gone itself, so that ``join()`` always returns.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from collections import deque
+from dataclasses import dataclass, field
 
 from corepool._backends.base import WorkerHandle
 from corepool._engine.event_loop import TimerHandle
@@ -97,6 +98,14 @@ class Slot:
     worker: WorkerHandle | None = None
     ready: bool = False
     chunk: Chunk | None = None
+    """The chunk the worker runs (or was sent last, while it had none)."""
+    queued: deque[tuple[Chunk, float]] = field(default_factory=deque)
+    """Chunks sent to the worker behind ``chunk``, to run next in this order, each with its
+    estimated seconds (``queueing.py``)."""
+    queued_seconds: float = 0.0
+    running_seconds: float | None = None
+    """The estimated seconds of ``chunk``, if it is short enough to have others queued behind
+    it (``queueing.queueable_seconds``); None otherwise."""
     tasks_done: int = 0
     stop_reason: StopReason | None = None
     timer: TimerHandle | None = None

@@ -108,6 +108,9 @@ class Done(NamedTuple):
     CPU-bound work from waiting: ``backend="auto"``, insights)."""
     overhead: float = 0.0
     """Time the worker spent reading the call and writing the results (unpickling, pickling)."""
+    queued: float = 0.0
+    """Of ``seconds``, the time the worker was ready to run but queued for a core (a busy
+    machine, ``_worker/cpu_clock.py``): not waiting, so left out of the CPU share."""
 
 
 class CallUnreadable(NamedTuple):

@@ -42,6 +42,7 @@ from corepool._wire.messages import (
 )
 from corepool._wire.remote_error import RemoteError, Stage, capture
 from corepool._worker import progress
+from corepool._worker.cpu_clock import RunQueueClock
 from corepool._worker.memory import resident_memory
 from corepool._worker.runner import run_items
 
@@ -88,6 +89,7 @@ def _serve(
     measure: Callable[[], int] | None,
 ) -> None:
     functions: dict[int, Callable[..., Any]] = {}
+    clock = RunQueueClock()  # made here: it measures this (the worker's main) thread
     while True:
         try:
             message = pickle.loads(read_frame(channel))
@@ -96,14 +98,17 @@ def _serve(
         if isinstance(message, Stop):
             return
         assert isinstance(message, Call)
-        reply = _handle_call(message, functions, row)
+        reply = _handle_call(message, functions, row, clock)
         if measure is not None and isinstance(reply, Done):
             reply = reply._replace(rss=measure())
         _send(channel, reply)
 
 
 def _handle_call(
-    call: Call, functions: dict[int, Callable[..., Any]], row: MutableSequence[int]
+    call: Call,
+    functions: dict[int, Callable[..., Any]],
+    row: MutableSequence[int],
+    clock: RunQueueClock,
 ) -> Done | CallUnreadable | FunctionUnreadable:
     progress.begin_chunk(row, call.chunk_id, call.track_start_times)
     for token in call.forget:
@@ -117,16 +122,18 @@ def _handle_call(
         items, unreadable = serialization.unpack_call_items(call.items)
     except BaseException as error:  # noqa: BLE001 - the parent resends the items one by one
         return CallUnreadable(call.chunk_id, capture(error, Stage.UNPICKLE_CALL))
-    started, cpu_started = time.perf_counter(), time.process_time()
+    started, cpu_started, queued = time.perf_counter(), time.process_time(), clock.read()
     results, raised = run_items(
         fn, call.style, items, row, with_times=call.track_start_times, skip=set(unreadable)
     )
     ended, cpu = time.perf_counter(), time.process_time() - cpu_started
+    queued = clock.read() - queued
     errors = dict(unreadable)
     errors.update((index, capture(error, Stage.RUN)) for index, error in raised.items())
     done = _done(call, results, errors, ended - started, row)
-    # Per chunk, not per item: four clock reads for a chunk of ~10 ms of work.
-    return done._replace(cpu=cpu, overhead=(started - reading) + (time.perf_counter() - ended))
+    # Per chunk, not per item: six clock reads for a chunk of ~10 ms of work.
+    overhead = (started - reading) + (time.perf_counter() - ended)
+    return done._replace(cpu=cpu, overhead=overhead, queued=queued)
 
 
 def _done(

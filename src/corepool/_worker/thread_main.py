@@ -16,6 +16,7 @@ from typing import Any
 from corepool import worker_context as context
 from corepool._wire.messages import CallStyle
 from corepool._worker import progress
+from corepool._worker.cpu_clock import RunQueueClock
 from corepool._worker.runner import run_items
 
 
@@ -36,6 +37,8 @@ class LocalDone:
     seconds: float
     cpu: float = 0.0
     """``time.thread_time()`` spent running the items."""
+    queued: float = 0.0
+    """Of ``seconds``, the time spent ready to run but queued for a core (``cpu_clock.py``)."""
 
 
 @dataclass(frozen=True)
@@ -73,20 +76,25 @@ def thread_worker_main(
             post(LocalInitFailed(error))
             return
     post(LocalReady())
-    while True:
-        call = inbox.get()
-        if isinstance(call, LocalStop):
-            return
-        progress.begin_chunk(row, call.chunk_id, call.track_start_times)
-        started, cpu_started = time.perf_counter(), time.thread_time()
-        results, errors = run_items(
-            call.fn, call.style, call.items, row, with_times=call.track_start_times, stop=stop
-        )
-        if stop.is_set():
-            return
-        row[progress.ITEM] = progress.PACKING_BASE
-        seconds, cpu = time.perf_counter() - started, time.thread_time() - cpu_started
-        post(LocalDone(call.chunk_id, results, errors, seconds, cpu))
-        # An idle worker holds nothing of its last chunk: its arguments and results belong to
-        # the caller, who may expect them freed once the call returned.
-        del call, results, errors
+    clock = RunQueueClock()
+    try:
+        while True:
+            call = inbox.get()
+            if isinstance(call, LocalStop):
+                return
+            progress.begin_chunk(row, call.chunk_id, call.track_start_times)
+            started, cpu_started, queued = time.perf_counter(), time.thread_time(), clock.read()
+            results, errors = run_items(
+                call.fn, call.style, call.items, row, with_times=call.track_start_times, stop=stop
+            )
+            if stop.is_set():
+                return
+            row[progress.ITEM] = progress.PACKING_BASE
+            seconds, cpu = time.perf_counter() - started, time.thread_time() - cpu_started
+            queued = clock.read() - queued
+            post(LocalDone(call.chunk_id, results, errors, seconds, cpu, queued))
+            # An idle worker holds nothing of its last chunk: its arguments and results belong to
+            # the caller, who may expect them freed once the call returned.
+            del call, results, errors
+    finally:
+        clock.close()  # one descriptor per worker thread

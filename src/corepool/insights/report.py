@@ -30,10 +30,14 @@ class WorkerInsight:
     transit_seconds: float
     """Holding a chunk but neither running nor reading/writing it: messages on their way."""
     cpu_seconds: float
+    queued_seconds: float = 0.0
+    """Of ``busy_seconds``, ready to run but queued for a core: other programs' load."""
 
     @property
     def cpu_share(self) -> float:
-        return self.cpu_seconds / self.busy_seconds if self.busy_seconds > 0 else 0.0
+        """CPU time over the run time the machine let the tasks have (queued time left out, so
+        that CPU-bound tasks on a machine busy with other programs do not look like waiting)."""
+        return _cpu_share(self.cpu_seconds, self.busy_seconds - self.queued_seconds)
 
 
 @dataclass(frozen=True)
@@ -108,6 +112,7 @@ def suggest(
     waiting = sum(worker.waiting_seconds for worker in workers)
     overhead = sum(worker.io_seconds + worker.transit_seconds for worker in workers)
     cpu = sum(worker.cpu_seconds for worker in workers)
+    queued = sum(worker.queued_seconds for worker in workers)
     advice: list[str] = []
     per_chunk = busy / max(chunks, 1)
     if overhead > 0.25 * busy and per_chunk < 0.005:
@@ -128,11 +133,14 @@ def suggest(
             f"workers waited for work {waiting / (waiting + busy):.0%} of the time: the input (or "
             "the code consuming results) is slower than the pool; fewer workers would do as well"
         )
-    cpu_share = cpu / busy
-    if backend == "threads" and len(workers) > 1 and 0.2 < cpu_share < 0.8 / len(workers) + 0.2:
+    # Threads sharing the GIL are queued for a core at each hand-over on a busy machine, so for
+    # them queued time is not the machine's alone: their share stays CPU over run time.
+    thread_share = _cpu_share(cpu, busy)
+    cpu_share = _cpu_share(cpu, busy - queued)
+    if backend == "threads" and len(workers) > 1 and 0.2 < thread_share < 0.8 / len(workers) + 0.2:
         advice.append(
-            f"tasks used the CPU {cpu_share:.0%} of their run time on {len(workers)} threads, as "
-            "Python code holding the GIL does: processes (or backend='auto') would run them "
+            f"tasks used the CPU {thread_share:.0%} of their run time on {len(workers)} threads, "
+            "as Python code holding the GIL does: processes (or backend='auto') would run them "
             "in parallel"
         )
     if backend == "processes" and cpu_share < 0.2:
@@ -141,3 +149,7 @@ def suggest(
             "(backend='threads' or 'auto') would do the same with less overhead"
         )
     return tuple(advice)
+
+
+def _cpu_share(cpu: float, runnable: float) -> float:
+    return min(1.0, cpu / runnable) if runnable > 0 else 0.0

@@ -372,6 +372,11 @@ def close_environment(path: str) -> None:
         environment.close()
 
 
+def any_open() -> bool:
+    """Whether this process has a shared environment open (the zygote is not forked then)."""
+    return bool(_environments)
+
+
 def _after_fork_in_child() -> None:
     global _pid, _registry_lock
     _pid = os.getpid()

@@ -165,6 +165,10 @@ class JanitorClient:
     def holds(self, name: str) -> bool:
         return name in self._held
 
+    def holds_anything(self) -> bool:
+        """Whether a fork now would hold something (the zygote is not forked then)."""
+        return bool(self._held)
+
     def claim_new(
         self, address: str, name_for: Callable[[], str], make: Callable[[str], T]
     ) -> tuple[str, T]:

@@ -1,0 +1,158 @@
+"""One 256 MB NumPy array passed to 16 tasks on 2 workers: time and peak memory.
+
+Each task gets ``(array, i)`` and reads one float per 4 KiB page of the array (every page is
+touched).  corepool, joblib and ``multiprocessing.Pool`` run on a pool started and warmed up
+before the array exists; the timed part is one ``starmap`` of the 16 ``(array, i)`` pairs (joblib:
+``Parallel`` over 16 delayed calls, large arrays memory-mapped, its default).  mpire's
+copy-on-write hands the array to workers by forking them after it exists
+(``WorkerPool(shared_objects=array)``): its timed part is starting that pool *and* the map, since
+the fork is its transport.
+
+Memory: after the timed call, the same call runs again with a sampler reading the summed PSS of
+the process and its descendants every 10 ms (``memory.PeakTreePss``): *peak PSS*.  *interpreters*
+is the same sum just before the array was made (mpire: the parent alone, its workers do not exist
+yet), so *peak - interpreters* is what the array and its transport cost.
+"""
+
+from __future__ import annotations
+
+import gc
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from sidebyside import pools
+from sidebyside.memory import PeakTreePss, tree_pss_mb
+from sidebyside.model import Params, Row, RowStats, TargetCheck, Workload
+from sidebyside.tasks import noop
+
+WORKERS = 2
+TASKS = 16
+MEGABYTES = 256
+
+
+def read_pages(array: Any, i: int) -> float:
+    return float(array[::512].sum()) + i  # float64: one read per 4 KiB page
+
+
+def read_shared(shared: Any, i: int) -> float:
+    return read_pages(shared, i)
+
+
+def _array(p: Params) -> Any:
+    import numpy as np
+
+    return np.full(p["items"], 1.5)
+
+
+def _expected(array: Any) -> list[float]:
+    base = read_pages(array, 0)
+    return [base + i for i in range(TASKS)]
+
+
+def _measure(make_call: Callable[[Any], Callable[[], list[float]]], p: Params) -> dict[str, Any]:
+    gc.collect()
+    interpreters = tree_pss_mb()
+    array = _array(p)
+    expected = _expected(array)
+    call = make_call(array)
+    started = time.perf_counter()
+    results = call()
+    seconds = time.perf_counter() - started
+    if list(results) != expected:
+        raise AssertionError(f"wrong results: {list(results)[:3]}")
+    gc.collect()
+    with PeakTreePss() as memory:
+        results = call()
+    if list(results) != expected:
+        raise AssertionError("wrong results in the second call")
+    return {
+        "seconds": seconds,
+        "peak_pss_mb": memory.peak,
+        "interpreters_mb": interpreters,
+        "added_mb": memory.peak - interpreters,
+    }
+
+
+def _pairs(array: Any) -> list[tuple[Any, int]]:
+    return [(array, i) for i in range(TASKS)]
+
+
+def corepool_pool(p: Params) -> dict[str, Any]:
+    with pools.corepool_pool(WORKERS) as pool:
+        return _measure(lambda array: lambda: pool.starmap(read_pages, _pairs(array)), p)
+
+
+def mp_pool(p: Params) -> dict[str, Any]:
+    with pools.mp_pool(WORKERS) as pool:
+        return _measure(lambda array: lambda: pool.starmap(read_pages, _pairs(array)), p)
+
+
+def joblib_memmap(p: Params) -> dict[str, Any]:
+    import joblib
+
+    with pools.joblib_parallel(WORKERS) as parallel:
+        call = joblib.delayed(read_pages)
+        return _measure(lambda array: lambda: parallel(call(array, i) for i in range(TASKS)), p)
+
+
+def mpire_copy_on_write(p: Params) -> dict[str, Any]:
+    from mpire import WorkerPool
+
+    def run(array: Any) -> list[float]:
+        with WorkerPool(n_jobs=WORKERS, shared_objects=array, start_method="fork") as pool:
+            pool.map(noop, range(WORKERS), chunk_size=1)  # as the others: every worker ran one
+            return list(pool.map(read_shared, range(TASKS), chunk_size=1))
+
+    return _measure(lambda array: lambda: run(array), p)
+
+
+def prepare(quick: bool) -> dict[str, Any]:
+    return {"items": MEGABYTES * 1_000_000 // 8}
+
+
+def check(stats: Mapping[str, RowStats], p: Params) -> list[TargetCheck]:
+    ours, mpire = stats[REFERENCE], stats[MPIRE]
+    added = ours.extras["added_mb"]
+    return [
+        TargetCheck(
+            "corepool.Pool automatic transport within 1.5x mpire's copy-on-write time",
+            f"{ours.median:.3f} s vs {mpire.median:.3f} s (x{ours.median / mpire.median:.2f})",
+            ours.median <= 1.5 * mpire.median,
+        ),
+        TargetCheck(
+            f"corepool.Pool: peak PSS <= 1.3x the {MEGABYTES} MB array + the interpreters",
+            f"{ours.extras['peak_pss_mb']:.0f} MB = {ours.extras['interpreters_mb']:.0f} MB "
+            f"interpreters + {added:.0f} MB ({added / MEGABYTES:.2f}x the array); mpire "
+            f"{mpire.extras['peak_pss_mb']:.0f} MB",
+            added <= 1.3 * MEGABYTES,
+        ),
+    ]
+
+
+REFERENCE = "corepool.Pool (automatic)"
+MPIRE = "mpire (copy-on-write)"
+
+WORKLOAD = Workload(
+    name="large_array",
+    title=f"one {MEGABYTES} MB NumPy array to {TASKS} tasks on {WORKERS} workers",
+    description=__doc__ or "",
+    rows=(
+        Row(REFERENCE, corepool_pool, "starmap on a warm pool: the array goes by shared memory"),
+        Row(MPIRE, mpire_copy_on_write, "WorkerPool(shared_objects=array), fork: start included"),
+        Row("joblib (memmap)", joblib_memmap, "Parallel(n_jobs=2), max_nbytes='1M' (its default)"),
+        Row(
+            "multiprocessing.Pool (pickling)",
+            mp_pool,
+            "starmap on a warm pool: the array is pickled into every task",
+        ),
+    ),
+    reference=REFERENCE,
+    prepare=prepare,
+    check=check,
+    extra_columns=(
+        ("peak_pss_mb", "peak PSS (MB)", "{:.0f}"),
+        ("interpreters_mb", "interpreters (MB)", "{:.0f}"),
+        ("added_mb", "peak - interpreters (MB)", "{:.0f}"),
+    ),
+)

@@ -1,0 +1,155 @@
+"""The first pool of a program, then later pools in the same process (2 workers each).
+
+One fresh interpreter per run.  The clock starts *before* the library is imported (``import
+multiprocessing`` for the standard library's rows, ``import corepool`` for corepool's: a program
+pays both), then one pool is created, runs one trivial task, is closed and joined (or shut
+down), and that is the *first pool*; the median column is that time, import included.  The
+*first, no import* column leaves the import out, and the *import* column shows it alone.  Then
+``LATER`` more pools go through the same lifecycle in the same process: *later pool* is their
+median (a forkserver, a janitor or a fork server already running are reused by then).
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from sidebyside.model import Params, Row, RowStats, TargetCheck, Workload
+from sidebyside.tasks import noop
+
+WORKERS = 2
+LATER = 5
+
+
+def _measure(imports: Callable[[], Any], lifecycle: Callable[[Any], None]) -> dict[str, Any]:
+    started = time.perf_counter()
+    module = imports()
+    imported = time.perf_counter()
+    lifecycle(module)
+    finished = time.perf_counter()
+    later = []
+    for _ in range(LATER):
+        began = time.perf_counter()
+        lifecycle(module)
+        later.append(time.perf_counter() - began)
+    return {
+        "seconds": finished - started,
+        "first_no_import_seconds": finished - imported,
+        "import_seconds": imported - started,
+        "later_seconds": statistics.median(later),
+    }
+
+
+def _import_multiprocessing() -> Any:
+    import multiprocessing
+
+    return multiprocessing
+
+
+def _import_futures() -> Any:
+    import concurrent.futures
+    import multiprocessing
+
+    return concurrent.futures, multiprocessing
+
+
+def _import_corepool() -> Any:
+    import corepool
+
+    corepool.Pool  # noqa: B018 - its front doors load lazily: part of the import
+    corepool.ProcessPoolExecutor  # noqa: B018
+    return corepool
+
+
+def mp_pool(method: str | None) -> Callable[[Params], dict[str, Any]]:
+    def lifecycle(multiprocessing: Any) -> None:
+        pool = multiprocessing.get_context(method).Pool(WORKERS)
+        pool.apply(noop)
+        pool.close()
+        pool.join()
+
+    return lambda p: _measure(_import_multiprocessing, lifecycle)
+
+
+def futures_process(p: Params) -> dict[str, Any]:
+    def lifecycle(modules: Any) -> None:
+        futures, _ = modules
+        with futures.ProcessPoolExecutor(WORKERS) as executor:
+            executor.submit(noop).result()
+
+    return _measure(_import_futures, lifecycle)
+
+
+def corepool_pool(p: Params) -> dict[str, Any]:
+    def lifecycle(corepool: Any) -> None:
+        pool = corepool.Pool(WORKERS)
+        pool.apply(noop)
+        pool.close()
+        pool.join()
+
+    return _measure(_import_corepool, lifecycle)
+
+
+def corepool_executor(p: Params) -> dict[str, Any]:
+    def lifecycle(corepool: Any) -> None:
+        with corepool.ProcessPoolExecutor(WORKERS) as executor:
+            executor.submit(noop).result()
+
+    return _measure(_import_corepool, lifecycle)
+
+
+def prepare(quick: bool) -> dict[str, Any]:
+    return {}
+
+
+def check(stats: Mapping[str, RowStats], p: Params) -> list[TargetCheck]:
+    ours, theirs = stats[REFERENCE], stats[MP_DEFAULT]
+    first, first_mp = ours.median, theirs.median
+    bare = ours.extras["first_no_import_seconds"]
+    bare_mp = theirs.extras["first_no_import_seconds"]
+    later, later_mp = ours.extras["later_seconds"], theirs.extras["later_seconds"]
+    return [
+        TargetCheck(
+            "corepool.Pool: first pool (import included) <= 2x multiprocessing.Pool (default)",
+            f"{first * 1000:.0f} ms vs {first_mp * 1000:.0f} ms (x{first / first_mp:.2f}); "
+            f"without the import {bare * 1000:.0f} ms vs {bare_mp * 1000:.0f} ms "
+            f"(x{bare / bare_mp:.2f})",
+            first <= 2 * first_mp,
+        ),
+        TargetCheck(
+            "corepool.Pool: later pools <= 1.5x multiprocessing.Pool (default)",
+            f"{later * 1000:.1f} ms vs {later_mp * 1000:.1f} ms (x{later / later_mp:.2f})",
+            later <= 1.5 * later_mp,
+        ),
+    ]
+
+
+REFERENCE = "corepool.Pool"
+MP_DEFAULT = "multiprocessing.Pool (default)"
+
+WORKLOAD = Workload(
+    name="start_first",
+    title="first pool in a fresh interpreter, import included, then later pools (2 workers)",
+    description=__doc__ or "",
+    rows=(
+        Row(MP_DEFAULT, mp_pool(None), "fork on Linux up to Python 3.13"),
+        Row("multiprocessing.Pool (forkserver)", mp_pool("forkserver")),
+        Row(
+            "concurrent.futures.ProcessPoolExecutor (default)",
+            futures_process,
+            "fork on Linux up to Python 3.13, forkserver from 3.14",
+        ),
+        Row(REFERENCE, corepool_pool, "its default start method"),
+        Row("corepool.ProcessPoolExecutor", corepool_executor, "its default start method"),
+    ),
+    reference=REFERENCE,
+    prepare=prepare,
+    check=check,
+    extra_columns=(
+        ("first_no_import_seconds", "first, no import (s)", "{:.4f}"),
+        ("import_seconds", "import (s)", "{:.4f}"),
+        ("later_seconds", "later pool (s)", "{:.4f}"),
+    ),
+)

@@ -1,0 +1,116 @@
+"""64 worker processes started and warmed up: the cost of a large pool.
+
+One fresh interpreter per run, the library imported before the clock starts.  Timed from just
+before the pool is created to the end of a warm-up ``map`` of 4 trivial tasks per worker with
+chunksize=1 (so that the pool's workers are up and have taken tasks); the shutdown that follows
+(close and join, or ``shutdown(wait=True)``) is timed apart, in the *shutdown* column.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from sidebyside.model import Params, Row, RowStats, TargetCheck, Workload
+from sidebyside.tasks import noop
+
+WORKERS = 64
+
+
+def _measure(
+    start: Callable[[], Any], warm: Callable[[Any], None], stop: Callable[[Any], None]
+) -> dict[str, Any]:
+    started = time.perf_counter()
+    pool = start()
+    warm(pool)
+    warmed = time.perf_counter()
+    stop(pool)
+    return {"seconds": warmed - started, "shutdown_seconds": time.perf_counter() - warmed}
+
+
+def _pool_warm(pool: Any) -> None:
+    pool.map(noop, range(WORKERS * 4), chunksize=1)
+
+
+def _pool_stop(pool: Any) -> None:
+    pool.close()
+    pool.join()
+
+
+def _executor_warm(executor: Any) -> None:
+    list(executor.map(noop, range(WORKERS * 4), chunksize=1))
+
+
+def _executor_stop(executor: Any) -> None:
+    executor.shutdown(wait=True)
+
+
+def mp_pool(method: str | None) -> Callable[[Params], dict[str, Any]]:
+    def run(p: Params) -> dict[str, Any]:
+        import multiprocessing
+
+        context = multiprocessing.get_context(method)
+        return _measure(lambda: context.Pool(WORKERS), _pool_warm, _pool_stop)
+
+    return run
+
+
+def futures_process(p: Params) -> dict[str, Any]:
+    import concurrent.futures
+
+    return _measure(
+        lambda: concurrent.futures.ProcessPoolExecutor(WORKERS), _executor_warm, _executor_stop
+    )
+
+
+def corepool_pool(p: Params) -> dict[str, Any]:
+    import corepool
+
+    return _measure(lambda: corepool.Pool(WORKERS), _pool_warm, _pool_stop)
+
+
+def corepool_executor(p: Params) -> dict[str, Any]:
+    import corepool
+
+    return _measure(lambda: corepool.ProcessPoolExecutor(WORKERS), _executor_warm, _executor_stop)
+
+
+def prepare(quick: bool) -> dict[str, Any]:
+    return {}
+
+
+def check(stats: Mapping[str, RowStats], p: Params) -> list[TargetCheck]:
+    ours, theirs = stats[REFERENCE].median, stats[MP_DEFAULT].median
+    return [
+        TargetCheck(
+            "corepool.Pool: 64 workers started and warmed up <= 1.5x multiprocessing.Pool",
+            f"{ours:.3f} s vs {theirs:.3f} s (x{ours / theirs:.2f})",
+            ours <= 1.5 * theirs,
+        )
+    ]
+
+
+REFERENCE = "corepool.Pool"
+MP_DEFAULT = "multiprocessing.Pool (default)"
+
+WORKLOAD = Workload(
+    name="start_many",
+    title="64 worker processes started and warmed up",
+    description=__doc__ or "",
+    rows=(
+        Row(MP_DEFAULT, mp_pool(None), "fork on Linux up to Python 3.13"),
+        Row("multiprocessing.Pool (forkserver)", mp_pool("forkserver")),
+        Row(
+            "concurrent.futures.ProcessPoolExecutor (default)",
+            futures_process,
+            "fork on Linux up to Python 3.13, forkserver from 3.14",
+        ),
+        Row(REFERENCE, corepool_pool, "its default start method"),
+        Row("corepool.ProcessPoolExecutor", corepool_executor, "its default start method"),
+    ),
+    reference=REFERENCE,
+    prepare=prepare,
+    check=check,
+    extra_columns=(("shutdown_seconds", "shutdown (s)", "{:.3f}"),),
+)

@@ -1,0 +1,127 @@
+"""Short chunks sent to a busy worker ahead of time, so that it never waits for the parent.
+
+    pending ─▶ an idle worker: slot.chunk                        (the dispatcher, as always)
+            └▶ a busy worker's slot.queued, while what is queued there is estimated to run
+               for less than Settings.worker_queue_seconds          (here)
+
+    worker: runs slot.chunk ─ Done ─▶ parent: chunk_finished ─▶ slot.chunk = next queued
+            └▶ reads the next call, already waiting in its channel, and runs it at once
+
+Without a queue, a worker that finishes a chunk waits for the parent to hear of it and send the
+next: ~0.1 ms on an idle machine, up to the interpreter's 5 ms switch interval when the parent's
+threads (the caller consuming results among them) compete for the GIL.  Against automatic chunks
+of ~10 ms that is little; against the ~0.3 ms chunks of ``chunksize=1000`` over a tiny function,
+the workers sat idle over half the time (benchmarks/imap_chunksize).
+
+Only what is cheap to hold back is queued, so that the reasons for one chunk per worker (exact
+priorities, cancellable tasks, no worker holding work while another idles) still hold to within
+``worker_queue_seconds``: chunks of a map (single tasks stay cancellable until they start) whose
+duration is known from earlier chunks of the call, which are not longer than that themselves,
+without a timeout (its clock starts when a chunk is handed over), behind a worker that runs such
+a chunk itself (never behind a long or single task, where they could not move to a worker that
+frees up meanwhile), on workers that say they queue (``WorkerHandle.queues_chunks``: worker
+processes) and are neither starting nor stopping.  The parent still knows every chunk a worker
+holds; ``position()`` says which one it is at.  A streaming call whose chunks are that short gets
+a wider window, so that there is something to queue (``window_slots``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from corepool._engine.chunking import ChunkSizer
+from corepool._engine.slots import Slot
+from corepool._engine.tasks import Chunk
+from corepool._engine.window import Window
+from corepool._wire.messages import CallStyle
+from corepool.settings import Settings
+
+
+def queueable_seconds(chunk: Chunk, limit: float) -> float | None:
+    """How long ``chunk`` should run, if it may wait in a busy worker's queue; else None."""
+    job = chunk.job
+    if limit <= 0 or job.style is CallStyle.APPLY or job.options.timeout is not None:
+        return None
+    seconds = job.sizer.seconds_for(len(chunk))
+    if seconds is None or seconds > limit:
+        return None
+    return seconds
+
+
+def slot_with_room(slots: Sequence[Slot], limit: float, most: int) -> Slot | None:
+    """The busy worker with the least queued work, if it has less than ``limit`` seconds and
+    fewer than ``most`` chunks queued, and runs a chunk that may have others queued behind it:
+    nothing waits behind a long task (or a single one), where it could not move to a worker
+    that frees up meanwhile."""
+    best: Slot | None = None
+    for slot in slots:
+        worker = slot.worker
+        if (
+            worker is not None
+            and worker.queues_chunks
+            and slot.ready
+            and slot.chunk is not None
+            and slot.running_seconds is not None
+            and slot.stop_reason is None
+            and slot.queued_seconds < limit
+            and len(slot.queued) < most
+            and (best is None or slot.queued_seconds < best.queued_seconds)
+        ):
+            best = slot
+    return best
+
+
+def window_slots(base: int, workers: int, chunk_seconds: float | None, settings: Settings) -> int:
+    """The window of a streaming call whose chunks run ``chunk_seconds``: ``base``, plus room
+    for each worker to hold its queue of them.
+
+    With ``chunksize=1000`` of a tiny function (~0.3 ms a chunk) the base window of 4 chunks a
+    worker left the queues ~1 ms deep, and the workers still waited for the parent before 40 % of
+    their chunks (strace of a worker, benchmarks/imap_chunksize).  Chunks long enough to run
+    alone are never queued, and keep the base window.
+    """
+    limit = settings.worker_queue_seconds
+    if chunk_seconds is None or limit <= 0 or chunk_seconds > limit:
+        return base
+    queued = min(settings.max_queued_chunks, math.ceil(limit / max(chunk_seconds, 1e-9)))
+    return base + workers * queued
+
+
+def enqueue(slot: Slot, chunk: Chunk, seconds: float) -> None:
+    slot.queued.append((chunk, seconds))
+    slot.queued_seconds += seconds
+
+
+def next_queued(slot: Slot) -> Chunk | None:
+    """The chunk the worker runs after its current one (taken out of the queue), if any."""
+    if not slot.queued:
+        return None
+    chunk, seconds = slot.queued.popleft()
+    slot.queued_seconds = max(0.0, slot.queued_seconds - seconds) if slot.queued else 0.0
+    slot.running_seconds = seconds
+    return chunk
+
+
+def take_queued(slot: Slot) -> list[Chunk]:
+    """Every queued chunk, in the order the worker would have run them (the worker is gone)."""
+    chunks = [chunk for chunk, _ in slot.queued]
+    slot.queued.clear()
+    slot.queued_seconds = 0.0
+    return chunks
+
+
+@dataclass(frozen=True)
+class WindowWidening:
+    """Widens a streaming call's window (the feeder calls it for each chunk it cuts)."""
+
+    window: Window
+    sizer: ChunkSizer
+    workers: int
+    settings: Settings
+    base: int
+
+    def after_cut(self, items: int) -> None:
+        seconds = self.sizer.seconds_for(items)
+        self.window.grow_to(window_slots(self.base, self.workers, seconds, self.settings))

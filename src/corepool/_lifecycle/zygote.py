@@ -1,0 +1,270 @@
+"""The zygote: corepool's default fork server, forked from the program while it has one thread.
+
+    program, first pool (its creating thread, before the pool starts any thread)
+        └─ os.fork() ─▶ zygote (``zygote_server``): a copy of the program as it was then, single-
+                        threaded, holding no pipe or socket of the program's
+    any pool, any thread: ZygoteProcess.start() ─ request ─▶ zygote ─ fork ─▶ worker
+
+``multiprocessing``'s forkserver starts a fresh interpreter, which imports ``multiprocessing``
+and corepool's worker before it can fork anything: ~85-150 ms of a program's first pool on a
+2-core machine (benchmarks/results: start_first), against ~20 ms for ``fork``.  Forking the
+program itself gives a server in ~2 ms with the same safety: it is forked at a moment when no
+other thread exists, so it holds no lock another thread had, and every worker is forked from it,
+never from the (by then multi-threaded) program.
+
+The zygote is made only when that is harmless (``may_fork_now``): the program has exactly one
+thread, holds no corepool shared memory (the zygote would hold it for the program's life), and is
+small (the zygote keeps the pages the program had then, for as long as the program runs).
+Otherwise, and where the platform cannot count a process's threads, workers come from
+``multiprocessing``'s forkserver as before.  A program that chooses a start method gets that one
+(``start_method``); this is only the default.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import select
+import socket
+import sys
+import threading
+from multiprocessing import context as mp_context
+from multiprocessing import popen_fork, popen_forkserver, reduction, spawn, util
+from typing import Any
+
+from corepool._lifecycle import zygote_server
+
+_TASKS = "/proc/self/task"
+
+
+class ZygoteGone(OSError):
+    """The zygote cannot be reached (it was killed); workers come from the forkserver now."""
+
+
+class Zygote:
+    """The program's side: the control socket, and the lock that keeps requests whole."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._control: socket.socket | None = None
+        self.pid: int | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._control is not None
+
+    def start_if_harmless(self, max_parent_bytes: int) -> bool:
+        """Fork the zygote now if it is not running and ``may_fork_now``; True if it runs."""
+        with self._lock:
+            if self._control is None and may_fork_now(max_parent_bytes):
+                self._start()
+            return self._control is not None
+
+    def _start(self) -> None:
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        keep = _resource_tracker_fds()
+        util._flush_std_streams()  # type: ignore[attr-defined] # or both would print them
+        pid = os.fork()
+        if pid == 0:
+            ours.close()
+            zygote_server.serve(theirs, keep)
+        theirs.close()
+        self._control, self.pid = ours, pid
+
+    def fork(self, fds: list[int]) -> tuple[int, int, int]:
+        """Ask for a worker: read ends of its status and pid pipes, write end of its data pipe."""
+        data_r, data_w = os.pipe()
+        status_r, status_w = os.pipe()
+        pid_r, pid_w = os.pipe()
+        try:
+            with self._lock:
+                if self._control is None:
+                    raise ZygoteGone("the zygote is not running")
+                try:
+                    socket.send_fds(self._control, [b"F"], [data_r, status_w, pid_w, *fds])
+                except OSError as error:
+                    self._lost()
+                    raise ZygoteGone(f"the zygote went away: {error}") from error
+        except BaseException:
+            for fd in (status_r, pid_r, data_w):
+                os.close(fd)
+            raise
+        finally:
+            for fd in (data_r, status_w, pid_w):
+                os.close(fd)
+        return status_r, pid_r, data_w
+
+    def _lost(self) -> None:
+        if self._control is not None:
+            self._control.close()
+        self._control = None
+        if self.pid is not None:
+            try:
+                os.waitpid(self.pid, os.WNOHANG)  # not left a zombie
+            except ChildProcessError:
+                pass
+        self.pid = None
+
+    def forget_after_fork(self) -> None:
+        """In a forked child: the zygote is the parent's (a child makes its own if it needs one)."""
+        self._lock = threading.Lock()
+        if self._control is not None:
+            self._control.close()
+        self._control, self.pid = None, None
+
+
+ZYGOTE = Zygote()
+os.register_at_fork(after_in_child=ZYGOTE.forget_after_fork)
+
+
+def may_fork_now(max_parent_bytes: int) -> bool:
+    """One thread, no corepool shared memory held, and a resident size under the bound."""
+    if threading.active_count() != 1 or single_thread_count() != 1:
+        return False
+    if _holds_shared_memory():
+        return False
+    return _resident_bytes() <= max_parent_bytes
+
+
+def single_thread_count() -> int:
+    """Threads of this process, native ones included (0: the platform cannot tell)."""
+    try:
+        return len(os.listdir(_TASKS))
+    except OSError:
+        return 0
+
+
+def _holds_shared_memory() -> bool:
+    # Only modules already imported are asked: one never imported holds nothing.
+    janitor = sys.modules.get("corepool.shared._janitor_client")
+    if janitor is not None and janitor.CLIENT.holds_anything():
+        return True
+    environment = sys.modules.get("corepool.shared._environment")
+    return environment is not None and environment.any_open()
+
+
+def _resident_bytes() -> int:
+    try:
+        with open("/proc/self/statm", "rb") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 1 << 62
+
+
+def _resource_tracker_fds() -> tuple[int, ...]:
+    # Workers forked from the zygote report to the program's resource tracker, if it runs.
+    tracker = sys.modules.get("multiprocessing.resource_tracker")
+    fd = getattr(getattr(tracker, "_resource_tracker", None), "_fd", None)
+    return (fd,) if isinstance(fd, int) else ()
+
+
+# --------------------------------------------------------- multiprocessing's side of a start
+
+
+class ZygoteFd:
+    """A fd the Process pickle needs, as the worker finds it (``reduction.DupFd``'s contract)."""
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+
+    def detach(self) -> int:
+        return zygote_server.received_fds[self.index]
+
+
+class ZygotePopen(popen_fork.Popen):
+    """``multiprocessing.popen_forkserver.Popen``, with the zygote as the server."""
+
+    method = "forkserver"
+    DupFd = ZygoteFd
+
+    def __init__(self, process_obj: Any) -> None:
+        self._fds: list[int] = []
+        self._pid: int | None = None
+        self._pid_r = -1
+        super().__init__(process_obj)
+
+    @property  # type: ignore[override]
+    def pid(self) -> int | None:
+        """Read when first needed, so that starting many workers waits for none of them (64
+        workers: one round trip to the zygote each otherwise, a scheduler wake-up apiece on a
+        loaded machine)."""
+        if self._pid is None and self._pid_r >= 0:
+            try:
+                self._pid = zygote_server.read_signed(self._pid_r)
+            except (OSError, EOFError):
+                pass  # the zygote was killed before it forked: no process to signal
+            finally:
+                os.close(self._pid_r)
+                self._pid_r = -1
+        return self._pid
+
+    @pid.setter
+    def pid(self, value: int | None) -> None:
+        self._pid = value
+
+    def _send_signal(self, sig: int) -> None:
+        if self.pid is not None:
+            super()._send_signal(sig)  # type: ignore[misc]
+
+    def duplicate_for_child(self, fd: int) -> int:
+        self._fds.append(fd)
+        return len(self._fds) - 1
+
+    def _launch(self, process_obj: Any) -> None:
+        buffer = io.BytesIO()
+        mp_context.set_spawning_popen(self)  # type: ignore[arg-type]
+        try:
+            reduction.dump(spawn.get_preparation_data(process_obj._name), buffer)
+            reduction.dump(process_obj, buffer)
+        finally:
+            mp_context.set_spawning_popen(None)
+        self.sentinel, self._pid_r, data_w = ZYGOTE.fork(self._fds)
+        # A duplicate of the data pipe's write end stays open: the worker's parent_process()
+        # sentinel, as under multiprocessing's forkserver.
+        parent_w = os.dup(data_w)
+        self.finalizer = util.Finalize(self, util.close_fds, (parent_w, self.sentinel))  # type: ignore[attr-defined]
+        with open(data_w, "wb", closefd=True) as data:
+            data.write(buffer.getbuffer())
+
+    def close(self) -> None:
+        self.pid  # noqa: B018 - closes the pid pipe if nobody asked for the pid
+        super().close()
+
+    def poll(self, flag: int = os.WNOHANG) -> int | None:
+        if self.returncode is None:
+            # A bare poll(2), not multiprocessing.connection.wait (a selector per call): every
+            # Process.start() polls every live child, 2,016 times for a pool of 64 (0.27 s).
+            ready = select.poll()
+            ready.register(self.sentinel, select.POLLIN)
+            if not ready.poll(0 if flag == os.WNOHANG else None):
+                return None
+            try:
+                self.returncode = zygote_server.read_signed(self.sentinel)
+            except (OSError, EOFError):
+                self.returncode = 255  # the zygote was killed before it could tell
+        return self.returncode
+
+
+class ZygoteProcess(mp_context.ForkServerProcess):
+    """A forkserver Process that comes from the zygote while it runs."""
+
+    @staticmethod
+    def _Popen(process_obj: Any) -> Any:  # multiprocessing's name
+        if ZYGOTE.running:
+            try:
+                return ZygotePopen(process_obj)
+            except ZygoteGone:
+                pass
+        from corepool._lifecycle.start_method import preload_worker_module
+
+        preload_worker_module()
+        return popen_forkserver.Popen(process_obj)
+
+
+class ZygoteContext(mp_context.ForkServerContext):
+    """corepool's default context: forkserver semantics, the zygote as the server."""
+
+    Process = ZygoteProcess
+
+
+ZYGOTE_CONTEXT = ZygoteContext()

@@ -1,0 +1,189 @@
+"""Short chunks queued behind a busy worker (``_engine/queueing.py``): what may wait, and where."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+import corepool
+from corepool._backends.base import WorkerHandle, WorkerPosition
+from corepool._engine import queueing
+from corepool._engine.chunking import ChunkSizer
+from corepool._engine.sinks import StreamSink
+from corepool._engine.slots import Slot, StopReason
+from corepool._engine.tasks import Chunk, Job, TaskOptions
+from corepool._wire.messages import CallStyle
+from corepool.settings import Settings
+from support import tasks
+from support.waiting import wait_until
+
+LIMIT = 0.005
+
+
+class _Worker(WorkerHandle):
+    def __init__(self, queues: bool = True) -> None:
+        self.index, self.name, self.queues_chunks = 0, "w", queues
+
+    @property
+    def pid(self) -> int | None:
+        return None
+
+    def position(self) -> WorkerPosition:
+        raise NotImplementedError
+
+    def run(self, chunk: Any) -> None:
+        pass
+
+    def stop(self) -> None:
+        pass
+
+    def kill(self) -> None:
+        pass
+
+    def terminate(self) -> None:
+        pass
+
+    def release(self) -> None:
+        pass
+
+
+def _job(per_item: float | None = 1e-6, style: CallStyle = CallStyle.ONE, **options: Any) -> Job:
+    sizer = ChunkSizer(len, 2, Settings(), explicit=10)  # len: a builtin, never remembered
+    if per_item is not None:
+        sizer.record(1000, per_item * 1000)
+    return Job(len, style, TaskOptions(**options), StreamSink(ordered=True), sizer, "map(len)")
+
+
+def _chunk(job: Job, start: int = 0, size: int = 10) -> Chunk:
+    return Chunk(job, start, list(range(start, start + size)))
+
+
+def _busy_slot(index: int = 0, queues: bool = True) -> Slot:
+    slot = Slot(index, worker=_Worker(queues), ready=True)
+    slot.chunk, slot.running_seconds = _chunk(_job()), 1e-5
+    return slot
+
+
+def test_a_short_chunk_of_a_map_may_wait_behind_a_busy_worker() -> None:
+    assert queueing.queueable_seconds(_chunk(_job(1e-6)), LIMIT) == pytest.approx(1e-5)
+
+
+@pytest.mark.parametrize(
+    "job",
+    [
+        pytest.param(_job(per_item=None), id="duration not known yet"),
+        pytest.param(_job(per_item=1e-3), id="longer than the limit"),
+        pytest.param(_job(style=CallStyle.APPLY), id="a single task"),
+        pytest.param(_job(timeout=5.0), id="a call with a timeout"),
+    ],
+)
+def test_what_never_waits_behind_another_chunk(job: Job) -> None:
+    assert queueing.queueable_seconds(_chunk(job), LIMIT) is None
+
+
+def test_no_limit_queues_nothing() -> None:
+    assert queueing.queueable_seconds(_chunk(_job()), 0.0) is None
+
+
+def test_the_least_loaded_busy_worker_takes_the_chunk() -> None:
+    first, second = _busy_slot(0), _busy_slot(1)
+    queueing.enqueue(first, _chunk(_job()), 0.002)
+    assert queueing.slot_with_room([first, second], LIMIT, 8) is second
+    queueing.enqueue(second, _chunk(_job()), 0.003)
+    assert queueing.slot_with_room([first, second], LIMIT, 8) is first
+    queueing.enqueue(first, _chunk(_job()), 0.003)
+    queueing.enqueue(second, _chunk(_job()), 0.002)
+    assert queueing.slot_with_room([first, second], LIMIT, 8) is None  # both hold 5 ms
+
+
+def test_nothing_waits_behind_a_long_or_single_task() -> None:
+    long_task = _busy_slot()
+    long_task.running_seconds = None  # see queueable_seconds
+    assert queueing.slot_with_room([long_task], LIMIT, 8) is None
+
+
+def test_only_ready_busy_workers_that_queue_take_chunks() -> None:
+    idle = Slot(0, worker=_Worker(), ready=True)
+    starting = _busy_slot(1)
+    starting.ready = False
+    stopping = _busy_slot(2)
+    stopping.stop_reason = StopReason.CLOSE
+    threads = _busy_slot(3, queues=False)
+    assert queueing.slot_with_room([idle, starting, stopping, threads], LIMIT, 8) is None
+
+
+def test_a_worker_queues_at_most_so_many_chunks() -> None:
+    slot = _busy_slot()
+    for _ in range(3):
+        queueing.enqueue(slot, _chunk(_job()), 1e-6)
+    assert queueing.slot_with_room([slot], LIMIT, 4) is slot
+    queueing.enqueue(slot, _chunk(_job()), 1e-6)
+    assert queueing.slot_with_room([slot], LIMIT, 4) is None
+
+
+@pytest.mark.parametrize(
+    ("chunk_seconds", "slots"),
+    [
+        (None, 8),  # not measured yet
+        (0.02, 8),  # long enough to run alone
+        (0.001, 8 + 2 * 5),  # 5 ms of them queued on each of 2 workers
+        (1e-6, 8 + 2 * 32),  # capped by max_queued_chunks
+    ],
+)
+def test_the_window_makes_room_for_the_queues(chunk_seconds: float | None, slots: int) -> None:
+    settings = Settings(worker_queue_seconds=LIMIT, max_queued_chunks=32)
+    assert queueing.window_slots(8, 2, chunk_seconds, settings) == slots
+
+
+def test_queued_chunks_come_out_in_order() -> None:
+    slot = _busy_slot()
+    job = _job()
+    chunks = [_chunk(job, start) for start in (10, 20, 30)]
+    for chunk in chunks:
+        queueing.enqueue(slot, chunk, 0.001)
+    assert queueing.next_queued(slot) is chunks[0]
+    assert slot.queued_seconds == pytest.approx(0.002)
+    assert slot.running_seconds == 0.001
+    assert queueing.take_queued(slot) == chunks[1:]
+    assert slot.queued_seconds == 0.0
+    assert queueing.next_queued(slot) is None
+
+
+@pytest.fixture
+def one_worker() -> Iterator[corepool.Pool]:
+    with corepool.Pool(1) as pool:
+        yield pool
+
+
+def test_a_busy_worker_holds_the_next_short_chunks(one_worker: corepool.Pool, manager: Any) -> None:
+    gate = manager.Event()
+    # 4 chunks of 10 (the window of a one-worker pool); item 25 waits.  Once the first chunk has
+    # run, the others are known to be short: the worker holds chunk 2 and chunk 3 behind it.
+    work = functools.partial(tasks.square_or_wait, gate=gate, at=25)
+    results = one_worker.imap(work, range(40), chunksize=10)
+
+    def holds_both() -> bool:
+        stats = one_worker.statistics()
+        return stats.tasks_in_flight == 20 and stats.tasks_queued == 0
+
+    wait_until(holds_both, what="chunks 2 and 3 to be held by the worker")
+    gate.set()
+    assert list(results) == [x * x for x in range(40)]
+
+
+def test_no_queue_when_workers_are_retired_after_so_many_tasks(manager: Any) -> None:
+    gate = manager.Event()
+    work = functools.partial(tasks.square_or_wait, gate=gate, at=25)
+    with corepool.Pool(1, maxtasksperchild=1000) as pool:
+        results = pool.imap(work, range(40), chunksize=10)
+
+        def one_held() -> bool:
+            stats = pool.statistics()
+            return stats.tasks_in_flight == 10 and stats.tasks_queued == 10
+
+        wait_until(one_held, what="chunk 2 running and chunk 3 pending")
+        gate.set()
+        assert list(results) == [x * x for x in range(40)]

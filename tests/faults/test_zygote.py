@@ -1,0 +1,141 @@
+"""The zygote (corepool's default fork server, forked from the program): when it is used, what
+it holds, and that crashes, deaths and signals behave through it as without it.
+
+Each test runs a program in a fresh interpreter (``support.processes.start_program``): the test
+process itself has pytest's watchdog thread, so its own pools never fork a zygote.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import textwrap
+
+import psutil
+import pytest
+
+from support.processes import read_worker_pids, start_program, wait_for_line, wait_gone
+
+pytestmark = pytest.mark.timeout(60)
+
+_REPORT = """
+from corepool._lifecycle.zygote import ZYGOTE
+
+def parent_pid(_):
+    return os.getppid()
+
+def exit_with(code):
+    os._exit(code)
+
+def kill_self(signum):
+    os.kill(os.getpid(), signum)
+
+def parents(pool):
+    return sorted(set(pool.map(parent_pid, range(8), chunksize=1)))
+"""
+
+
+def _run(body: str) -> tuple[str, str]:
+    program = start_program(_REPORT + textwrap.dedent(body))
+    out, err = program.communicate(timeout=50)
+    assert program.returncode == 0, err
+    return out, err
+
+
+def _values(out: str, prefix: str) -> list[str]:
+    lines = [line for line in out.splitlines() if line.startswith(prefix)]
+    assert lines, out
+    return lines[-1].split()[1:]
+
+
+def test_workers_of_every_pool_come_from_one_zygote_forked_from_the_program() -> None:
+    out, _ = _run(
+        """
+        for _ in range(3):
+            with corepool.Pool(2) as pool:
+                print("PARENTS", *parents(pool), flush=True)
+                print("ZYGOTE", ZYGOTE.pid, os.getpid(), flush=True)
+        print("METHOD", corepool.get_start_method())
+        """
+    )
+    parents = {line for line in out.splitlines() if line.startswith("PARENTS")}
+    zygote, program = _values(out, "ZYGOTE")
+    assert parents == {f"PARENTS {zygote}"}, out  # the same zygote, every pool
+    assert zygote != program
+    assert _values(out, "METHOD") == ["forkserver"]
+
+
+@pytest.mark.parametrize(
+    "setup",
+    [
+        "threading.Thread(target=time.sleep, args=(30,), daemon=True).start()",
+        "corepool.set_start_method('forkserver')",
+        "shared = corepool.SharedArray(16)",
+    ],
+    ids=["another-thread", "forkserver-chosen", "shared-memory-held"],
+)
+def test_no_zygote_where_it_would_not_be_harmless(setup: str) -> None:
+    out, _ = _run(
+        f"""
+        import threading
+        {setup}
+        with corepool.Pool(2) as pool:
+            print("PARENTS", *parents(pool), flush=True)
+        print("ZYGOTE", ZYGOTE.pid, flush=True)
+        """
+    )
+    assert _values(out, "ZYGOTE") == ["None"]
+    # multiprocessing's forkserver serves instead: still not the program's own children
+    assert str(os.getpid()) not in _values(out, "PARENTS")
+
+
+def test_a_pipe_the_program_holds_is_not_kept_open_by_the_zygote() -> None:
+    out, _ = _run(
+        """
+        import subprocess
+        cat = subprocess.Popen(["cat"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)
+        with corepool.Pool(2) as pool:
+            pool.map(tasks.identity, range(4))
+            cat.stdin.close()  # cat sees end-of-file only if no other process holds the pipe
+            print("CAT", cat.wait(timeout=20), ZYGOTE.pid is not None, flush=True)
+        """
+    )
+    assert _values(out, "CAT") == ["0", "True"]
+
+
+@pytest.mark.parametrize("death", ["exit", "signal"])
+def test_a_worker_death_is_attributed_through_the_zygote(death: str) -> None:
+    task = "exit_with, (7,)" if death == "exit" else "kill_self, (signal.SIGKILL,)"
+    out, _ = _run(
+        f"""
+        with corepool.Pool(2) as pool:
+            try:
+                pool.apply({task})
+            except corepool.WorkerLostError as error:
+                print("LOST", error.exitcode, error.signal_name, flush=True)
+            print("AFTER", pool.apply(tasks.identity, (5,)), ZYGOTE.pid is not None, flush=True)
+        """
+    )
+    expected = ["7", "None"] if death == "exit" else [str(-signal.SIGKILL), "SIGKILL"]
+    assert _values(out, "LOST") == expected
+    assert _values(out, "AFTER") == ["5", "True"]
+
+
+def test_a_killed_program_leaves_neither_zygote_nor_workers() -> None:
+    program = start_program(
+        _REPORT
+        + textwrap.dedent(
+            """
+        with corepool.Pool(2) as pool:
+            report_workers(pool)
+            print("ZYGOTE", ZYGOTE.pid, flush=True)
+            pool.map(tasks.sleep_then, [30] * 4, chunksize=1)
+        """
+        )
+    )
+    workers = read_worker_pids(program)
+    zygote = int(wait_for_line(program, "ZYGOTE").split()[1])
+    assert psutil.Process(workers[0]).ppid() == zygote
+    program.kill()
+    program.communicate(timeout=30)
+    wait_gone([*workers, zygote], timeout=10)

@@ -1,0 +1,48 @@
+"""``ChunkSizer``: measure first, batch only items known to be short.
+
+Driven by hand (``next_size`` as the feeder calls it, ``record`` as the dispatcher does), with a
+tiny ``target_chunk_seconds`` so that the feeder's wait for a first measurement is short.
+"""
+
+from __future__ import annotations
+
+from corepool._engine.chunking import ChunkSizer
+from corepool.settings import Settings
+
+TARGET = 0.002
+SETTINGS = Settings(target_chunk_seconds=TARGET)
+
+
+def _sizer(workers: int = 2, total: int | None = 100_000) -> ChunkSizer:
+    # A fresh function each time: the sizer recalls estimates per function.
+    def fn(x: int) -> int:
+        return x
+
+    return ChunkSizer(fn, workers, SETTINGS, total=total)
+
+
+def test_no_chunk_holds_more_than_one_item_until_a_time_is_measured() -> None:
+    sizer = _sizer()
+    assert [sizer.next_size() for _ in range(6)] == [1] * 6
+
+
+def test_items_measured_short_are_batched_up_to_the_target() -> None:
+    sizer = _sizer()
+    sizer.record(1000, 1000 * 1e-7)
+    size = sizer.next_size()
+    assert 1 < size <= round(TARGET / 1e-7)
+
+
+def test_items_measured_at_the_target_or_more_run_alone() -> None:
+    sizer = _sizer()
+    sizer.record(1, TARGET * 1.5)
+    assert sizer.next_size() == 1
+
+
+def test_a_long_item_is_not_averaged_away_by_short_ones() -> None:
+    sizer = _sizer()
+    sizer.record(1000, 1000 * 1e-7)
+    sizer.record(1, TARGET * 50)  # one long item among short ones
+    sizer.record(1000, 1000 * 1e-7)
+    # The decayed average alone would allow a batch; the long item seen recently forbids it.
+    assert sizer.next_size() == 1
