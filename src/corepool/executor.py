@@ -183,14 +183,23 @@ class _EngineExecutor(concurrent.futures.Executor):
             raise RuntimeError("cannot schedule new futures after shutdown") from None
         with self._lock:
             self._streams.add(job)
-        results = self._results(job, sink, deadline)
-        next(results)  # started, so that close() or dropping it cancels even before a first next()
+        # With ``buffersize`` the input is read as results are taken (as in 3.14), so the
+        # iterator starts at once: closing or dropping it before a first next() cancels.  Without,
+        # the standard submits every item at the call, and a map whose iterator is never started
+        # still runs them all (CPython's test_map_submits_without_iteration, bpo-11777).
+        started = buffersize is not None
+        results = self._results(job, sink, deadline, started)
+        if started:
+            next(results)
         return results
 
-    def _results(self, job: Job, sink: StreamSink, deadline: float | None) -> Iterator[Any]:
+    def _results(
+        self, job: Job, sink: StreamSink, deadline: float | None, started: bool
+    ) -> Iterator[Any]:
         next_outcome = sink.next_outcome
         try:
-            yield None  # map() stops here at once: see there
+            if started:
+                yield None  # map() stops here at once: see there
             if deadline is None:
                 yield from sink.iter_values()
                 return
