@@ -101,7 +101,14 @@ def open_engine(
         raise ValueError(
             f"max_memory_per_worker needs worker processes: {backend} share one process's memory"
         )
-    return Engine(worker_backend, size, worker_backend.tuned(options.settings), limits=limits)
+    return Engine(
+        worker_backend,
+        size,
+        worker_backend.tuned(options.settings),
+        limits=limits,
+        # As the standard executors: threads that cannot start fail the tasks (BrokenProcessPool)
+        broken_without_threads=flavour is Flavour.CONCURRENT_FUTURES,
+    )
 
 
 __all__ = ["CallDefaults", "NativeThreads", "check_size", "open_engine"]

@@ -48,6 +48,7 @@ R = TypeVar("R")
 
 class _EngineExecutor(concurrent.futures.Executor):
     _engine: Engine
+    _max_workers: int
 
     def _start(self, engine: Engine, defaults: CallDefaults) -> None:
         self._engine = engine
@@ -81,8 +82,11 @@ class _EngineExecutor(concurrent.futures.Executor):
         request = TaskRequest.of("submit", fn, args, kwargs, options)
         future: concurrent.futures.Future[R] = concurrent.futures.Future()
         sink = SingleSink(
-            future.set_result, future.set_exception, future.set_running_or_notify_cancel
+            _unless_cancelled(future, future.set_result),
+            _unless_cancelled(future, future.set_exception),
+            future.set_running_or_notify_cancel,
         )
+        self._refuse_if_broken()
         with self._lock:
             self._futures[future] = None
         try:
@@ -95,6 +99,20 @@ class _EngineExecutor(concurrent.futures.Executor):
                 self._futures[future] = job
         future.add_done_callback(self._forget)
         return future
+
+    def _refuse_if_broken(self) -> None:
+        # As the standard executors: once broken (an initializer failed, workers or threads
+        # cannot start), submit and map raise; the error is a BrokenProcessPool/BrokenThreadPool.
+        broken = self._engine.broken
+        if broken is not None:
+            raise broken
+
+    @property
+    def _broken(self) -> str | bool:
+        """The standard executors' ``_broken``, for programs (and CPython's tests) that read it:
+        False, or why the executor cannot run tasks."""
+        broken = self._engine.broken
+        return False if broken is None else str(broken)
 
     def _forget(self, future: concurrent.futures.Future[Any]) -> None:
         with self._lock:
@@ -158,20 +176,30 @@ class _EngineExecutor(concurrent.futures.Executor):
             progress=progress,
         )
         sink = StreamSink(ordered=True)
+        self._refuse_if_broken()
         try:
             job = self._engine.submit_map(request, sink)
         except PoolClosedError:
             raise RuntimeError("cannot schedule new futures after shutdown") from None
         with self._lock:
             self._streams.add(job)
-        results = self._results(job, sink, deadline)
-        next(results)  # started, so that close() or dropping it cancels even before a first next()
+        # With ``buffersize`` the input is read as results are taken (as in 3.14), so the
+        # iterator starts at once: closing or dropping it before a first next() cancels.  Without,
+        # the standard submits every item at the call, and a map whose iterator is never started
+        # still runs them all (CPython's test_map_submits_without_iteration, bpo-11777).
+        started = buffersize is not None
+        results = self._results(job, sink, deadline, started)
+        if started:
+            next(results)
         return results
 
-    def _results(self, job: Job, sink: StreamSink, deadline: float | None) -> Iterator[Any]:
+    def _results(
+        self, job: Job, sink: StreamSink, deadline: float | None, started: bool
+    ) -> Iterator[Any]:
         next_outcome = sink.next_outcome
         try:
-            yield None  # map() stops here at once: see there
+            if started:
+                yield None  # map() stops here at once: see there
             if deadline is None:
                 yield from sink.iter_values()
                 return
@@ -192,11 +220,12 @@ class _EngineExecutor(concurrent.futures.Executor):
             self._engine.cancel(job)
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
-        """Take no more work; with ``cancel_futures``, cancel what has not started."""
+        """Take no more work; with ``cancel_futures``, cancel what has not started (except the
+        tasks next in line for an idle or starting worker, as the standard library does)."""
         if cancel_futures:
             with self._lock:
-                futures, streams = list(self._futures), list(self._streams)
-            for future in futures:
+                futures, streams = dict(self._futures), list(self._streams)
+            for future in _not_next_in_line(futures, self._max_workers):
                 future.cancel()
             for job in streams:
                 self._engine.cancel(job)
@@ -220,6 +249,43 @@ class _EngineExecutor(concurrent.futures.Executor):
     def statistics(self) -> PoolStatistics:
         """A snapshot of the workers (pid or thread, idle or busy, tasks done) and the queue."""
         return self._engine.statistics()
+
+
+def _unless_cancelled(
+    future: concurrent.futures.Future[Any], settle: Callable[[Any], None]
+) -> Callable[[Any], None]:
+    """``settle`` (``set_result`` / ``set_exception``), which a future cancelled while pending
+    ignores: its task is dropped, and the error that says so has nobody left to tell."""
+
+    def settle_unless_cancelled(outcome: Any) -> None:
+        try:
+            settle(outcome)
+        except concurrent.futures.InvalidStateError:
+            if not future.cancelled():
+                raise
+
+    return settle_unless_cancelled
+
+
+def _not_next_in_line(
+    futures: dict[concurrent.futures.Future[Any], Job | None], workers: int
+) -> list[concurrent.futures.Future[Any]]:
+    """What ``shutdown(cancel_futures=True)`` cancels: the pending futures, except the first
+    ones (in submission order, not delayed) that a worker not yet running a task takes next.
+
+    The standard executor has already moved those to its call queue (``max_workers + 1`` deep)
+    and marked them running, even while its workers are still starting; so a shutdown right
+    after the submits still runs a few, and programs (CPython's ``test_cancel_futures``) rely
+    on it.  corepool hands a task over only to a ready worker, so it keeps them here instead.
+    """
+    running = sum(future.running() for future in futures)
+    pending = [future for future in futures if not future.running() and not future.done()]
+    in_line = [
+        future
+        for future in pending
+        if (job := futures[future]) is not None and job.options.delay <= 0
+    ][: max(0, workers - running)]
+    return [future for future in pending if future not in in_line]
 
 
 def _check_buffersize(buffersize: int | None) -> None:
@@ -324,6 +390,7 @@ class ThreadPoolExecutor(_EngineExecutor):
             initargs=initargs,
             thread_name_prefix=thread_name_prefix or "ThreadPoolExecutor",
             settings=settings,
+            flavour=Flavour.CONCURRENT_FUTURES,
         )
         self._start(engine, defaults)
 

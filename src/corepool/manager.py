@@ -11,12 +11,18 @@ Lifecycle: the manager owns what it made.  ``shutdown()`` (or leaving the ``with
 the dicts and lists it created, as shutting down a ``multiprocessing`` manager invalidates its
 proxies; the locks, queues and values follow their own lifecycle (they go when nobody holds them).
 
+Errors: making an object can fail (``manager.Pool(0)``, ``manager.Queue("x")``).  The standard
+manager's server reports any such failure as a ``multiprocessing.managers.RemoteError``; here
+the error is raised as it is and is also a ``RemoteError`` (``_made_as_by_a_server``), so code
+that catches either keeps working.
+
 ``Manager(address=..., authkey=...)`` is the other kind: the standard library's manager server
 (``corepool.managers.SyncManager``), for processes on other machines to connect to.
 """
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from types import TracebackType
@@ -38,6 +44,69 @@ if TYPE_CHECKING:
 __all__ = ["Manager", "Namespace", "SyncManager"]
 
 Owned = TypeVar("Owned", bound="Dict[Any, Any] | List[Any]")
+Factory = TypeVar("Factory", bound=Callable[..., Any])
+
+
+_remote_kinds: dict[type[Exception], type[Exception] | None] = {}
+"""One combined type per original type (None: it cannot be combined)."""
+
+
+def _made_as_by_a_server(factory: Factory) -> Factory:
+    """``factory``, whose errors are also ``RemoteError`` (see the module docstring)."""
+
+    @functools.wraps(factory)
+    def make(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return factory(*args, **kwargs)
+        except Exception as error:  # noqa: BLE001 - any failure: the server reports them all
+            raise _also_remote(error).with_traceback(error.__traceback__) from error.__cause__
+
+    return make  # type: ignore[return-value]
+
+
+def _also_remote(error: Exception) -> Exception:
+    from multiprocessing.managers import RemoteError
+
+    original = type(error)
+    if original not in _remote_kinds:
+        try:
+            kind: type[Exception] | None = type(
+                original.__name__,
+                (original, RemoteError),
+                {
+                    "__module__": original.__module__,
+                    "__qualname__": f"{original.__qualname__}[RemoteError]",
+                    "__str__": original.__str__,  # not RemoteError's framed traceback
+                    "__reduce__": _reduce_remote,
+                    "_original": original,
+                },
+            )
+        except TypeError:  # a final class, or a layout clash: raised as it is
+            kind = None
+        _remote_kinds[original] = kind
+    kind = _remote_kinds[original]
+    if kind is None:
+        return error
+    try:
+        combined = kind.__new__(kind, *error.args)
+        original.__init__(combined, *error.args)
+    except Exception:  # noqa: BLE001 - a constructor that wants other arguments
+        return error
+    combined.__dict__.update(vars(error))
+    return combined
+
+
+def _reduce_remote(self: Exception) -> tuple[object, ...]:
+    return (_also_remote_again, (self._original, self.args, vars(self)))  # type: ignore[attr-defined]
+
+
+def _also_remote_again(
+    original: type[Exception], args: tuple[Any, ...], state: dict[str, Any]
+) -> Exception:
+    error = original.__new__(original, *args)
+    error.args = args
+    error.__dict__.update(state)
+    return _also_remote(error)
 
 
 class Namespace:
@@ -128,6 +197,7 @@ class SyncManager:
 
     # -- containers
 
+    @_made_as_by_a_server
     def dict(
         self, mapping: Mapping[Any, Any] | Iterable[tuple[Any, Any]] | None = None, /, **kwargs: Any
     ) -> Dict[Any, Any]:
@@ -135,11 +205,13 @@ class SyncManager:
 
         return self._own(Dict(mapping, **kwargs))
 
+    @_made_as_by_a_server
     def list(self, sequence: Iterable[Any] = (), /) -> List[Any]:
         from corepool.shared.shared_list import List
 
         return self._own(List(sequence))
 
+    @_made_as_by_a_server
     def Namespace(self, **attributes: Any) -> Namespace:
         from corepool.shared.shared_dict import Dict
 
@@ -147,36 +219,43 @@ class SyncManager:
 
     # -- synchronisation and queues: corepool's own, passable everywhere
 
+    @_made_as_by_a_server
     def Lock(self) -> locks.Lock:
         from corepool.sync.locks import Lock
 
         return Lock()
 
+    @_made_as_by_a_server
     def RLock(self) -> locks.RLock:
         from corepool.sync.locks import RLock
 
         return RLock()
 
+    @_made_as_by_a_server
     def Semaphore(self, value: int = 1) -> Semaphore:
         from corepool.sync.semaphores import Semaphore
 
         return Semaphore(value)
 
+    @_made_as_by_a_server
     def BoundedSemaphore(self, value: int = 1) -> BoundedSemaphore:
         from corepool.sync.semaphores import BoundedSemaphore
 
         return BoundedSemaphore(value)
 
+    @_made_as_by_a_server
     def Condition(self, lock: locks.Lock | locks.RLock | None = None) -> Condition:
         from corepool.sync.condition import Condition
 
         return Condition(lock)
 
+    @_made_as_by_a_server
     def Event(self) -> Event:
         from corepool.sync.event import Event
 
         return Event()
 
+    @_made_as_by_a_server
     def Barrier(
         self, parties: int, action: Callable[[], object] | None = None, timeout: float | None = None
     ) -> Barrier:
@@ -184,6 +263,7 @@ class SyncManager:
 
         return Barrier(parties, action, timeout)
 
+    @_made_as_by_a_server
     def Queue(self, maxsize: int = 0) -> JoinableQueue[Any]:
         """A queue with ``task_done``/``join``: the standard manager's ``Queue`` is a
         ``queue.Queue``, which has them."""
@@ -191,23 +271,27 @@ class SyncManager:
 
         return JoinableQueue(maxsize)
 
+    @_made_as_by_a_server
     def JoinableQueue(self, maxsize: int = 0) -> JoinableQueue[Any]:
         from corepool.sync.queues import JoinableQueue
 
         return JoinableQueue(maxsize)
 
+    @_made_as_by_a_server
     def Value(self, typecode: Any, value: Any, lock: Any = True) -> Synchronized[Any]:
         from corepool.sync.sharedctypes import Value
 
         shared: Synchronized[Any] = Value(typecode, value, lock=lock)
         return shared
 
+    @_made_as_by_a_server
     def Array(self, typecode: Any, sequence: Any, lock: Any = True) -> SynchronizedArray[Any]:
         from corepool.sync.sharedctypes import Array
 
         shared: SynchronizedArray[Any] = Array(typecode, sequence, lock=lock)
         return shared
 
+    @_made_as_by_a_server
     def Pool(self, *args: Any, **kwargs: Any) -> Pool:
         from corepool.pool import Pool
 

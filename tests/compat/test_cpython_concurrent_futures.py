@@ -4,8 +4,8 @@ The classes come from the running interpreter's ``test.test_concurrent_futures``
 3.13 here; skipped with the reason printed where the interpreter has no such package, as 3.11.7
 on this machine): the executor-independent test logic (``ExecutorTest`` via
 ``ProcessPoolExecutorTest``, ``ThreadPoolExecutorTest``, ``WaitTests``, ``AsCompletedTests``,
-``ExecutorShutdownTest``; ``InitializerMixin`` and ``ExecutorDeadlockTest`` once triaged, see
-below) is combined, as CPython's
+``ExecutorShutdownTest`` via ``ProcessPoolShutdownTest``, ``InitializerMixin``,
+``FailingInitializerMixin``, ``ExecutorDeadlockTest``) is combined, as CPython's
 ``create_executor_tests`` does, with one executor mixin per kind, named like CPython's classes
 (``ProcessPoolForkProcessPoolExecutorTest``); the mixins here are CPython's own
 (``ProcessPoolForkMixin`` ...) with ``executor_type`` bound to ``corepool.ProcessPoolExecutor`` /
@@ -16,8 +16,10 @@ sees corepool's through the loader's facade; ``futures.TimeoutError``, ``BrokenE
 Start methods: all three (fork, forkserver, spawn) for the process executor, as CPython runs them:
 what differs between them is exactly what these tests probe (how a worker starts, what it
 inherits, how a crash at pickling or unpickling time is noticed).  ``ExecutorDeadlockTest`` waits
-``TIMEOUT`` (CPython: ``support.LONG_TIMEOUT``, 5 min) before declaring a deadlock; here it will
-be 20 s, so a hang fails inside the 60 s pytest deadline with CPython's own diagnosis.
+``TIMEOUT`` (CPython: ``support.LONG_TIMEOUT``, 5 min) before declaring a deadlock; here it is
+20 s, so a hang fails inside the 60 s pytest deadline with CPython's own diagnosis.  A test that
+fails half-way and leaves an executor blocked is cleaned up by ``conftest.no_pool_left_running``,
+so the run cannot hang at exit.
 
 Expected failures and exclusions: ``compat_exclusions.EXCLUDED`` (applied by ``conftest.py``).
 """
@@ -41,6 +43,12 @@ _init = import_cpython_test("test.test_concurrent_futures.test_init")
 _deadlock = import_cpython_test("test.test_concurrent_futures.test_deadlock")
 
 DEADLOCK_TIMEOUT = 20.0
+DEADLOCK_SETUP_WORKERS = 1
+"""``worker_count`` of the executor ``ExecutorDeadlockTest.setUp`` makes and every test shuts down
+unused (each makes its own with ``max_workers=2``).  CPython's 5 cost nothing there (spawn and
+forkserver workers start on the first submit); corepool starts them with the executor.  Measured
+on this loaded 2-core machine: the spawn class took ~40 s with 5 and ~14 s with 1 (the three
+classes: ~50 s -> ~21 s)."""
 
 FUTURES_FACADE = facade(
     concurrent.futures,
@@ -104,15 +112,17 @@ _install(_wait.WaitTests, PROCESS_MIXINS)
 _install_thread_class(_wait.ThreadPoolWaitTests)
 _install(_as_completed.AsCompletedTests, ALL_MIXINS)
 _install_thread_class(_shutdown.ThreadPoolShutdownTest)
-# Not installed yet: their failures are not triaged into compat_exclusions.py, and an untriaged
-# failure here can leave an executor blocked until the interpreter hangs at exit (a run with the
-# process shutdown classes hung after the fork and forkserver ones; the spawn one is suspected,
-# possibly test_hang_gh94440, which replaces pytest-timeout's SIGALRM handler).  Next step:
-#   _install(_shutdown.ProcessPoolShutdownTest, PROCESS_MIXINS)
-#   _install(_init.InitializerMixin, ALL_MIXINS)
-#   _install(_init.FailingInitializerMixin, ALL_MIXINS)
-#   _install(_deadlock.ExecutorDeadlockTest, PROCESS_MIXINS, {"TIMEOUT": DEADLOCK_TIMEOUT})
-assert _init and _deadlock  # imported so a missing module skips with its reason
+# The process shutdown tests that read _processes submit tasks blocked on a semaphore before
+# they fail: they are skipped (compat_exclusions), as their executor would hang the run at exit.
+# test_hang_gh94440 replaces pytest-timeout's SIGALRM handler for its 5 s and restores it.
+_install(_shutdown.ProcessPoolShutdownTest, PROCESS_MIXINS)
+_install(_init.InitializerMixin, ALL_MIXINS)
+_install(_init.FailingInitializerMixin, ALL_MIXINS)
+_install(
+    _deadlock.ExecutorDeadlockTest,
+    PROCESS_MIXINS,
+    {"TIMEOUT": DEADLOCK_TIMEOUT, "worker_count": DEADLOCK_SETUP_WORKERS},
+)
 
 
 def setUpModule() -> None:

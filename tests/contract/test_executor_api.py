@@ -155,3 +155,48 @@ def test_max_workers_validation() -> None:
         corepool.ThreadPoolExecutor(0)
     with pytest.raises(ValueError, match="max_workers"):
         corepool.ProcessPoolExecutor(0)
+
+
+def test_shutdown_cancel_futures_still_runs_the_tasks_next_in_line(
+    make_executor: Callable[..., Any],
+) -> None:
+    # As the standard's call queue: the tasks a starting or idle worker takes next are not
+    # cancelled, even when no worker is ready yet; the rest are.
+    executor = make_executor(2)
+    futures = [executor.submit(tasks.sleep_then, 0.2, i) for i in range(20)]
+    executor.shutdown(wait=True, cancel_futures=True)
+    ran = [future.result(timeout=0) for future in futures if not future.cancelled()]
+    assert len(ran) >= 2
+    assert sum(future.cancelled() for future in futures) >= 10
+
+
+def test_an_executor_whose_threads_cannot_start_is_broken(
+    make_executor: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # At interpreter shutdown no thread can start: the standard executors then fail the tasks
+    # with BrokenProcessPool / BrokenThreadPool instead of raising in the constructor.
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("can't create new thread at interpreter shutdown")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(threading.Thread, "start", refuse)
+        executor = make_executor(2)
+    with pytest.raises(concurrent.futures.BrokenExecutor, match="cannot start its threads"):
+        executor.submit(tasks.square, 2)
+    with pytest.raises(concurrent.futures.BrokenExecutor):
+        list(executor.map(tasks.square, range(3)))
+    assert executor._broken
+    executor.shutdown(wait=True)
+
+
+def test_an_initializer_failure_breaks_the_executor_and_is_logged(
+    make_executor: Callable[..., Any], backend: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    executor = make_executor(2, initializer=tasks.raise_value_error)
+    with pytest.raises(concurrent.futures.BrokenExecutor):
+        executor.submit(tasks.square, 2).result(timeout=30)
+    with pytest.raises(concurrent.futures.BrokenExecutor):
+        executor.submit(tasks.square, 2)
+    assert "raise_value_error" in str(executor._broken) or "ValueError" in str(executor._broken)
+    if backend == "threads":  # a process worker logs in its own process, as the standard does
+        assert "Exception in initializer:" in caplog.text

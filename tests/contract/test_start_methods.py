@@ -4,6 +4,7 @@ functions defined in ``__main__`` of a script, of ``python -c`` and of stdin (a 
 
 from __future__ import annotations
 
+import multiprocessing
 import subprocess
 import sys
 import textwrap
@@ -350,3 +351,20 @@ def test_what_cannot_travel_from_an_unguarded_script_fails_at_once_naming_the_fi
     assert last.startswith("RuntimeError: cannot send")
     assert "if __name__ == '__main__':" in last
     assert completed.stderr.count("Traceback") == 1  # no child started, nothing else printed
+
+
+@pytest.mark.parametrize("make", ["Lock", "Queue"])
+def test_initargs_may_hold_what_multiprocessing_shares_only_by_inheritance(
+    start_method: str, make: str
+) -> None:
+    # Pool(initializer=..., initargs=(lock,)) is how programs hand workers a multiprocessing lock.
+    standard = multiprocessing.get_context(start_method)
+    shared = getattr(standard, make)()
+    with corepool.Pool(
+        2, initializer=tasks.set_state, initargs=("queue", shared), context=start_method
+    ) as pool:
+        if make == "Lock":
+            assert pool.map(tasks.hold_lock_from_state, ["queue"] * 4) == [True] * 4
+        else:
+            assert pool.map(tasks.put_from_worker, range(4)) == [True] * 4
+            assert sorted(shared.get(timeout=30) for _ in range(4)) == [0, 1, 2, 3]

@@ -3,7 +3,9 @@ keep shutdown waiting, and a crash after a result was sent blames no innocent ta
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 import pytest
@@ -103,3 +105,19 @@ def test_a_crash_after_a_result_was_sent_does_not_fail_a_task_that_had_not_start
     result = pool.apply(tasks.identity, (slow,), retries=0)
     assert isinstance(result, faults.SlowToUnpickle)
     assert pool.statistics().workers_replaced == 1
+
+
+def test_shutdown_returns_when_the_last_work_was_a_cancelled_map_waiting_for_a_new_worker() -> None:
+    # Workers take 1 s to start.  The map fails at item 0 (its worker exited), so it is
+    # cancelled and the executor closed; then item 2's worker exits too and item 3 waits for a
+    # replacement.  Once one is ready, item 3 is dropped (its map was cancelled), and that was
+    # the closing pool's last work: shutdown() used to wait for it forever.
+    executor = corepool.ProcessPoolExecutor(2, initializer=time.sleep, initargs=(1.0,))
+    try:
+        with pytest.raises(BrokenProcessPool):
+            list(executor.map(faults.exit_early_and_late, range(4), chunksize=2))
+        executor.shutdown(wait=False)
+        assert executor._engine.join(timeout=30), "shutdown() would wait forever"
+    finally:
+        executor._engine.terminate()
+        executor._engine.join(timeout=30)

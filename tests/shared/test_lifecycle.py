@@ -172,3 +172,68 @@ def test_the_owner_close_ends_it_for_everyone(kind: str) -> None:
     assert not os.path.exists(name if kind != "SharedArray" else "/dev/shm" + name)  # at once
     with pytest.raises(corepool.SharedObjectClosedError, match="no longer exists"):
         pickle.loads(pickled)
+
+
+# -- values that are shared objects: the store keeps them (corepool.shared._kept)
+
+
+def _stored_name(value: Any) -> str:
+    return value.name if isinstance(value, corepool.Dict | corepool.List) else value._segment.name
+
+
+def _store_in(container: Any, value: Any) -> None:
+    if isinstance(container, corepool.List):
+        container.append(value)
+    else:
+        container[0] = value
+
+
+def read_back_and_drop(container: Any) -> bool:
+    value = container[0]
+    return value is not None
+
+
+@pytest.mark.parametrize("container_kind", ["Dict", "List"])
+@pytest.mark.parametrize("value_kind", ["Queue", "Lock", "Dict"])
+def test_a_shared_object_stored_in_a_dict_or_list_lives_while_its_entry_does(
+    container_kind: str, value_kind: str
+) -> None:
+    container = getattr(corepool, container_kind)()
+    value = getattr(corepool, value_kind)()
+    name = _stored_name(value)
+    _store_in(container, value)
+    del value
+    for _ in range(3):  # each read holds it and each drop lets go: the entry still names it
+        assert _stored_name(container[0]) == name
+        assert exists(name)
+    with corepool.Pool(1, context="spawn") as pool:  # read and dropped by another process too
+        assert pool.apply(read_back_and_drop, (container,))
+    assert exists(name)
+    container[0] = "replaced"  # the entry no longer names it: it goes
+    assert not exists(name)
+    container.close()
+
+
+@pytest.mark.parametrize("container_kind", ["Dict", "List"])
+@pytest.mark.parametrize("removal", ["del", "pop", "owner close"])
+def test_a_stored_shared_object_goes_with_its_entry_or_its_store(
+    container_kind: str, removal: str
+) -> None:
+    container = getattr(corepool, container_kind)()
+    value = corepool.Queue()
+    name = _stored_name(value)
+    _store_in(container, value)
+    del value
+    if removal == "del":
+        del container[0]
+    elif removal == "pop":
+        popped = container.pop(0)
+        popped.put(1)  # the popped handle works: this process holds it now
+        assert popped.get(timeout=30) == 1
+        assert exists(name)
+        del popped
+    else:
+        container.close()
+    assert not exists(name)
+    if not container.closed:
+        container.close()

@@ -166,3 +166,13 @@ def _sleep_then_build(seconds: float) -> SlowToUnpickle:
     if _in_worker():
         time.sleep(seconds)
     return SlowToUnpickle(seconds)
+
+
+def exit_early_and_late(x: int) -> int:
+    """Item 0 ends its worker at once, item 2 after 0.3 s; any other item returns itself."""
+    if x == 0:
+        os._exit(EXIT_CODE)
+    if x == 2:
+        time.sleep(0.3)
+        os._exit(EXIT_CODE)
+    return x

@@ -187,3 +187,15 @@ def matrix_power(n: int, size: int = 300) -> float:
     for _ in range(4):
         matrix = matrix @ matrix
     return float(matrix[0, 0]) + n
+
+
+def put_from_worker(item: Any) -> bool:
+    """With ``set_state("queue", q)`` as the initializer: put ``item`` on that queue."""
+    corepool.worker_state().queue.put(item)
+    return True
+
+
+def hold_lock_from_state(key: str) -> bool:
+    """With ``set_state(key, lock)`` as the initializer: take that lock and let it go."""
+    with getattr(corepool.worker_state(), key):
+        return True

@@ -277,6 +277,40 @@ def test_a_closed_handle_refuses_put_and_get() -> None:
     q.cancel_join_thread()
 
 
+@pytest.mark.parametrize("kind", ["Queue", "JoinableQueue", "SimpleQueue"])
+@pytest.mark.parametrize("used", [False, True])
+def test_a_closed_handle_answers_as_multiprocessing_does(kind: str, used: bool) -> None:
+    # multiprocessing: close() ends the feeder thread the first put() started, which closes the
+    # pipe's reading end, so empty() raises; a SimpleQueue closes its pipe at once.
+    mine, standard = getattr(corepool, kind)(), getattr(multiprocessing, kind)()
+    answers = []
+    for q in (mine, standard):
+        if used:
+            q.put(1)
+            if kind != "SimpleQueue":
+                q.get(timeout=30)
+        q.close()
+        if kind != "SimpleQueue":
+            q.join_thread()
+        answers.append(_outcomes(q, kind))
+    assert answers[0] == answers[1]
+
+
+def _outcomes(q: Any, kind: str) -> list[object]:
+    calls = [q.empty, lambda: q.put(2)]
+    if kind == "SimpleQueue":
+        calls.append(q.get)  # raises: the handle is closed
+    else:
+        calls += [lambda: q.get(timeout=0.01), q.full, q.qsize]
+    outcomes: list[object] = []
+    for call in calls:
+        try:
+            outcomes.append(call())
+        except Exception as error:  # noqa: BLE001 - the type and words are what is compared
+            outcomes.append((type(error), str(error).split()[-2:]))
+    return outcomes
+
+
 @pytest.mark.parametrize(("maxsize", "error"), [("3", TypeError), (1.5, TypeError)])
 def test_bad_maxsize_is_refused(maxsize: object, error: type[Exception]) -> None:
     with pytest.raises(error):

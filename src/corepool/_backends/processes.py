@@ -51,6 +51,7 @@ from corepool._lifecycle.start_method import (
 )
 from corepool._wire import serialization
 from corepool._wire.framing import ChannelClosed, FrameReader, FrameWriter
+from corepool._wire.initializer import WorkerInitializer
 from corepool._wire.messages import (
     Call,
     CallUnreadable,
@@ -73,6 +74,12 @@ from corepool.settings import Settings
 # How many functions a worker keeps unpickled.  Each job has its own token, so this bounds the
 # worker's cache when many calls with different functions run one after another.
 _FUNCTION_CACHE_SIZE = 32
+# A worker whose initializer failed exits within milliseconds, and its failure is told when it
+# has (``_tell_init_failure``); one kept alive (by a thread its initializer started) is told
+# about after this long, so that the pool never waits on it.
+_INIT_FAILURE_GRACE = 2.0
+# Where a failing initializer is logged in the worker: as the standard executors log it.
+_INITIALIZER_LOGGER = {Flavour.CONCURRENT_FUTURES: "concurrent.futures"}
 
 
 def create(options: BackendOptions) -> ProcessBackend:
@@ -136,10 +143,13 @@ class ProcessBackend(Backend):
         self._board_view = self._board.create_memoryview().cast("q")
         self._board_view[:] = array.array("q", bytes(self._board_view.nbytes))  # blocks are reused
         self._lifeline_reader, self._lifeline_writer = context.Pipe(duplex=False)
-        self._initializer_blob = (
-            serialization.dumps(
-                (initializer, initargs),
+        self._initializer = (
+            WorkerInitializer(
+                initializer,
+                initargs,
                 by_value=serialization.function_travels_by_value(initializer),
+                pickled_up_front=self._start_method != "fork",
+                log_failures_to=_INITIALIZER_LOGGER.get(flavour),
             )
             if initializer is not None
             else None
@@ -169,7 +179,7 @@ class ProcessBackend(Backend):
             channel=child_end,
             lifeline=self._lifeline_reader,
             board=self._board,
-            initializer_blob=self._initializer_blob,
+            initializer=self._initializer,
             native_threads=self._native_threads,
             measure_memory=self._measure_memory,
             inherited_fds=self._fds_a_fork_inherits(),
@@ -234,6 +244,7 @@ class ProcessWorker(WorkerHandle):
         self._writing = False
         self._exited = False
         self._known_functions: collections.deque[int] = collections.deque()
+        self._init_failure: BaseException | None = None
         self._sent: dict[int, tuple[ChunkView, bool | None]] = {}
         """Chunks sent and not answered yet, by id, each with how its function travelled (True
         by value, False by reference, None named by token only: defined by an earlier call).
@@ -389,7 +400,8 @@ class ProcessWorker(WorkerHandle):
         elif isinstance(message, FunctionUnreadable):
             self._function_unreadable(message)
         elif isinstance(message, InitFailed):
-            listener.worker_init_failed(self, rebuild(message.error, self._flavour))
+            self._init_failure = rebuild(message.error, self._flavour)
+            self._loop.call_later(_INIT_FAILURE_GRACE, self._tell_init_failure)
         else:  # pragma: no cover - a bug in the protocol
             raise TypeError(f"unexpected message from a worker: {message!r}")
 
@@ -400,4 +412,17 @@ class ProcessWorker(WorkerHandle):
             self._on_readable()
         self._process.join()
         self._exited = True
+        self._tell_init_failure()
         self._listener.worker_exited(self, self._process.exitcode)
+
+    def _tell_init_failure(self) -> None:
+        """The initializer failed: told once the worker has exited (or after a grace period).
+
+        On its way out the worker flushes what its initializer left in flight (a log record on
+        a ``multiprocessing.Queue`` handler, as CPython's ``test_init`` checks); the standard
+        executor sees the pool broken only after that exit, so a program reading that queue
+        then finds the record there.
+        """
+        error, self._init_failure = self._init_failure, None
+        if error is not None:
+            self._listener.worker_init_failed(self, error)

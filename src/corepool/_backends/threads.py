@@ -27,6 +27,8 @@ from corepool._backends.base import (
     WorkerPosition,
 )
 from corepool._backends.board_position import position_from_row
+from corepool._wire.initializer import logging_failures
+from corepool._wire.rebuild import Flavour
 from corepool._worker import progress
 from corepool._worker.thread_main import (
     LocalCall,
@@ -40,7 +42,10 @@ from corepool._worker.thread_main import (
 
 
 def create(options: BackendOptions) -> ThreadBackend:
-    return ThreadBackend(options.initializer, options.initargs, options.thread_name_prefix)
+    initializer = options.initializer
+    if initializer is not None and options.flavour is Flavour.CONCURRENT_FUTURES:
+        initializer = logging_failures(initializer, "concurrent.futures")  # as the standard does
+    return ThreadBackend(initializer, options.initargs, options.thread_name_prefix)
 
 
 class LocalOutcome(Outcome):

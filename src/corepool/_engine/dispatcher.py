@@ -75,6 +75,11 @@ class Dispatcher:
         self._tasks_done = self._chunks_done = 0
         self._recorder = InsightRecorder(size)
 
+    @property
+    def broken(self) -> BaseException | None:
+        """Why the pool cannot run tasks any more (read from any thread), or None."""
+        return self._broken
+
     # -- commands (posted by the engine from user threads)
 
     def start(self) -> None:
@@ -231,6 +236,9 @@ class Dispatcher:
             self._workers.mark_ready(slot)
             self._recorder.ready(slot.index)
             self._dispatch()
+            # The chunks _dispatch dropped (their call or future cancelled) may have been the
+            # last work of a closing pool: without this, shutdown() waited forever.
+            self._maybe_finish()
 
     def worker_init_failed(self, worker: WorkerHandle, error: BaseException) -> None:
         problem = InitializerError(

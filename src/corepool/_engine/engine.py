@@ -40,7 +40,12 @@ from corepool._lifecycle import signals
 from corepool._wire.messages import CallStyle
 from corepool._wire.rebuild import local_error
 from corepool._wire.remote_error import Stage
-from corepool.errors import CorepoolError, PoolClosedError, TaskCancelledError
+from corepool.errors import (
+    CorepoolError,
+    PoolClosedError,
+    TaskCancelledError,
+    WorkerStartError,
+)
 from corepool.insights.progress import open_progress
 from corepool.insights.report import PoolInsights
 from corepool.insights.statistics import PoolStatistics
@@ -61,7 +66,12 @@ class Engine:
         settings: Settings,
         *,
         limits: WorkerLimits | None = None,
+        broken_without_threads: bool = False,
     ) -> None:
+        """``broken_without_threads``: if the engine's threads cannot start (Python is
+        finalizing), the engine is born broken (``broken`` says why) instead of raising; so do the
+        standard executors, which start their threads at the first task and then fail it with
+        ``BrokenProcessPool``, where ``multiprocessing.Pool`` raises in its constructor."""
         self.backend = backend
         self.size = size
         self.settings = settings
@@ -70,6 +80,7 @@ class Engine:
         self._finished = threading.Event()
         self._streams: dict[int, tuple[Window, Sink]] = {}
         self._final_statistics: PoolStatistics | None = None
+        self._unstarted: WorkerStartError | None = None
         self._results = ResultsThread()
         self._preparer = Preparer(backend)
         self._loop_thread = LoopThread("corepool-dispatcher", self._internal_error)
@@ -83,8 +94,14 @@ class Engine:
             self._dispatcher_finished,
             limits,
         )
-        self._results.start()
-        self._loop_thread.start()
+        try:
+            self._results.start()
+            self._loop_thread.start()
+        except RuntimeError as error:  # "can't create new thread at interpreter shutdown"
+            self._born_broken(error)
+            if not broken_without_threads:
+                raise
+            return
         signals.pool_started()
         try:
             self._loop_thread.call_and_wait(self._dispatcher.start)
@@ -100,6 +117,23 @@ class Engine:
     @property
     def running(self) -> bool:
         return self._state is EngineState.RUNNING
+
+    @property
+    def broken(self) -> BaseException | None:
+        """Why no task can run any more (threads or workers cannot start, an initializer
+        failed), or None."""
+        return self._unstarted or self._dispatcher.broken
+
+    def _born_broken(self, error: RuntimeError) -> None:
+        problem = WorkerStartError(f"the pool cannot start its threads: {error}")
+        problem.__cause__ = error
+        self._unstarted = problem
+        self._state = EngineState.TERMINATED
+        self._results.stop(join=False)  # if it started: it ends at once, nothing was posted
+        self._loop_thread.loop.close()
+        self.backend.close()
+        self._final_statistics = self._dispatcher.statistics()
+        self._finished.set()
 
     # -- submitting work (any thread)
 

@@ -77,6 +77,8 @@ class LoopThread:
         self._thread.join()
 
     def join(self, timeout: float | None = None) -> bool:
+        if self._thread.ident is None:  # never started (see Engine._born_broken)
+            return True
         self._thread.join(timeout)
         return not self._thread.is_alive()
 

@@ -65,6 +65,31 @@ def dumps(value: object, *, by_value: bool = False) -> bytes:
     return dumps_telling(value, by_value=by_value)[0]
 
 
+def dumps_for_new_process(value: object, *, by_value: bool = False) -> bytes:
+    """``dumps`` with ``multiprocessing``'s reducers, for a new process's arguments.
+
+    Called while ``multiprocessing`` pickles a process it starts (see ``_wire.initializer``):
+    its locks, queues and connections then pickle as the standard library sends them to a
+    child, their descriptors passed along with the process.
+    """
+    from multiprocessing.reduction import ForkingPickler
+
+    if not by_value:
+        try:
+            return bytes(ForkingPickler.dumps(value, PROTOCOL))
+        except Exception:  # noqa: BLE001 - any failure: let cloudpickle try (and report)
+            pass
+    import io
+
+    import cloudpickle
+
+    buffer = io.BytesIO()
+    pickler = cloudpickle.Pickler(buffer, PROTOCOL)
+    pickler.dispatch_table = {**pickler.dispatch_table, **ForkingPickler._extra_reducers}  # type: ignore[attr-defined]
+    pickler.dump(value)
+    return buffer.getvalue()
+
+
 def function_travels_by_value(fn: Callable[..., Any]) -> bool:
     """Whether ``fn`` must be pickled by value rather than by reference.
 

@@ -27,6 +27,7 @@ from corepool import worker_context as context
 from corepool._lifecycle.interrupted_imports import forget_interrupted_imports
 from corepool._wire import serialization
 from corepool._wire.framing import ChannelClosed, read_frame, write_frame
+from corepool._wire.initializer import WorkerInitializer
 from corepool._wire.messages import (
     Call,
     CallUnreadable,
@@ -55,7 +56,7 @@ class WorkerBoot(NamedTuple):
     channel: socket.socket
     lifeline: Connection
     board: Any  # multiprocessing.heap.BufferWrapper of int64s, ROW_SIZE per worker
-    initializer_blob: bytes | None
+    initializer: WorkerInitializer | None
     native_threads: int | None
     measure_memory: bool
     """Report resident memory after each chunk (the pool has a memory limit)."""
@@ -77,7 +78,7 @@ def worker_process_main(boot: WorkerBoot) -> None:
     context.enter_process_worker(boot.worker_index)
     row = _board_row(boot.board, boot.worker_index)
     channel = boot.channel
-    if not _run_initializer(boot.initializer_blob, channel):
+    if not _run_initializer(boot.initializer, channel):
         return
     _serve(channel, row, resident_memory if boot.measure_memory else None)
 
@@ -159,11 +160,10 @@ def _resolve_function(
     return functions[ref.token]
 
 
-def _run_initializer(blob: bytes | None, channel: socket.socket) -> bool:
-    if blob is not None:
+def _run_initializer(initializer: WorkerInitializer | None, channel: socket.socket) -> bool:
+    if initializer is not None:
         try:
-            initializer, initargs = pickle.loads(blob)
-            initializer(*initargs)
+            initializer.run()
         except BaseException as error:  # noqa: BLE001 - reported to the parent, then exit
             _send(channel, InitFailed(capture(error, Stage.INITIALIZER)))
             return False

@@ -1,6 +1,6 @@
 """The janitor: the process that removes shared memory nobody holds any more.
 
-    process A ─┐  C/H/A/R/P/D/L/U messages     ┌─────────────────────────────┐   shm_unlink
+    process A ─┐  C/H/A/R/P/D/L/K/U messages   ┌─────────────────────────────┐   shm_unlink
     process B ─┼─ SOCK_SEQPACKET (abstract) ──▶│ janitor: who holds each name │──▶ (segments)
     process C ─┘  one connection per process   └─────────────────────────────┘   rm dir (stores)
 
@@ -21,7 +21,8 @@ sockets is what makes cleanup survive crashes.  A name is unlinked when
 
 * no connected process holds it, and
 * no pickled handle of it is still in flight (pickled ``P`` more often than unpickled ``D``/``A``),
-* and its parent segment (``L``), if any, is gone.
+* and its parent segment (``L``), if any, is gone,
+* and no value stored in a live Dict or List names it (``K``).
 
 When the last connection closes, the janitor unlinks whatever is left and exits.
 
@@ -40,6 +41,9 @@ Messages are ASCII, one per datagram: ``<verb> <name> [<arg>]``.
     X name          withdraw a ``C`` whose name turned out to exist already: drop the hold,
                     and forget the name (without unlinking) if nobody else holds it
     L child parent  ``child`` lives at least as long as ``parent``
+    K store name    a value stored in ``store`` (a Dict or List) names ``name``: kept while the
+                    store lives, or until ``k`` (see ``_kept``); counted, one per stored value
+    k store name    a value of ``store`` that named ``name`` was replaced or deleted
     U name          unlink now (the owner ended it early)
     S               sync: reply ``ok`` once everything received so far is processed
 """
@@ -106,6 +110,10 @@ class Registry:
         self.parent: dict[str, str] = {}
         self.children: dict[str, set[str]] = {}
         self.held_by: dict[int, set[str]] = {}
+        self.kept: dict[str, dict[str, int]] = {}
+        """store -> name -> how many of its values name it (``K`` minus ``k``)."""
+        self.keepers: dict[str, int] = {}
+        """name -> how many stored values, in all stores, name it."""
         self.dirty: set[str] = set()
 
     def hold(self, conn: int, name: str) -> None:
@@ -140,6 +148,22 @@ class Registry:
             self.parent[child] = parent
             self.children.setdefault(parent, set()).add(child)
 
+    def keep(self, store: str, name: str) -> None:
+        if store in self.in_flight and name in self.in_flight:
+            names = self.kept.setdefault(store, {})
+            names[name] = names.get(name, 0) + 1
+            self.keepers[name] = self.keepers.get(name, 0) + 1
+
+    def let_go(self, store: str, name: str, count: int = 1) -> None:
+        names = self.kept.get(store, {})
+        count = min(count, names.get(name, 0))
+        if count <= 0:
+            return
+        names[name] -= count
+        if not names[name]:
+            del names[name]
+        self.let_go_all(name, count)
+
     def disconnect(self, conn: int) -> None:
         for name in self.held_by.pop(conn, set()):
             self.holders.get(name, set()).discard(conn)
@@ -156,6 +180,7 @@ class Registry:
             not self.holders.get(name)
             and self.in_flight.get(name, 0) <= 0
             and name not in self.parent
+            and name not in self.keepers
         )
 
     def forget(self, name: str) -> None:
@@ -164,12 +189,24 @@ class Registry:
         for conn in self.holders.pop(name, set()):
             self.held_by.get(conn, set()).discard(name)
         self.in_flight.pop(name, None)
+        self.keepers.pop(name, None)  # unlinked early (``U``): stores that name it read nothing
         parent = self.parent.pop(name, None)
         if parent is not None:
             self.children.get(parent, set()).discard(name)
         for child in self.children.pop(name, set()):
             self.parent.pop(child, None)
             self.dirty.add(child)
+        for kept, count in self.kept.pop(name, {}).items():
+            self.let_go_all(kept, count)
+
+    def let_go_all(self, name: str, count: int) -> None:
+        """A removed store kept ``name`` ``count`` times."""
+        left = self.keepers.get(name, 0) - count
+        if left > 0:
+            self.keepers[name] = left
+        else:
+            self.keepers.pop(name, None)
+        self.dirty.add(name)
 
     def has_in_flight(self) -> bool:
         return any(count > 0 for count in self.in_flight.values())
@@ -179,6 +216,9 @@ class Registry:
             _unlink(name, self.prefix)
         self.in_flight.clear()
 
+
+_BETWEEN_TWO_NAMES = {"L": Registry.link, "K": Registry.keep, "k": Registry.let_go}
+"""The verbs that relate two names (``L child parent``, ``K store name``, ``k store name``)."""
 
 _PEER_CREDENTIALS = struct.Struct("3i")  # struct ucred: pid, uid, gid
 
@@ -279,8 +319,8 @@ class Janitor:
             registry.release(conn, args[0])
         elif verb == "X" and args:
             registry.withdraw(conn, args[0])
-        elif verb == "L" and len(args) == 2:
-            registry.link(args[0], args[1])
+        elif verb in _BETWEEN_TWO_NAMES and len(args) == 2:
+            _BETWEEN_TWO_NAMES[verb](registry, args[0], args[1])
         elif verb == "U" and args:
             if args[0] in registry.in_flight:
                 registry.forget(args[0])

@@ -21,6 +21,9 @@ pickled handle of it is in flight.  Lifecycle:
   from it outlives the worker.
 * **After crashes.**  A killed process's hold ends with its connection to the janitor; a
   killed writer's transaction is rolled back by LMDB (its robust writer mutex).
+* **Values naming shared objects.**  A ``Queue``, ``Lock``, ``Dict``... stored as a value is kept
+  alive by this store until its entry is replaced or deleted, or the store is removed
+  (``_kept``), however often it is read back and dropped.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from contextlib import contextmanager
 from typing import Any, ClassVar, TypeVar
 
 from corepool.errors import SharedObjectClosedError
+from corepool.shared import _kept
 from corepool.shared._environment import (
     DEFAULT_MAX_BYTES,
     Environment,
@@ -45,6 +49,7 @@ from corepool.shared._environment import (
 )
 from corepool.shared._janitor import STORE_SUFFIX
 from corepool.shared._janitor_client import CLIENT, JanitorGone, janitor_id
+from corepool.shared._keys import dump_value
 
 __all__ = ["SharedStore", "shared_root"]
 
@@ -119,12 +124,14 @@ class SharedStore:
         _handles[path] = self
 
     @classmethod
-    def _attach(cls, path: str, janitor: str, max_bytes: int) -> SharedStore:
+    def _attach(cls, path: str, janitor: str, max_bytes: int, verb: str = "A") -> SharedStore:
+        """``verb``: ``A`` for a handle counted in flight, ``H`` for one read from a store."""
         existing = _handles.get(path)
         if existing is not None and existing._env is not None:
-            CLIENT.arrived_again(path, janitor)
+            if verb == "A":
+                CLIENT.arrived_again(path, janitor)
             return existing
-        CLIENT.hold("A", path, janitor)
+        CLIENT.hold(verb, path, janitor)
         try:
             if not os.path.isdir(path):
                 raise SharedObjectClosedError(
@@ -142,8 +149,31 @@ class SharedStore:
     def __reduce__(self) -> tuple[Any, ...]:
         if self._env is None:
             raise SharedObjectClosedError(f"cannot pass a closed corepool.{self._kind}")
+        handle = (type(self), self._path, self._janitor, self._max_bytes)
+        if _kept.noted(self._path, self._janitor):  # stored in a Dict or List: kept by it
+            return (_attach_store, (*handle, "H"))
         CLIENT.tell(self._janitor, f"P {self._path}")  # in flight until unpickled
-        return (_attach_store, (type(self), self._path, self._janitor, self._max_bytes))
+        return (_attach_store, handle)
+
+    # -- values that name other shared objects (``_kept``)
+
+    def _dump(self, value: object, key: object = None) -> bytes:
+        """``value`` pickled to store here; the shared objects it names are kept by this store
+        from now on (until ``_let_go_of`` its entry, or the store's end)."""
+        with _kept.collecting(self._janitor) as names:
+            blob = dump_value(value, self._label, key)
+        if not names:
+            return blob
+        _kept.keep(self._path, self._janitor, names)
+        return _kept.wrap(blob, names)
+
+    def _let_go_of(self, names: list[str]) -> None:
+        """Entries that named ``names`` were replaced or deleted (call once the write is done).
+
+        Inside ``transaction()`` the change may still be rolled back: the names stay kept.
+        """
+        if names and not self._environment().in_transaction:
+            _kept.let_go(self._path, self._janitor, names)
 
     def _environment(self) -> Environment:
         environment = self._env
@@ -212,8 +242,10 @@ def _let_go(path: str, janitor: str) -> None:
     CLIENT.release(path, janitor)
 
 
-def _attach_store(cls: type[SharedStore], path: str, janitor: str, max_bytes: int) -> SharedStore:
-    return cls._attach(path, janitor, max_bytes)
+def _attach_store(
+    cls: type[SharedStore], path: str, janitor: str, max_bytes: int, verb: str = "A"
+) -> SharedStore:
+    return cls._attach(path, janitor, max_bytes, verb)
 
 
 def _check_max_bytes(max_bytes: int | None) -> int:

@@ -22,7 +22,9 @@ Lifecycle (who creates, who closes, who unlinks, and when):
   The segment's *janitor*, a small process shared by the process tree, unlinks a name as soon
   as no live process holds it and no pickled handle of it is still in flight (a handle being
   passed to a task, returned from one, or waiting in a queue keeps it alive until unpickled).
-  ``unlink()`` ends a segment early; processes that mapped it keep their mapping.
+  ``unlink()`` ends a segment early; processes that mapped it keep their mapping.  A handle
+  stored in a ``Dict`` or ``List`` is kept by that store instead, until its entry is replaced
+  or deleted or the store is removed (``_kept``).
 * **After crashes.**  Holds are tied to each process's connection to the janitor, which the
   kernel closes however the process ends, so ``SIGKILL`` leaves nothing in ``/dev/shm``.  When
   the whole tree has exited the janitor unlinks whatever is left (pickles never unpickled) and
@@ -45,6 +47,7 @@ import weakref
 from typing import Any, Protocol, cast
 
 from corepool.errors import SegmentGoneError
+from corepool.shared import _kept
 from corepool.shared._janitor_client import CLIENT, JanitorGone, janitor_id
 
 __all__ = ["Segment", "current_janitor", "exists", "map_private", "settle"]
@@ -232,6 +235,10 @@ class Segment:
         return self.name, self.janitor
 
     def __reduce__(self) -> tuple[Any, ...]:
+        if _kept.noted(self.name, self.janitor):  # stored in a Dict or List: it keeps the name
+            if self.closed:
+                raise ValueError(f"cannot pickle closed segment {self.name}")
+            return (_rebuild_stored, (self.name, self.janitor))
         return (_rebuild, self.send())
 
     def __repr__(self) -> str:
@@ -246,6 +253,11 @@ class Segment:
 
 def _rebuild(name: str, janitor: str) -> Segment:
     return Segment._open(name, janitor, "A")
+
+
+def _rebuild_stored(name: str, janitor: str) -> Segment:
+    """A handle read from a Dict or List: held here, no pickle in flight counted (``_kept``)."""
+    return Segment._open(name, janitor, "H")
 
 
 def map_private(name: str, size: int) -> mmap.mmap:

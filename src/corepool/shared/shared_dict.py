@@ -28,6 +28,7 @@ from collections.abc import (
 from typing import Any, TypeVar
 
 from corepool.shared._environment import Environment
+from corepool.shared._kept import names_in
 from corepool.shared._keys import decode_key, dump_value, encode_key, load_value
 from corepool.shared._store import SharedStore
 
@@ -147,9 +148,13 @@ class Dict(SharedStore, MutableMapping[K, V]):
     def __setitem__(self, key: K, value: V) -> None:
         encoded, exact = encode_key(key)
         encoded = _ITEM + encoded
-        blob = dump_value(value, self._label, key)
+        blob = self._dump(value, key)
         environment = self._environment()
-        environment.store(encoded, blob, self._add_key, environment, key, (encoded, exact))
+        replaced = environment.store(
+            encoded, blob, self._add_key, environment, key, (encoded, exact)
+        )
+        if replaced:
+            self._let_go_of(replaced)
 
     def __delitem__(self, key: K) -> None:
         encoded = _ITEM + encode_key(key)[0]
@@ -159,6 +164,7 @@ class Dict(SharedStore, MutableMapping[K, V]):
         )
         if removed is None:
             raise KeyError(key)
+        self._let_go_of(names_in(removed[0]))
 
     def pop(self, key: K, default: Any = _MISSING) -> Any:
         """Remove ``key`` and return its value (atomic)."""
@@ -166,7 +172,9 @@ class Dict(SharedStore, MutableMapping[K, V]):
         environment = self._environment()
         record = environment.write(lambda txn: self._remove(environment, txn, encoded), grows=False)
         if record is not None:
-            return load_value(record[0])
+            value = load_value(record[0])  # held here before the store lets go of what it names
+            self._let_go_of(names_in(record[0]))
+            return value
         if default is _MISSING:
             raise KeyError(key)
         return default
@@ -175,7 +183,7 @@ class Dict(SharedStore, MutableMapping[K, V]):
         """Remove and return the last inserted (key, value) pair (atomic), as a dict does."""
         environment = self._environment()
 
-        def pop_last(txn: Any) -> tuple[K, V] | None:
+        def pop_last(txn: Any) -> tuple[K, V, list[str]] | None:
             cursor = txn.cursor()
             if not cursor.last() or not bytes(cursor.key()).startswith(_ORDER):
                 return None
@@ -183,12 +191,14 @@ class Dict(SharedStore, MutableMapping[K, V]):
             removed = self._remove(environment, txn, encoded)
             assert removed is not None
             value, key_record = removed
-            return _key_of(encoded[1:], key_record), load_value(value)
+            return _key_of(encoded[1:], key_record), load_value(value), names_in(value)
 
-        pair = environment.write(pop_last, grows=False)
-        if pair is None:
+        popped = environment.write(pop_last, grows=False)
+        if popped is None:
             raise KeyError("popitem(): corepool.Dict is empty")
-        return pair
+        key, value, kept = popped
+        self._let_go_of(kept)
+        return key, value
 
     def clear(self) -> None:
         environment = self._environment()
@@ -204,14 +214,17 @@ class Dict(SharedStore, MutableMapping[K, V]):
         pairs.extend(kwargs.items())
         prepared = []
         for key, value in pairs:
-            prepared.append((key, *_item_key(key), dump_value(value, self._label, key)))
+            prepared.append((key, *_item_key(key), self._dump(value, key)))
         environment = self._environment()
 
-        def write_all(txn: Any) -> None:
+        def write_all(txn: Any) -> list[str]:
+            replaced: list[str] = []
             for key, encoded, exact, blob in prepared:
-                self._put(environment, txn, key, (encoded, exact), blob)
+                replaced += self._put(environment, txn, key, (encoded, exact), blob)
+            return replaced
 
-        environment.write(write_all, sum(len(entry[3]) + len(entry[1]) for entry in prepared))
+        size = sum(len(entry[3]) + len(entry[1]) for entry in prepared)
+        self._let_go_of(environment.write(write_all, size))
 
     def setdefault(self, key: K, default: Any = None) -> Any:
         """``d[key]`` if present, else store ``default`` and return it (atomic)."""
@@ -229,7 +242,7 @@ class Dict(SharedStore, MutableMapping[K, V]):
         encoded, exact = _item_key(key)
         environment = self._environment()
 
-        def modify(txn: Any) -> Any:
+        def modify(txn: Any) -> tuple[Any, list[str]]:
             record = txn.get(encoded)
             if record is not None:
                 old = load_value(record)
@@ -239,11 +252,13 @@ class Dict(SharedStore, MutableMapping[K, V]):
                 old = default
             new = fn(old)
             if record is None or fn is not _unchanged:
-                blob = dump_value(new, self._label, key)
-                self._put(environment, txn, key, (encoded, exact), blob)
-            return new
+                blob = self._dump(new, key)
+                return new, self._put(environment, txn, key, (encoded, exact), blob)
+            return new, []
 
-        return environment.write(modify)
+        new, replaced = environment.write(modify)
+        self._let_go_of(replaced)
+        return new
 
     def increment(self, key: K, by: Any = 1) -> Any:
         """Add ``by`` to ``d[key]`` (0 when missing) in one atomic step; return the new value."""
@@ -253,10 +268,13 @@ class Dict(SharedStore, MutableMapping[K, V]):
 
     def _put(
         self, environment: Environment, txn: Any, key: K, canonical: tuple[bytes, bool], blob: bytes
-    ) -> None:
-        if environment.replace(txn, canonical[0], blob) is None:
+    ) -> list[str]:
+        """Store ``blob``; the names the value it replaced kept (``_kept``)."""
+        old = environment.replace(txn, canonical[0], blob)
+        if old is None:
             self._add_key(txn, environment, key, canonical)
         # else: a present key keeps its first form and its place, as in a dict
+        return names_in(old)
 
     def _add_key(
         self, txn: Any, environment: Environment, key: K, canonical: tuple[bytes, bool]

@@ -14,7 +14,8 @@ from collections.abc import Callable, Iterable, Iterator, MutableSequence
 from typing import Any, SupportsIndex, TypeVar, overload
 
 from corepool.shared._environment import Environment
-from corepool.shared._keys import dump_value, load_value
+from corepool.shared._kept import names_in
+from corepool.shared._keys import load_value
 from corepool.shared._store import SharedStore
 
 __all__ = ["List"]
@@ -121,14 +122,14 @@ class List(SharedStore, MutableSequence[T]):
             replacement = list(value)
             self._rewrite(lambda items: items.__setitem__(index, replacement))
             return
-        blob = dump_value(value, self._label, index)
+        blob = self._dump(value, index)
         environment = self._environment()
 
-        def replace(txn: Any) -> None:
+        def replace(txn: Any) -> list[str]:
             position = _position(index, _length(environment, txn))
-            environment.put(txn, _key(position), blob)
+            return names_in(environment.replace(txn, _key(position), blob))
 
-        environment.write(replace, len(blob))
+        self._let_go_of(environment.write(replace, len(blob)))
 
     def __delitem__(self, index: SupportsIndex | slice) -> None:
         if isinstance(index, slice):
@@ -137,7 +138,7 @@ class List(SharedStore, MutableSequence[T]):
         self.pop(index)
 
     def append(self, value: T) -> None:
-        blob = dump_value(value, self._label)
+        blob = self._dump(value)
         environment = self._environment()
         environment.write(
             lambda txn: environment.put(txn, _key(_length(environment, txn)), blob),
@@ -148,7 +149,7 @@ class List(SharedStore, MutableSequence[T]):
         """Append every value, in one atomic transaction."""
         if values is self:
             values = self.copy()
-        blobs = [dump_value(value, self._label) for value in values]
+        blobs = [self._dump(value) for value in values]
         if not blobs:
             return
         environment = self._environment()
@@ -161,7 +162,7 @@ class List(SharedStore, MutableSequence[T]):
         environment.write(append_all, sum(map(len, blobs)))
 
     def insert(self, index: SupportsIndex, value: T) -> None:
-        blob = dump_value(value, self._label)
+        blob = self._dump(value)
         environment = self._environment()
 
         def insert(txn: Any) -> None:
@@ -190,7 +191,10 @@ class List(SharedStore, MutableSequence[T]):
             txn.delete(_key(length - 1))
             return blob
 
-        return load_value(environment.write(pop, grows=False))  # type: ignore[no-any-return]
+        blob = environment.write(pop, grows=False)
+        value = load_value(blob)  # held here before the list lets go of what it names
+        self._let_go_of(names_in(blob))
+        return value  # type: ignore[no-any-return]
 
     def remove(self, value: T) -> None:
         """Remove the first item equal to ``value`` (atomic)."""
@@ -218,7 +222,9 @@ class List(SharedStore, MutableSequence[T]):
         def rewrite(txn: Any) -> None:
             values = self._read_all(environment, txn)
             change(values)
-            blobs = [dump_value(value, self._label) for value in values]
+            # The values' names are kept again; the old entries' stay kept too, until the
+            # list's end (conservative: see ``_kept``).
+            blobs = [self._dump(value) for value in values]
             txn.drop(main, delete=False)
             for position, blob in enumerate(blobs):
                 environment.put(txn, _key(position), blob)
@@ -232,13 +238,15 @@ class List(SharedStore, MutableSequence[T]):
         """Set ``lst[index] = fn(lst[index])`` in one atomic step and return the new value."""
         environment = self._environment()
 
-        def modify(txn: Any) -> T:
+        def modify(txn: Any) -> tuple[T, list[str]]:
             key = _key(_position(index, _length(environment, txn)))
             new = fn(load_value(txn.get(key)))
-            environment.put(txn, key, dump_value(new, self._label, index))
-            return new
+            blob = self._dump(new, index)
+            return new, names_in(environment.replace(txn, key, blob))
 
-        return environment.write(modify)
+        new, replaced = environment.write(modify)
+        self._let_go_of(replaced)
+        return new
 
     def increment(self, index: SupportsIndex, by: Any = 1) -> Any:
         """Add ``by`` to ``lst[index]`` atomically; return the new value."""

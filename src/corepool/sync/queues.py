@@ -66,6 +66,9 @@ class Queue(SharedObject, Generic[T]):
     annotations (``put`` takes and ``get`` returns a ``T``)."""
 
     _order: ClassVar[Order] = "fifo"
+    _closes_at_once: ClassVar[bool] = False
+    """``close()`` closes the handle whether or not it was used (``SimpleQueue``: its
+    operations then raise ``OSError``, not ``ValueError``)."""
 
     def __init__(self, maxsize: int = 0, *, capacity_bytes: int | None = None) -> None:
         if not isinstance(maxsize, int) or isinstance(maxsize, bool):
@@ -90,7 +93,7 @@ class Queue(SharedObject, Generic[T]):
         probe.release()
         self._monitor = Monitor(segment, store_fields(slots))
         self._store = QueueStore(self._monitor)
-        self._closed = False
+        self._closed = self._put_here = self._handle_closed = False
         self._spin_reads = _SPIN_READS
         self._on_collect(_release, self._store)
 
@@ -103,7 +106,8 @@ class Queue(SharedObject, Generic[T]):
     def put(self, obj: T, block: bool = True, timeout: float | None = None) -> None:
         """Put ``obj`` in; waits while the queue is full (``queue.Full`` after ``timeout``)."""
         if self._closed:
-            raise ValueError(f"{self!r} is closed")
+            raise self._closed_error()
+        self._put_here = True
         payload, size, overflow = encode(obj, self._segment)
         key = sort_key(obj) if self._order == "priority" else NO_KEY
         if overflow is None and size <= SLOT_BYTES:
@@ -155,7 +159,7 @@ class Queue(SharedObject, Generic[T]):
     def get(self, block: bool = True, timeout: float | None = None) -> T:
         """Take the next item; waits while the queue is empty (``queue.Empty`` on timeout)."""
         if self._closed:
-            raise ValueError(f"{self!r} is closed")
+            raise self._closed_error()
         monitor = self._monitor
         fields = monitor.fields
         monitor.enter()
@@ -226,6 +230,8 @@ class Queue(SharedObject, Generic[T]):
         return int(self._monitor.fields[COUNT])
 
     def empty(self) -> bool:
+        if self._handle_closed:
+            raise OSError("handle is closed")
         return self.qsize() == 0
 
     def full(self) -> bool:
@@ -233,8 +239,14 @@ class Queue(SharedObject, Generic[T]):
         return 0 < maxsize <= self.qsize()
 
     def close(self) -> None:
-        """No more ``put`` or ``get`` through this handle (other processes are unaffected)."""
+        """No more ``put`` or ``get`` through this handle (other processes are unaffected).
+
+        As in ``multiprocessing``, where closing ends the feeder thread that the first ``put``
+        started and the feeder closes the pipe's reading end: once this handle has put
+        something, ``empty()`` after ``close()`` raises ``OSError("handle is closed")``
+        (``full()`` and ``qsize()`` still answer); a ``SimpleQueue`` closes its pipe at once."""
         self._closed = True
+        self._handle_closed = self._put_here or self._closes_at_once
 
     def join_thread(self) -> None:
         """For ``multiprocessing`` compatibility: there is no feeder thread to wait for."""
@@ -244,7 +256,12 @@ class Queue(SharedObject, Generic[T]):
 
     def _check_open(self) -> None:
         if self._closed:
-            raise ValueError(f"{self!r} is closed")
+            raise self._closed_error()
+
+    def _closed_error(self) -> Exception:
+        if self._closes_at_once:
+            return OSError("handle is closed")
+        return ValueError(f"Queue {self!r} is closed")
 
     def __repr__(self) -> str:
         return f"<corepool.{type(self).__name__} {self._segment.name} size={self.qsize()}>"
@@ -277,6 +294,8 @@ class JoinableQueue(Queue[T]):
 
 class SimpleQueue(Queue[T]):
     """An unbounded FIFO queue (``multiprocessing.SimpleQueue``)."""
+
+    _closes_at_once: ClassVar[bool] = True
 
     def __init__(self, *, capacity_bytes: int | None = None) -> None:
         super().__init__(0, capacity_bytes=capacity_bytes)
