@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 import corepool
-from corepool._backends.base import WorkerHandle, WorkerPosition
+from corepool._backends.base import Phase, WorkerHandle, WorkerPosition
 from corepool._engine import queueing
 from corepool._engine.chunking import ChunkSizer
 from corepool._engine.sinks import StreamSink
@@ -32,7 +32,7 @@ class _Worker(WorkerHandle):
         return None
 
     def position(self) -> WorkerPosition:
-        raise NotImplementedError
+        return WorkerPosition(0, Phase.READING, 0, 0)  # before its first chunk
 
     def run(self, chunk: Any) -> None:
         pass
