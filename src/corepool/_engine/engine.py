@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import enum
 import threading
+from typing import TYPE_CHECKING
 
 from corepool._backends.base import Backend
 from corepool._engine.chunking import ChunkSizer
@@ -41,9 +42,11 @@ from corepool._wire.rebuild import local_error
 from corepool._wire.remote_error import Stage
 from corepool.errors import CorepoolError, PoolClosedError, TaskCancelledError
 from corepool.insights.progress import open_progress
-from corepool.insights.report import PoolInsights
-from corepool.insights.statistics import PoolStatistics
 from corepool.settings import Settings
+
+if TYPE_CHECKING:  # loaded when asked for: ~5-10 ms of every program's first pool otherwise
+    from corepool.insights.report import PoolInsights
+    from corepool.insights.statistics import PoolStatistics
 
 
 class EngineState(enum.Enum):
@@ -68,7 +71,6 @@ class Engine:
         self._state = EngineState.RUNNING
         self._finished = threading.Event()
         self._streams: dict[int, tuple[Window, Sink]] = {}
-        self._final_statistics: PoolStatistics | None = None
         self._results = ResultsThread()
         self._preparer = Preparer(backend)
         self._loop_thread = LoopThread("corepool-dispatcher", self._internal_error)
@@ -240,8 +242,8 @@ class Engine:
         return True
 
     def _dispatcher_finished(self) -> None:
-        # On the loop thread, once every worker has exited.
-        self._final_statistics = self._dispatcher.statistics()
+        # On the loop thread, once every worker has exited.  The statistics are not taken now but
+        # when asked for (``statistics``): most programs never ask, and would pay their import.
         signals.pool_ended()
         self._loop_thread.stop()
         self._results.post(self._finished.set)
@@ -257,10 +259,13 @@ class Engine:
         return self._loop_thread.call_and_wait(self._dispatcher.insights)
 
     def statistics(self) -> PoolStatistics:
-        if self._final_statistics is None:
+        if not self._finished.is_set() and not self._loop_thread.is_current:
             try:
                 return self._loop_thread.call_and_wait(self._dispatcher.statistics)
             except RuntimeError:  # the loop closed meanwhile
                 pass
-        assert self._final_statistics is not None
-        return self._final_statistics
+        # The loop has ended (or is on its way out, past its last callback): once its thread is
+        # gone nothing changes the dispatcher's state any more, and any thread may read it.
+        if not self._loop_thread.is_current:
+            self._loop_thread.join()
+        return self._dispatcher.statistics()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 _UNITS = {
     "": 1,
@@ -20,8 +20,7 @@ _UNITS = {
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*$")
 
 
-@dataclass(frozen=True)
-class WorkerLimits:
+class WorkerLimits(NamedTuple):
     max_tasks: int | None = None
     """Retire a worker after it completed this many tasks (``maxtasksperchild``)."""
     max_memory: int | None = None

@@ -18,12 +18,14 @@ worker gone itself, so that ``join()`` always returns.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from corepool._backends.base import WorkerHandle
 from corepool._engine.event_loop import TimerHandle
 from corepool._engine.tasks import Chunk
-from corepool.insights.statistics import WorkerState
+
+if TYPE_CHECKING:
+    from corepool.insights.statistics import WorkerState
 
 
 class Step(enum.Enum):
@@ -91,18 +93,22 @@ _FIRST_STEP = {
 }
 
 
-@dataclass(eq=False)
 class Slot:
-    index: int
-    worker: WorkerHandle | None = None
-    ready: bool = False
-    chunk: Chunk | None = None
-    tasks_done: int = 0
-    stop_reason: StopReason | None = None
-    timer: TimerHandle | None = None
-    """The running chunk's timeout check, the start timeout, or the next shutdown step."""
-    assigned_ns: int = 0
-    """``time.monotonic_ns()`` when the chunk was handed over (timeouts before it is read)."""
+    # A plain class: a dataclass costs ~1 ms to define, paid by every program's first pool.
+    def __init__(self, index: int) -> None:
+        self.index = index
+        self.worker: WorkerHandle | None = None
+        self.ready = False
+        self.chunk: Chunk | None = None
+        self.tasks_done = 0
+        self.stop_reason: StopReason | None = None
+        self.timer: TimerHandle | None = None
+        """The running chunk's timeout check, the start timeout, or the next shutdown step."""
+        self.assigned_ns = 0
+        """``time.monotonic_ns()`` when the chunk was handed over (timeouts before it is read)."""
+
+    def __repr__(self) -> str:
+        return f"Slot({self.index}, {self.state}, worker={self.worker!r}, chunk={self.chunk!r})"
 
     @property
     def idle(self) -> bool:
