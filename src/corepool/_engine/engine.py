@@ -30,7 +30,6 @@ from corepool._engine.feeder import Feeder
 from corepool._engine.limits import WorkerLimits
 from corepool._engine.loop_thread import LoopThread
 from corepool._engine.preparation import Preparer
-from corepool._engine.progress_sink import ProgressSink
 from corepool._engine.requests import MapRequest, TaskRequest
 from corepool._engine.results_thread import ResultsThread
 from corepool._engine.sinks import Sink
@@ -133,6 +132,8 @@ class Engine:
         sink.ledger = BlockLedger(window)
         progress = open_progress(request.progress, request.total, request.label)
         if progress is not None:
+            from corepool._engine.progress_sink import ProgressSink  # only with progress=
+
             inner, sink = sink, ProgressSink(sink, progress, request.total)
             sink.ledger = inner.ledger
         job = Job(fn, request.style, request.options, sink, sizer, request.label)
