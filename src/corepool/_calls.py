@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import multiprocessing.context
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
-# The two built-in backends are imported with the front doors rather than by the registry at the
-# first pool: the first pool then costs what every later one does (~24 ms of imports otherwise
-# land inside a pool's start-up; benchmarks/ times start-up and reports imports apart).
+# The processes backend is imported with the front doors rather than by the registry at the first
+# pool: the first pool then costs what every later one does (~24 ms of imports otherwise land
+# inside a pool's start-up; benchmarks/ times start-up and reports imports apart).  The threads
+# backend is left to the registry: a program of process pools never needs it (~5 ms).
 from corepool._backends import processes as _processes  # noqa: F401
-from corepool._backends import threads as _threads  # noqa: F401
 from corepool._backends.base import BackendOptions
 from corepool._backends.registry import create_backend
 from corepool._engine.engine import Engine
@@ -24,8 +23,7 @@ from corepool.settings import DEFAULT_SETTINGS, Settings
 NativeThreads = int | Literal["auto"] | None
 
 
-@dataclass(frozen=True)
-class CallDefaults:
+class CallDefaults(NamedTuple):
     """Pool-wide defaults for per-call options."""
 
     timeout: float | None = None

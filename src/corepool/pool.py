@@ -18,7 +18,7 @@ from __future__ import annotations
 import multiprocessing.context
 import warnings
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from corepool._calls import CallDefaults, NativeThreads, check_size, open_engine
 from corepool._engine.engine import Engine
@@ -30,9 +30,11 @@ from corepool._worker.native_threads import available_cores
 from corepool.async_results import AsyncResult, IMapIterator, MapResult
 from corepool.errors import PoolClosedError
 from corepool.insights.progress import ProgressOption
-from corepool.insights.report import PoolInsights
-from corepool.insights.statistics import PoolStatistics
 from corepool.settings import Settings
+
+if TYPE_CHECKING:  # loaded when asked for: ~5-10 ms of every program's first pool otherwise
+    from corepool.insights.report import PoolInsights
+    from corepool.insights.statistics import PoolStatistics
 
 __all__ = ["Pool", "ThreadPool"]
 

@@ -2,17 +2,21 @@
 
 Pass ``settings=Settings(...)`` to a pool or executor to change them; tests shrink them to force
 edge cases instead of patching module globals.
+
+``Settings`` is a ``NamedTuple``: frozen, compared and shown like the frozen dataclass it was, with
+``replace()`` for a changed copy.  A dataclass made every program import ``dataclasses`` (and
+``inspect`` with it) and build its methods at import: ~10-30 ms of the first pool on a loaded
+2-core machine, as much as ``multiprocessing``'s own import (benchmarks/start_first).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 __all__ = ["Settings"]
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(NamedTuple):
     target_chunk_seconds: float = 0.01
     """How long one automatically sized chunk should take to run.  A round trip to a worker process
     costs ~50-100 µs, so 10 ms keeps that under 1 %; much larger and the last chunks of a map leave
@@ -94,7 +98,10 @@ class Settings:
 
     def replace(self, **changes: object) -> Settings:
         """A copy with some fields changed."""
-        return replace(self, **changes)  # type: ignore[arg-type]
+        unknown = changes.keys() - self._fields
+        if unknown:  # ``_replace`` says only "Got unexpected field names"
+            raise TypeError(f"Settings has no field {', '.join(sorted(unknown))}")
+        return self._replace(**changes)  # type: ignore[arg-type]
 
 
 DEFAULT_SETTINGS = Settings()

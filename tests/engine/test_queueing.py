@@ -61,8 +61,14 @@ def _chunk(job: Job, start: int = 0, size: int = 10) -> Chunk:
     return Chunk(job, start, list(range(start, start + size)))
 
 
+def _ready_slot(index: int = 0, queues: bool = True) -> Slot:
+    slot = Slot(index)
+    slot.worker, slot.ready = _Worker(queues), True
+    return slot
+
+
 def _busy_slot(index: int = 0, queues: bool = True) -> Slot:
-    slot = Slot(index, worker=_Worker(queues), ready=True)
+    slot = _ready_slot(index, queues)
     slot.chunk, slot.running_seconds = _chunk(_job()), 1e-5
     return slot
 
@@ -106,7 +112,7 @@ def test_nothing_waits_behind_a_long_or_single_task() -> None:
 
 
 def test_only_ready_busy_workers_that_queue_take_chunks() -> None:
-    idle = Slot(0, worker=_Worker(), ready=True)
+    idle = _ready_slot(0)
     starting = _busy_slot(1)
     starting.ready = False
     stopping = _busy_slot(2)

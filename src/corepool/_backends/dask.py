@@ -24,7 +24,6 @@ which ``_lost`` turns into the engine's recovery (see there).
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 import pickle
 import threading
@@ -151,7 +150,7 @@ class DaskBackend(Backend):
         # per slot then rules); 0.25 s also keeps an imap's first results prompt.  A target the
         # user chose is kept.
         if settings.target_chunk_seconds == DEFAULT_SETTINGS.target_chunk_seconds:
-            return dataclasses.replace(settings, target_chunk_seconds=DASK_CHUNK_SECONDS)
+            return settings.replace(target_chunk_seconds=DASK_CHUNK_SECONDS)
         return settings
 
     # -- submitting thread

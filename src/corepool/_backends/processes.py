@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import array
 import collections
+import contextlib
 import multiprocessing
 import multiprocessing.context
 import pickle
@@ -191,8 +192,13 @@ class ProcessBackend(Backend):
             target=worker_process_main, args=(boot,), name=f"corepool-worker-{index}"
         )
         process.daemon = False  # so that a task may start a pool of its own
+        hiding = (
+            contextlib.nullcontext()
+            if getattr(process, "hides_unimportable_main", False)
+            else unimportable_main_hidden()
+        )
         try:
-            with unimportable_main_hidden():
+            with hiding:
                 process.start()
         finally:
             child_end.close()

@@ -16,6 +16,7 @@ from __future__ import annotations
 import signal
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from corepool._backends.base import Backend, ChunkFinished, Outcome, WorkerHandle
 from corepool._engine import queueing
@@ -32,9 +33,11 @@ from corepool._engine.tasks import Chunk
 from corepool._engine.workers import Workers
 from corepool._lifecycle.oom import OomWatch
 from corepool.errors import InitializerError, TaskCancelledError
-from corepool.insights.report import PoolInsights
-from corepool.insights.statistics import PoolStatistics
 from corepool.settings import Settings
+
+if TYPE_CHECKING:
+    from corepool.insights.report import PoolInsights
+    from corepool.insights.statistics import PoolStatistics
 
 _LOSS_KINDS = {StopReason.TIMEOUT: LossKind.TIMEOUT, StopReason.CANCEL: LossKind.CANCEL}
 
@@ -419,6 +422,8 @@ class Dispatcher:
     # -- insight
 
     def statistics(self) -> PoolStatistics:
+        from corepool.insights.statistics import PoolStatistics  # only when asked for
+
         return PoolStatistics(
             backend=self._backend.capabilities.name,
             workers=self._workers.statistics(),

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import enum
 import threading
+from typing import TYPE_CHECKING
 
 from corepool._backends.base import Backend
 from corepool._engine.chunking import ChunkSizer
@@ -29,7 +30,6 @@ from corepool._engine.feeder import Feeder
 from corepool._engine.limits import WorkerLimits
 from corepool._engine.loop_thread import LoopThread
 from corepool._engine.preparation import Preparer
-from corepool._engine.progress_sink import ProgressSink
 from corepool._engine.queueing import WindowWidening
 from corepool._engine.requests import MapRequest, TaskRequest
 from corepool._engine.results_thread import ResultsThread
@@ -47,9 +47,11 @@ from corepool.errors import (
     WorkerStartError,
 )
 from corepool.insights.progress import open_progress
-from corepool.insights.report import PoolInsights
-from corepool.insights.statistics import PoolStatistics
 from corepool.settings import Settings
+
+if TYPE_CHECKING:  # loaded when asked for: ~5-10 ms of every program's first pool otherwise
+    from corepool.insights.report import PoolInsights
+    from corepool.insights.statistics import PoolStatistics
 
 
 class EngineState(enum.Enum):
@@ -79,7 +81,6 @@ class Engine:
         self._state = EngineState.RUNNING
         self._finished = threading.Event()
         self._streams: dict[int, tuple[Window, Sink]] = {}
-        self._final_statistics: PoolStatistics | None = None
         self._unstarted: WorkerStartError | None = None
         self._results = ResultsThread()
         self._preparer = Preparer(backend)
@@ -132,7 +133,6 @@ class Engine:
         self._results.stop(join=False)  # if it started: it ends at once, nothing was posted
         self._loop_thread.loop.close()
         self.backend.close()
-        self._final_statistics = self._dispatcher.statistics()
         self._finished.set()
 
     # -- submitting work (any thread)
@@ -169,6 +169,8 @@ class Engine:
         sink.ledger = BlockLedger(window)
         progress = open_progress(request.progress, request.total, request.label)
         if progress is not None:
+            from corepool._engine.progress_sink import ProgressSink  # only with progress=
+
             inner, sink = sink, ProgressSink(sink, progress, request.total)
             sink.ledger = inner.ledger
         job = Job(fn, request.style, request.options, sink, sizer, request.label)
@@ -278,8 +280,8 @@ class Engine:
         return True
 
     def _dispatcher_finished(self) -> None:
-        # On the loop thread, once every worker has exited.
-        self._final_statistics = self._dispatcher.statistics()
+        # On the loop thread, once every worker has exited.  The statistics are not taken now but
+        # when asked for (``statistics``): most programs never ask, and would pay their import.
         signals.pool_ended()
         self._loop_thread.stop()
         self._results.post(self._finished.set)
@@ -295,10 +297,13 @@ class Engine:
         return self._loop_thread.call_and_wait(self._dispatcher.insights)
 
     def statistics(self) -> PoolStatistics:
-        if self._final_statistics is None:
+        if not self._finished.is_set() and not self._loop_thread.is_current:
             try:
                 return self._loop_thread.call_and_wait(self._dispatcher.statistics)
             except RuntimeError:  # the loop closed meanwhile
                 pass
-        assert self._final_statistics is not None
-        return self._final_statistics
+        # The loop has ended (or is on its way out, past its last callback): once its thread is
+        # gone nothing changes the dispatcher's state any more, and any thread may read it.
+        if not self._loop_thread.is_current:
+            self._loop_thread.join()
+        return self._dispatcher.statistics()

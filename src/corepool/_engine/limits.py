@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 _UNITS = {
     "": 1,
@@ -17,11 +17,11 @@ _UNITS = {
     "GIB": 1024**3,
     "TIB": 1024**4,
 }
-_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*$")
+# Compiled by ``re`` at the first ``parse_memory`` of a string, not at import (every first pool).
+_SIZE = r"^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*$"
 
 
-@dataclass(frozen=True)
-class WorkerLimits:
+class WorkerLimits(NamedTuple):
     max_tasks: int | None = None
     """Retire a worker after it completed this many tasks (``maxtasksperchild``)."""
     max_memory: int | None = None
@@ -46,7 +46,7 @@ def parse_memory(value: int | str | None) -> int | None:
     if isinstance(value, int):
         size = value
     elif isinstance(value, str):
-        match = _SIZE.match(value)
+        match = re.match(_SIZE, value)
         unit = match.group(2).upper() if match else None
         if match is None or unit not in _UNITS:
             raise ValueError(

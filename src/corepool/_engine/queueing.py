@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from corepool._engine.chunking import ChunkSizer
 from corepool._engine.slots import Slot
@@ -112,15 +111,18 @@ def take_queued(slot: Slot) -> list[Chunk]:
     return chunks
 
 
-@dataclass(frozen=True)
 class WindowWidening:
     """Widens a streaming call's window (the feeder calls it for each chunk it cuts)."""
 
-    window: Window
-    sizer: ChunkSizer
-    workers: int
-    settings: Settings
-    base: int
+    # A plain class: a dataclass costs ~1 ms to define, paid by every program's first pool.
+    def __init__(
+        self, window: Window, sizer: ChunkSizer, workers: int, settings: Settings, base: int
+    ) -> None:
+        self.window = window
+        self.sizer = sizer
+        self.workers = workers
+        self.settings = settings
+        self.base = base
 
     def after_cut(self, items: int) -> None:
         seconds = self.sizer.seconds_for(items)

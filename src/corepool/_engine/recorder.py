@@ -16,13 +16,14 @@ import heapq
 import itertools
 import reprlib
 import time
-from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from corepool._backends.base import ChunkFinished
 from corepool._engine.tasks import Chunk
 from corepool._wire.messages import CallStyle
-from corepool.insights.report import PoolInsights, SlowTask, WorkerInsight, suggest
+
+if TYPE_CHECKING:
+    from corepool.insights.report import PoolInsights
 
 _SLOWEST = 5
 _short = reprlib.Repr()
@@ -30,24 +31,26 @@ _short.maxstring = _short.maxother = 60
 _short.maxlevel = 3
 
 
-@dataclass
 class _WorkerTimes:
-    tasks: int = 0
-    chunks: int = 0
-    busy: float = 0.0
-    waiting: float = 0.0
-    io: float = 0.0
-    transit: float = 0.0
-    cpu: float = 0.0
-    queued: float = 0.0
-    idle_since: float | None = None
-    assigned_at: float = 0.0
+    # A plain class: a dataclass costs ~1 ms to define, paid by every program's first pool.
+    __slots__ = (
+        "assigned_at", "busy", "chunks", "cpu", "idle_since", "io", "queued", "tasks", "transit",
+        "waiting",
+    )  # fmt: skip
+
+    def __init__(self) -> None:
+        self.tasks = self.chunks = 0
+        self.busy = self.waiting = self.io = self.transit = self.cpu = self.queued = 0.0
+        self.idle_since: float | None = None
+        self.assigned_at = 0.0
 
 
 class InsightRecorder:
     def __init__(self, size: int) -> None:
         self._workers = [_WorkerTimes() for _ in range(size)]
-        self._slowest: list[tuple[float, int, SlowTask]] = []
+        # (seconds per item, order, task, arguments): ``SlowTask``s are made by ``snapshot``, so
+        # that ``corepool.insights`` is imported only by a program that asks for insights.
+        self._slowest: list[tuple[float, int, str, str]] = []
         self._order = itertools.count()
         self._explicit_chunks = 0
 
@@ -85,13 +88,15 @@ class InsightRecorder:
         slowest = self._slowest
         if len(slowest) >= _SLOWEST and per_item <= slowest[0][0]:
             return
-        entry = (per_item, next(self._order), SlowTask(per_item, _task(chunk), _arguments(chunk)))
+        entry = (per_item, next(self._order), _task(chunk), _arguments(chunk))
         if len(slowest) < _SLOWEST:
             heapq.heappush(slowest, entry)
         else:
             heapq.heapreplace(slowest, entry)
 
     def snapshot(self, backend: str) -> PoolInsights:
+        from corepool.insights.report import PoolInsights, SlowTask, WorkerInsight, suggest
+
         workers = tuple(
             WorkerInsight(
                 index,
@@ -106,7 +111,10 @@ class InsightRecorder:
             )
             for index, times in enumerate(self._workers)
         )
-        slowest = tuple(entry[2] for entry in sorted(self._slowest, reverse=True))
+        slowest = tuple(
+            SlowTask(seconds, task, arguments)
+            for seconds, _, task, arguments in sorted(self._slowest, reverse=True)
+        )
         explicit = self._explicit_chunks > sum(worker.chunks for worker in workers) / 2
         return PoolInsights(
             backend, workers, slowest, suggest(backend, workers, explicit), explicit

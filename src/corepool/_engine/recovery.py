@@ -21,7 +21,7 @@ Pure functions of the chunk, the position and what happened, so they are tested 
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from corepool._backends.base import Phase, WorkerPosition
 from corepool._engine.tasks import Chunk
@@ -34,8 +34,7 @@ class LossKind(enum.Enum):
     CANCEL = "cancel"
 
 
-@dataclass(frozen=True)
-class Loss:
+class Loss(NamedTuple):
     """How a worker was lost."""
 
     kind: LossKind
@@ -49,12 +48,19 @@ class Loss:
     """How often a chunk may be lost before any of its items started (``Settings``)."""
 
 
-@dataclass
 class Recovery:
-    requeue: list[Chunk] = field(default_factory=list)
-    """Parts to run (again): they did not cause the loss, or are retried."""
-    failed: list[tuple[Chunk, BaseException]] = field(default_factory=list)
-    """Parts that end with an error."""
+    # A plain class, as ``Loss`` is a NamedTuple: no dataclass to define at the first pool.
+    __slots__ = ("failed", "requeue")
+
+    def __init__(
+        self,
+        requeue: list[Chunk] | None = None,
+        failed: list[tuple[Chunk, BaseException]] | None = None,
+    ) -> None:
+        self.requeue: list[Chunk] = [] if requeue is None else requeue
+        """Parts to run (again): they did not cause the loss, or are retried."""
+        self.failed: list[tuple[Chunk, BaseException]] = [] if failed is None else failed
+        """Parts that end with an error."""
 
 
 def plan_recovery(chunk: Chunk, position: WorkerPosition, loss: Loss) -> Recovery:

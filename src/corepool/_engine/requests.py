@@ -5,14 +5,15 @@
     imap_unordered, Executor.map                                    -> MapRequest
 
 A per-call option is a field here and in the front door's signature, and nowhere in between: the
-engine reads it from the request.  Every check happens in ``__post_init__``, in the caller's
-thread, so a bad argument raises at the call and never reaches the loop thread.
+engine reads it from the request.  Every check happens in the constructor, in the caller's
+thread, so a bad argument raises at the call and never reaches the loop thread.  (Plain classes,
+not frozen dataclasses: a dataclass costs ~1 ms to define, and ``dataclasses`` with ``inspect``
+~5-12 ms to import, paid by every program's first pool; benchmarks/start_first.)
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from corepool._engine.tasks import TaskOptions, function_label
@@ -23,16 +24,25 @@ from corepool.insights.progress import ProgressOption, check_progress
 _SIZED = (list, tuple, range)
 
 
-@dataclass(frozen=True)
 class TaskRequest:
     """One call of ``fn(*args, **kwargs)``."""
 
-    kind: str
-    """The front-door method, for messages: ``apply``, ``submit``."""
-    fn: Callable[..., Any]
-    args: tuple[Any, ...]
-    kwargs: dict[str, Any]
-    options: TaskOptions = field(default_factory=TaskOptions)
+    __slots__ = ("args", "fn", "kind", "kwargs", "options")
+
+    def __init__(
+        self,
+        kind: str,
+        fn: Callable[..., Any],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        options: TaskOptions | None = None,
+    ) -> None:
+        self.kind = kind
+        """The front-door method, for messages: ``apply``, ``submit``."""
+        self.fn = fn
+        self.args = args
+        self.kwargs = kwargs
+        self.options = TaskOptions() if options is None else options
 
     @classmethod
     def of(
@@ -53,35 +63,47 @@ class TaskRequest:
         return f"{self.kind}({function_label(self.fn)})"
 
 
-@dataclass(frozen=True)
 class MapRequest:
     """``fn`` over every item of ``items`` (each item one argument, or an argument tuple)."""
 
-    kind: str
-    """The front-door method, for messages: ``map``, ``imap_unordered``, ``starmap``..."""
-    fn: Callable[..., Any]
-    items: Iterable[Any]
-    style: CallStyle = CallStyle.ONE
-    options: TaskOptions = field(default_factory=TaskOptions)
-    chunksize: int | None = None
-    """Items per chunk; ``None`` sizes chunks from measured task times."""
-    window_slots: int | None = None
-    """Chunks that may be read ahead of the consumer; ``None``: the pool's default."""
-    fn_name: str = "func"
-    """What the front door calls the function, for messages (``fn`` for executors)."""
-    progress: ProgressOption = None
-    """``True`` for a progress bar, a ``(done, total)`` callable, or nothing."""
+    __slots__ = (
+        "chunksize", "fn", "fn_name", "items", "kind", "options", "progress", "style",
+        "window_slots",
+    )  # fmt: skip
 
-    def __post_init__(self) -> None:
-        check_callable(self.fn, self.fn_name)
-        check_chunksize(self.chunksize)
-        check_progress(self.progress)
+    def __init__(
+        self,
+        kind: str,
+        fn: Callable[..., Any],
+        items: Iterable[Any],
+        style: CallStyle = CallStyle.ONE,
+        options: TaskOptions | None = None,
+        chunksize: int | None = None,
+        window_slots: int | None = None,
+        fn_name: str = "func",
+        progress: ProgressOption = None,
+    ) -> None:
+        check_callable(fn, fn_name)
+        check_chunksize(chunksize)
+        check_progress(progress)
         try:
-            iter(self.items)
+            iter(items)
         except TypeError:
-            raise TypeError(
-                f"{self.kind}() needs an iterable, not {type(self.items).__name__}"
-            ) from None
+            raise TypeError(f"{kind}() needs an iterable, not {type(items).__name__}") from None
+        self.kind = kind
+        """The front-door method, for messages: ``map``, ``imap_unordered``, ``starmap``..."""
+        self.fn = fn
+        self.items = items
+        self.style = style
+        self.options = TaskOptions() if options is None else options
+        self.chunksize = chunksize
+        """Items per chunk; ``None`` sizes chunks from measured task times."""
+        self.window_slots = window_slots
+        """Chunks that may be read ahead of the consumer; ``None``: the pool's default."""
+        self.fn_name = fn_name
+        """What the front door calls the function, for messages (``fn`` for executors)."""
+        self.progress = progress
+        """``True`` for a progress bar, a ``(done, total)`` callable, or nothing."""
 
     @property
     def label(self) -> str:

@@ -19,12 +19,14 @@ from __future__ import annotations
 
 import enum
 from collections import deque
-from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from corepool._backends.base import WorkerHandle
 from corepool._engine.event_loop import TimerHandle
 from corepool._engine.tasks import Chunk
-from corepool.insights.statistics import WorkerState
+
+if TYPE_CHECKING:
+    from corepool.insights.statistics import WorkerState
 
 
 class Step(enum.Enum):
@@ -92,26 +94,30 @@ _FIRST_STEP = {
 }
 
 
-@dataclass(eq=False)
 class Slot:
-    index: int
-    worker: WorkerHandle | None = None
-    ready: bool = False
-    chunk: Chunk | None = None
-    """The chunk the worker runs (or was sent last, while it had none)."""
-    queued: deque[tuple[Chunk, float]] = field(default_factory=deque)
-    """Chunks sent to the worker behind ``chunk``, to run next in this order, each with its
-    estimated seconds (``queueing.py``)."""
-    queued_seconds: float = 0.0
-    running_seconds: float | None = None
-    """The estimated seconds of ``chunk``, if it is short enough to have others queued behind
-    it (``queueing.queueable_seconds``); None otherwise."""
-    tasks_done: int = 0
-    stop_reason: StopReason | None = None
-    timer: TimerHandle | None = None
-    """The running chunk's timeout check, the start timeout, or the next shutdown step."""
-    assigned_ns: int = 0
-    """``time.monotonic_ns()`` when the chunk was handed over (timeouts before it is read)."""
+    # A plain class: a dataclass costs ~1 ms to define, paid by every program's first pool.
+    def __init__(self, index: int) -> None:
+        self.index = index
+        self.worker: WorkerHandle | None = None
+        self.ready = False
+        self.chunk: Chunk | None = None
+        """The chunk the worker runs (or was sent last, while it had none)."""
+        self.queued: deque[tuple[Chunk, float]] = deque()
+        """Chunks sent to the worker behind ``chunk``, to run next in this order, each with its
+        estimated seconds (``queueing.py``)."""
+        self.queued_seconds = 0.0
+        self.running_seconds: float | None = None
+        """The estimated seconds of ``chunk``, if it is short enough to have others queued behind
+        it (``queueing.queueable_seconds``); None otherwise."""
+        self.tasks_done = 0
+        self.stop_reason: StopReason | None = None
+        self.timer: TimerHandle | None = None
+        """The running chunk's timeout check, the start timeout, or the next shutdown step."""
+        self.assigned_ns = 0
+        """``time.monotonic_ns()`` when the chunk was handed over (timeouts before it is read)."""
+
+    def __repr__(self) -> str:
+        return f"Slot({self.index}, {self.state}, worker={self.worker!r}, chunk={self.chunk!r})"
 
     @property
     def idle(self) -> bool:

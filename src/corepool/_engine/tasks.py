@@ -13,7 +13,6 @@ import math
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from corepool._wire.messages import CallStyle
@@ -26,29 +25,44 @@ _job_ids = itertools.count(1)
 _chunk_ids = itertools.count(1)
 
 
-@dataclass(frozen=True)
 class TaskOptions:
     """Per-call scheduling options."""
 
-    priority: int = 0
-    """Higher runs first among pending tasks; equal priorities run in submission order."""
-    delay: float = 0.0
-    """Seconds to wait before the task may start (the pool's ``threading.Timer``)."""
-    timeout: float | None = None
-    """Seconds a task may run before its worker is stopped and the task fails."""
-    retries: int = 0
-    """How many times a task whose worker died is run again on a fresh worker."""
+    # Plain classes here, not dataclasses: each dataclass costs ~1 ms to define (and
+    # ``dataclasses`` with ``inspect`` ~5-12 ms to import), which every program's first pool pays
+    # (benchmarks/start_first).
+    __slots__ = ("delay", "priority", "retries", "timeout")
 
-    def __post_init__(self) -> None:
+    def __init__(
+        self,
+        priority: int = 0,
+        delay: float = 0.0,
+        timeout: float | None = None,
+        retries: int = 0,
+    ) -> None:
         # Checked here, at the call: a bad option found later, on the loop thread, would stop the
         # dispatcher instead of failing the one call that passed it.
-        _check_int("priority", self.priority)
-        _check_seconds("delay", self.delay, allow_zero=True)
-        if self.timeout is not None:
-            _check_seconds("timeout", self.timeout, allow_zero=False)
-        _check_int("retries", self.retries)
-        if self.retries < 0:
-            raise ValueError(f"retries must be >= 0, got {self.retries!r}")
+        _check_int("priority", priority)
+        _check_seconds("delay", delay, allow_zero=True)
+        if timeout is not None:
+            _check_seconds("timeout", timeout, allow_zero=False)
+        _check_int("retries", retries)
+        if retries < 0:
+            raise ValueError(f"retries must be >= 0, got {retries!r}")
+        self.priority = priority
+        """Higher runs first among pending tasks; equal priorities run in submission order."""
+        self.delay = delay
+        """Seconds to wait before the task may start (the pool's ``threading.Timer``)."""
+        self.timeout = timeout
+        """Seconds a task may run before its worker is stopped and the task fails."""
+        self.retries = retries
+        """How many times a task whose worker died is run again on a fresh worker."""
+
+    def __repr__(self) -> str:
+        return (
+            f"TaskOptions(priority={self.priority!r}, delay={self.delay!r}, "
+            f"timeout={self.timeout!r}, retries={self.retries!r})"
+        )
 
 
 def _check_int(name: str, value: object) -> None:
@@ -66,25 +80,32 @@ def _check_seconds(name: str, value: object, *, allow_zero: bool) -> None:
         raise ValueError(f"{name} must be {bound} seconds, got {value!r}")
 
 
-@dataclass(eq=False)
 class Job:
-    fn: Callable[..., Any]
-    style: CallStyle
-    options: TaskOptions
-    sink: Sink
-    sizer: ChunkSizer
-    label: str
-    """How errors name this call: ``map(square)``, ``apply(fetch)``."""
-    id: int = field(default_factory=lambda: next(_job_ids))
-    payload: object = None
-    """The backend's own preparation of the function (``Backend.prepare_job``)."""
-    cancelled: threading.Event = field(default_factory=threading.Event)
-    not_before: float = 0.0
-    """``time.monotonic()`` before which no task of the job may start (from ``options.delay``)."""
+    def __init__(
+        self,
+        fn: Callable[..., Any],
+        style: CallStyle,
+        options: TaskOptions,
+        sink: Sink,
+        sizer: ChunkSizer,
+        label: str,
+    ) -> None:
+        self.fn = fn
+        self.style = style
+        self.options = options
+        self.sink = sink
+        self.sizer = sizer
+        self.label = label
+        """How errors name this call: ``map(square)``, ``apply(fetch)``."""
+        self.id = next(_job_ids)
+        self.payload: object = None
+        """The backend's own preparation of the function (``Backend.prepare_job``)."""
+        self.cancelled = threading.Event()
+        self.not_before = time.monotonic() + options.delay if options.delay else 0.0
+        """``time.monotonic()`` before which no task of the job may start (``options.delay``)."""
 
-    def __post_init__(self) -> None:
-        if self.options.delay:
-            self.not_before = time.monotonic() + self.options.delay
+    def __repr__(self) -> str:
+        return f"Job(id={self.id}, {self.label})"
 
     @property
     def tracks_start_times(self) -> bool:
@@ -96,23 +117,36 @@ class Job:
         return f"item {index} of {self.label}"
 
 
-@dataclass(eq=False)
 class Chunk:
-    job: Job
-    start: int
-    """Index in the job of the first item."""
-    items: Sequence[Any]
-    id: int = field(default_factory=lambda: next(_chunk_ids))
-    payload: object = None
-    """The backend's own preparation of the items (``Backend.prepare_chunk``); ``None`` until
-    prepared, and again for parts cut by ``part()``."""
-    parent_errors: dict[int, BaseException] = field(default_factory=dict)
-    """Items that failed before leaving the parent; their errors replace whatever comes back."""
-    attempts: int = 0
-    """How many times a worker died running this chunk's first item (counted against retries)."""
-    unstarted_losses: int = 0
-    """How many times a worker was lost before starting any item of this chunk (bounded by
-    ``Settings.max_unstarted_losses``; never counted against retries)."""
+    def __init__(
+        self,
+        job: Job,
+        start: int,
+        items: Sequence[Any],
+        parent_errors: dict[int, BaseException] | None = None,
+    ) -> None:
+        self.job = job
+        self.start = start
+        """Index in the job of the first item."""
+        self.items = items
+        self.id = next(_chunk_ids)
+        self.payload: object = None
+        """The backend's own preparation of the items (``Backend.prepare_chunk``); ``None`` until
+        prepared, and again for parts cut by ``part()``."""
+        self.parent_errors: dict[int, BaseException] = (
+            {} if parent_errors is None else parent_errors
+        )
+        """Items that failed before leaving the parent; their errors replace whatever comes back."""
+        self.attempts = 0
+        """How many times a worker died running this chunk's first item (counted against
+        retries)."""
+        self.unstarted_losses = 0
+        """How many times a worker was lost before starting any item of this chunk (bounded by
+        ``Settings.max_unstarted_losses``; never counted against retries)."""
+
+    def __repr__(self) -> str:
+        last = self.start + len(self.items) - 1
+        return f"Chunk(id={self.id}, items {self.start}-{last} of {self.job!r})"
 
     def __len__(self) -> int:
         return len(self.items)

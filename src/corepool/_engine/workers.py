@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import signal
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from corepool._backends.base import Backend, WorkerHandle, WorkerListener
 from corepool._engine.event_loop import EventLoop
 from corepool._engine.slots import Slot, Step, StopReason
 from corepool.errors import WorkerStartError
-from corepool.insights.statistics import WorkerStatistics
 from corepool.settings import Settings
+
+if TYPE_CHECKING:
+    from corepool.insights.statistics import WorkerStatistics
 
 Gone = Callable[[Slot, WorkerHandle, "int | None", str], None]
 """``on_gone(slot, worker, exitcode, detail)``: the worker left its slot (``detail`` says why,
@@ -147,6 +150,8 @@ class Workers:
 
 
 def _statistics_of(slot: Slot) -> WorkerStatistics:
+    from corepool.insights.statistics import WorkerStatistics  # only when asked for
+
     worker = slot.worker
     name = worker.name if worker is not None else f"corepool-worker-{slot.index}"
     pid = worker.pid if worker is not None else None

@@ -29,7 +29,7 @@ import socket
 import sys
 import threading
 from multiprocessing import context as mp_context
-from multiprocessing import popen_fork, popen_forkserver, reduction, spawn, util
+from multiprocessing import popen_fork, reduction, spawn, util
 from typing import Any
 
 from corepool._lifecycle import zygote_server
@@ -212,9 +212,15 @@ class ZygotePopen(popen_fork.Popen):
 
     def _launch(self, process_obj: Any) -> None:
         buffer = io.BytesIO()
+        # The worker is a fork of the program (through the zygote): it has the program's
+        # ``__main__`` already and must never import the main script again, so the preparation
+        # data does not name it (``_lifecycle.start_method.unimportable_main_hidden``).
+        preparation = spawn.get_preparation_data(process_obj._name)
+        preparation.pop("init_main_from_path", None)
+        preparation.pop("init_main_from_name", None)
         mp_context.set_spawning_popen(self)  # type: ignore[arg-type]
         try:
-            reduction.dump(spawn.get_preparation_data(process_obj._name), buffer)
+            reduction.dump(preparation, buffer)
             reduction.dump(process_obj, buffer)
         finally:
             mp_context.set_spawning_popen(None)
@@ -248,6 +254,11 @@ class ZygotePopen(popen_fork.Popen):
 class ZygoteProcess(mp_context.ForkServerProcess):
     """A forkserver Process that comes from the zygote while it runs."""
 
+    hides_unimportable_main = True
+    """Its start hides an unimportable ``__main__`` itself, only where it must: a worker from the
+    zygote never imports the main script, so the script need not even be read (``ast``, ~5 ms
+    of the first pool); one from ``multiprocessing``'s forkserver would."""
+
     @staticmethod
     def _Popen(process_obj: Any) -> Any:  # multiprocessing's name
         if ZYGOTE.running:
@@ -255,10 +266,13 @@ class ZygoteProcess(mp_context.ForkServerProcess):
                 return ZygotePopen(process_obj)
             except ZygoteGone:
                 pass
-        from corepool._lifecycle.start_method import preload_worker_module
+        from multiprocessing import popen_forkserver  # with forkserver: ~3 ms the zygote saves
+
+        from corepool._lifecycle.start_method import preload_worker_module, unimportable_main_hidden
 
         preload_worker_module()
-        return popen_forkserver.Popen(process_obj)
+        with unimportable_main_hidden():
+            return popen_forkserver.Popen(process_obj)
 
 
 class ZygoteContext(mp_context.ForkServerContext):

@@ -1,0 +1,101 @@
+"""The first pool of a program imports only what it uses (issue 10: the first pool's start-up).
+
+Importing corepool and loading its front doors, then one pool's whole life (start, one task,
+close, join), in a fresh interpreter: none of the modules below may be imported on the way.  Each
+one was, once, and cost the first pool milliseconds (benchmarks/results/issue10-import*.md):
+``dataclasses`` brings ``inspect`` and ``ast`` (~5-12 ms) and ~1 ms per class defined; the
+insight reports, the other backends, shared memory, managers and the command line are for programs
+that ask for them.  No timing is asserted: the machine may be busy; the list is what stays true.
+
+The interpreter runs with ``-S`` (no ``site``), so that modules the environment's start-up imports
+(``pathlib``, in some) do not hide corepool importing them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import corepool
+
+# What the first pool must not import.  (``typing``, ``enum``, ``re``, ``logging`` and
+# ``concurrent.futures`` are used; ``tempfile`` comes with ``multiprocessing.heap``.)
+NOT_ON_THE_FIRST_POOLS_PATH = (
+    # standard library
+    "ast",
+    "asyncio",
+    "dataclasses",
+    "inspect",
+    "multiprocessing.forkserver",
+    "multiprocessing.pool",
+    "multiprocessing.resource_tracker",
+    "pathlib",
+    # optional dependencies and heavy third-party modules
+    "cloudpickle",
+    "dask",
+    "distributed",
+    "numpy",
+    "psutil",
+    "tqdm",
+    # corepool's own optional parts
+    "corepool._backends.auto",
+    "corepool._backends.dask",
+    "corepool._backends.interpreters",
+    "corepool._backends.threads",
+    "corepool._engine.progress_sink",
+    "corepool._wire.main_script",
+    "corepool.cli",
+    "corepool.insights.report",
+    "corepool.insights.statistics",
+    "corepool.manager",
+    "corepool.managers",
+    "corepool.shared._janitor",
+    "corepool.shared._janitor_client",
+    "corepool.shared.memory",
+    "corepool.sync",
+)
+
+PROGRAM = """
+import json, sys
+import corepool
+corepool.Pool, corepool.ProcessPoolExecutor
+imported = set(sys.modules)
+pool = corepool.Pool(2)
+assert pool.apply(abs, (-1,)) == 1
+pool.close()
+pool.join()
+print(json.dumps({"import": sorted(imported), "first pool": sorted(sys.modules)}))
+"""
+
+
+def _modules_of_a_first_pool() -> dict[str, list[str]]:
+    source = str(Path(corepool.__file__).resolve().parent.parent)
+    env = {**os.environ, "PYTHONPATH": source}
+    out = subprocess.run(
+        [sys.executable, "-S", "-c", PROGRAM],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
+        timeout=50,
+    )
+    modules: dict[str, list[str]] = json.loads(out.stdout)
+    return modules
+
+
+def test_the_first_pool_imports_only_what_it_uses() -> None:
+    modules = _modules_of_a_first_pool()
+    for stage in ("import", "first pool"):
+        loaded = set(modules[stage])
+        heavy = sorted(
+            name
+            for name in loaded
+            if any(
+                name == forbidden or name.startswith(forbidden + ".")
+                for forbidden in NOT_ON_THE_FIRST_POOLS_PATH
+            )
+        )
+        assert heavy == [], f"{stage}: {heavy}"
