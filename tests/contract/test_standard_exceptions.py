@@ -274,7 +274,7 @@ def test_class_hierarchy() -> None:
 
 
 def test_combined_errors_pickle_and_keep_their_attributes() -> None:
-    from corepool.errors import serialization_error
+    from corepool._wire.combined_errors import serialization_error
 
     original = tasks.CustomError("boom")
     original.extra = 42  # type: ignore[attr-defined]

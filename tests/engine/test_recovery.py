@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import signal
+from pathlib import Path
+
 import pytest
 
 from corepool import TaskCancelledError, TaskTimeoutError, WorkerLostError
-from corepool._backends.base import Phase, WorkerPosition
+from corepool._backends.base import Capabilities, Phase, WorkerPosition
 from corepool._engine.chunking import ChunkSizer
-from corepool._engine.recovery import Loss, LossKind, plan_recovery
+from corepool._engine.recovery import Loss, LossKind, LossWitness, plan_recovery
 from corepool._engine.sinks import SingleSink
 from corepool._engine.tasks import Chunk, Job, TaskOptions
+from corepool._lifecycle.oom import OomWatch
 from corepool._wire.messages import CallStyle
 from corepool.settings import Settings
 
@@ -111,3 +115,35 @@ def test_nothing_runs_again_once_the_pool_is_terminating(phase: Phase) -> None:
     loss = Loss(LossKind.DIED, may_retry=False)
     plan = plan_recovery(chunk, at(chunk, phase), loss)
     assert not plan.requeue and len(plan.failed) == 1
+
+
+# -- what the error adds about how the worker was lost (LossWitness)
+
+PROCESSES = Capabilities("processes", kills_workers=True, isolates_workers=True)
+THREADS = Capabilities("threads", kills_workers=False, isolates_workers=False)
+
+
+def test_a_backend_that_cannot_stop_a_task_says_it_may_run_on() -> None:
+    witness = LossWitness(THREADS, None, max_unstarted_losses=3)
+    loss = witness.loss(LossKind.TIMEOUT, None, None, "", may_retry=True)
+    assert loss.detail == "threads workers cannot be stopped: the task may run on"
+    assert loss.max_unstarted_losses == 3
+    died = witness.loss(LossKind.DIED, None, 1, "exit code 1", may_retry=False)
+    assert died.detail == "exit code 1" and not died.may_retry
+    stopped = LossWitness(PROCESSES, None, 3).loss(LossKind.CANCEL, 7, -15, "", True)
+    assert stopped.detail == "" and stopped.pid == 7
+
+
+def test_a_sigkill_while_the_cgroup_counted_an_oom_kill_names_the_oom_killer(
+    tmp_path: Path,
+) -> None:
+    events = tmp_path / "memory.events"
+    events.write_text("oom 0\noom_kill 4\n")
+    witness = LossWitness(PROCESSES, OomWatch(events, "oom_kill"), 3)
+    assert witness.loss(LossKind.DIED, 9, -signal.SIGKILL, "", True).detail == ""
+    events.write_text("oom 1\noom_kill 5\n")
+    assert witness.loss(LossKind.DIED, 9, -signal.SIGTERM, "", True).detail == ""  # not a kill
+    loss = witness.loss(LossKind.DIED, 9, -signal.SIGKILL, "", True)
+    assert "out-of-memory killer" in loss.detail
+    again = witness.loss(LossKind.DIED, 9, -signal.SIGKILL, "", True)
+    assert "out-of-memory" not in again.detail  # the count did not rise again

@@ -6,30 +6,29 @@
 
 Every worker runs one chunk, recorded in its ``Slot``, and may have short chunks of a map queued
 behind it (``queueing``); with the worker's ``position()`` this tells exactly which item a dead or
-timed-out worker held (see ``recovery``).  The backend contract (``_backends/base.py``) says what
-workers report; this class also guards against a backend that breaks it (a second exit report, a
-kill that never ends in an exit).
+timed-out (``timeouts``) worker held (``recovery``).  ``workers`` starts and stops them, and
+guards against a backend that breaks its contract (``_backends/base.py``).
 """
 
 from __future__ import annotations
 
-import signal
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from corepool._backends.base import Backend, ChunkFinished, Outcome, WorkerHandle
+from corepool._backends.base import Backend, ChunkFinished, WorkerHandle
 from corepool._engine import queueing
 from corepool._engine.limits import WorkerLimits
 from corepool._engine.loop_thread import LoopThread
 from corepool._engine.pending import PendingChunks
 from corepool._engine.preparation import Preparer
 from corepool._engine.recorder import InsightRecorder
-from corepool._engine.recovery import Loss, LossKind, plan_recovery
+from corepool._engine.recovery import Loss, LossKind, LossWitness, plan_recovery
 from corepool._engine.results_thread import ResultsThread
 from corepool._engine.rework import Outcomes, Rework
 from corepool._engine.slots import Slot, StopReason
 from corepool._engine.tasks import Chunk
+from corepool._engine.timeouts import TaskTimeouts
 from corepool._engine.workers import Workers
 from corepool._lifecycle.oom import OomWatch
 from corepool.errors import InitializerError, TaskCancelledError
@@ -67,14 +66,16 @@ class Dispatcher:
         self._workers = Workers(backend, self._loop, settings, size, self, self._worker_gone)
         self._slots = self._workers.slots
         self._pending = PendingChunks(self._loop, self._released)
+        self._timeouts = TaskTimeouts(
+            self._loop, lambda slot: self._workers.stop(slot, StopReason.TIMEOUT)
+        )
         self._rework = Rework(preparer, loop_thread, self._reworked)
         self._feeders = 0
         self._closing = self._terminating = self._finished = False
         self._broken: BaseException | None = None
         """Why the pool cannot run tasks any more (an initializer failed, workers cannot start)."""
-        self._oom_watch = (
-            OomWatch.for_this_process() if backend.capabilities.isolates_workers else None
-        )
+        oom_watch = OomWatch.for_this_process() if backend.capabilities.isolates_workers else None
+        self._witness = LossWitness(backend.capabilities, oom_watch, settings.max_unstarted_losses)
         self._tasks_done = self._chunks_done = 0
         self._recorder = InsightRecorder(size)
 
@@ -166,12 +167,10 @@ class Dispatcher:
         while self._pending.ready:
             chunk = self._pending.peek()
             seconds = queueing.queueable_seconds(chunk, limit)
-            slot = (
-                queueing.slot_with_room(self._slots, limit, self._settings.max_queued_chunks)
-                if seconds is not None
-                else None
-            )
-            if seconds is None or slot is None or slot.worker is None:
+            if seconds is None:
+                return
+            slot = queueing.slot_with_room(self._slots, limit, self._settings.max_queued_chunks)
+            if slot is None or slot.worker is None:
                 return
             self._pending.pop()
             if chunk.job.cancelled.is_set():
@@ -186,9 +185,7 @@ class Dispatcher:
         slot.running_seconds = queueing.queueable_seconds(chunk, self._queue_seconds)
         slot.assigned_ns = time.monotonic_ns()
         self._recorder.assigned(slot.index)
-        timeout = chunk.job.options.timeout
-        if timeout is not None:
-            slot.timer = self._loop.call_later(timeout, self._check_timeout, slot, chunk)
+        self._timeouts.watch(slot, chunk)
         slot.worker.run(chunk)
 
     def _clear_chunk(self, slot: Slot) -> Chunk | None:
@@ -271,7 +268,7 @@ class Dispatcher:
         slot.tasks_done += len(chunk)
         self._tasks_done += len(chunk)
         self._chunks_done += 1
-        self._results.post(_deliver_outcome, chunk, event.outcome)
+        self._results.post(chunk.deliver, event.outcome)
         if slot.stop_reason is None and self._limits.exceeded(slot.tasks_done, event.rss):
             self._workers.stop(slot, StopReason.RECYCLE)
         self._dispatch()
@@ -339,54 +336,19 @@ class Dispatcher:
         for chunk in self._pending.take_ready():
             self._fail(chunk, problem)
 
-    # -- lost workers and timeouts
+    # -- lost workers
 
     def _loss(
         self, reason: StopReason | None, worker: WorkerHandle, exitcode: int | None, detail: str
     ) -> Loss:
         kind = _LOSS_KINDS.get(reason, LossKind.DIED) if reason is not None else LossKind.DIED
-        words = [detail] if detail else []
-        capabilities = self._backend.capabilities
-        if kind is not LossKind.DIED and not capabilities.kills_workers:
-            words.append(f"{capabilities.name} workers cannot be stopped: the task may run on")
-        killed = exitcode == -signal.SIGKILL
-        if killed and self._oom_watch is not None and self._oom_watch.killed_since_last():
-            words.append("the kernel's out-of-memory killer ended processes in this cgroup")
-        return Loss(
-            kind,
-            worker.pid,
-            exitcode,
-            "; ".join(words),
-            may_retry=not self._terminating,
-            max_unstarted_losses=self._settings.max_unstarted_losses,
-        )
+        return self._witness.loss(kind, worker.pid, exitcode, detail, not self._terminating)
 
     def _recover(self, chunk: Chunk, loss: Loss, worker: WorkerHandle) -> None:
         plan = plan_recovery(chunk, worker.position(), loss)
         for part, error in plan.failed:
             self._fail(part, error)
         self._run_again(plan.requeue)
-
-    def _check_timeout(self, slot: Slot, chunk: Chunk) -> None:
-        """Stop the worker if its current item (or reading / packing phase) ran too long."""
-        slot.timer = None
-        worker = slot.worker
-        if slot.chunk is not chunk or worker is None:
-            return
-        timeout = chunk.job.options.timeout
-        assert timeout is not None
-        position = worker.position()
-        if not slot.ready:  # still starting (maybe in its initializer): the clock has not begun
-            started = time.monotonic_ns()
-        elif position.chunk_id != chunk.id:
-            started = slot.assigned_ns
-        else:
-            started = position.started_ns
-        left = timeout - (time.monotonic_ns() - started) / 1e9
-        if left > 0:
-            slot.timer = self._loop.call_later(left, self._check_timeout, slot, chunk)
-            return
-        self._workers.stop(slot, StopReason.TIMEOUT)
 
     # -- finishing
 
@@ -416,8 +378,7 @@ class Dispatcher:
             self._on_finished()
 
     def _fail(self, chunk: Chunk, error: BaseException) -> None:
-        errors = dict.fromkeys(range(len(chunk)), error)
-        self._results.post(chunk.job.sink.deliver, chunk.start, [None] * len(chunk), errors)
+        self._results.post(chunk.fail, error)
 
     # -- insight
 
@@ -428,7 +389,7 @@ class Dispatcher:
             backend=self._backend.capabilities.name,
             workers=self._workers.statistics(),
             tasks_queued=sum(len(chunk) for chunk in self._pending),
-            tasks_in_flight=sum(_held(slot) for slot in self._slots),
+            tasks_in_flight=sum(slot.tasks_held for slot in self._slots),
             tasks_done=self._tasks_done,
             chunks_done=self._chunks_done,
             workers_replaced=self._workers.replaced,
@@ -437,18 +398,3 @@ class Dispatcher:
 
     def insights(self) -> PoolInsights:
         return self._recorder.snapshot(self._backend.capabilities.name)
-
-
-def _held(slot: Slot) -> int:
-    running = len(slot.chunk) if slot.chunk is not None else 0
-    return running + sum(len(chunk) for chunk, _ in slot.queued)
-
-
-def _deliver_outcome(chunk: Chunk, outcome: Outcome) -> None:
-    """On the results thread: unpickle a chunk's outcome and hand it to its job's sink."""
-    try:
-        values, errors = outcome.unpack()
-    except Exception as error:  # noqa: BLE001 - a broken outcome fails its items, not the pool
-        values, errors = [None] * len(chunk), dict.fromkeys(range(len(chunk)), error)
-    errors.update(chunk.parent_errors)
-    chunk.job.sink.deliver(chunk.start, values, errors)

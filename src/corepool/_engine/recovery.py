@@ -21,11 +21,16 @@ Pure functions of the chunk, the position and what happened, so they are tested 
 from __future__ import annotations
 
 import enum
-from typing import NamedTuple
+import signal
+from typing import TYPE_CHECKING, NamedTuple
 
 from corepool._backends.base import Phase, WorkerPosition
 from corepool._engine.tasks import Chunk
 from corepool.errors import TaskCancelledError, TaskTimeoutError, WorkerLostError
+
+if TYPE_CHECKING:
+    from corepool._backends.base import Capabilities
+    from corepool._lifecycle.oom import OomWatch
 
 
 class LossKind(enum.Enum):
@@ -46,6 +51,30 @@ class Loss(NamedTuple):
     """False once the pool is terminating: nothing is run again."""
     max_unstarted_losses: int = 5
     """How often a chunk may be lost before any of its items started (``Settings``)."""
+
+
+class LossWitness:
+    """Tells how a worker was lost, with what the error should add: that the backend cannot
+    stop a running task, or that the kernel's out-of-memory killer was at work."""
+
+    def __init__(
+        self, capabilities: Capabilities, oom_watch: OomWatch | None, max_unstarted_losses: int
+    ) -> None:
+        self._capabilities = capabilities
+        self._oom_watch = oom_watch
+        self._max_unstarted_losses = max_unstarted_losses
+
+    def loss(
+        self, kind: LossKind, pid: int | None, exitcode: int | None, detail: str, may_retry: bool
+    ) -> Loss:
+        words = [detail] if detail else []
+        backend = self._capabilities
+        if kind is not LossKind.DIED and not backend.kills_workers:
+            words.append(f"{backend.name} workers cannot be stopped: the task may run on")
+        oom = self._oom_watch
+        if exitcode == -signal.SIGKILL and oom is not None and oom.killed_since_last():
+            words.append("the kernel's out-of-memory killer ended processes in this cgroup")
+        return Loss(kind, pid, exitcode, "; ".join(words), may_retry, self._max_unstarted_losses)
 
 
 class Recovery:

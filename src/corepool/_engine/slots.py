@@ -120,6 +120,12 @@ class Slot:
         return f"Slot({self.index}, {self.state}, worker={self.worker!r}, chunk={self.chunk!r})"
 
     @property
+    def tasks_held(self) -> int:
+        """Tasks sent to the worker and not answered yet: its chunk and those queued behind it."""
+        running = len(self.chunk) if self.chunk is not None else 0
+        return running + sum(len(chunk) for chunk, _ in self.queued)
+
+    @property
     def idle(self) -> bool:
         return self.worker is not None and self.chunk is None and self.stop_reason is None
 

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from corepool._wire.messages import CallStyle
 
 if TYPE_CHECKING:
+    from corepool._backends.base import Outcome
     from corepool._engine.chunking import ChunkSizer
     from corepool._engine.sinks import Sink
 
@@ -150,6 +151,20 @@ class Chunk:
 
     def __len__(self) -> int:
         return len(self.items)
+
+    def deliver(self, outcome: Outcome) -> None:
+        """On the results thread: unpickle what came back and hand it to the job's sink."""
+        try:
+            values, errors = outcome.unpack()
+        except Exception as error:  # noqa: BLE001 - a broken outcome fails its items, not the pool
+            values, errors = [None] * len(self), dict.fromkeys(range(len(self)), error)
+        errors.update(self.parent_errors)
+        self.job.sink.deliver(self.start, values, errors)
+
+    def fail(self, error: BaseException) -> None:
+        """On the results thread: every item of the chunk ends with ``error``."""
+        errors = dict.fromkeys(range(len(self)), error)
+        self.job.sink.deliver(self.start, [None] * len(self), errors)
 
     def part(self, begin: int, end: int) -> Chunk:
         """A new chunk of items ``begin:end`` of this one (indices relative to this chunk)."""

@@ -4,7 +4,7 @@ caller gets (the parent's half of ``remote_error``).
 ``rebuild`` gives back an exception of the original type with the worker's traceback as
 ``__cause__``; when the exception cannot make the trip, the user gets ``RemoteTaskError`` with the
 same facts.  Failures while moving values become ``SerializationError``s that are also of the
-original error's type (``errors.serialization_error``).
+original error's type (``combined_errors.serialization_error``).
 
 What the standard library raises differs between its two front doors, and a program catches
 what its front door raised, so the rebuilt error follows the ``Flavour`` of the pool:
@@ -22,8 +22,9 @@ from __future__ import annotations
 import enum
 import pickle
 
+from corepool._wire.combined_errors import serialization_error
 from corepool._wire.remote_error import RemoteError, Stage, safe_str
-from corepool.errors import RemoteTaskError, serialization_error
+from corepool.errors import RemoteTaskError
 
 
 class Flavour(enum.Enum):

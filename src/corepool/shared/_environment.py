@@ -9,9 +9,9 @@
                    │  readers never wait: each reads the last committed snapshot
                    ├─ per thread re-entrant: inside ``with store.transaction()`` every operation
                    │  of that thread joins the open transaction
-                   └─ _check_room(): enforces max_bytes and reserves file-system pages ahead of
-                      LMDB, so a full /dev/shm is a CapacityError before anything is written,
-                      not a SIGBUS
+                   └─ Room.check() (``_room``): enforces max_bytes and reserves file-system
+                      pages ahead of LMDB, so a full /dev/shm is a CapacityError before anything
+                      is written, not a SIGBUS
 
 One ``Environment`` per process and store.  LMDB must not be used across ``fork()`` and a store
 must not be opened twice in one process, so environments live in a per-process registry; a
@@ -24,7 +24,6 @@ Who creates and removes the directory: ``_store``.
 
 from __future__ import annotations
 
-import errno
 import os
 import pickle
 import threading
@@ -32,8 +31,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-from corepool.errors import CapacityError, SharedObjectClosedError
+from corepool.errors import SharedObjectClosedError
 from corepool.shared._kept import names_in
+from corepool.shared._room import PAGE, Room, map_size_for
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
@@ -47,28 +47,14 @@ T = TypeVar("T")
 
 DEFAULT_MAX_BYTES = 1 << 30
 """How large a store may grow unless told otherwise.  Only address space is reserved up front;
-memory is taken as the data grows (see ``Environment._check_room``)."""
+memory is taken as the data grows (see ``_room.Room.check``)."""
 
 _MAX_READERS = 1024
 """Concurrent read transactions across all processes (LMDB's reader table; 64 bytes each)."""
 
-_PAGE = 4096
 _CHECK_EVERY = 128 * 1024
 """Bytes a process may write (estimated) between two checks of the limit and the room left.  A
 check costs ~6 µs; a small put is counted as two pages, so one check per ~16 small writes."""
-_MIN_HEADROOM = 1 << 20
-"""Pages reserved beyond LMDB's end: at least 1 MiB, else a quarter of the size.  Up to
-``_MIN_HEADROOM / _CHECK_EVERY`` = 8 processes writing at once stay inside the reservation."""
-
-
-def map_size_for(max_bytes: int) -> int:
-    """LMDB's map: ``max_bytes`` of live data plus slack for copy-on-write.
-
-    Every LMDB write copies the pages it changes, deletions included; a map filled to the last
-    page could not even delete.  Writes that add data stop at ``max_bytes`` of live pages, which
-    leaves the slack (an eighth, at least 4 MiB: address space, not memory) for the copies.
-    """
-    return max_bytes + max(4 << 20, max_bytes // 8)
 
 
 _pid = os.getpid()
@@ -111,16 +97,14 @@ class Environment:
             lock=True,
         )
         try:
-            self._data_fd = os.open(os.path.join(path, "data.mdb"), os.O_RDWR | os.O_CLOEXEC)
+            self._room = Room(self.env, path, max_bytes, label)
         except BaseException:
             self.env.close()
             raise
         self.env.reader_check()  # slots of readers that were killed
         self._local = _ThreadTransaction()
         self._active: set[object] = set()
-        self._unchecked = _CHECK_EVERY
-        self._can_reserve = True
-        self._reserved = 0  # bytes of data.mdb known to be reserved (st_blocks), a lower bound
+        self._unchecked = _CHECK_EVERY  # the first write checks
         self.open_at_fork = False
 
     # -- transactions
@@ -163,9 +147,10 @@ class Environment:
         generic wrapping: 3.1 µs -> 2.0 µs a call in one process (benchmarks/results/dict.md).
         Nothing but LMDB runs while the write lock is held unless the key is new.
         """
-        self._unchecked += len(value) + 2 * _PAGE
+        self._unchecked += len(value) + 2 * PAGE
         if self._unchecked >= _CHECK_EVERY:
-            self._check_room(len(value), True)
+            self._unchecked = 0
+            self._room.check(len(value), True)
         txn = self._local.txn
         if txn is not None:  # inside this thread's transaction: join it
             old = self.replace(txn, key, value)
@@ -184,7 +169,7 @@ class Environment:
             return kept
         except self._errors.MapFullError:
             txn.abort()
-            raise self._full() from None
+            raise self._room.full() from None
         except BaseException:
             txn.abort()
             raise
@@ -204,9 +189,10 @@ class Environment:
         ``size_hint``: bytes the operation adds; ``grows=False`` for operations that only remove
         (they may run when the store is at its limit).
         """
-        self._unchecked += size_hint + 2 * _PAGE
+        self._unchecked += size_hint + 2 * PAGE
         if self._unchecked >= _CHECK_EVERY:
-            self._check_room(size_hint, grows)
+            self._unchecked = 0
+            self._room.check(size_hint, grows)
         txn = self._local.txn
         if txn is not None:
             return op(txn)
@@ -262,82 +248,34 @@ class Environment:
 
     def reserve_for_rewrite(self) -> None:
         """Before a transaction that may rewrite the whole store: room for a second copy."""
-        self._check_room(self._live_bytes(), grows=False)
+        self._unchecked = 0
+        self._room.check(self._room.live_bytes(), grows=False)
 
     def put(self, txn: Any, key: bytes, value: bytes) -> None:
         """``txn.put`` with a full store reported as ``CapacityError``."""
         try:
             txn.put(key, value)
         except self._errors.MapFullError:
-            raise self._full() from None
+            raise self._room.full() from None
 
     def replace(self, txn: Any, key: bytes, value: bytes) -> Any:
         """``txn.replace``: store, returning the old value or None; full as ``CapacityError``."""
         try:
             return txn.replace(key, value)
         except self._errors.MapFullError:
-            raise self._full() from None
+            raise self._room.full() from None
 
     def _commit(self, txn: Any) -> None:
         try:
             txn.commit()
         except self._errors.MapFullError:
-            raise self._full() from None
-
-    def _full(self) -> CapacityError:
-        self.env.reader_check()  # stale readers pin old pages; the next attempt may fit
-        return CapacityError(
-            f"{self.label} is full: it reached its max_bytes limit of {_size(self.max_bytes)}; "
-            "nothing was written (create it with a larger max_bytes=)"
-        )
-
-    # -- room on the file system
-
-    def _check_room(self, size_hint: int, grows: bool) -> None:
-        """Enforce ``max_bytes`` and reserve file-system pages ahead of LMDB.
-
-        LMDB maps its file shared and writable; writing to a page the memory file system cannot
-        provide kills the process with SIGBUS.  Reserving pages with ``posix_fallocate`` first
-        turns a full file system into a ``CapacityError`` raised before anything is written.
-        """
-        self._unchecked = 0
-        used = (self.env.info()["last_pgno"] + 1) * _PAGE
-        # Live pages are some of the used ones: count them (a read transaction, ~1.2 µs) only
-        # when the file has grown past the limit.
-        limit = self.max_bytes - size_hint
-        if grows and used > limit and self._live_bytes() > limit:
-            raise self._full()
-        if not self._can_reserve:
-            return
-        wanted = min(map_size_for(self.max_bytes), used + size_hint + max(_MIN_HEADROOM, used // 4))
-        if self._reserved >= wanted:  # reserved earlier (by us; others only add): no fstat
-            return
-        self._reserved = os.fstat(self._data_fd).st_blocks * 512
-        if self._reserved >= wanted:
-            return
-        try:
-            os.posix_fallocate(self._data_fd, used, wanted - used)
-        except OSError as error:
-            if error.errno != errno.ENOSPC:
-                self._can_reserve = False  # a file system without fallocate: nothing to reserve
-                return
-            raise CapacityError(
-                f"no room left in {os.path.dirname(self.path)} to grow "
-                f"{self.label} to {_size(wanted)}: the memory file system is full; nothing was "
-                "written (free memory there or make it larger)"
-            ) from None
-        self._reserved = wanted
-
-    def _live_bytes(self) -> int:
-        """Bytes in pages that hold data now (freed pages not counted)."""
-        with self.env.begin() as txn:
-            return (_pages(txn.stat()) + 2) * _PAGE
+            raise self._room.full() from None
 
     # -- lifecycle
 
     def close(self) -> None:
         self.env.close()
-        os.close(self._data_fd)
+        self._room.close()
 
     def close_inherited(self) -> None:
         """In a forked child: close the parent's copy so the store can be opened again."""
@@ -390,17 +328,5 @@ def _after_fork_in_child() -> None:
 os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
-def _pages(stat: Any) -> int:
-    return int(stat["branch_pages"] + stat["leaf_pages"] + stat["overflow_pages"])
-
-
 def current_pid() -> int:
     return _pid
-
-
-def _size(count: int) -> str:
-    for unit in ("bytes", "KiB", "MiB", "GiB"):
-        if count < 1024 or unit == "GiB":
-            return f"{count:g} {unit}" if unit == "bytes" else f"{count:.4g} {unit}"
-        count /= 1024  # type: ignore[assignment]
-    return str(count)  # pragma: no cover
