@@ -28,7 +28,8 @@ import pickle
 from collections import ChainMap
 from typing import Any
 
-from corepool._lifecycle.start_method import effective_start_method, unimportable_main_hidden
+from corepool._lifecycle.process_start import unimportable_main_hidden
+from corepool._lifecycle.start_method import effective_start_method
 
 __all__ = [
     "ForkProcess",

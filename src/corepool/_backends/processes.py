@@ -35,11 +35,8 @@ from corepool._backends.base import (
 )
 from corepool._backends.pickled_calls import pack_function, pack_items, pack_items_isolated
 from corepool._backends.process_worker import ProcessWorker
-from corepool._lifecycle.start_method import (
-    resolve_context,
-    unimportable_main_hidden,
-    uses_zygote,
-)
+from corepool._lifecycle.process_start import unimportable_main_hidden
+from corepool._lifecycle.start_method import resolve_context, uses_zygote
 from corepool._wire import serialization
 from corepool._wire.initializer import WorkerInitializer
 from corepool._wire.rebuild import Flavour

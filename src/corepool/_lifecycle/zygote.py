@@ -214,7 +214,7 @@ class ZygotePopen(popen_fork.Popen):
         buffer = io.BytesIO()
         # The worker is a fork of the program (through the zygote): it has the program's
         # ``__main__`` already and must never import the main script again, so the preparation
-        # data does not name it (``_lifecycle.start_method.unimportable_main_hidden``).
+        # data does not name it (``_lifecycle.process_start.unimportable_main_hidden``).
         preparation = spawn.get_preparation_data(process_obj._name)
         preparation.pop("init_main_from_path", None)
         preparation.pop("init_main_from_name", None)
@@ -268,7 +268,10 @@ class ZygoteProcess(mp_context.ForkServerProcess):
                 pass
         from multiprocessing import popen_forkserver  # with forkserver: ~3 ms the zygote saves
 
-        from corepool._lifecycle.start_method import preload_worker_module, unimportable_main_hidden
+        from corepool._lifecycle.process_start import (
+            preload_worker_module,
+            unimportable_main_hidden,
+        )
 
         preload_worker_module()
         with unimportable_main_hidden():

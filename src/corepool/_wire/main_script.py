@@ -7,7 +7,7 @@ harmless: the script has the guard, and everything outside it only *defines* thi
 functions, classes, assignments that start no pool or process, and ``if``/``try`` made of
 those).  A script with work at its top level — no guard, a ``print``, ``with`` or loop outside it,
 or ``pool = Pool()`` — is not re-run by workers
-(``_lifecycle.start_method.unimportable_main_hidden`` hides it while a worker starts): otherwise
+(``_lifecycle.process_start.unimportable_main_hidden`` hides it while a worker starts): otherwise
 each worker would run the program again, starting pools of its own.
 
 A function defined once at the top of a re-importable script travels by reference, as with
