@@ -46,3 +46,38 @@ def test_a_long_item_is_not_averaged_away_by_short_ones() -> None:
     sizer.record(1000, 1000 * 1e-7)
     # The decayed average alone would allow a batch; the long item seen recently forbids it.
     assert sizer.next_size() == 1
+
+
+def _cut_all(sizer: ChunkSizer, total: int) -> list[int]:
+    sizes: list[int] = []
+    while sum(sizes) < total:
+        sizes.append(sizer.next_size())
+    return sizes
+
+
+def test_chunks_shrink_at_the_tail_so_that_workers_finish_together() -> None:
+    sizer = _sizer(workers=2, total=400)
+    sizer.record(100, 100 * 1e-4)  # 0.1 ms items: 20 make the 2 ms target
+    sizes = _cut_all(sizer, 400)
+    assert sizes[0] == 20 and sum(sizes) == 400
+    assert sizes == sorted(sizes, reverse=True)
+    # None holds more than a quarter (half a worker's share on 2 workers) of what was left,
+    # down to a tenth of the target (2 items).
+    left = 400
+    for size in sizes:
+        assert size <= max(2, -(-left // 4))
+        left -= size
+    assert sizes[-1] <= 2
+
+
+def test_tiny_items_keep_their_chunks_to_the_end() -> None:
+    # A chunk far shorter than the target gains nothing by being cut further at the tail.
+    sizer = _sizer(workers=2, total=100_000)
+    sizer.record(1000, 1000 * 1e-8)
+    assert set(_cut_all(sizer, 100_000)) == {12_500}  # the cap: 100,000 / (2 x 4)
+
+
+def test_a_map_of_unknown_length_keeps_its_size_to_the_end() -> None:
+    sizer = _sizer(total=None)
+    sizer.record(1000, 1000 * 1e-7)
+    assert len({sizer.next_size() for _ in range(50)}) == 1

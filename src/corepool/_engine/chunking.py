@@ -9,6 +9,11 @@ every worker several chunks.
 An item seen recently to take a whole target or more makes the next chunks single items again,
 whatever the average says: a run of short items must not hide the long one among them
 (benchmarks/fib, benchmarks/primes).
+
+Towards the end of a map of known length, chunks shrink: none holds more than half of a worker's
+share of the items left (down to a tenth of the target time), so that the workers run out of
+work together instead of one finishing a last large chunk while the others idle (guided
+scheduling; benchmarks/bench_dask.py, 200 x 20 ms).
 """
 
 from __future__ import annotations
@@ -31,6 +36,11 @@ _recent_lock = threading.Lock()
 _DECAY = 0.5
 # After a long item, this many chunks per worker are single items: every worker's next two.
 _SINGLE_AFTER_LONG_PER_WORKER = 2
+# At the tail of a map of known length, a chunk holds at most 1/(this x workers) of what is left,
+# but is not cut below this fraction of the target time: a chunk that short costs more in round
+# trips than it can leave a worker idle (tiny tasks keep their chunks to the end).
+_TAIL_SHARES_PER_WORKER = 2
+_TAIL_FLOOR = 0.1
 
 
 class ChunkSizer:
@@ -49,6 +59,9 @@ class ChunkSizer:
         self._explicit = explicit
         self._target = settings.target_chunk_seconds
         self._probes = max(1, workers)
+        self._tail_shares = max(1, workers) * _TAIL_SHARES_PER_WORKER
+        self._left = total
+        """Items of a map of known length not cut into chunks yet (None: length unknown)."""
         if total is not None:
             per_worker = max(1, workers * settings.min_chunks_per_worker)
             self._cap = max(1, min(settings.max_chunk_items, math.ceil(total / per_worker)))
@@ -83,11 +96,17 @@ class ChunkSizer:
                 self._measured.wait(self._target)
             self._issued += 1
             if self._items == 0 or self._long_seen:
-                return 1
-            per_item = self._seconds / self._items
-        if per_item <= 0:
-            return self._cap
-        return max(1, min(self._cap, int(self._target / per_item)))
+                size = floor = 1
+            else:
+                per_item = self._seconds / self._items
+                size = self._cap if per_item <= 0 else int(self._target / per_item)
+                size = max(1, min(self._cap, size))
+                floor = max(1, int(self._target * _TAIL_FLOOR / per_item)) if per_item > 0 else size
+            left = self._left
+            if left is not None:
+                size = min(size, max(floor, -(-left // self._tail_shares)))
+                self._left = max(0, left - size)
+        return size
 
     def seconds_for(self, items: int) -> float | None:
         """How long ``items`` items should take to run; None before anything was measured."""
