@@ -16,7 +16,8 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from sidebyside.model import Params, Row, RowStats, TargetCheck, Workload
+from sidebyside.model import Params, RowStats, TargetCheck, Workload
+from sidebyside.start_rows import MP_DEFAULT, REFERENCE, start_rows
 from sidebyside.tasks import noop
 
 WORKERS = 2
@@ -126,24 +127,11 @@ def check(stats: Mapping[str, RowStats], p: Params) -> list[TargetCheck]:
     ]
 
 
-REFERENCE = "corepool.Pool"
-MP_DEFAULT = "multiprocessing.Pool (default)"
-
 WORKLOAD = Workload(
     name="start_first",
     title="first pool in a fresh interpreter, import included, then later pools (2 workers)",
     description=__doc__ or "",
-    rows=(
-        Row(MP_DEFAULT, mp_pool(None), "fork on Linux up to Python 3.13"),
-        Row("multiprocessing.Pool (forkserver)", mp_pool("forkserver")),
-        Row(
-            "concurrent.futures.ProcessPoolExecutor (default)",
-            futures_process,
-            "fork on Linux up to Python 3.13, forkserver from 3.14",
-        ),
-        Row(REFERENCE, corepool_pool, "its default start method"),
-        Row("corepool.ProcessPoolExecutor", corepool_executor, "its default start method"),
-    ),
+    rows=start_rows(mp_pool, futures_process, corepool_pool, corepool_executor),
     reference=REFERENCE,
     prepare=prepare,
     check=check,
