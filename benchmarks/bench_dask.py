@@ -19,6 +19,10 @@ Contenders:
     client.map          client.gather(client.map(fn, items, pure=False)): one Dask task per item
     batched by hand     client.map over 8 batches (4 per thread) of the items, then flattened
 
+Each timing is the median of ``--repeat`` runs (3 by default), contenders taking turns.  The
+header says how many cores processes outside this benchmark used meanwhile (``sidebyside/machine``):
+where that is high, read the ratios, not the digits.
+
 Run: ``python benchmarks/bench_dask.py`` (writes benchmarks/results/dask.md).
 """
 
@@ -29,6 +33,7 @@ import gc
 import importlib.metadata
 import itertools
 import platform
+import statistics
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -36,6 +41,7 @@ from typing import Any
 
 import distributed
 import psutil
+from sidebyside.machine import ForeignLoad, cores_between
 
 import corepool
 
@@ -95,8 +101,10 @@ def main() -> None:
     parser.add_argument("--tiny", type=int, default=10_000)
     parser.add_argument("--naps", type=int, default=200)
     parser.add_argument("--imap", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     with (
+        ForeignLoad() as foreign,
         distributed.LocalCluster(
             n_workers=THREADS,
             threads_per_worker=1,
@@ -112,22 +120,33 @@ def main() -> None:
             "client.map + gather": lambda fn, items: by_client_map(client, fn, items),
             f"batched by hand ({BATCHES} batches)": lambda fn, items: by_hand(client, fn, items),
         }
-        rows: list[tuple[str, str, float]] = []
-        for name, run in contenders.items():
+        for run in contenders.values():
             run(abs, list(range(100)))  # warm-up: functions known, connections open
-            tiny = list(range(-args.tiny, 0))
-            seconds = timed(lambda: run(abs, tiny), len(tiny))  # noqa: B023
-            rows.append((name, f"{args.tiny:,} tiny tasks", seconds))
-            naps = list(range(args.naps))
-            seconds = timed(lambda: run(nap, naps), len(naps))  # noqa: B023
-            rows.append((name, f"{args.naps} x 20 ms", seconds))
-            print(rows[-2], rows[-1], flush=True)
+        started = foreign.reading()
+        tiny, naps = list(range(-args.tiny, 0)), list(range(args.naps))
+        times: dict[tuple[str, str], list[float]] = {}
+        for _ in range(args.repeat):  # round-robin: a noisy moment hits every contender
+            for name, run in contenders.items():
+                for work, fn, items in (
+                    (f"{args.tiny:,} tiny tasks", abs, tiny),
+                    (f"{args.naps} x 20 ms", nap, naps),
+                ):
+                    seconds = timed(lambda: run(fn, items), len(items))  # noqa: B023
+                    times.setdefault((name, work), []).append(seconds)
+                    print(name, work, f"{seconds:.3f}", flush=True)
+        rows = [(name, work, statistics.median(runs)) for (name, work), runs in times.items()]
         imap = imap_memory(pool, args.imap)
         print("imap", imap, flush=True)
-    write(rows, imap, args)
+        others = cores_between(started, foreign.reading())
+    write(rows, imap, args, others)
 
 
-def write(rows: list[tuple[str, str, float]], imap: tuple[float, float, float], args: Any) -> None:
+def write(
+    rows: list[tuple[str, str, float]],
+    imap: tuple[float, float, float],
+    args: Any,
+    others: float,
+) -> None:
     corepool_times = {work: seconds for name, work, seconds in rows if name.startswith("corepool")}
     by_hand_times = {work: seconds for name, work, seconds in rows if name.startswith("batched")}
     lines = [
@@ -135,8 +154,9 @@ def write(rows: list[tuple[str, str, float]], imap: tuple[float, float, float], 
         "",
         f"Python {platform.python_version()}, Dask {importlib.metadata.version('dask')}, "
         "distributed "
-        f"{distributed.__version__}, {psutil.cpu_count()} cores shared with other programs (three "
-        "other engineers' test runs were active): one run, so read the ratios, not the digits.",
+        f"{distributed.__version__}, {psutil.cpu_count()} cores; processes outside this benchmark "
+        f"used {others:.2f} cores on average meanwhile.  Seconds are the median of {args.repeat} "
+        "runs, contenders taking turns.",
         f"One LocalCluster: {THREADS} worker processes x 1 thread on 127.0.0.1, warm.",
         "Command: `python benchmarks/bench_dask.py`",
         "",
