@@ -88,14 +88,16 @@ def killable_pool() -> Iterator[corepool.Pool]:
     """A pool on a cluster of its own, for a test that kills Dask workers.
 
     On a loaded machine a nanny can fail to bring its worker back at all (Dask then leaves the
-    cluster a worker short for good): the session's cluster must not pay for it.  One slot: Dask
-    counts a worker's death against every task on that worker, so a task running beside the one
-    that kills workers could be given up on too (docs/many-machines.md, "Lost Dask workers").
+    cluster a worker short for good): the session's cluster must not pay for it.  One slot, and
+    no chunk sent ahead (``worker_queue_seconds=0``): Dask counts a worker's death against every
+    task on that worker, so a task running beside the one that kills workers could be given up on
+    too (docs/many-machines.md, "Lost Dask workers").
     """
+    quiet = corepool.Settings(worker_queue_seconds=0)
     with (
         _local_cluster() as own,
         distributed.Client(own, set_as_default=False) as own_client,
-        corepool.Pool(1, backend="dask", client=own_client) as pool,
+        corepool.Pool(1, backend="dask", client=own_client, settings=quiet) as pool,
     ):
         yield pool
         pool.terminate()

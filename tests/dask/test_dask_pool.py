@@ -61,8 +61,8 @@ def test_imap_over_an_endless_generator_closed_early(pool: corepool.Pool, client
     assert [next(results) for _ in range(50)] == [x * x for x in range(50)]
     results.close()
     stopped_at = next(read)
-    # Reading stopped at the window: 4 chunks per slot, of at most 16,384 items each.
-    assert stopped_at <= 4 * 2 * 16_384 + 50
+    # Reading stopped at the window: 4 chunks per slot and 1 sent ahead, of at most 16,384 items.
+    assert stopped_at <= (4 + 1) * 2 * 16_384 + 50
     # What was in flight ends (a running chunk runs to its end; nothing new is submitted).
     client.sync(_wait_until_idle, client)
     assert next(read) == stopped_at + 1

@@ -24,6 +24,7 @@ which ``_lost`` turns into the engine's recovery (see there).
 
 from __future__ import annotations
 
+import collections
 import itertools
 import pickle
 import threading
@@ -146,12 +147,19 @@ class DaskBackend(Backend):
         # A Dask task costs milliseconds of round trips (scheduler, worker, result fetch; 15-25
         # ms on 2 loaded cores, where the scheduler of a LocalCluster shares the pool's process)
         # where a local worker costs ~0.1 ms.  200 x 20 ms on 2 Dask threads, parallel
-        # efficiency by target: 0.1 s 0.70, 0.25 s 0.83, 0.5 s 0.85 (the map's cap of 4 chunks
-        # per slot then rules); 0.25 s also keeps an imap's first results prompt.  A target the
-        # user chose is kept.
+        # efficiency by target with one chunk per slot: 0.1 s 0.70, 0.25 s 0.83, 0.5 s 0.85 (the
+        # map's cap of 4 chunks per slot then rules), 1 s 0.84.  So chunks of 0.25 s (an imap's
+        # first results stay prompt), and each slot holds one more sent ahead (``DaskSlot``),
+        # which hides the round trip.  What the user chose is kept.
+        changes: dict[str, float] = {}
         if settings.target_chunk_seconds == DEFAULT_SETTINGS.target_chunk_seconds:
-            return settings.replace(target_chunk_seconds=DASK_CHUNK_SECONDS)
-        return settings
+            changes["target_chunk_seconds"] = DASK_CHUNK_SECONDS
+        if settings.worker_queue_seconds == DEFAULT_SETTINGS.worker_queue_seconds:
+            # Room for one chunk of the target's length behind a running one (queueing.py).
+            changes["worker_queue_seconds"] = 2 * DASK_CHUNK_SECONDS
+        if settings.max_queued_chunks == DEFAULT_SETTINGS.max_queued_chunks:
+            changes["max_queued_chunks"] = 1
+        return settings.replace(**changes) if changes else settings
 
     # -- submitting thread
 
@@ -219,8 +227,26 @@ def _job_payload(chunk: ChunkView) -> DaskJob:
     return payload
 
 
+class _InFlight:
+    """A chunk sent to the cluster as one Dask task, and its answer once it came."""
+
+    __slots__ = ("answer", "answered", "chunk", "future")
+
+    def __init__(self, chunk: ChunkView, future: distributed.Future) -> None:
+        self.chunk = chunk
+        self.future = future
+        self.answer: object = None
+        self.answered = False
+
+
 class DaskSlot(WorkerHandle):
-    """One slot of concurrency on the cluster: holds at most one chunk (one Dask task)."""
+    """One slot of concurrency on the cluster: runs one chunk (one Dask task), and may hold one
+    more sent ahead (``queues_chunks``), so that a Dask worker never waits the milliseconds of
+    a round trip for its next task (``DaskBackend.tuned``).  Answers are reported in the order
+    the chunks were sent, as the engine expects of a worker that queues: a chunk sent ahead may
+    finish first on another Dask worker, and then waits here for the one before it."""
+
+    queues_chunks = True
 
     def __init__(
         self, index: int, backend: DaskBackend, loop: Loop, listener: WorkerListener
@@ -231,8 +257,7 @@ class DaskSlot(WorkerHandle):
         self._loop = loop
         self._listener = listener
         self._position = WorkerPosition(0, Phase.RUNNING, 0, 0)
-        self._future: distributed.Future | None = None
-        self._chunk: ChunkView | None = None
+        self._in_flight: collections.deque[_InFlight] = collections.deque()
         self._stopping = self._gone = False
         loop.call_soon(listener.worker_ready, self)
 
@@ -244,10 +269,10 @@ class DaskSlot(WorkerHandle):
         return self._position
 
     def run(self, chunk: ChunkView) -> None:
-        self._chunk = chunk
-        self._position = WorkerPosition(chunk.id, Phase.RUNNING, 0, time.monotonic_ns())
+        if not self._in_flight:
+            self._position = WorkerPosition(chunk.id, Phase.RUNNING, 0, time.monotonic_ns())
         future = self._backend.submit(chunk)
-        self._future = future
+        self._in_flight.append(_InFlight(chunk, future))
         future.add_done_callback(self._on_done)
 
     def _on_done(self, future: distributed.Future) -> None:
@@ -264,10 +289,24 @@ class DaskSlot(WorkerHandle):
             pass
 
     def _finished(self, future: distributed.Future, answer: object) -> None:
-        chunk = self._chunk
-        if self._gone or future is not self._future or chunk is None:
+        if self._gone:
             return
-        self._future = self._chunk = None
+        for sent in self._in_flight:
+            if sent.future is future:
+                sent.answer, sent.answered = answer, True
+                break
+        else:
+            return  # given up on (a timeout, a cancel): its slot is gone
+        while self._in_flight and self._in_flight[0].answered and not self._gone:
+            sent = self._in_flight.popleft()
+            if self._in_flight:  # the next one counts as started now (timeouts: see queueing)
+                following = self._in_flight[0].chunk.id
+                self._position = WorkerPosition(following, Phase.RUNNING, 0, time.monotonic_ns())
+            self._report(sent.chunk, sent.answer)
+        if self._stopping and not self._in_flight:
+            self._exit(0)
+
+    def _report(self, chunk: ChunkView, answer: object) -> None:
         listener = self._listener
         if isinstance(answer, DaskDone):
             self.name = f"dask-{self.index} on {answer.worker}"
@@ -278,12 +317,8 @@ class DaskSlot(WorkerHandle):
         elif isinstance(answer, DaskInitFailed):
             listener.worker_init_failed(self, rebuild(answer.error, self._backend.flavour))
             self._exit(None)
-            return
         else:
             self._lost(chunk, answer)
-            return
-        if self._stopping:
-            self._exit(0)
 
     def _unreadable(self, chunk: ChunkView, answer: DaskUnreadable) -> None:
         error = rebuild(answer.error, self._backend.flavour)
@@ -316,15 +351,13 @@ class DaskSlot(WorkerHandle):
             lost = WorkerLostError(task, None, None, words)
             failed = _FailedOutcome(lost)
             self._listener.chunk_finished(self, ChunkFinished(chunk.id, failed, 0.0))
-            if self._stopping:
-                self._exit(0)
             return
         phase = Phase.READING if size > 1 else Phase.RUNNING
         self._position = WorkerPosition(chunk.id, phase, 0, 0)
         self._exit(None)
 
     def stop(self) -> None:
-        if self._chunk is None:
+        if not self._in_flight:
             self._exit(0)
         else:
             self._stopping = True
@@ -332,28 +365,30 @@ class DaskSlot(WorkerHandle):
     def kill(self) -> None:
         # A Dask task cannot be stopped: cancel its future (a task not started yet then never
         # starts) and abandon the slot at once; a new slot takes its place.
-        future = self._future
-        if future is not None and not self._gone:
-            client = self._backend.client
-            client.loop.add_callback(_cancel_soon, client, future)
         self._exit(None)
 
     terminate = kill
 
     def release(self) -> None:
-        self._future = self._chunk = None
+        self._in_flight.clear()
         self._backend.forget(self)
 
     def _exit(self, exitcode: int | None) -> None:
         if self._gone:
             return
         self._gone = True
+        # What is still in flight is the engine's again (it runs the chunks sent ahead once
+        # more): cancel their Dask tasks, so that none also runs here.
+        unanswered = [sent.future for sent in self._in_flight if not sent.answered]
+        if unanswered:
+            client = self._backend.client
+            client.loop.add_callback(_cancel_soon, client, unanswered)
         self._loop.call_soon(self._listener.worker_exited, self, exitcode)
 
 
-def _cancel_soon(client: distributed.Client, future: distributed.Future) -> Any:
+def _cancel_soon(client: distributed.Client, futures: list[distributed.Future]) -> Any:
     """On the client's event loop: cancel without waiting (the loop thread never waits)."""
-    return client.cancel([future], asynchronous=True)
+    return client.cancel(futures, asynchronous=True)
 
 
 class _FailedOutcome(Outcome):
