@@ -51,10 +51,12 @@ class _Worker(WorkerHandle):
 
 
 def _job(per_item: float | None = 1e-6, style: CallStyle = CallStyle.ONE, **options: Any) -> Job:
-    sizer = ChunkSizer(len, 2, Settings(), explicit=10)  # len: a builtin, never remembered
+    # A fresh function each time: the sizer recalls the time per item of functions it saw.
+    fn = functools.partial(len)
+    sizer = ChunkSizer(fn, 2, Settings(), explicit=10)
     if per_item is not None:
         sizer.record(1000, per_item * 1000)
-    return Job(len, style, TaskOptions(**options), StreamSink(ordered=True), sizer, "map(len)")
+    return Job(fn, style, TaskOptions(**options), StreamSink(ordered=True), sizer, "map(len)")
 
 
 def _chunk(job: Job, start: int = 0, size: int = 10) -> Chunk:
@@ -128,6 +130,59 @@ def test_a_worker_queues_at_most_so_many_chunks() -> None:
     assert queueing.slot_with_room([slot], LIMIT, 4) is slot
     queueing.enqueue(slot, _chunk(_job()), 1e-6)
     assert queueing.slot_with_room([slot], LIMIT, 4) is None
+
+
+# -- a longer chunk of a map, one-deep, far from the call's end
+
+
+def _long_chunk(per_item: float = 0.025, **options: Any) -> Chunk:
+    return _chunk(_job(per_item, **options), size=1)
+
+
+def test_a_longer_chunk_waits_one_deep_only_far_from_the_end_of_its_call() -> None:
+    chunk = _long_chunk()
+    assert queueing.queueable_seconds(chunk, LIMIT) is None  # too long for the short queue
+    assert queueing.long_queueable_seconds(chunk, 4, 2) == pytest.approx(0.025)
+    assert queueing.long_queueable_seconds(chunk, 3, 2) is None  # near the end: it stays pending
+
+
+@pytest.mark.parametrize(
+    "chunk",
+    [
+        pytest.param(_long_chunk(0.2), id="longer than 50 ms"),
+        pytest.param(_long_chunk(None), id="duration not known yet"),
+        pytest.param(_chunk(_job(0.025, style=CallStyle.APPLY), size=1), id="a single task"),
+        pytest.param(_long_chunk(timeout=5.0), id="a call with a timeout"),
+    ],
+)
+def test_what_never_waits_even_far_from_the_end(chunk: Chunk) -> None:
+    assert queueing.long_queueable_seconds(chunk, 100, 2) is None
+
+
+def test_a_longer_chunk_goes_behind_the_worker_that_started_first_and_holds_nothing() -> None:
+    first, second, third = _busy_slot(0), _busy_slot(1), _busy_slot(2)
+    first.assigned_ns, second.assigned_ns, third.assigned_ns = 30, 10, 20
+    assert queueing.slot_for_long([first, second, third]) is second
+    queueing.enqueue(second, _long_chunk(), 0.025)
+    assert queueing.slot_for_long([first, second, third]) is third
+    single = _busy_slot(3)
+    single.chunk = _chunk(_job(style=CallStyle.APPLY), size=1)
+    single.assigned_ns = 0
+    assert queueing.slot_for_long([first, single]) is first  # never behind a single task
+
+
+def test_place_picks_the_queue_by_the_chunks_length() -> None:
+    slots = [_busy_slot(0), _busy_slot(1)]
+    short_place = queueing.place(_chunk(_job(1e-6)), slots, LIMIT, 8, ready=1)
+    assert short_place is not None and short_place[1] == pytest.approx(1e-5)
+    assert queueing.place(_long_chunk(), slots, LIMIT, 8, ready=1) is None  # near the end
+    long_place = queueing.place(_long_chunk(), slots, LIMIT, 8, ready=4)
+    assert long_place is not None and long_place[1] == pytest.approx(0.025)
+    slot, _ = long_place
+    queueing.enqueue(slot, _long_chunk(), 0.025)
+    slot.chunk, slot.running_seconds = queueing.next_queued(slot), 0.025  # it runs now
+    # Nothing short queues behind a longer chunk once it runs.
+    assert queueing.slot_with_room([slot], LIMIT, 8) is None
 
 
 @pytest.mark.parametrize(

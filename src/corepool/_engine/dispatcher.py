@@ -162,16 +162,16 @@ class Dispatcher:
             self._queue_ahead()
 
     def _queue_ahead(self) -> None:
-        """Queue short pending chunks behind busy workers (see ``queueing``)."""
+        """Queue pending chunks of maps behind busy workers (see ``queueing``)."""
         limit = self._queue_seconds
         while self._pending.ready:
             chunk = self._pending.peek()
-            seconds = queueing.queueable_seconds(chunk, limit)
-            if seconds is None:
+            most, ready = self._settings.max_queued_chunks, self._pending.ready_count
+            place = queueing.place(chunk, self._slots, limit, most, ready)
+            if place is None:
                 return
-            slot = queueing.slot_with_room(self._slots, limit, self._settings.max_queued_chunks)
-            if slot is None or slot.worker is None:
-                return
+            slot, seconds = place
+            assert slot.worker is not None
             self._pending.pop()
             if chunk.job.cancelled.is_set():
                 self._fail(chunk, TaskCancelledError("the call was cancelled"))

@@ -3,9 +3,9 @@
     add ─▶ delayed (a loop timer each) ─▶ heap: (-priority, order) ─▶ pop ─▶ a worker
                       requeue ─▶ heap front (negative order: before anything added)
 
-Priorities are exact because workers run one chunk each and only a few ms of short map chunks
-are queued behind it (``queueing.py``); equal priorities run in submission order; a chunk run
-again after a lost worker goes first.
+Priorities are exact to within what is queued behind a busy worker (``queueing.py``: a few ms of
+short map chunks, or one longer chunk of a map far from its end); equal priorities run in
+submission order; a chunk run again after a lost worker goes first.
 """
 
 from __future__ import annotations
@@ -30,6 +30,11 @@ class PendingChunks:
 
     def __bool__(self) -> bool:
         return bool(self._heap or self._delayed)
+
+    @property
+    def ready_count(self) -> int:
+        """How many chunks may be handed to a worker now (delayed ones not counted)."""
+        return len(self._heap)
 
     @property
     def ready(self) -> bool:
