@@ -98,20 +98,28 @@ def long_queueable_seconds(chunk: Chunk, ready: int, workers: int) -> float | No
     return seconds if seconds is not None and seconds <= _LONGEST_QUEUED else None
 
 
+def _takes_queued_work(slot: Slot) -> bool:
+    """A ready, busy worker that queues chunks and is not on its way out."""
+    worker = slot.worker
+    return (
+        worker is not None
+        and worker.queues_chunks
+        and slot.ready
+        and slot.chunk is not None
+        and slot.stop_reason is None
+    )
+
+
 def slot_for_long(slots: Sequence[Slot]) -> Slot | None:
     """The busy worker with nothing queued that was handed its chunk first (it should be the
     first to finish), among those running a chunk of a map (never behind a single task)."""
     best: Slot | None = None
     for slot in slots:
-        worker, chunk = slot.worker, slot.chunk
         if (
-            worker is not None
-            and worker.queues_chunks
-            and slot.ready
-            and chunk is not None
-            and chunk.job.style is not CallStyle.APPLY
-            and chunk.job.options.timeout is None
-            and slot.stop_reason is None
+            _takes_queued_work(slot)
+            and slot.chunk is not None  # (for the type checker: _takes_queued_work says so)
+            and slot.chunk.job.style is not CallStyle.APPLY
+            and slot.chunk.job.options.timeout is None
             and not slot.queued
             and (best is None or slot.assigned_ns < best.assigned_ns)
         ):
@@ -126,15 +134,10 @@ def slot_with_room(slots: Sequence[Slot], limit: float, most: int) -> Slot | Non
     that frees up meanwhile."""
     best: Slot | None = None
     for slot in slots:
-        worker = slot.worker
         if (
-            worker is not None
-            and worker.queues_chunks
-            and slot.ready
-            and slot.chunk is not None
+            _takes_queued_work(slot)
             and slot.running_seconds is not None
             and slot.running_seconds <= limit  # a long chunk queued earlier may run now
-            and slot.stop_reason is None
             and slot.queued_seconds < limit
             and len(slot.queued) < most
             and (best is None or slot.queued_seconds < best.queued_seconds)
