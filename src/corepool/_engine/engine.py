@@ -35,7 +35,7 @@ from corepool._engine.requests import MapRequest, TaskRequest
 from corepool._engine.results_thread import ResultsThread
 from corepool._engine.sinks import Sink
 from corepool._engine.tasks import Chunk, Job
-from corepool._engine.window import BlockLedger, Window
+from corepool._engine.window import BlockLedger, Window, items_in_window
 from corepool._lifecycle import signals
 from corepool._wire.messages import CallStyle
 from corepool._wire.rebuild import local_error
@@ -159,9 +159,12 @@ class Engine:
         """Many tasks from an iterable (``map``, ``imap``...), fed through a bounded window."""
         self._check_running()
         fn = request.fn
-        sizer = ChunkSizer(
-            fn, self.size, self.settings, total=request.total, explicit=request.chunksize
-        )
+        settings = self.settings
+        if request.window_slots is not None and request.chunksize is None:
+            # A buffersize wider than the default window: smaller automatic chunks, same items.
+            most = items_in_window(settings, self.window_slots(), request.window_slots)
+            settings = settings._replace(max_chunk_items=most)
+        sizer = ChunkSizer(fn, self.size, settings, total=request.total, explicit=request.chunksize)
         window = Window(request.window_slots or self.window_slots())
         widening = None
         if request.window_slots is None:  # a buffersize is the caller's to choose
