@@ -86,10 +86,9 @@ def test_star_calls_with_each_json_array_unpacked(corepool_command, project):
     assert done.returncode == 0, done.stderr
     found = json.loads(done.stdout)
     assert found["workloads"][0]["tasks"] == 3  # the blank line is no argument
-    assert {(r["mode"], r["workers"]) for r in found["results"]} == {
-        ("serial", 1),
-        ("threads", 1),
-        ("processes", 1),
+    assert {(r["mode"], r["workers"]) for r in found["results"]} == {("serial", 1)} | {
+        (mode, 1)
+        for mode in measure.pool_modes()[0]  # threads, processes, maybe interpreters
     }
     assert not (project / "corepool-bench.png").exists()  # JSON: a plot only when asked
 

@@ -35,6 +35,7 @@ from corepool._backends.base import (
     WorkerPosition,
 )
 from corepool._backends.board_position import position_from_row
+from corepool._backends.frames_guard import GATE
 from corepool._backends.pickled_calls import FunctionPayload, PackedOutcome
 from corepool._wire.messages import (
     Call,
@@ -153,7 +154,8 @@ class InterpreterWorker(WorkerHandle):
     def _host(self, api: ModuleType, boot: InterpreterBoot) -> None:
         exitcode = 1
         try:
-            interp = api.create()
+            with GATE.running():
+                interp = api.create()
         except Exception as error:  # noqa: BLE001 - the engine counts workers that fail to start
             _report(boot.name, "could not create its subinterpreter", error)
         else:
@@ -169,20 +171,22 @@ class InterpreterWorker(WorkerHandle):
 
     def _serve(self, api: ModuleType, interp: Any, boot: InterpreterBoot) -> int:
         inbox, outbox = api.create_queue(), api.create_queue()
-        interp.prepare_main(
-            _corepool_path=boot.path,
-            _corepool_boot=tuple(boot),  # a plain tuple: shareable, needs no import to unpickle
-            _corepool_inbox=inbox,
-            _corepool_outbox=outbox,
-        )
-        interp.exec(_BOOT)
+        with GATE.running():
+            interp.prepare_main(
+                _corepool_path=boot.path,
+                _corepool_boot=tuple(boot),  # a plain tuple: shareable, no import to unpickle
+                _corepool_inbox=inbox,
+                _corepool_outbox=outbox,
+            )
+            interp.exec(_BOOT)
         reply = pickle.loads(outbox.get_nowait())
         self._post(self._deliver, reply)
         if isinstance(reply, InitFailed):
             return 1
         while (frame := self._inbox.get()) is not None:
             inbox.put_nowait(frame)
-            interp.exec(_SERVE_ONE)  # returns when the chunk is done: its reply is waiting
+            with GATE.running():
+                interp.exec(_SERVE_ONE)  # returns when the chunk is done: its reply is waiting
             reply = pickle.loads(outbox.get_nowait())
             if self._row[ABANDONED]:
                 return 0
@@ -244,6 +248,7 @@ def _report(name: str, what: str, error: BaseException) -> None:
 
 def _close(interp: Any, name: str) -> None:
     try:
-        interp.close()
+        with GATE.running():  # closing runs the interpreter's exit code
+            interp.close()
     except Exception as error:  # noqa: BLE001 - e.g. a task left a thread running in it
         _report(name, "could not close its subinterpreter", error)

@@ -27,6 +27,7 @@ from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
+from corepool._backends import frames_guard
 from corepool._backends.base import (
     Backend,
     BackendOptions,
@@ -77,8 +78,10 @@ def interpreters_module() -> ModuleType:
 
 
 def create(options: BackendOptions) -> InterpreterBackend:
+    api = interpreters_module()
+    frames_guard.install()  # a profiler's sys._current_frames() would corrupt the process
     return InterpreterBackend(
-        interpreters_module(),
+        api,
         options.initializer,
         options.initargs,
         options.flavour or Flavour.MULTIPROCESSING,
