@@ -96,10 +96,14 @@ def test_a_call_that_would_wait_too_long_says_why_and_lets_interpreters_on() -> 
 def test_install_wraps_each_function_once_and_keeps_its_answer(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    original = sys._current_frames
+    # Unguarded, whatever ran before (a pool of interpreters guards them for the process).
+    original = getattr(sys._current_frames, "__wrapped__", sys._current_frames)
     monkeypatch.setattr(sys, "_current_frames", original)
     if hasattr(sys, "_current_exceptions"):
-        monkeypatch.setattr(sys, "_current_exceptions", sys._current_exceptions)
+        exceptions = sys._current_exceptions
+        monkeypatch.setattr(
+            sys, "_current_exceptions", getattr(exceptions, "__wrapped__", exceptions)
+        )
     frames_guard.install()
     guarded = sys._current_frames
     frames_guard.install()
