@@ -137,8 +137,8 @@ class EngineExecutor(concurrent.futures.Executor):
         a few chunks per worker): a chunk is what travels to a worker as one message,
         ``chunksize`` items, or without it as many as corepool's automatic sizing puts in one
         (~10 ms of work, at most ``Settings.max_chunk_items``; a ``buffersize`` wider than the
-        default window makes them smaller, so that it never holds more items than the default
-        one).  That is Python 3.14's meaning of ``buffersize`` for ``ProcessPoolExecutor`` with
+        default window makes them smaller, so that it never holds more items than four default
+        ones).  That is Python 3.14's meaning of ``buffersize`` for ``ProcessPoolExecutor`` with
         a chunksize; for at most ``buffersize`` items, as 3.14 does without one, pass
         ``chunksize=1`` too.
         ``timeout`` counts from this call, as in the standard library.  Leaving the iterator

@@ -73,14 +73,15 @@ def test_without_chunksize_the_buffer_holds_automatic_chunks(
 def test_a_wide_buffer_of_automatic_chunks_holds_no_more_items_than_the_default_window(
     make_executor: Callable[..., Any],
 ) -> None:
-    # 2 workers: the default window is 8 chunks, here of at most 50 items, so 400 items.  A
-    # buffersize of 40 chunks cuts them to 10 items each instead of letting 2,000 in.
+    # 2 workers: the default window is 8 chunks, here of at most 50 items, so 400 items; a wide
+    # buffer may hold four such windows.  A buffersize of 160 chunks cuts them to 10 items each
+    # instead of letting 8,000 in.
     executor = make_executor(settings=corepool.Settings(max_chunk_items=50))
     source = CountingSource()
-    results = executor.map(tasks.square, source, buffersize=40)
+    results = executor.map(tasks.square, source, buffersize=160)
     assert [next(results) for _ in range(200)] == [x * x for x in range(200)]
     wait_until(lambda: _idle(executor), what="the workers to finish what was read")
-    assert source.pulled <= 200 + (1 + 40) * 10
+    assert source.pulled <= 200 + (1 + 160) * 10
     assert source.pulled > 200 + 40  # still read ahead, in chunks of several items
     results.close()
 

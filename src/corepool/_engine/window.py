@@ -19,14 +19,20 @@ import threading
 
 from corepool.settings import Settings
 
+_BUDGET_WINDOWS = 4
+"""A wide ``buffersize`` holds at most the items of this many default windows.  With one,
+``buffersize=64`` of a tiny function cut chunks of 2,048 items, and ran at 0.84x ``Pool.imap``;
+with 4 (chunks of 8,192), 0.99x, and the parent's peak stayed under ``imap``'s (+0.5 MB from
+0.5 M to 2 M items; benchmarks/executor_buffersize)."""
+
 
 def items_in_window(settings: Settings, default_slots: int, slots: int) -> int:
-    """The largest automatic chunk for a window of ``slots`` chunks, so that the window holds no
-    more items than the default one of ``default_slots`` chunks: ``Executor.map(buffersize=64)``
-    of tiny items held up to 64 x 16,384 and grew the parent by 28 MB from 0.5 M to 2 M items
-    (benchmarks/executor_buffersize).  Long tasks never reach the bound: their chunks are cut
-    by time, far smaller."""
-    budget = default_slots * settings.max_chunk_items
+    """The largest automatic chunk for a window of ``slots`` chunks, so that a window wider than
+    the default one (``default_slots`` chunks) holds no more items than ``_BUDGET_WINDOWS`` of
+    those: ``Executor.map(buffersize=64)`` of tiny items held up to 64 x 16,384 and grew the
+    parent by 28 MB from 0.5 M to 2 M items (benchmarks/executor_buffersize).  Long tasks never
+    reach the bound: their chunks are cut by time, far smaller."""
+    budget = _BUDGET_WINDOWS * default_slots * settings.max_chunk_items
     return max(1, min(settings.max_chunk_items, budget // slots))
 
 
