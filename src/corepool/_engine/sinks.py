@@ -142,7 +142,7 @@ class ListSink(Sink):
             return
         self._finished = True
         if self._parts:
-            # In C: over 2 M results, ~33 ms of the results thread against ~54 ms for a comprehension.
+            # In C: 2 M results took the results thread ~33 ms, ~54 ms by a comprehension.
             parts = self._parts
             self._values = list(chain.from_iterable(parts[start] for start in sorted(parts)))
             self._parts.clear()

@@ -272,6 +272,10 @@ class Janitor:
         return True
 
     def _on_readable(self, sock: socket.socket) -> None:
+        if sock.fileno() < 0:
+            # Closed earlier in this round: a sync request handled first read its EOF.  Its
+            # event was still in the batch; closing it again crashed the janitor (CI, 3.11).
+            return
         if sock is self.listener:
             self._accept()
             return
