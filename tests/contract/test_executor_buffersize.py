@@ -57,14 +57,23 @@ def test_buffersize_counts_chunks_read_ahead_of_the_consumer(
     results.close()
 
 
+def _take_200_of_automatic_chunks(
+    make_executor: Callable[..., Any], buffersize: int
+) -> tuple[CountingSource, Any]:
+    """Take 200 results of ``map(square, endless, buffersize)`` with automatic chunks of at
+    most 50 items, and wait until the workers finished what was read ahead."""
+    executor = make_executor(settings=corepool.Settings(max_chunk_items=50))
+    source = CountingSource()
+    results = executor.map(tasks.square, source, buffersize=buffersize)
+    assert [next(results) for _ in range(200)] == [x * x for x in range(200)]
+    wait_until(lambda: _idle(executor), what="the workers to finish what was read")
+    return source, results
+
+
 def test_without_chunksize_the_buffer_holds_automatic_chunks(
     make_executor: Callable[..., Any],
 ) -> None:
-    executor = make_executor(settings=corepool.Settings(max_chunk_items=50))
-    source = CountingSource()
-    results = executor.map(tasks.square, source, buffersize=4)
-    assert [next(results) for _ in range(200)] == [x * x for x in range(200)]
-    wait_until(lambda: _idle(executor), what="the workers to finish what was read")
+    source, results = _take_200_of_automatic_chunks(make_executor, buffersize=4)
     # At most the chunk being handed out and 4 more, each of at most 50 items.
     assert source.pulled <= 200 + (1 + 4) * 50
     results.close()
@@ -76,11 +85,7 @@ def test_a_wide_buffer_of_automatic_chunks_holds_no_more_items_than_the_default_
     # 2 workers: the default window is 8 chunks, here of at most 50 items, so 400 items; a wide
     # buffer may hold four such windows.  A buffersize of 160 chunks cuts them to 10 items each
     # instead of letting 8,000 in.
-    executor = make_executor(settings=corepool.Settings(max_chunk_items=50))
-    source = CountingSource()
-    results = executor.map(tasks.square, source, buffersize=160)
-    assert [next(results) for _ in range(200)] == [x * x for x in range(200)]
-    wait_until(lambda: _idle(executor), what="the workers to finish what was read")
+    source, results = _take_200_of_automatic_chunks(make_executor, buffersize=160)
     assert source.pulled <= 200 + (1 + 160) * 10
     assert source.pulled > 200 + 40  # still read ahead, in chunks of several items
     results.close()

@@ -8,8 +8,8 @@ settled item by item against the block the feeder cut, through the ``BlockLedger
 
 A call whose chunks turn out to be short gets a wider window (``queueing.window_slots``), so that
 its chunks can also wait in the workers' queues; one given a ``buffersize`` keeps it.  A
-``buffersize`` wider than the default window does not let more items in: its automatic chunks are
-smaller instead (``items_in_window``).
+``buffersize`` wider than the default window gets smaller automatic chunks, so that it holds at
+most the items of a few default windows (``items_in_window``).
 """
 
 from __future__ import annotations
