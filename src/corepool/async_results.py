@@ -8,13 +8,13 @@ before the result is ready, and callbacks run in the parent on the pool's result
 
 from __future__ import annotations
 
-import logging
 import multiprocessing
 import threading
 import weakref
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+from corepool import _log
 from corepool._engine.sinks import WaitTimedOut
 
 if TYPE_CHECKING:
@@ -23,7 +23,6 @@ if TYPE_CHECKING:
     from corepool._engine.tasks import Job
 
 T = TypeVar("T")
-logger = logging.getLogger("corepool")
 
 __all__ = ["AsyncResult", "IMapIterator", "MapResult"]
 
@@ -87,8 +86,8 @@ class MapResult(AsyncResult[list[T]]):
 def _run_callback(callback: Callable[[Any], object], argument: Any) -> None:
     try:
         callback(argument)
-    except Exception:
-        logger.exception("corepool: callback %r raised; the pool carries on", callback)
+    except Exception:  # noqa: BLE001 - logged; the pool carries on
+        _log.logger().exception("corepool: callback %r raised; the pool carries on", callback)
 
 
 class IMapIterator(Iterator[T]):

@@ -37,11 +37,16 @@ standard class (``multiprocessing.pool.RemoteTraceback`` under Pool,
 from __future__ import annotations
 
 import abc
-import concurrent.futures
 import multiprocessing
-from concurrent.futures.process import BrokenProcessPool
-from concurrent.futures.thread import BrokenThreadPool
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from corepool._executor_errors import (
+        InitializerError,
+        TaskCancelledError,
+        WorkerLostError,
+        WorkerStartError,
+    )
 
 __all__ = [
     "CapacityError",
@@ -143,49 +148,6 @@ class SerializationError(CorepoolError):
         return (type(self), (self.stage, self.detail))
 
 
-class WorkerLostError(CorepoolError, BrokenProcessPool):
-    """The worker running a task died (crash, ``os._exit``, a signal, the OOM killer).
-
-    Also a ``concurrent.futures.process.BrokenProcessPool``, what the standard executor raises
-    then; unlike it, corepool replaces the worker and the pool stays usable.
-
-    Attributes name the task (``task``: the call and, for a map, the item index), the worker's
-    ``pid``, how it ended: ``exitcode`` (positive: exit status; negative: killed by that signal)
-    and ``signal_name`` when a signal ended it, and ``stage``: what the worker was doing with the
-    task (``"running"``, ``"unpickling the call"`` or ``"pickling the result"``).
-    """
-
-    def __init__(
-        self,
-        task: str,
-        pid: int | None,
-        exitcode: int | None,
-        detail: str = "",
-        stage: str = "running",
-    ) -> None:
-        self.task = task
-        self.pid = pid
-        self.exitcode = exitcode
-        self.signal_name = _signal_name(exitcode)
-        self.stage = stage
-        self.detail = detail
-        how = (
-            f"was killed by {self.signal_name}"
-            if self.signal_name
-            else f"exited with code {exitcode}"
-            if exitcode is not None
-            else "was lost"
-        )
-        doing = "running" if stage == "running" else f"{stage} of"
-        text = f"the worker (pid {pid}) {how} while {doing} {task}"
-        if detail:
-            text += f" ({detail})"
-        super().__init__(text)
-
-    def __reduce__(self) -> tuple[object, ...]:
-        return (type(self), (self.task, self.pid, self.exitcode, self.detail, self.stage))
-
-
 class TaskTimeoutError(CorepoolError, TimeoutError):
     """A task ran longer than its ``timeout``; its worker was stopped and replaced.
 
@@ -200,31 +162,6 @@ class TaskTimeoutError(CorepoolError, TimeoutError):
 
     def __reduce__(self) -> tuple[object, ...]:
         return (type(self), (self.task, self.timeout))
-
-
-class TaskCancelledError(CorepoolError, concurrent.futures.CancelledError):
-    """The task was cancelled (by ``terminate()``, ``cancel()`` or an abandoned iterator).
-
-    A ``concurrent.futures.CancelledError``, so code that handles cancelled futures handles it.
-    """
-
-
-class InitializerError(CorepoolError, BrokenProcessPool, BrokenThreadPool):
-    """A worker's ``initializer`` raised, so the pool cannot start workers.
-
-    The initializer's own exception is ``__cause__``.  corepool does not respawn such workers in
-    a loop: pending and future tasks fail with this error until the pool is closed.  Also a
-    ``BrokenProcessPool`` and a ``BrokenThreadPool``, what the standard executors raise then.
-    """
-
-
-class WorkerStartError(CorepoolError, BrokenProcessPool):
-    """Worker processes keep dying before they are ready, so the pool cannot run tasks.
-
-    Raised for pending and new tasks after several workers in a row exited during start-up (the
-    start method cannot import something, the machine refuses new processes...).  The workers'
-    own error output, on the parent's stderr, says why.  Also a ``BrokenProcessPool``.
-    """
 
 
 class PoolClosedError(CorepoolError, ValueError):
@@ -307,3 +244,22 @@ def _signal_name(exitcode: int | None) -> str | None:
 
 # multiprocessing's own TimeoutError, raised by AsyncResult.get(timeout) for drop-in compatibility.
 WaitTimeoutError = multiprocessing.TimeoutError
+
+
+# The classes that derive from concurrent.futures' own are defined in ``_executor_errors.py`` and
+# load on first use (``corepool.errors.WorkerLostError``, ``from corepool.errors import ...``,
+# unpickling): importing concurrent.futures, and with it ``logging``, costs ~20 ms, a third of
+# corepool's whole import, and a pool whose workers never fail never needs them.
+_EXECUTOR_ERRORS = frozenset(
+    {"InitializerError", "TaskCancelledError", "WorkerLostError", "WorkerStartError"}
+)
+
+
+def __getattr__(name: str) -> type[CorepoolError]:
+    if name in _EXECUTOR_ERRORS:
+        from corepool import _executor_errors
+
+        kind: type[CorepoolError] = getattr(_executor_errors, name)
+        globals()[name] = kind
+        return kind
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import corepool
 
-# What the first pool must not import.  (``typing``, ``enum``, ``re``, ``logging`` and
-# ``concurrent.futures`` are used; ``tempfile`` comes with ``multiprocessing.heap``.)
+# What the first pool must not import.  (``typing``, ``enum`` and ``re`` are used; ``tempfile``
+# comes with ``multiprocessing.heap``.)
 NOT_ON_THE_FIRST_POOLS_PATH = (
     # standard library
     "ast",
@@ -71,11 +71,28 @@ print(json.dumps({"import": sorted(imported), "first pool": sorted(sys.modules)}
 """
 
 
-def _modules_of_a_first_pool() -> dict[str, list[str]]:
+# Not on a Pool's path either, when the program never touches an executor (which returns
+# ``concurrent.futures.Future``s): ``concurrent.futures`` with ``logging`` cost ~20 ms, a third of
+# corepool's import.  The errors that derive from its classes load when one is raised.
+NOT_ON_A_POOLS_PATH = ("concurrent.futures", "corepool._executor_errors", "logging")
+
+POOL_ONLY_PROGRAM = """
+import json, sys
+import corepool
+corepool.Pool
+imported = set(sys.modules)
+with corepool.Pool(2) as pool:  # leaving the block terminates the pool
+    assert pool.map(abs, [-1, -2]) == [1, 2]
+    assert pool.apply_async(abs, (-3,)).get(timeout=30) == 3
+print(json.dumps({"import": sorted(imported), "first pool": sorted(sys.modules)}))
+"""
+
+
+def _modules_of_a_first_pool(program: str = PROGRAM) -> dict[str, list[str]]:
     source = str(Path(corepool.__file__).resolve().parent.parent)
     env = {**os.environ, "PYTHONPATH": source}
     out = subprocess.run(
-        [sys.executable, "-S", "-c", PROGRAM],
+        [sys.executable, "-S", "-c", program],
         capture_output=True,
         text=True,
         check=True,
@@ -86,16 +103,31 @@ def _modules_of_a_first_pool() -> dict[str, list[str]]:
     return modules
 
 
-def test_the_first_pool_imports_only_what_it_uses() -> None:
-    modules = _modules_of_a_first_pool()
+def _assert_none_loaded(modules: dict[str, list[str]], forbidden: tuple[str, ...]) -> None:
     for stage in ("import", "first pool"):
-        loaded = set(modules[stage])
         heavy = sorted(
             name
-            for name in loaded
-            if any(
-                name == forbidden or name.startswith(forbidden + ".")
-                for forbidden in NOT_ON_THE_FIRST_POOLS_PATH
-            )
+            for name in modules[stage]
+            if any(name == unwanted or name.startswith(unwanted + ".") for unwanted in forbidden)
         )
         assert heavy == [], f"{stage}: {heavy}"
+
+
+def test_the_first_pool_imports_only_what_it_uses() -> None:
+    _assert_none_loaded(_modules_of_a_first_pool(), NOT_ON_THE_FIRST_POOLS_PATH)
+
+
+def test_a_pool_only_program_never_loads_concurrent_futures_or_logging() -> None:
+    modules = _modules_of_a_first_pool(POOL_ONLY_PROGRAM)
+    _assert_none_loaded(modules, NOT_ON_THE_FIRST_POOLS_PATH + NOT_ON_A_POOLS_PATH)
+
+
+def test_an_error_that_derives_from_concurrent_futures_loads_when_asked_for() -> None:
+    import concurrent.futures.process
+
+    from corepool import errors
+
+    assert issubclass(errors.WorkerLostError, concurrent.futures.process.BrokenProcessPool)
+    assert issubclass(errors.TaskCancelledError, concurrent.futures.CancelledError)
+    assert errors.WorkerLostError.__module__ == "corepool.errors"
+    assert corepool.WorkerLostError is errors.WorkerLostError

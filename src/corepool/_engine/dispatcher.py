@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from corepool import errors
 from corepool._backends.base import Backend, ChunkFinished, WorkerHandle
 from corepool._engine import queueing
 from corepool._engine.limits import WorkerLimits
@@ -31,7 +32,6 @@ from corepool._engine.tasks import Chunk
 from corepool._engine.timeouts import TaskTimeouts
 from corepool._engine.workers import Workers
 from corepool._lifecycle.oom import OomWatch
-from corepool.errors import InitializerError, TaskCancelledError
 from corepool.settings import Settings
 
 if TYPE_CHECKING:
@@ -39,6 +39,12 @@ if TYPE_CHECKING:
     from corepool.insights.statistics import PoolStatistics
 
 _LOSS_KINDS = {StopReason.TIMEOUT: LossKind.TIMEOUT, StopReason.CANCEL: LossKind.CANCEL}
+
+
+def termination_error() -> BaseException:
+    """What the unfinished tasks of a terminated pool fail with.  Made only when there are some:
+    a ``TaskCancelledError`` loads ``concurrent.futures`` (see the end of ``errors.py``)."""
+    return errors.TaskCancelledError("the pool was terminated before this task finished")
 
 
 class Dispatcher:
@@ -95,7 +101,7 @@ class Dispatcher:
             if self._broken is not None:
                 self._fail(chunk, self._broken)
             elif chunk.job.cancelled.is_set():  # a feeder cut it while the call was cancelled
-                self._fail(chunk, TaskCancelledError("the call was cancelled"))
+                self._fail(chunk, errors.TaskCancelledError("the call was cancelled"))
             else:
                 self._pending.add(chunk)
         self._dispatch()
@@ -112,17 +118,20 @@ class Dispatcher:
         self._maybe_finish()
 
     def terminate(self, error: BaseException | None = None) -> None:
-        """End everything now; unfinished tasks fail with ``error`` (TaskCancelledError)."""
+        """End everything now; unfinished tasks fail with ``error`` (by default
+        ``termination_error()``)."""
         self._closing = self._terminating = True
-        error = error or TaskCancelledError("the pool was terminated before this task finished")
-        for waiting in [*self._pending.take_all(), *self._rework.take_all()]:
-            self._fail(waiting, error)
+        unfinished = [*self._pending.take_all(), *self._rework.take_all()]
         for slot in self._slots:
             running = self._clear_chunk(slot)
             if running is not None:
-                self._fail(running, error)
-            for queued in queueing.take_queued(slot):
-                self._fail(queued, error)
+                unfinished.append(running)
+            unfinished.extend(queueing.take_queued(slot))
+        if unfinished:
+            error = error or termination_error()
+            for chunk in unfinished:
+                self._fail(chunk, error)
+        for slot in self._slots:
             if slot.worker is not None and slot.stop_reason is not StopReason.TERMINATE:
                 self._workers.stop(slot, StopReason.TERMINATE)
         self._maybe_finish()
@@ -131,7 +140,7 @@ class Dispatcher:
         """Drop a cancelled job's pending and delayed chunks; with ``stop_running``, also end the
         workers running its chunks (those fail with TaskCancelledError; the workers are replaced).
         """
-        error = TaskCancelledError("the call was cancelled")
+        error = errors.TaskCancelledError("the call was cancelled")
         for chunk in self._pending.remove_job(job_id):
             self._fail(chunk, error)
         if stop_running:
@@ -155,7 +164,7 @@ class Dispatcher:
         while self._pending.ready and idle:
             chunk = self._pending.pop()
             if chunk.job.cancelled.is_set():
-                self._fail(chunk, TaskCancelledError("the call was cancelled"))
+                self._fail(chunk, errors.TaskCancelledError("the call was cancelled"))
             elif chunk.job.sink.claim():  # False: its future was cancelled; nothing to run
                 self._assign(idle.pop(), chunk)
         if self._pending.ready and self._queue_seconds > 0:
@@ -174,7 +183,7 @@ class Dispatcher:
             assert slot.worker is not None
             self._pending.pop()
             if chunk.job.cancelled.is_set():
-                self._fail(chunk, TaskCancelledError("the call was cancelled"))
+                self._fail(chunk, errors.TaskCancelledError("the call was cancelled"))
             elif chunk.job.sink.claim():
                 queueing.enqueue(slot, chunk, seconds)
                 slot.worker.run(chunk)
@@ -215,7 +224,7 @@ class Dispatcher:
         if self._broken is not None:
             self._fail(chunk, self._broken)
         elif self._terminating:
-            self._fail(chunk, TaskCancelledError("the pool was terminated"))
+            self._fail(chunk, errors.TaskCancelledError("the pool was terminated"))
         else:
             self._pending.requeue(chunk)
 
@@ -241,7 +250,7 @@ class Dispatcher:
             self._maybe_finish()
 
     def worker_init_failed(self, worker: WorkerHandle, error: BaseException) -> None:
-        problem = InitializerError(
+        problem = errors.InitializerError(
             f"the worker initializer raised {type(error).__name__}: {error}; "
             "the pool cannot run tasks"
         )

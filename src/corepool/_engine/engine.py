@@ -23,9 +23,10 @@ import enum
 import threading
 from typing import TYPE_CHECKING
 
+from corepool import errors
 from corepool._backends.base import Backend
 from corepool._engine.chunking import ChunkSizer
-from corepool._engine.dispatcher import Dispatcher
+from corepool._engine.dispatcher import Dispatcher, termination_error
 from corepool._engine.feeder import Feeder
 from corepool._engine.limits import WorkerLimits
 from corepool._engine.loop_thread import LoopThread
@@ -40,12 +41,7 @@ from corepool._lifecycle import signals
 from corepool._wire.messages import CallStyle
 from corepool._wire.rebuild import local_error
 from corepool._wire.remote_error import Stage
-from corepool.errors import (
-    CorepoolError,
-    PoolClosedError,
-    TaskCancelledError,
-    WorkerStartError,
-)
+from corepool.errors import CorepoolError, PoolClosedError
 from corepool.insights.progress import open_progress
 from corepool.settings import Settings
 
@@ -81,7 +77,7 @@ class Engine:
         self._state = EngineState.RUNNING
         self._finished = threading.Event()
         self._streams: dict[int, tuple[Window, Sink]] = {}
-        self._unstarted: WorkerStartError | None = None
+        self._unstarted: errors.WorkerStartError | None = None
         self._results = ResultsThread()
         self._preparer = Preparer(backend)
         self._loop_thread = LoopThread("corepool-dispatcher", self._internal_error)
@@ -126,7 +122,7 @@ class Engine:
         return self._unstarted or self._dispatcher.broken
 
     def _born_broken(self, error: RuntimeError) -> None:
-        problem = WorkerStartError(f"the pool cannot start its threads: {error}")
+        problem = errors.WorkerStartError(f"the pool cannot start its threads: {error}")
         problem.__cause__ = error
         self._unstarted = problem
         self._state = EngineState.TERMINATED
@@ -242,7 +238,7 @@ class Engine:
 
     def terminate(self) -> None:
         """Stop everything now: pending and running tasks fail with TaskCancelledError."""
-        self._terminate(TaskCancelledError("the pool was terminated before this task finished"))
+        self._terminate(None)
 
     def _internal_error(self, error: BaseException) -> None:
         # On the loop thread: a bug in the dispatcher.  Fail every task with an error that says
@@ -251,7 +247,8 @@ class Engine:
         problem.__cause__ = error
         self._terminate(problem)
 
-    def _terminate(self, error: BaseException) -> None:
+    def _terminate(self, error: BaseException | None) -> None:
+        """``error``: what unfinished tasks fail with; None: ``termination_error()``."""
         with self._lock:
             if self._state is EngineState.TERMINATED:
                 return
@@ -267,10 +264,12 @@ class Engine:
             except RuntimeError:  # the loop already ended: every task had finished
                 pass
 
-    def _terminate_on_loop(self, sinks: list[Sink], error: BaseException) -> None:
+    def _terminate_on_loop(self, sinks: list[Sink], error: BaseException | None) -> None:
         self._dispatcher.terminate(error)
-        for sink in sinks:
-            self._results.post(sink.cancel, error)
+        if sinks:
+            error = error or termination_error()
+            for sink in sinks:
+                self._results.post(sink.cancel, error)
 
     def join(self, timeout: float | None = None) -> bool:
         """Wait until every worker has exited; True if they did within ``timeout``."""

@@ -8,16 +8,15 @@ thread touches the dispatcher's state, so that state needs no locks.
 
 from __future__ import annotations
 
-import concurrent.futures
-import logging
+import queue
 import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from corepool import _log
 from corepool._engine.event_loop import EventLoop
 
 _T = TypeVar("_T")
-logger = logging.getLogger("corepool")
 
 
 class LoopThread:
@@ -26,7 +25,10 @@ class LoopThread:
         self._on_error = on_error
         self.loop.set_exception_handler(self._report)
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
-        self._waiting: set[concurrent.futures.Future[Any]] = set()
+        # A waiting caller's reply box: (True, result) or (False, error), put once by the loop
+        # thread (a SimpleQueue rather than a concurrent.futures.Future, which would cost the
+        # import of concurrent.futures and logging: ~20 ms of corepool's import).
+        self._waiting: set[queue.SimpleQueue[tuple[bool, Any]]] = set()
         self._waiting_lock = threading.Lock()
 
     def start(self) -> None:
@@ -44,24 +46,28 @@ class LoopThread:
         """Run ``fn(*args)`` on the loop thread and return its result."""
         if self.is_current:
             return fn(*args)
-        future: concurrent.futures.Future[_T] = concurrent.futures.Future()
+        reply: queue.SimpleQueue[tuple[bool, Any]] = queue.SimpleQueue()
 
         def run() -> None:
             try:
-                future.set_result(fn(*args))
+                reply.put((True, fn(*args)))
             except BaseException as error:  # noqa: BLE001 - handed to the waiting thread
-                future.set_exception(error)
+                reply.put((False, error))
 
         with self._waiting_lock:
             if self.loop.is_closed():
                 raise RuntimeError("the dispatcher has stopped")
-            self._waiting.add(future)
+            self._waiting.add(reply)
         try:
             self.call(run)
-            return future.result()
+            succeeded, outcome = reply.get()
         finally:
             with self._waiting_lock:
-                self._waiting.discard(future)
+                self._waiting.discard(reply)
+        if succeeded:
+            result: _T = outcome
+            return result
+        raise outcome
 
     def stop(self) -> None:
         """Stop the loop (from the loop thread, or from outside) and close it once it is done."""
@@ -88,15 +94,15 @@ class LoopThread:
         finally:
             with self._waiting_lock:
                 self.loop.close()
-                for future in self._waiting:
-                    if not future.done():
-                        future.set_exception(RuntimeError("the dispatcher has stopped"))
+                # A call the loop never ran; one it ran has its reply already and ignores this.
+                for reply in self._waiting:
+                    reply.put((False, RuntimeError("the dispatcher has stopped")))
 
     def _report(self, loop: EventLoop, context: dict[str, Any]) -> None:
         """An exception escaped a callback on the loop: a bug in corepool.  Log it and let the
         owner fail everything clearly, rather than leave results waiting forever."""
         error = context.get("exception")
-        logger.error(
+        _log.logger().error(
             "corepool dispatcher: %s", context.get("message", "unexpected error"), exc_info=error
         )
         if self._on_error is not None and isinstance(error, BaseException):

@@ -14,16 +14,14 @@ unreadable call), so a pool that never meets one never pays for it.
 
 from __future__ import annotations
 
-import logging
 import queue
 import threading
 from collections.abc import Callable
 from typing import Any
 
+from corepool import _log
 from corepool._backends.base import Backend
 from corepool._engine.tasks import Chunk, Job
-
-logger = logging.getLogger("corepool")
 
 
 class Preparer:
@@ -83,6 +81,6 @@ class Preparer:
             fn, args = work
             try:
                 fn(*args)
-            except Exception:
-                logger.exception("corepool: preparing work for a worker failed")
+            except Exception:  # noqa: BLE001 - logged, and the thread carries on
+                _log.logger().exception("corepool: preparing work for a worker failed")
             del work, fn, args  # hold no chunk while idle

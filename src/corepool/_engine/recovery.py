@@ -24,9 +24,10 @@ import enum
 import signal
 from typing import TYPE_CHECKING, NamedTuple
 
+from corepool import errors
 from corepool._backends.base import Phase, WorkerPosition
 from corepool._engine.tasks import Chunk
-from corepool.errors import TaskCancelledError, TaskTimeoutError, WorkerLostError
+from corepool.errors import TaskTimeoutError
 
 if TYPE_CHECKING:
     from corepool._backends.base import Capabilities
@@ -95,7 +96,7 @@ class Recovery:
 def plan_recovery(chunk: Chunk, position: WorkerPosition, loss: Loss) -> Recovery:
     if loss.kind is LossKind.CANCEL:
         return Recovery(
-            failed=[(chunk, TaskCancelledError("the task was cancelled while running"))]
+            failed=[(chunk, errors.TaskCancelledError("the task was cancelled while running"))]
         )
     if position.chunk_id != chunk.id:
         return _not_started(chunk, "before it started the task", loss)
@@ -151,8 +152,8 @@ def _timeout_error(chunk: Chunk, task: str, loss: Loss) -> TaskTimeoutError:
     return error
 
 
-def _lost_error(task: str, stage: str, attempts: int, loss: Loss) -> WorkerLostError:
+def _lost_error(task: str, stage: str, attempts: int, loss: Loss) -> errors.WorkerLostError:
     words = [loss.detail] if loss.detail else []
     if attempts > 1:
         words.append(f"tried {attempts} times")
-    return WorkerLostError(task, loss.pid, loss.exitcode, "; ".join(words), stage)
+    return errors.WorkerLostError(task, loss.pid, loss.exitcode, "; ".join(words), stage)

@@ -7,13 +7,12 @@ a worker waiting for its next chunk.  One thread, one queue: callbacks run in co
 
 from __future__ import annotations
 
-import logging
 import queue
 import threading
 from collections.abc import Callable
 from typing import Any
 
-logger = logging.getLogger("corepool")
+from corepool import _log
 
 
 class _Stop:
@@ -55,8 +54,8 @@ class ResultsThread:
             fn, args = work
             try:
                 fn(*args)
-            except Exception:
-                logger.exception("corepool: delivering a result failed")
+            except Exception:  # noqa: BLE001 - logged, and the thread carries on
+                _log.logger().exception("corepool: delivering a result failed")
             # Let go now, not when the next outcome arrives: the user may be waiting for the
             # results (or arguments) of a finished call to be freed.
             del work, fn, args

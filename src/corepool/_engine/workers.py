@@ -12,10 +12,10 @@ import signal
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from corepool import errors
 from corepool._backends.base import Backend, WorkerHandle, WorkerListener
 from corepool._engine.event_loop import EventLoop
 from corepool._engine.slots import Slot, Step, StopReason
-from corepool.errors import WorkerStartError
 from corepool.settings import Settings
 
 if TYPE_CHECKING:
@@ -91,7 +91,9 @@ class Workers:
         if slot.worker is worker and not slot.ready and slot.stop_reason is None:
             self.stop(slot, StopReason.START_TIMEOUT)
 
-    def start_failed(self, exitcode: int | None, *, killed_by_us: bool) -> WorkerStartError | None:
+    def start_failed(
+        self, exitcode: int | None, *, killed_by_us: bool
+    ) -> errors.WorkerStartError | None:
         """Count a worker that went before it was ready; the error once too many did."""
         # A worker SIGKILLed while starting was most likely killed from outside (or by the OOM
         # killer), not broken by its own start-up: those count a quarter as much.
@@ -99,7 +101,7 @@ class Workers:
         self._start_failures += 0.25 if from_outside else 1
         if self._start_failures < self._settings.max_start_failures:
             return None
-        return WorkerStartError(
+        return errors.WorkerStartError(
             "worker processes keep exiting while they start "
             f"(the last with exit code {exitcode}); their error output above says why"
         )

@@ -21,11 +21,11 @@ executors log it: CRITICAL "Exception in initializer:" with the traceback, on th
 
 from __future__ import annotations
 
-import logging
 import pickle
 from collections.abc import Callable
 from typing import Any
 
+from corepool import _log
 from corepool._wire import serialization
 
 Call = tuple[Callable[..., object], tuple[Any, ...]]
@@ -72,7 +72,7 @@ class WorkerInitializer:
             initializer(*initargs)
         except BaseException:
             if self.log_failures_to is not None:
-                logging.getLogger(self.log_failures_to).critical(
+                _log.logger(self.log_failures_to).critical(
                     "Exception in initializer:", exc_info=True
                 )
             raise
@@ -94,7 +94,7 @@ def logging_failures(initializer: Callable[..., object], logger_name: str) -> Ca
         try:
             return initializer(*initargs)
         except BaseException:
-            logging.getLogger(logger_name).critical("Exception in initializer:", exc_info=True)
+            _log.logger(logger_name).critical("Exception in initializer:", exc_info=True)
             raise
 
     return run
