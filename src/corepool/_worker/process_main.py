@@ -5,9 +5,8 @@
     parent ◀──Done─────────────────────────────────────────────────────────────────────┘
 
 The worker runs one chunk at a time and writes its progress to its row of the board (see
-``progress``), so the parent knows exactly which item it held if it dies.  A watchdog thread waits
-on the lifeline pipe, whose write end only the parent holds: when the parent dies, the pipe reports
-end-of-file and the worker exits at once, even in the middle of a task.
+``progress``), so the parent knows exactly which item it held if it dies.  When the parent dies,
+the worker goes at once, even in the middle of a task (``lifeline``).
 """
 
 from __future__ import annotations
@@ -16,7 +15,6 @@ import os
 import pickle
 import signal
 import socket
-import threading
 import time
 from collections.abc import Callable, MutableSequence
 from functools import partial
@@ -43,10 +41,9 @@ from corepool._wire.messages import (
 from corepool._wire.remote_error import RemoteError, Stage, capture
 from corepool._worker import progress
 from corepool._worker.cpu_clock import RunQueueClock
+from corepool._worker.lifeline import EXIT_PARENT_GONE, watch_parent
 from corepool._worker.memory import resident_memory
 from corepool._worker.runner import run_items
-
-EXIT_PARENT_GONE = 75
 
 
 class WorkerBoot(NamedTuple):
@@ -70,7 +67,7 @@ def worker_process_main(boot: WorkerBoot) -> None:
     for fd in boot.inherited_fds:
         _close_quietly(fd)
     forget_interrupted_imports()  # fork: another parent thread may have been mid-import
-    _watch_parent(boot.lifeline)
+    watch_parent(boot.lifeline)
     if boot.native_threads is not None:
         from corepool._worker.native_threads import cap_native_threads
 
@@ -183,16 +180,6 @@ def _board_row(board: Any, index: int) -> MutableSequence[int]:
     view: memoryview = board.create_memoryview().cast("q")
     start = index * progress.ROW_SIZE
     return view[start : start + progress.ROW_SIZE]  # type: ignore[return-value]
-
-
-def _watch_parent(lifeline: Connection) -> None:
-    def wait_for_parent_exit() -> None:
-        try:
-            lifeline.poll(None)
-        finally:
-            os._exit(EXIT_PARENT_GONE)
-
-    threading.Thread(target=wait_for_parent_exit, name="corepool-lifeline", daemon=True).start()
 
 
 def _close_quietly(fd: int) -> None:
