@@ -139,3 +139,41 @@ def test_a_killed_program_leaves_neither_zygote_nor_workers() -> None:
     program.kill()
     program.communicate(timeout=30)
     wait_gone([*workers, zygote], timeout=10)
+
+
+def test_a_worker_starts_with_what_the_program_changed_since_the_zygotes_birth(
+    tmp_path: pytest.TempPathFactory,
+) -> None:
+    # A worker forked by the zygote is set up only with what differs from the zygote's birth:
+    # what the program changed after its first pool must still reach the workers of later ones.
+    module_dir = tmp_path / "later"  # type: ignore[operator]
+    module_dir.mkdir()
+    (module_dir / "added_later.py").write_text("def where(_):\n    return 'found'\n")
+    out, _ = _run(
+        f"""
+        import sys
+
+        def state(_):
+            return os.getcwd(), sys.argv[1:], sys.path[-1]
+
+        with corepool.Pool(2) as pool:
+            print("BEFORE", *pool.map(state, [0])[0][0:1], flush=True)
+            zygote = ZYGOTE.pid
+        os.chdir({str(module_dir)!r})
+        sys.argv.append("extra")
+        sys.path.append({str(module_dir)!r})
+        import added_later
+        with corepool.Pool(2) as pool:
+            cwd, argv, last = pool.map(state, [0])[0]
+            print("CWD", cwd, flush=True)
+            print("ARGV", *argv, flush=True)
+            print("PATH", last, flush=True)
+            print("IMPORT", pool.apply(added_later.where, (0,)), flush=True)
+            print("SAME", ZYGOTE.pid == zygote, flush=True)
+        """
+    )
+    assert _values(out, "CWD") == [str(module_dir)]
+    assert _values(out, "ARGV") == ["extra"]
+    assert _values(out, "PATH") == [str(module_dir)]
+    assert _values(out, "IMPORT") == ["found"]
+    assert _values(out, "SAME") == ["True"]
