@@ -56,12 +56,18 @@ def _import_futures() -> Any:
     return concurrent.futures, multiprocessing
 
 
-def _import_corepool() -> Any:
-    import corepool
+def _import_corepool(front_door: str) -> Callable[[], Any]:
+    """``import corepool`` and the one front door the row uses: they load lazily, so loading it
+    is part of the import, and a program that uses a Pool never loads the executors (which return
+    ``concurrent.futures.Future``s, and so import ``concurrent.futures``), nor the reverse."""
 
-    corepool.Pool  # noqa: B018 - its front doors load lazily: part of the import
-    corepool.ProcessPoolExecutor  # noqa: B018
-    return corepool
+    def imports() -> Any:
+        import corepool
+
+        getattr(corepool, front_door)
+        return corepool
+
+    return imports
 
 
 def mp_pool(method: str | None) -> Callable[[Params], dict[str, Any]]:
@@ -90,7 +96,7 @@ def corepool_pool(p: Params) -> dict[str, Any]:
         pool.close()
         pool.join()
 
-    return _measure(_import_corepool, lifecycle)
+    return _measure(_import_corepool("Pool"), lifecycle)
 
 
 def corepool_executor(p: Params) -> dict[str, Any]:
@@ -98,7 +104,7 @@ def corepool_executor(p: Params) -> dict[str, Any]:
         with corepool.ProcessPoolExecutor(WORKERS) as executor:
             executor.submit(noop).result()
 
-    return _measure(_import_corepool, lifecycle)
+    return _measure(_import_corepool("ProcessPoolExecutor"), lifecycle)
 
 
 def prepare(quick: bool) -> dict[str, Any]:
