@@ -1,10 +1,13 @@
 """How busy the rest of the machine was while a run was measured.
 
 This machine has 2 cores and is shared: other sessions run test suites on it at the same time,
-which is the largest source of noise in these tables.  A sampling thread in the orchestrator reads
-every process's CPU time a few times a second and adds up what processes *outside* this benchmark's
-process tree used.  Processes that live less than one sampling period escape it, so the figure is a
-lower bound.
+and it is a virtual machine whose host also runs other machines' work.  Both are the largest
+source of noise in these tables.  A sampling thread in the orchestrator reads every process's CPU
+time a few times a second and adds up what processes *outside* this benchmark's process tree used,
+plus the CPU time the host took from this machine while it had work to run (``steal`` in
+``/proc/stat``: a run that went 30 % slower with no other process in sight had ~0.2-0.5 cores
+stolen).  Processes that live less than one sampling period escape it, so the figure is a lower
+bound.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ class ForeignLoad:
         self._me = os.getpid()
         self._last: dict[int, float] = {}
         self._foreign_cpu = 0.0
+        self._last_steal = _stolen_seconds()
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="foreign-load", daemon=True)
@@ -57,11 +61,14 @@ class ForeignLoad:
                 continue
             parents[process.pid] = process.info["ppid"] or 0
             cpu[process.pid] = times.user + times.system
+        stolen = _stolen_seconds()
         with self._lock:
             for pid, used in cpu.items():
                 if not self._is_ours(pid, parents):
                     self._foreign_cpu += max(0.0, used - self._last.get(pid, used))
             self._last = cpu
+            self._foreign_cpu += max(0.0, stolen - self._last_steal)
+            self._last_steal = stolen
 
     def _is_ours(self, pid: int, parents: dict[int, int]) -> bool:
         for _ in range(64):  # deeper than any real process tree
@@ -71,6 +78,11 @@ class ForeignLoad:
                 return False
             pid = parents[pid]
         return False
+
+
+def _stolen_seconds() -> float:
+    """CPU time the host took from this virtual machine so far (0 where it is not reported)."""
+    return float(getattr(psutil.cpu_times(), "steal", 0.0))
 
 
 def cores_between(first: tuple[float, float], second: tuple[float, float]) -> float:

@@ -98,5 +98,5 @@ def _report_progress(
     elapsed = time.perf_counter() - started
     progress(
         f"[{position}/{len(plan)} rep {repetition + 1}, {elapsed:.0f} s] {workload.name} / "
-        f"{label}: {shown} (other processes: {result['others_cores']:.2f} cores)"
+        f"{label}: {shown} (other processes and the host: {result['others_cores']:.2f} cores)"
     )

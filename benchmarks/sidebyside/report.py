@@ -86,10 +86,12 @@ def document(meta: Mapping[str, Any], sections: Sequence[dict[str, Any]]) -> str
         "Times are seconds (median, min, max over the repetitions). *vs corepool* is the row's "
         "median over corepool's: above 1.00x corepool is faster, below it slower. *others "
         "(cores)* is the median CPU that processes outside this benchmark used during the row's "
-        "runs (other sessions share this 2-core machine; a lower bound, see "
-        "`sidebyside/machine.py`): where it is high, the row's times are noise.",
+        "runs, plus what the host of this virtual machine took from it (other sessions share "
+        "this 2-core machine; a lower bound, see `sidebyside/machine.py`): where it is high, the "
+        "row's times are noise.",
         "",
-        f"Other processes used {meta['others_cores']:.2f} cores on average over the whole run.",
+        f"Other processes and the host used {meta['others_cores']:.2f} cores on average over the "
+        "whole run.",
     ]
     all_checks = [check for section in sections for check in section["checks"]]
     if all_checks:
