@@ -48,24 +48,45 @@ def _status_within(pid: int, seconds: float) -> int | None:
     return None
 
 
+def _statuses_once_the_writer_goes(
+    pids: list[int], reader: Connection, writer: Connection
+) -> list[int | None]:
+    """Close both ends here (the children keep the reader), then each child's wait status, or
+    None for a child still alive 10 s later (killed then: none outlives the test)."""
+    time.sleep(0.3)  # not synchronisation: lets the children arm their lifelines and go on
+    writer.close()
+    reader.close()
+    statuses = [_status_within(pid, 10) for pid in pids]
+    for pid, status in zip(pids, statuses, strict=True):
+        if status is None:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+    return statuses
+
+
 def _busy_in_c_code_holding_the_gil() -> None:
     # One long bytecode: a C loop that never releases the GIL, so no thread of this process runs.
     sum(range(10**10))
+
+
+def _killed(status: int | None) -> bool:
+    return status is not None and os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL
+
+
+def _exited_parent_gone(status: int | None) -> bool:
+    return (
+        status is not None
+        and os.WIFEXITED(status)
+        and os.WEXITSTATUS(status) == lifeline.EXIT_PARENT_GONE
+    )
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="F_SETSIG is Linux's")
 def test_the_kernel_kills_a_worker_busy_in_c_code_when_the_writer_goes() -> None:
     reader, writer = Pipe(duplex=False)
     pid = _child_watching(reader, writer, _busy_in_c_code_holding_the_gil, lifeline.watch_parent)
-    time.sleep(0.3)  # not synchronisation: lets the child arm its lifeline and enter the loop
-    writer.close()
-    reader.close()
-    status = _status_within(pid, 10)
-    if status is None:
-        os.kill(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
-        pytest.fail("the child outlived its lifeline's writer by 10 s")
-    assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL
+    [status] = _statuses_once_the_writer_goes([pid], reader, writer)
+    assert _killed(status), f"wait status {status} (None: outlived its lifeline's writer by 10 s)"
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="F_SETSIG is Linux's")
@@ -77,30 +98,16 @@ def test_each_worker_of_a_shared_pipe_is_killed_not_only_the_last_to_arm() -> No
         _child_watching(reader, writer, lambda: time.sleep(60), lifeline.watch_parent)
         for _ in range(3)
     ]
-    time.sleep(0.3)
-    writer.close()
-    reader.close()
-    statuses = [_status_within(pid, 10) for pid in pids]
-    for pid, status in zip(pids, statuses, strict=True):
-        if status is None:
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-    assert all(status is not None and os.WIFSIGNALED(status) for status in statuses), statuses
+    statuses = _statuses_once_the_writer_goes(pids, reader, writer)
+    assert all(_killed(status) for status in statuses), statuses
 
 
 def test_a_worker_whose_parent_went_before_it_armed_exits_at_once() -> None:
     reader, writer = Pipe(duplex=False)
-    writer_fd = os.dup(writer.fileno())
-    writer.close()
-    os.close(writer_fd)  # end-of-file already happened: no signal will come for it
+    writer.close()  # end-of-file has already happened: no signal will come for it
     pid = _child_watching(reader, writer, lambda: time.sleep(60), lifeline.watch_parent)
-    reader.close()
-    status = _status_within(pid, 10)
-    if status is None:
-        os.kill(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
-        pytest.fail("the child did not notice that its parent was already gone")
-    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == lifeline.EXIT_PARENT_GONE
+    [status] = _statuses_once_the_writer_goes([pid], reader, writer)
+    assert _exited_parent_gone(status), f"wait status {status}"
 
 
 def test_without_the_kernels_help_a_thread_waits_and_exits() -> None:
@@ -109,12 +116,5 @@ def test_without_the_kernels_help_a_thread_waits_and_exits() -> None:
 
     reader, writer = Pipe(duplex=False)
     pid = _child_watching(reader, writer, lambda: time.sleep(60), watch_with_a_thread)
-    time.sleep(0.3)
-    writer.close()
-    reader.close()
-    status = _status_within(pid, 10)
-    if status is None:
-        os.kill(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
-        pytest.fail("the watching thread did not end the child")
-    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == lifeline.EXIT_PARENT_GONE
+    [status] = _statuses_once_the_writer_goes([pid], reader, writer)
+    assert _exited_parent_gone(status), f"wait status {status}"
