@@ -10,8 +10,8 @@ file description of the worker's own, opened through ``/proc/self/fd``: the work
 inherit one shared description of the pipe, and a description has a single owner to signal.
 
 Elsewhere, or when that fails, a daemon thread waits on the pipe and exits the process, as every
-worker did before.  The thread cost each worker ~80 page faults of its start (~0.4 ms here; 64
-workers: ~25 ms of CPU) and its stack for its whole life.
+worker did before.  The thread cost each worker's start ~45 more page faults than this (~0.2 ms
+here: 64 workers, ~15 ms of CPU) and its stack for the worker's whole life.
 """
 
 from __future__ import annotations
