@@ -20,6 +20,11 @@ from corepool._worker import lifeline
 
 pytestmark = pytest.mark.timeout(60)
 
+_LINUX_ONLY = pytest.mark.skipif(
+    not sys.platform.startswith("linux"),
+    reason="F_SETSIG is Linux-only; elsewhere workers use the thread tested below",
+)
+
 
 def _child_watching(
     reader: Connection, writer: Connection, then: Callable[[], None], watch: Callable[..., None]
@@ -81,7 +86,7 @@ def _exited_parent_gone(status: int | None) -> bool:
     )
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="F_SETSIG is Linux's")
+@_LINUX_ONLY
 def test_the_kernel_kills_a_worker_busy_in_c_code_when_the_writer_goes() -> None:
     reader, writer = Pipe(duplex=False)
     pid = _child_watching(reader, writer, _busy_in_c_code_holding_the_gil, lifeline.watch_parent)
@@ -89,7 +94,7 @@ def test_the_kernel_kills_a_worker_busy_in_c_code_when_the_writer_goes() -> None
     assert _killed(status), f"wait status {status} (None: outlived its lifeline's writer by 10 s)"
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="F_SETSIG is Linux's")
+@_LINUX_ONLY
 def test_each_worker_of_a_shared_pipe_is_killed_not_only_the_last_to_arm() -> None:
     # The pool's workers share one description of the pipe, which has one owner: each worker
     # must arm a description of its own.

@@ -24,7 +24,7 @@ from corepool._engine.loop_thread import LoopThread
 from corepool._engine.pending import PendingChunks
 from corepool._engine.preparation import Preparer
 from corepool._engine.recorder import InsightRecorder
-from corepool._engine.recovery import Loss, LossKind, LossWitness, plan_recovery
+from corepool._engine.recovery import Loss, LossKind, LossWitness, plan_recovery, termination_error
 from corepool._engine.results_thread import ResultsThread
 from corepool._engine.rework import Outcomes, Rework
 from corepool._engine.slots import Slot, StopReason
@@ -39,12 +39,6 @@ if TYPE_CHECKING:
     from corepool.insights.statistics import PoolStatistics
 
 _LOSS_KINDS = {StopReason.TIMEOUT: LossKind.TIMEOUT, StopReason.CANCEL: LossKind.CANCEL}
-
-
-def termination_error() -> BaseException:
-    """What the unfinished tasks of a terminated pool fail with.  Made only when there are some:
-    a ``TaskCancelledError`` loads ``concurrent.futures`` (see the end of ``errors.py``)."""
-    return errors.TaskCancelledError("the pool was terminated before this task finished")
 
 
 class Dispatcher:
@@ -118,15 +112,12 @@ class Dispatcher:
         self._maybe_finish()
 
     def terminate(self, error: BaseException | None = None) -> None:
-        """End everything now; unfinished tasks fail with ``error`` (by default
-        ``termination_error()``)."""
+        """End everything now; unfinished tasks fail with ``error`` or ``termination_error()``."""
         self._closing = self._terminating = True
         unfinished = [*self._pending.take_all(), *self._rework.take_all()]
         for slot in self._slots:
-            running = self._clear_chunk(slot)
-            if running is not None:
-                unfinished.append(running)
-            unfinished.extend(queueing.take_queued(slot))
+            running = [] if (chunk := self._clear_chunk(slot)) is None else [chunk]
+            unfinished += [*running, *queueing.take_queued(slot)]
         if unfinished:
             error = error or termination_error()
             for chunk in unfinished:

@@ -26,12 +26,13 @@ from typing import TYPE_CHECKING
 from corepool import errors
 from corepool._backends.base import Backend
 from corepool._engine.chunking import ChunkSizer
-from corepool._engine.dispatcher import Dispatcher, termination_error
+from corepool._engine.dispatcher import Dispatcher
 from corepool._engine.feeder import Feeder
 from corepool._engine.limits import WorkerLimits
 from corepool._engine.loop_thread import LoopThread
 from corepool._engine.preparation import Preparer
 from corepool._engine.queueing import WindowWidening
+from corepool._engine.recovery import termination_error
 from corepool._engine.requests import MapRequest, TaskRequest
 from corepool._engine.results_thread import ResultsThread
 from corepool._engine.sinks import Sink
