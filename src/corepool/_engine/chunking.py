@@ -108,6 +108,15 @@ class ChunkSizer:
                 self._left = max(0, left - size)
         return size
 
+    @property
+    def measured(self) -> bool:
+        """Whether a chunk size was given or a time per item is known: ``next_size`` will not
+        wait."""
+        if self._explicit is not None:
+            return True
+        with self._measured:
+            return self._items > 0
+
     def seconds_for(self, items: int) -> float | None:
         """How long ``items`` items should take to run; None before anything was measured."""
         with self._measured:

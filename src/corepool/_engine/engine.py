@@ -180,7 +180,7 @@ class Engine:
             self._results.post(sink.input_failed, 0, local_error(error, Stage.PICKLE_CALL))
             return job
         feeder = Feeder(
-            job, request.items, window, self._submit_chunk, self._results.post, self._fed, widening
+            job, request.items, window, self._submit_chunks, self._results.post, self._fed, widening
         )
         with self._lock:
             self._check_running()
@@ -193,13 +193,14 @@ class Engine:
         settings = self.settings
         return max(settings.min_window_chunks, self.size * settings.window_chunks_per_worker)
 
-    def _submit_chunk(self, chunk: Chunk) -> None:
-        """On a feeder thread: prepare a chunk it cut and hand it to the dispatcher."""
-        self._preparer.chunk(chunk)
+    def _submit_chunks(self, chunks: list[Chunk]) -> None:
+        """On a feeder thread: prepare the chunks it cut and hand them to the dispatcher."""
+        for chunk in chunks:
+            self._preparer.chunk(chunk)
         try:
-            self._loop_thread.call(self._dispatcher.submit, [chunk])
+            self._loop_thread.call(self._dispatcher.submit, chunks)
         except RuntimeError:  # the loop is closed: the pool was terminated
-            chunk.job.cancelled.set()
+            chunks[0].job.cancelled.set()
 
     def _fed(self, job: Job) -> None:
         with self._lock:

@@ -71,6 +71,14 @@ class Window:
             self._free -= 1
             return True
 
+    def try_acquire(self) -> bool:
+        """Take a slot if one is free, without waiting."""
+        with self._condition:
+            if self._free == 0 or self._closed:
+                return False
+            self._free -= 1
+            return True
+
     def release(self) -> None:
         with self._condition:
             self._free += 1

@@ -1,0 +1,112 @@
+"""The feeder (``_engine/feeder.py``): how a call's input reaches the dispatcher.
+
+A list, tuple or range goes over as far as the window allows in one hand-over (each hand-over
+wakes the loop thread); a generator's chunks go one by one, so that a slow next item never holds
+back chunks already cut.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from corepool._engine.chunking import ChunkSizer
+from corepool._engine.feeder import Feeder
+from corepool._engine.sinks import StreamSink
+from corepool._engine.tasks import Chunk, Job, TaskOptions
+from corepool._engine.window import BlockLedger, Window
+from corepool._wire.messages import CallStyle
+from corepool.settings import Settings
+
+pytestmark = pytest.mark.timeout(30)
+
+SLOTS = 8
+
+
+class _Recorder:
+    """Stands in for the engine: records each hand-over and what was posted to the results."""
+
+    def __init__(self) -> None:
+        self.batches: list[list[tuple[int, int]]] = []
+        self.posted: list[tuple[str, tuple[Any, ...]]] = []
+        self.finished = threading.Event()
+        self.handed_over = threading.Condition()
+
+    def submit(self, chunks: list[Chunk]) -> None:
+        with self.handed_over:
+            self.batches.append([(chunk.start, len(chunk)) for chunk in chunks])
+            self.handed_over.notify_all()
+
+    def post(self, fn: Any, *args: Any) -> None:
+        self.posted.append((fn.__name__, args))
+
+    def done(self, job: Job) -> None:
+        self.finished.set()
+
+    def wait_for_batches(self, count: int) -> None:
+        with self.handed_over:
+            assert self.handed_over.wait_for(lambda: len(self.batches) >= count, timeout=10)
+
+
+def _feed(
+    source: Any, *, chunksize: int | None = 3, measured: bool = True
+) -> tuple[_Recorder, Window, BlockLedger]:
+    fn = functools.partial(len)  # fresh: the sizer recalls the time per item of functions it saw
+    sizer = ChunkSizer(fn, 2, Settings(), explicit=chunksize)
+    if measured and chunksize is None:
+        sizer.record(1, 1.0)  # long items: single-item chunks
+    sink = StreamSink(ordered=True)
+    window = Window(SLOTS)
+    sink.ledger = BlockLedger(window)
+    job = Job(fn, CallStyle.ONE, TaskOptions(), sink, sizer, "map(len)")
+    recorder = _Recorder()
+    Feeder(job, source, window, recorder.submit, recorder.post, recorder.done).start()
+    return recorder, window, sink.ledger
+
+
+@pytest.mark.parametrize("source", [list(range(100)), tuple(range(100)), range(100)])
+def test_a_sequence_fills_the_window_in_one_hand_over(source: Any) -> None:
+    recorder, _, ledger = _feed(source)
+    recorder.wait_for_batches(1)
+    assert recorder.batches[0] == [(start, 3) for start in range(0, 3 * SLOTS, 3)]
+    # The next batch starts once a quarter of the window came back (two slots of eight).
+    ledger.settle(0, 3)
+    ledger.settle(3, 3)
+    recorder.wait_for_batches(2)
+    assert recorder.batches[1] == [(24, 3), (27, 3)]
+
+
+def test_every_item_of_a_sequence_is_handed_over_once_in_order() -> None:
+    recorder, _, ledger = _feed(list(range(50)), chunksize=4)
+    handed: list[tuple[int, int]] = []
+    taken = 0
+    while sum(size for _, size in handed) < 50:
+        recorder.wait_for_batches(taken + 1)
+        for start, size in recorder.batches[taken]:  # a consumer that takes everything at once
+            handed.append((start, size))
+            ledger.settle(start, size)
+        taken += 1
+    assert recorder.finished.wait(10)
+    assert handed == [(start, min(4, 50 - start)) for start in range(0, 50, 4)]
+    assert recorder.posted == [("input_ended", (50,))]
+
+
+def test_a_generator_hands_over_one_chunk_at_a_time() -> None:
+    def numbers() -> Iterator[int]:
+        yield from range(100)
+
+    recorder, _, _ = _feed(numbers())
+    recorder.wait_for_batches(SLOTS)
+    assert all(len(batch) == 1 for batch in recorder.batches)
+
+
+def test_before_any_measurement_the_probes_go_one_by_one() -> None:
+    # Unmeasured, the sizer waits for a first time per item after one probe per worker: a probe
+    # held back in a batch would make it wait for a measurement that cannot come.
+    recorder, _, _ = _feed(list(range(100)), chunksize=None, measured=False)
+    recorder.wait_for_batches(2)
+    assert recorder.batches[:2] == [[(0, 1)], [(1, 1)]]
