@@ -64,7 +64,7 @@ class AsyncResult(Generic[T]):
         state = "pending" if not self.ready() else "failed" if self._error else "done"
         return f"<{type(self).__name__} {state}>"
 
-    # -- resolved on the results thread
+    # -- resolved on the results thread (without callbacks, maybe on the loop thread: sinks.py)
 
     def _resolve_value(self, value: T) -> None:
         self._value = value

@@ -132,7 +132,11 @@ class Pool:
         request = TaskRequest.of("apply", func, args, kwds, options)
         engine = self._running_engine()
         result: AsyncResult[R] = AsyncResult(callback, error_callback)
-        sink = SingleSink(result._resolve_value, result._resolve_error)
+        sink = SingleSink(
+            result._resolve_value,
+            result._resolve_error,
+            runs_user_code=callback is not None or error_callback is not None,
+        )
         result._job = engine.submit_task(request, sink)
         return result
 
@@ -267,7 +271,12 @@ class Pool:
     ) -> MapResult[R]:
         engine = self._running_engine()
         result: MapResult[R] = MapResult(callback, error_callback)
-        sink = ListSink(request.exact_total, result._resolve_value, result._resolve_error)
+        sink = ListSink(
+            request.exact_total,
+            result._resolve_value,
+            result._resolve_error,
+            runs_user_code=callback is not None or error_callback is not None,
+        )
         result._job = engine.submit_map(request, sink)
         return result
 

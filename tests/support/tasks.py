@@ -102,6 +102,29 @@ def return_broken_on_load(_: object = None) -> BrokenOnLoad:
     return BrokenOnLoad()
 
 
+LOADED_ON: list[str] = []
+"""The threads of this process that unpickled a ``NotesWhereLoaded`` (as the parent)."""
+
+
+class NotesWhereLoaded:
+    """Unpickling it runs code (``__reduce__``): it notes the thread that did so."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_note_where_loaded, (self.value,))
+
+
+def _note_where_loaded(value: Any) -> Any:
+    LOADED_ON.append(threading.current_thread().name)
+    return value
+
+
+def return_noting_where_loaded(value: Any) -> NotesWhereLoaded:
+    return NotesWhereLoaded(value)
+
+
 def set_state(key: str, value: Any) -> None:
     setattr(corepool.worker_state(), key, value)
 

@@ -194,7 +194,12 @@ class Loop(Protocol):
 
 
 class Outcome(ABC):
-    """What came back for a chunk, unpacked on the results thread."""
+    """What came back for a chunk, unpacked on the results thread (or, when ``quick``, on the
+    loop thread)."""
+
+    quick = False
+    """Unpacking runs none of the user's code and takes microseconds, so the dispatcher may
+    deliver the outcome itself instead of waking the results thread for it."""
 
     @abstractmethod
     def unpack(self) -> tuple[list[Any], dict[int, BaseException]]:

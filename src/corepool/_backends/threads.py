@@ -49,6 +49,8 @@ def create(options: BackendOptions) -> ThreadBackend:
 
 
 class LocalOutcome(Outcome):
+    quick = True  # the results and errors themselves, nothing to unpickle
+
     def __init__(self, done: LocalDone) -> None:
         self._done = done
 

@@ -268,7 +268,10 @@ class Dispatcher:
         slot.tasks_done += len(chunk)
         self._tasks_done += len(chunk)
         self._chunks_done += 1
-        self._results.post(chunk.deliver, event.outcome)
+        if event.outcome.quick and not chunk.job.sink.runs_user_code:
+            chunk.deliver(event.outcome)  # no user code, microseconds: spare the results thread
+        else:
+            self._results.post(chunk.deliver, event.outcome)
         if slot.stop_reason is None and self._limits.exceeded(slot.tasks_done, event.rss):
             self._workers.stop(slot, StopReason.RECYCLE)
         self._dispatch()

@@ -1,8 +1,11 @@
 """Where a job's outcomes go.
 
-Every method here that receives outcomes runs on the results thread (``results_thread.py``), one
-call after another, so user callbacks run there in completion order.  Consumers (``get``,
-iteration) run on the user's threads and synchronise through each sink's condition.
+The methods here that receive outcomes run on the results thread (``results_thread.py``), one
+call after another, so user callbacks run there in completion order.  A sink that runs none of
+the user's code (``runs_user_code`` false: no callback) may also be given a ``quick`` outcome
+directly by the dispatcher, on the loop thread, sparing a wake-up of the results thread for
+every chunk; so its producer side holds a lock of its own.  Consumers (``get``, iteration) run on
+the user's threads and synchronise through each sink's condition.
 
     SingleSink   one task: apply_async, submit        -> a callback pair (AsyncResult or Future)
     ListSink     map, map_async, starmap               -> a list, or the first error
@@ -28,6 +31,9 @@ class WaitTimedOut(Exception):
 
 class Sink(ABC):
     ledger: BlockLedger | None = None
+    runs_user_code = True
+    """Whether resolving the sink may run the user's code (a callback): then every outcome goes
+    through the results thread, in completion order."""
 
     @abstractmethod
     def deliver(self, start: int, values: list[Any], errors: dict[int, BaseException]) -> None:
@@ -61,12 +67,16 @@ class SingleSink(Sink):
         on_value: Callable[[Any], None],
         on_error: Callable[[BaseException], None],
         claim: Callable[[], bool] | None = None,
+        *,
+        runs_user_code: bool = True,
     ) -> None:
         self._on_value = on_value
         self._on_error = on_error
         self._claim = claim
         self._claimed = False
         self._resolved = False
+        self._lock = threading.Lock()
+        self.runs_user_code = runs_user_code
 
     def claim(self) -> bool:
         if self._claim is None or self._claimed:
@@ -75,9 +85,10 @@ class SingleSink(Sink):
         return self._claim()
 
     def deliver(self, start: int, values: list[Any], errors: dict[int, BaseException]) -> None:
-        if self._resolved:
-            return
-        self._resolved = True
+        with self._lock:
+            if self._resolved:
+                return
+            self._resolved = True
         if 0 in errors:
             self._on_error(errors[0])
         else:
@@ -95,7 +106,11 @@ class ListSink(Sink):
         total: int | None,
         on_value: Callable[[list[Any]], None],
         on_error: Callable[[BaseException], None],
+        *,
+        runs_user_code: bool = True,
     ) -> None:
+        self.runs_user_code = runs_user_code
+        self._lock = threading.Lock()
         self._total = total
         # With the length known up front, results go straight to their place; otherwise they
         # are kept by start index and put in order at the end.
@@ -110,21 +125,27 @@ class ListSink(Sink):
     def deliver(self, start: int, values: list[Any], errors: dict[int, BaseException]) -> None:
         if self.ledger is not None:
             self.ledger.settle(start, len(values))
-        if self._finished:
-            return
         if errors:
             self._fail(errors[min(errors)])
             return
-        if self._preallocated:
-            self._values[start : start + len(values)] = values
-        else:
-            self._parts[start] = values
-        self._received += len(values)
-        self._maybe_finish()
+        with self._lock:
+            if self._finished:
+                return
+            if self._preallocated:
+                self._values[start : start + len(values)] = values
+            else:
+                self._parts[start] = values
+            self._received += len(values)
+            finished = self._finish_if_complete()
+        if finished:
+            self._on_value(self._values)
 
     def input_ended(self, total: int) -> None:
-        self._total = total
-        self._maybe_finish()
+        with self._lock:
+            self._total = total
+            finished = self._finish_if_complete()
+        if finished:
+            self._on_value(self._values)
 
     def input_failed(self, index: int, error: BaseException) -> None:
         self._fail(error)
@@ -133,20 +154,23 @@ class ListSink(Sink):
         self._fail(error)
 
     def _fail(self, error: BaseException) -> None:
-        if not self._finished:
+        with self._lock:
+            if self._finished:
+                return
             self._finished = True
-            self._on_error(error)
+        self._on_error(error)
 
-    def _maybe_finish(self) -> None:
+    def _finish_if_complete(self) -> bool:
+        """With the lock held: whether every result is in (once: it marks the sink finished)."""
         if self._finished or self._total is None or self._received < self._total:
-            return
+            return False
         self._finished = True
         if self._parts:
             # In C: 2 M results took the results thread ~33 ms, ~54 ms by a comprehension.
             parts = self._parts
             self._values = list(chain.from_iterable(parts[start] for start in sorted(parts)))
             self._parts.clear()
-        self._on_value(self._values)
+        return True
 
 
 class StreamSink(Sink):
@@ -157,6 +181,8 @@ class StreamSink(Sink):
     ledger, which lets the feeder read more input) and then hands out its items under a lock of
     its own, so the per-item cost is one uncontended lock (~0.1 µs), not a condition round.
     """
+
+    runs_user_code = False
 
     def __init__(self, ordered: bool) -> None:
         self._ordered = ordered
