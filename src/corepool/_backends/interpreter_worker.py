@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import collections
 import mmap
-import pickle
 import queue
 import sys
 import tempfile
@@ -37,6 +36,7 @@ from corepool._backends.base import (
 from corepool._backends.board_position import position_from_row
 from corepool._backends.frames_guard import GATE
 from corepool._backends.pickled_calls import FunctionPayload, PackedOutcome
+from corepool._wire import codec
 from corepool._wire.messages import (
     Call,
     CallUnreadable,
@@ -119,7 +119,7 @@ class InterpreterWorker(WorkerHandle):
             forget,
             track_start_times=chunk.job.tracks_start_times,
         )
-        self._inbox.put(pickle.dumps(call, pickle.HIGHEST_PROTOCOL))
+        self._inbox.put(codec.dumps_call(call))
 
     def _function_for(self, job: JobView) -> tuple[FunctionDef | FunctionRef, tuple[int, ...]]:
         if job.id in self._known_functions:
@@ -179,7 +179,7 @@ class InterpreterWorker(WorkerHandle):
                 _corepool_outbox=outbox,
             )
             interp.exec(_BOOT)
-        reply = pickle.loads(outbox.get_nowait())
+        reply = codec.loads_from_worker(outbox.get_nowait())
         self._post(self._deliver, reply)
         if isinstance(reply, InitFailed):
             return 1
@@ -187,7 +187,7 @@ class InterpreterWorker(WorkerHandle):
             inbox.put_nowait(frame)
             with GATE.running():
                 interp.exec(_SERVE_ONE)  # returns when the chunk is done: its reply is waiting
-            reply = pickle.loads(outbox.get_nowait())
+            reply = codec.loads_from_worker(outbox.get_nowait())
             if self._row[ABANDONED]:
                 return 0
             self._post(self._deliver, reply)

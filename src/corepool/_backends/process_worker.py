@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import collections
 import multiprocessing.process
-import pickle
 import socket
 from collections.abc import MutableSequence
 
@@ -26,6 +25,7 @@ from corepool._backends.base import (
 )
 from corepool._backends.board_position import position_from_row
 from corepool._backends.pickled_calls import FunctionPayload, PackedOutcome
+from corepool._wire import codec
 from corepool._wire.framing import ChannelClosed, FrameReader, FrameWriter
 from corepool._wire.messages import (
     Call,
@@ -119,7 +119,7 @@ class ProcessWorker(WorkerHandle):
             forget,
             track_start_times=chunk.job.tracks_start_times,
         )
-        self._send(pickle.dumps(call, pickle.HIGHEST_PROTOCOL))
+        self._send(codec.dumps_call(call))
 
     def _function_for(self, job: JobView) -> tuple[FunctionDef | FunctionRef, tuple[int, ...]]:
         if job.id in self._known_functions:
@@ -160,7 +160,7 @@ class ProcessWorker(WorkerHandle):
         self._listener.function_unreadable(self, chunk.id, error)
 
     def stop(self) -> None:
-        self._send(pickle.dumps(Stop(), pickle.HIGHEST_PROTOCOL))
+        self._send(codec.dumps_to_worker(Stop()))
 
     def kill(self) -> None:
         if not self._exited:
@@ -207,7 +207,7 @@ class ProcessWorker(WorkerHandle):
         if closed:
             self._loop.remove_reader(self.channel_fd)
         for frame in frames:
-            self._dispatch(pickle.loads(frame))
+            self._dispatch(codec.loads_from_worker(frame))
 
     def _dispatch(self, message: object) -> None:
         listener = self._listener

@@ -31,7 +31,7 @@ from collections.abc import Callable, MutableSequence
 from typing import Any, NamedTuple
 
 from corepool import worker_context as context
-from corepool._wire import serialization
+from corepool._wire import codec, serialization
 from corepool._wire.messages import (
     Call,
     CallUnreadable,
@@ -109,17 +109,17 @@ def boot(settings: InterpreterBoot, inbox: Any, outbox: Any) -> None:
             initializer(*initargs)
         except BaseException as error:  # noqa: BLE001 - reported to the parent
             reply = InitFailed(capture(_hinted(error), Stage.INITIALIZER))
-    outbox.put_nowait(pickle.dumps(reply, pickle.HIGHEST_PROTOCOL))
+    outbox.put_nowait(codec.dumps_from_worker(reply))
 
 
 def serve_one() -> None:
     """Run the Call waiting in the inbox and put the reply in the outbox."""
     worker = _worker
     assert worker is not None, "boot() first"
-    call = pickle.loads(worker.inbox.get_nowait())
+    call = codec.loads_to_worker(worker.inbox.get_nowait())
     assert isinstance(call, Call)
     reply = _handle_call(call, worker)
-    worker.outbox.put_nowait(pickle.dumps(reply, pickle.HIGHEST_PROTOCOL))
+    worker.outbox.put_nowait(codec.dumps_from_worker(reply))
 
 
 def _handle_call(call: Call, worker: _Worker) -> Done | CallUnreadable | FunctionUnreadable:

@@ -23,7 +23,7 @@ from typing import Any, NamedTuple
 
 from corepool import worker_context as context
 from corepool._lifecycle.interrupted_imports import forget_interrupted_imports
-from corepool._wire import serialization
+from corepool._wire import codec, serialization
 from corepool._wire.framing import ChannelClosed, read_frame, write_frame
 from corepool._wire.initializer import WorkerInitializer
 from corepool._wire.messages import (
@@ -89,7 +89,7 @@ def _serve(
     clock = RunQueueClock()  # made here: it measures this (the worker's main) thread
     while True:
         try:
-            message = pickle.loads(read_frame(channel))
+            message = codec.loads_to_worker(read_frame(channel))
         except ChannelClosed:
             return
         if isinstance(message, Stop):
@@ -170,7 +170,7 @@ def _run_initializer(initializer: WorkerInitializer | None, channel: socket.sock
 
 def _send(channel: socket.socket, message: FromWorker) -> None:
     try:
-        write_frame(channel, pickle.dumps(message, pickle.HIGHEST_PROTOCOL))
+        write_frame(channel, codec.dumps_from_worker(message))
     except (BrokenPipeError, ConnectionResetError):
         os._exit(EXIT_PARENT_GONE)
     serialization.message_sent()
