@@ -11,6 +11,8 @@
                                             ▼
     AsyncResult / Future / iterator ◀── results thread ("corepool-results"):
                                         unpickle, resolve, run callbacks in completion order
+                                        (a quick outcome for a sink without callbacks: the
+                                        dispatcher delivers it itself, see sinks.py)
 
 Only the loop thread touches the dispatcher's state; other threads hand it work with
 ``call_soon_threadsafe``.  The engine's own state (running, closed, terminated) is guarded by one
