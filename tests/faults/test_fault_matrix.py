@@ -143,7 +143,7 @@ def test_hang_while_unpickling_the_result_holds_the_results_thread_not_workers(
         assert faults.parent_hang_entered.wait(30)
         plain = pool.map_async(tasks.square, range(10))
         called_back = pool.map_async(tasks.square, range(10), callback=lambda _: None)
-        wait_until(lambda: pool.statistics().tasks_done >= 21, what="the workers to finish the maps")
+        wait_until(lambda: pool.statistics().tasks_done >= 21, what="the workers to finish")
         assert plain.get(timeout=30) == squares
         with pytest.raises(corepool.TimeoutError):
             called_back.get(timeout=0.1)
