@@ -255,6 +255,11 @@ _EXECUTOR_ERRORS = frozenset(
 )
 
 
+def __dir__() -> list[str]:
+    # The deferred errors are listed before first use too, as they were when defined here.
+    return sorted({*globals(), *_EXECUTOR_ERRORS})
+
+
 def __getattr__(name: str) -> type[CorepoolError]:
     if name in _EXECUTOR_ERRORS:
         from corepool import _executor_errors

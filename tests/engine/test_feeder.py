@@ -52,6 +52,20 @@ class _Recorder:
             assert self.handed_over.wait_for(lambda: len(self.batches) >= count, timeout=10)
 
 
+_started: list[tuple[_Recorder, Window]] = []
+
+
+@pytest.fixture(autouse=True)
+def _stop_the_feeders() -> Iterator[None]:
+    """Close each test's window, so that its feeder ends instead of waiting for a slot for ever
+    (a feeder left behind counts as one that did not stop, in tests/contract)."""
+    yield
+    while _started:
+        recorder, window = _started.pop()
+        window.close()
+        assert recorder.finished.wait(10), "the feeder did not stop"
+
+
 def _feed(
     source: Any, *, chunksize: int | None = 3, measured: bool = True
 ) -> tuple[_Recorder, Window, BlockLedger]:
@@ -64,6 +78,7 @@ def _feed(
     sink.ledger = BlockLedger(window)
     job = Job(fn, CallStyle.ONE, TaskOptions(), sink, sizer, "map(len)")
     recorder = _Recorder()
+    _started.append((recorder, window))
     Feeder(job, source, window, recorder.submit, recorder.post, recorder.done).start()
     return recorder, window, sink.ledger
 

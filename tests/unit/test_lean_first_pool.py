@@ -131,3 +131,15 @@ def test_an_error_that_derives_from_concurrent_futures_loads_when_asked_for() ->
     assert issubclass(errors.TaskCancelledError, concurrent.futures.CancelledError)
     assert errors.WorkerLostError.__module__ == "corepool.errors"
     assert corepool.WorkerLostError is errors.WorkerLostError
+
+
+def test_the_deferred_errors_are_listed_before_first_use() -> None:
+    program = """
+import json, sys
+from corepool import errors
+print(json.dumps({"dir": dir(errors), "loaded": sorted(sys.modules)}))
+"""
+    listing = _modules_of_a_first_pool(program)
+    assert "concurrent.futures" not in listing["loaded"]
+    for name in ("InitializerError", "TaskCancelledError", "WorkerLostError", "WorkerStartError"):
+        assert name in listing["dir"]
