@@ -81,3 +81,18 @@ def test_a_map_of_unknown_length_keeps_its_size_to_the_end() -> None:
     sizer = _sizer(total=None)
     sizer.record(1000, 1000 * 1e-7)
     assert len({sizer.next_size() for _ in range(50)}) == 1
+
+
+def test_the_next_call_of_a_function_starts_from_its_recent_estimate() -> None:
+    def fn(x: int) -> int:
+        return x
+
+    first = ChunkSizer(fn, 2, SETTINGS, total=100_000)
+    first.record(1000, 1000 * TARGET / 100)  # 100 items a target
+    assert ChunkSizer(fn, 2, SETTINGS, total=100_000).next_size() == 100
+    # A change under 10 % is not worth writing back; a larger one is.
+    first.record(1000, 1000 * TARGET / 95)
+    assert ChunkSizer(fn, 2, SETTINGS, total=100_000).next_size() == 100
+    for _ in range(4):
+        first.record(1000, 1000 * TARGET / 50)
+    assert ChunkSizer(fn, 2, SETTINGS, total=100_000).next_size() in range(50, 56)

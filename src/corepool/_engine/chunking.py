@@ -41,6 +41,8 @@ _SINGLE_AFTER_LONG_PER_WORKER = 2
 # trips than it can leave a worker idle (tiny tasks keep their chunks to the end).
 _TAIL_SHARES_PER_WORKER = 2
 _TAIL_FLOOR = 0.1
+# The estimate kept for a function's next call is updated once it is this far (relative) off.
+_REMEMBER_CHANGE = 0.1
 
 
 class ChunkSizer:
@@ -70,6 +72,10 @@ class ChunkSizer:
         self._measured = threading.Condition()
         self._seconds = 0.0
         self._items = 0.0
+        self._per_item: float | None = None
+        """``_seconds / _items`` once measured: read without the lock, one float (per chunk,
+        ``seconds_for`` is asked several times; the lock cost more than the division)."""
+        self._remembered: float | None = None
         self._issued = 0
         self._single_after_long = max(2, workers * _SINGLE_AFTER_LONG_PER_WORKER)
         self._long_seen = 0
@@ -77,6 +83,7 @@ class ChunkSizer:
         recalled = _recall(fn)
         if recalled is not None:
             self._seconds, self._items = recalled, 1.0
+            self._per_item = self._remembered = recalled
 
     @property
     def explicit(self) -> bool:
@@ -112,29 +119,31 @@ class ChunkSizer:
     def measured(self) -> bool:
         """Whether a chunk size was given or a time per item is known: ``next_size`` will not
         wait."""
-        if self._explicit is not None:
-            return True
-        with self._measured:
-            return self._items > 0
+        return self._explicit is not None or self._per_item is not None
 
     def seconds_for(self, items: int) -> float | None:
         """How long ``items`` items should take to run; None before anything was measured."""
-        with self._measured:
-            if self._items == 0:
-                return None
-            return self._seconds / self._items * items
+        per_item = self._per_item
+        return None if per_item is None else per_item * items
 
     def record(self, items: int, seconds: float) -> None:
         """A chunk of ``items`` items ran in ``seconds`` (as measured by its worker)."""
         if items <= 0:
             return
         with self._measured:
+            first = self._per_item is None
             self._seconds = self._seconds * _DECAY + seconds
             self._items = self._items * _DECAY + items
-            per_item = self._seconds / self._items
+            per_item = self._per_item = self._seconds / self._items
             self._note_recent(items, seconds)
-            self._measured.notify_all()
-        _remember(self._fn, per_item)
+            if first:  # only a feeder waiting for the first measurement ever waits here
+                self._measured.notify_all()
+        # Remembered for the next call of the function when it moved noticeably, not at every
+        # chunk (a weak dictionary behind a lock: the dearest step of recording a chunk).
+        remembered = self._remembered
+        if remembered is None or abs(per_item - remembered) > _REMEMBER_CHANGE * remembered:
+            self._remembered = per_item
+            _remember(self._fn, per_item)
 
     def _note_recent(self, items: int, seconds: float) -> None:
         if seconds / items >= self._target:

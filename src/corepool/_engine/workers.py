@@ -59,10 +59,12 @@ class Workers:
         ready workers first, and the chunks left over to those still starting, earliest started
         first, so that a large map spreads over every worker instead of waiting for the ready ones.
         """
-        if not any(slot.ready for slot in self.slots):
-            return []
+        # Asked several times per chunk: the usual answer (every worker busy) comes first.
         idle = [slot for slot in self.slots if slot.idle]
-        idle.sort(key=lambda slot: (slot.ready, -slot.index))
+        if not idle or not any(slot.ready for slot in self.slots):
+            return []
+        if len(idle) > 1:
+            idle.sort(key=lambda slot: (slot.ready, -slot.index))
         return idle
 
     @property

@@ -227,16 +227,20 @@ def unpack_results(
     packed: PackedItems, flavour: Flavour | None = None
 ) -> tuple[list[object], dict[int, BaseException]]:
     """Results in the parent, and the errors of those that could not be unpickled."""
-    from corepool._wire import rebuild
-
-    flavour = flavour or rebuild.Flavour.MULTIPROCESSING
     values: list[object] = pickle.loads(packed.bulk) if packed.bulk is not None else []
     if len(values) < packed.size:
         values.extend([None] * (packed.size - len(values)))
     errors: dict[int, BaseException] = {}
-    for index, blob in (packed.isolated or {}).items():
+    if not packed.isolated:  # the common case, at every chunk: no import statement to run
+        return values, errors
+    from corepool._wire import rebuild
+
+    for index, blob in packed.isolated.items():
         try:
             values[index] = array_transport.loads(blob)
         except BaseException as error:  # noqa: BLE001 - reported for this item
-            errors[index] = rebuild.local_error(error, Stage.UNPICKLE_RESULT, flavour)
+            failed = rebuild.local_error(
+                error, Stage.UNPICKLE_RESULT, flavour or rebuild.Flavour.MULTIPROCESSING
+            )
+            errors[index] = failed
     return values, errors
