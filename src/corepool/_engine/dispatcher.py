@@ -268,10 +268,7 @@ class Dispatcher:
         slot.tasks_done += len(chunk)
         self._tasks_done += len(chunk)
         self._chunks_done += 1
-        if event.outcome.quick and not chunk.job.sink.runs_user_code:
-            chunk.deliver(event.outcome)  # no user code, microseconds: spare the results thread
-        else:
-            self._results.post(chunk.deliver, event.outcome)
+        self._results.deliver(chunk, event.outcome)  # maybe at once: results_thread.deliver
         if slot.stop_reason is None and self._limits.exceeded(slot.tasks_done, event.rss):
             self._workers.stop(slot, StopReason.RECYCLE)
         self._dispatch()
