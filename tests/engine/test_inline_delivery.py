@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import threading
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -108,3 +109,35 @@ def test_a_single_sink_resolves_once_when_two_threads_race() -> None:
         sink = SingleSink(outcomes.append, outcomes.append, runs_user_code=False)
         _from_threads(2, functools.partial(_resolve_or_cancel, sink))
         assert len(outcomes) == 1
+
+
+class _Box:
+    pass
+
+
+def test_a_resolved_sink_keeps_nothing_of_the_call() -> None:
+    # The caller's result object, reached through the callbacks, leads back to the job and so to
+    # the sink: held there, the results outlived the call until a garbage collection
+    # (CPython's test_release_task_refs, when another thread still held the job for a moment).
+    boxes = [_Box(), _Box()]
+    refs = [weakref.ref(box) for box in boxes]
+    handed: list[list[_Box]] = []
+    sink = ListSink(2, handed.append, pytest.fail, runs_user_code=False)
+    sink.deliver(0, boxes, {})
+    handed.clear()
+    del boxes
+    assert [ref() for ref in refs] == [None, None]  # freed by reference counting alone
+
+    receiver = _Box()
+    receiver_ref = weakref.ref(receiver)
+    single = SingleSink(_keep(receiver), pytest.fail)
+    single.deliver(0, [_Box()], {})
+    del receiver
+    assert receiver_ref() is None  # the sink let go of its callback
+
+
+def _keep(receiver: _Box) -> Callable[[object], None]:
+    def resolve(value: object) -> None:
+        receiver.value = value  # type: ignore[attr-defined]
+
+    return resolve

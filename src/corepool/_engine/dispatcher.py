@@ -268,10 +268,10 @@ class Dispatcher:
         slot.tasks_done += len(chunk)
         self._tasks_done += len(chunk)
         self._chunks_done += 1
-        self._results.deliver(chunk, event.outcome)  # maybe at once: results_thread.deliver
         if slot.stop_reason is None and self._limits.exceeded(slot.tasks_done, event.rss):
             self._workers.stop(slot, StopReason.RECYCLE)
-        self._dispatch()
+        self._dispatch()  # the worker's next chunk before the outcome, which may wake a caller
+        self._results.deliver(chunk, event.outcome)  # maybe at once: results_thread.deliver
         self._maybe_finish()
 
     def chunk_unreadable(self, worker: WorkerHandle, chunk_id: int, error: BaseException) -> None:

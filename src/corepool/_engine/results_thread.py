@@ -42,7 +42,10 @@ class ResultsThread:
 
     def deliver(self, chunk: Chunk, outcome: Outcome) -> None:
         """Hand a chunk's outcome to its sink: at once, on the calling thread, when that runs no
-        user code and takes microseconds; otherwise through this thread, in completion order."""
+        user code and takes microseconds; otherwise through this thread, in completion order.
+
+        At once, the caller must let go of the chunk right after: the outcome may wake a caller
+        who expects the call's arguments and results freed (CPython's test_release_task_refs)."""
         if outcome.quick and not chunk.job.sink.runs_user_code:
             chunk.deliver(outcome)
         else:

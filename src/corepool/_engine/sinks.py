@@ -59,6 +59,15 @@ class Sink(ABC):
         expected (outcomes may still arrive and are ignored)."""
 
 
+def _let_go(_: object) -> None:
+    """What a resolved sink calls instead of its callbacks, which it drops.
+
+    The callbacks lead to the caller's result object, which leads back to the job and so to this
+    sink: a cycle that only the garbage collector frees.  While another thread still held the job
+    for a moment (the feeder finishing), a caller's ``gc.collect()`` could not free it, and the
+    call's results outlived the call (CPython's test_release_task_refs, bpo-29861)."""
+
+
 class SingleSink(Sink):
     """One task, resolved through ``on_value`` / ``on_error``."""
 
@@ -89,10 +98,12 @@ class SingleSink(Sink):
             if self._resolved:
                 return
             self._resolved = True
+        on_value, on_error = self._on_value, self._on_error
+        self._on_value = self._on_error = _let_go  # see _let_go
         if 0 in errors:
-            self._on_error(errors[0])
+            on_error(errors[0])
         else:
-            self._on_value(values[0])
+            on_value(values[0])
 
     def cancel(self, error: BaseException) -> None:
         self.deliver(0, [None], {0: error})
@@ -138,14 +149,14 @@ class ListSink(Sink):
             self._received += len(values)
             finished = self._finish_if_complete()
         if finished:
-            self._on_value(self._values)
+            self._resolve()
 
     def input_ended(self, total: int) -> None:
         with self._lock:
             self._total = total
             finished = self._finish_if_complete()
         if finished:
-            self._on_value(self._values)
+            self._resolve()
 
     def input_failed(self, index: int, error: BaseException) -> None:
         self._fail(error)
@@ -158,7 +169,15 @@ class ListSink(Sink):
             if self._finished:
                 return
             self._finished = True
-        self._on_error(error)
+            self._values, self._parts = [], {}
+            on_error, self._on_value, self._on_error = self._on_error, _let_go, _let_go
+        on_error(error)
+
+    def _resolve(self) -> None:
+        """Hand the finished list over and keep nothing of it (see ``_let_go``)."""
+        values, self._values = self._values, []
+        on_value, self._on_value, self._on_error = self._on_value, _let_go, _let_go
+        on_value(values)
 
     def _finish_if_complete(self) -> bool:
         """With the lock held: whether every result is in (once: it marks the sink finished)."""
