@@ -89,10 +89,39 @@ def test_the_next_call_of_a_function_starts_from_its_recent_estimate() -> None:
 
     first = ChunkSizer(fn, 2, SETTINGS, total=100_000)
     first.record(1000, 1000 * TARGET / 100)  # 100 items a target
-    assert ChunkSizer(fn, 2, SETTINGS, total=100_000).next_size() == 100
+    # Provisional: half the recalled size until this call measures.
+    assert ChunkSizer(fn, 2, SETTINGS, total=100_000).next_size() == 50
     # A change under 10 % is not worth writing back; a larger one is.
     first.record(1000, 1000 * TARGET / 95)
-    assert ChunkSizer(fn, 2, SETTINGS, total=100_000).next_size() == 100
+    assert ChunkSizer(fn, 2, SETTINGS, total=100_000).next_size() == 50
     for _ in range(4):
         first.record(1000, 1000 * TARGET / 50)
-    assert ChunkSizer(fn, 2, SETTINGS, total=100_000).next_size() in range(50, 56)
+    assert ChunkSizer(fn, 2, SETTINGS, total=100_000).next_size() in range(25, 28)
+
+
+def test_a_recalled_estimate_sizes_only_two_chunks_per_worker_before_this_call_measures() -> None:
+    def fn(x: int) -> int:
+        return x
+
+    ChunkSizer(fn, 2, SETTINGS, total=100_000).record(1000, 1000 * TARGET / 100)
+    # The same function on other arguments: its remembered speed may be stale.
+    sizer = ChunkSizer(fn, 2, SETTINGS, total=100_000)
+    assert not sizer.measured  # the feeder cuts one chunk at a time, not a batch
+    assert [sizer.next_size() for _ in range(4)] == [50] * 4
+    # Nothing measured within a target time: single items, not more of the recalled size.
+    assert [sizer.next_size() for _ in range(3)] == [1] * 3
+    # This call's first measurement replaces the memory: these items run alone.
+    sizer.record(4, 4 * TARGET * 3)
+    assert sizer.measured
+    assert [sizer.next_size() for _ in range(4)] == [1] * 4
+
+
+def test_a_recalled_estimate_confirmed_by_this_call_cuts_full_chunks() -> None:
+    def fn(x: int) -> int:
+        return x
+
+    ChunkSizer(fn, 2, SETTINGS, total=100_000).record(1000, 1000 * TARGET / 100)
+    sizer = ChunkSizer(fn, 2, SETTINGS, total=100_000)
+    assert sizer.next_size() == 50
+    sizer.record(50, 50 * TARGET / 100)
+    assert sizer.next_size() == 100

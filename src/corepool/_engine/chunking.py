@@ -6,6 +6,13 @@ over the workers from the start), measures the time the workers report per item,
 cuts chunks that take ``target_chunk_seconds``, capped so that a map of known length still gives
 every worker several chunks.
 
+A function mapped before starts from the time per item its last call measured, but only
+provisionally: its first chunks (two per worker, half the remembered size, so that a worker has
+the second while the first is measured) go out before the feeder waits for this call's own first
+measurement.  The same function may take far longer on these arguments (``map(burn, [1000] * 4)``
+then ``map(burn, [10**6] * 64)``): a remembered estimate may mis-size only those chunks, never cut
+the whole window from a stale memory.
+
 An item seen recently to take a whole target or more makes the next chunks single items again,
 whatever the average says: a run of short items must not hide the long one among them
 (benchmarks/fib, benchmarks/primes).
@@ -41,6 +48,9 @@ _SINGLE_AFTER_LONG_PER_WORKER = 2
 # trips than it can leave a worker idle (tiny tasks keep their chunks to the end).
 _TAIL_SHARES_PER_WORKER = 2
 _TAIL_FLOOR = 0.1
+# A recalled estimate cuts this many chunks per worker (at half its size) before the feeder waits
+# for the call's own first measurement.
+_PROVISIONAL_CHUNKS_PER_WORKER = 2
 # The estimate kept for a function's next call is updated once it is this far (relative) off.
 _REMEMBER_CHANGE = 0.1
 
@@ -70,6 +80,8 @@ class ChunkSizer:
         else:
             self._cap = settings.max_chunk_items
         self._measured = threading.Condition()
+        self._measured_here = False
+        """Whether a chunk of this call was measured (a recalled estimate is only provisional)."""
         self._seconds = 0.0
         self._items = 0.0
         self._per_item: float | None = None
@@ -80,10 +92,13 @@ class ChunkSizer:
         self._single_after_long = max(2, workers * _SINGLE_AFTER_LONG_PER_WORKER)
         self._long_seen = 0
         """How many of the last chunks ran an item that took a target or more (counts down)."""
+        self._before_measuring = self._probes
+        """Chunks cut before the feeder waits for this call's first measurement."""
         recalled = _recall(fn)
         if recalled is not None:
             self._seconds, self._items = recalled, 1.0
             self._per_item = self._remembered = recalled
+            self._before_measuring = self._probes * _PROVISIONAL_CHUNKS_PER_WORKER
 
     @property
     def explicit(self) -> bool:
@@ -92,22 +107,29 @@ class ChunkSizer:
     def next_size(self) -> int:
         """The size of the next chunk to cut (called by the feeder, which may wait here).
 
-        Before anything is measured, one single-item probe goes to each worker; the feeder then
-        waits (at most one target chunk time) for the first measurement instead of filling the
-        window with more single items.
+        Before anything is measured, one single-item probe goes to each worker (or, from a
+        recalled estimate, two half-size chunks); the feeder then waits (at most one target chunk
+        time) for the first measurement instead of filling the window, and cuts single items
+        while none comes.
         """
         if self._explicit is not None:
             return self._explicit
         with self._measured:
-            if self._items == 0 and self._issued >= self._probes:
+            unmeasured = not self._measured_here
+            if unmeasured and self._issued >= self._before_measuring:
                 self._measured.wait(self._target)
+                unmeasured = not self._measured_here
             self._issued += 1
-            if self._items == 0 or self._long_seen:
+            if self._items == 0 or self._long_seen or (
+                unmeasured and self._issued > self._before_measuring
+            ):
                 size = floor = 1
             else:
                 per_item = self._seconds / self._items
                 size = self._cap if per_item <= 0 else int(self._target / per_item)
                 size = max(1, min(self._cap, size))
+                if unmeasured:  # from a recalled estimate: provisional
+                    size = max(1, size // 2)
                 floor = max(1, int(self._target * _TAIL_FLOOR / per_item)) if per_item > 0 else size
             left = self._left
             if left is not None:
@@ -117,9 +139,9 @@ class ChunkSizer:
 
     @property
     def measured(self) -> bool:
-        """Whether a chunk size was given or a time per item is known: ``next_size`` will not
-        wait."""
-        return self._explicit is not None or self._per_item is not None
+        """Whether a chunk size was given or this call measured a time per item: ``next_size``
+        will not wait."""
+        return self._explicit is not None or self._measured_here
 
     def seconds_for(self, items: int) -> float | None:
         """How long ``items`` items should take to run; None before anything was measured."""
@@ -131,7 +153,10 @@ class ChunkSizer:
         if items <= 0:
             return
         with self._measured:
-            first = self._per_item is None
+            first = not self._measured_here
+            if first:  # this call's own measurement replaces a recalled estimate
+                self._measured_here = True
+                self._seconds = self._items = 0.0
             self._seconds = self._seconds * _DECAY + seconds
             self._items = self._items * _DECAY + items
             per_item = self._per_item = self._seconds / self._items
