@@ -6,6 +6,8 @@ tiny ``target_chunk_seconds`` so that the feeder's wait for a first measurement 
 
 from __future__ import annotations
 
+import threading
+
 from corepool._engine.chunking import ChunkSizer
 from corepool.settings import Settings
 
@@ -46,6 +48,33 @@ def test_a_long_item_is_not_averaged_away_by_short_ones() -> None:
     sizer.record(1000, 1000 * 1e-7)
     # The decayed average alone would allow a batch; the long item seen recently forbids it.
     assert sizer.next_size() == 1
+
+
+def test_a_probes_guess_cuts_two_chunks_per_worker_then_waits_for_a_measurement() -> None:
+    # A long target, so that the wait for a measurement cannot run out during the test.
+    sizer = ChunkSizer(lambda x: x, 2, Settings(target_chunk_seconds=60.0), total=10**6)
+    assert [sizer.next_size(), sizer.next_size()] == [1, 1]  # the probes
+    sizer.record(1, 1.0)  # a probe: its fixed costs may be most of it
+    assert not sizer.measured  # the feeder cuts one chunk at a time, and may wait
+    assert [sizer.next_size() for _ in range(3)] == [60] * 3
+    # Four chunks are out unmeasured (a probe and three): the next waits for a measurement.
+    cut: list[int] = []
+    feeder = threading.Thread(target=lambda: cut.append(sizer.next_size()), daemon=True)
+    feeder.start()
+    feeder.join(0.2)
+    assert feeder.is_alive() and not cut
+    sizer.record(60, 0.06)  # 1 ms an item: the chunks reach their cap
+    feeder.join(10)
+    assert cut == [SETTINGS.max_chunk_items]
+    assert sizer.measured
+
+
+def test_while_the_estimate_settles_the_largest_chunk_measured_replaces_it() -> None:
+    sizer = _sizer()
+    sizer.record(1, TARGET / 4)  # a preempted probe: 500x the item's real time
+    sizer.record(20, 20 * TARGET / 2000)
+    # Mixed into decayed sums, the probe would keep the next chunk near 80 items.
+    assert sizer.next_size() in range(1990, 2001)
 
 
 def _cut_all(sizer: ChunkSizer, total: int) -> list[int]:

@@ -48,9 +48,16 @@ _SINGLE_AFTER_LONG_PER_WORKER = 2
 # trips than it can leave a worker idle (tiny tasks keep their chunks to the end).
 _TAIL_SHARES_PER_WORKER = 2
 _TAIL_FLOOR = 0.1
-# A recalled estimate cuts this many chunks per worker (at half its size) before the feeder waits
-# for the call's own first measurement.
-_PROVISIONAL_CHUNKS_PER_WORKER = 2
+# Until the estimate settles, this many chunks per worker may be out unmeasured (a recalled
+# estimate's first ones at half its size): a worker has its second while its first is measured.
+_UNSETTLED_CHUNKS_PER_WORKER = 2
+# The estimate settles once a chunk of several items ran for this fraction of the target (a
+# single-item probe of a tiny function measures mostly fixed costs: ~50 µs for ``x * x``, 25x
+# its time, or 0.6 ms when preempted), or once it says the items are long or the chunks at
+# their cap anyway.  Before, a probe's
+# estimate cut the whole window: 7 chunks of 190 tiny items, each a round trip, queued ahead
+# of the first full chunk (benchmarks/tiny_map).
+_SETTLED_FRACTION = 0.1
 # The estimate kept for a function's next call is updated once it is this far (relative) off.
 _REMEMBER_CHANGE = 0.1
 
@@ -92,13 +99,17 @@ class ChunkSizer:
         self._single_after_long = max(2, workers * _SINGLE_AFTER_LONG_PER_WORKER)
         self._long_seen = 0
         """How many of the last chunks ran an item that took a target or more (counts down)."""
-        self._before_measuring = self._probes
-        """Chunks cut before the feeder waits for this call's first measurement."""
+        self._unmeasured_limit = self._probes
+        """Chunks out before this call's first measurement: one probe per worker."""
+        self._recorded = 0
+        self._items_largest = 0
+        self._settled = False
+        """Whether the estimate can be trusted to cut a whole window (see ``record``)."""
         recalled = _recall(fn)
         if recalled is not None:
             self._seconds, self._items = recalled, 1.0
             self._per_item = self._remembered = recalled
-            self._before_measuring = self._probes * _PROVISIONAL_CHUNKS_PER_WORKER
+            self._unmeasured_limit = self._probes * _UNSETTLED_CHUNKS_PER_WORKER
 
     @property
     def explicit(self) -> bool:
@@ -108,20 +119,26 @@ class ChunkSizer:
         """The size of the next chunk to cut (called by the feeder, which may wait here).
 
         Before anything is measured, one single-item probe goes to each worker (or, from a
-        recalled estimate, two half-size chunks); the feeder then waits (at most one target chunk
-        time) for the first measurement instead of filling the window, and cuts single items
-        while none comes.
+        recalled estimate, two half-size chunks).  Until the estimate settles, the feeder then
+        waits (at most one target chunk time) for a measurement whenever two chunks per worker
+        are out unmeasured, instead of filling the window with chunks cut from a first guess; it
+        cuts single items while nothing of this call is measured.
         """
         if self._explicit is not None:
             return self._explicit
         with self._measured:
+            if not self._settled:
+                limit = self._unmeasured_limit
+                if self._measured_here:
+                    limit = self._probes * _UNSETTLED_CHUNKS_PER_WORKER
+                if self._issued - self._recorded >= limit:
+                    self._measured.wait(self._target)
             unmeasured = not self._measured_here
-            if unmeasured and self._issued >= self._before_measuring:
-                self._measured.wait(self._target)
-                unmeasured = not self._measured_here
             self._issued += 1
-            if self._items == 0 or self._long_seen or (
-                unmeasured and self._issued > self._before_measuring
+            if (
+                self._items == 0
+                or self._long_seen
+                or (unmeasured and self._issued > self._unmeasured_limit)
             ):
                 size = floor = 1
             else:
@@ -139,9 +156,8 @@ class ChunkSizer:
 
     @property
     def measured(self) -> bool:
-        """Whether a chunk size was given or this call measured a time per item: ``next_size``
-        will not wait."""
-        return self._explicit is not None or self._measured_here
+        """Whether a chunk size was given or the estimate settled: ``next_size`` will not wait."""
+        return self._explicit is not None or self._settled
 
     def seconds_for(self, items: int) -> float | None:
         """How long ``items`` items should take to run; None before anything was measured."""
@@ -153,15 +169,27 @@ class ChunkSizer:
         if items <= 0:
             return
         with self._measured:
-            first = not self._measured_here
-            if first:  # this call's own measurement replaces a recalled estimate
-                self._measured_here = True
-                self._seconds = self._items = 0.0
-            self._seconds = self._seconds * _DECAY + seconds
-            self._items = self._items * _DECAY + items
+            self._measured_here = True
+            if not self._settled and items > self._items_largest:
+                # While the estimate settles, the chunk with the most items says the most (and
+                # this call's first replaces a recalled estimate): a probe's fixed costs, or a
+                # preempted probe (0.6 ms for ``x * x``), mixed into the decayed sums kept the
+                # next chunks at 23, then 664 items.
+                self._items_largest = items
+                self._seconds, self._items = seconds, float(items)
+            else:
+                self._seconds = self._seconds * _DECAY + seconds
+                self._items = self._items * _DECAY + items
             per_item = self._per_item = self._seconds / self._items
             self._note_recent(items, seconds)
-            if first:  # only a feeder waiting for the first measurement ever waits here
+            if not self._settled:  # only then may a feeder be waiting here
+                self._recorded += 1
+                self._settled = (
+                    self._long_seen > 0
+                    or (items > 1 and seconds >= self._target * _SETTLED_FRACTION)
+                    or per_item * self._cap <= self._target  # at the cap anyway
+                    or per_item * 2 > self._target  # single items anyway
+                )
                 self._measured.notify_all()
         # Remembered for the next call of the function when it moved noticeably, not at every
         # chunk (a weak dictionary behind a lock: the dearest step of recording a chunk).
