@@ -54,9 +54,8 @@ _UNSETTLED_CHUNKS_PER_WORKER = 2
 # The estimate settles once a chunk of several items ran for this fraction of the target (a
 # single-item probe of a tiny function measures mostly fixed costs: ~50 µs for ``x * x``, 25x
 # its time, or 0.6 ms when preempted), or once it says the items are long or the chunks at
-# their cap anyway.  Before, a probe's
-# estimate cut the whole window: 7 chunks of 190 tiny items, each a round trip, queued ahead
-# of the first full chunk (benchmarks/tiny_map).
+# their cap anyway.  Before, a probe's estimate cut the whole window: 7 chunks of 190 tiny
+# items, each a round trip, queued ahead of the first full chunk (benchmarks/tiny_map).
 _SETTLED_FRACTION = 0.1
 # The estimate kept for a function's next call is updated once it is this far (relative) off.
 _REMEMBER_CHANGE = 0.1
@@ -87,8 +86,6 @@ class ChunkSizer:
         else:
             self._cap = settings.max_chunk_items
         self._measured = threading.Condition()
-        self._measured_here = False
-        """Whether a chunk of this call was measured (a recalled estimate is only provisional)."""
         self._seconds = 0.0
         self._items = 0.0
         self._per_item: float | None = None
@@ -99,9 +96,10 @@ class ChunkSizer:
         self._single_after_long = max(2, workers * _SINGLE_AFTER_LONG_PER_WORKER)
         self._long_seen = 0
         """How many of the last chunks ran an item that took a target or more (counts down)."""
-        self._unmeasured_limit = self._probes
-        """Chunks out before this call's first measurement: one probe per worker."""
+        self._first_chunks = self._probes
+        """Chunks cut before this call's first measurement: one probe per worker."""
         self._recorded = 0
+        """Chunks of this call measured (a recalled estimate is provisional until one is)."""
         self._items_largest = 0
         self._settled = False
         """Whether the estimate can be trusted to cut a whole window (see ``record``)."""
@@ -109,7 +107,7 @@ class ChunkSizer:
         if recalled is not None:
             self._seconds, self._items = recalled, 1.0
             self._per_item = self._remembered = recalled
-            self._unmeasured_limit = self._probes * _UNSETTLED_CHUNKS_PER_WORKER
+            self._first_chunks = self._probes * _UNSETTLED_CHUNKS_PER_WORKER
 
     @property
     def explicit(self) -> bool:
@@ -128,17 +126,17 @@ class ChunkSizer:
             return self._explicit
         with self._measured:
             if not self._settled:
-                limit = self._unmeasured_limit
-                if self._measured_here:
+                limit = self._first_chunks
+                if self._recorded:
                     limit = self._probes * _UNSETTLED_CHUNKS_PER_WORKER
                 if self._issued - self._recorded >= limit:
                     self._measured.wait(self._target)
-            unmeasured = not self._measured_here
+            unmeasured = not self._recorded
             self._issued += 1
             if (
                 self._items == 0
                 or self._long_seen
-                or (unmeasured and self._issued > self._unmeasured_limit)
+                or (unmeasured and self._issued > self._first_chunks)
             ):
                 size = floor = 1
             else:
@@ -169,7 +167,7 @@ class ChunkSizer:
         if items <= 0:
             return
         with self._measured:
-            self._measured_here = True
+            self._recorded += 1
             if not self._settled and items > self._items_largest:
                 # While the estimate settles, the chunk with the most items says the most (and
                 # this call's first replaces a recalled estimate): a probe's fixed costs, or a
@@ -183,7 +181,6 @@ class ChunkSizer:
             per_item = self._per_item = self._seconds / self._items
             self._note_recent(items, seconds)
             if not self._settled:  # only then may a feeder be waiting here
-                self._recorded += 1
                 self._settled = (
                     self._long_seen > 0
                     or (items > 1 and seconds >= self._target * _SETTLED_FRACTION)
