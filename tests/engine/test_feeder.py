@@ -67,10 +67,14 @@ def _stop_the_feeders() -> Iterator[None]:
 
 
 def _feed(
-    source: Any, *, chunksize: int | None = 3, measured: bool = True
+    source: Any,
+    *,
+    chunksize: int | None = 3,
+    measured: bool = True,
+    settings: Settings = Settings(),  # noqa: B008 - a NamedTuple, immutable
 ) -> tuple[_Recorder, Window, BlockLedger]:
     fn = functools.partial(len)  # fresh: the sizer recalls the time per item of functions it saw
-    sizer = ChunkSizer(fn, 2, Settings(), explicit=chunksize)
+    sizer = ChunkSizer(fn, 2, settings, explicit=chunksize)
     if measured and chunksize is None:
         sizer.record(1, 1.0)  # long items: single-item chunks
     sink = StreamSink(ordered=True)
@@ -125,3 +129,22 @@ def test_before_any_measurement_the_probes_go_one_by_one() -> None:
     recorder, _, _ = _feed(list(range(100)), chunksize=None, measured=False)
     recorder.wait_for_batches(2)
     assert recorder.batches[:2] == [[(0, 1)], [(1, 1)]]
+
+
+def test_a_window_closed_while_the_sizer_waits_reads_no_more_input() -> None:
+    read: list[int] = []
+
+    def numbers() -> Iterator[int]:
+        for number in range(1000):
+            read.append(number)
+            yield number
+
+    # Unmeasured after its two probes, the sizer waits (here up to 0.5 s) for a measurement.
+    recorder, window, _ = _feed(
+        numbers(), chunksize=None, measured=False, settings=Settings(target_chunk_seconds=0.5)
+    )
+    recorder.wait_for_batches(2)
+    window.close()  # the caller closed the iterator meanwhile
+    assert recorder.finished.wait(10)
+    assert read == [0, 1]
+    assert recorder.batches == [[(0, 1)], [(1, 1)]]

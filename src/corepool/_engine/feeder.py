@@ -66,7 +66,12 @@ class Feeder:
         while self._window.acquire():
             batch: list[Chunk] = []
             while True:
-                items, error = take(index, job.sizer.next_size())
+                size = job.sizer.next_size()
+                if self._window.closed:
+                    # Closed while the sizer waited for a measurement: read nothing more of the
+                    # input (the caller closed the iterator and may go on reading it itself).
+                    break
+                items, error = take(index, size)
                 if items:
                     batch.append(self._cut(index, items))
                     index += len(items)
@@ -80,6 +85,8 @@ class Feeder:
                     break
             if batch:
                 self._submit(batch)
+            if self._window.closed:
+                return
             if error is not None:
                 self._post(job.sink.input_failed, index, error)
                 return

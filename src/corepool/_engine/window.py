@@ -85,6 +85,10 @@ class Window:
             if self._free >= self._batch:
                 self._condition.notify()
 
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
     def close(self) -> None:
         """Wake the feeder for good: the job was cancelled or abandoned."""
         with self._condition:
