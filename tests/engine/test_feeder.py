@@ -148,3 +148,20 @@ def test_a_window_closed_while_the_sizer_waits_reads_no_more_input() -> None:
     assert recorder.finished.wait(10)
     assert read == [0, 1]
     assert recorder.batches == [[(0, 1)], [(1, 1)]]
+
+
+def test_cancelling_waits_for_a_read_of_the_input_in_progress() -> None:
+    window = Window(1)
+    window.reading.acquire()  # as the feeder does while it reads a chunk of the input
+    ended: list[bool] = []
+
+    def end_the_read() -> None:
+        ended.append(True)
+        window.reading.release()
+
+    timer = threading.Timer(0.2, end_the_read)
+    timer.start()
+    window.close()
+    window.wait_for_reader(10)
+    assert ended == [True]
+    timer.join()

@@ -48,6 +48,10 @@ from corepool.errors import CorepoolError, PoolClosedError
 from corepool.insights.progress import open_progress
 from corepool.settings import Settings
 
+# How long cancelling a streaming call waits for a read of its input in progress (one chunk of a
+# generator: milliseconds); a generator that blocks longer is left to end in the background.
+_WAIT_FOR_READER_SECONDS = 1.0
+
 if TYPE_CHECKING:  # loaded when asked for: ~5-10 ms of every program's first pool otherwise
     from corepool.insights.report import PoolInsights
     from corepool.insights.statistics import PoolStatistics
@@ -225,6 +229,8 @@ class Engine:
                 self._loop_thread.call(self._dispatcher.cancel_job_tasks, job.id, stop_running)
             except RuntimeError:  # the loop closed meanwhile: no task of the job is left
                 pass
+        if stream is not None:  # no more of the input is read once this returns
+            stream[0].wait_for_reader(_WAIT_FOR_READER_SECONDS)
 
     def _check_running(self) -> None:
         if self._state is not EngineState.RUNNING:

@@ -67,11 +67,12 @@ class Feeder:
             batch: list[Chunk] = []
             while True:
                 size = job.sizer.next_size()
-                if self._window.closed:
+                with self._window.reading:
                     # Closed while the sizer waited for a measurement: read nothing more of the
                     # input (the caller closed the iterator and may go on reading it itself).
-                    break
-                items, error = take(index, size)
+                    if self._window.closed:
+                        break
+                    items, error = take(index, size)
                 if items:
                     batch.append(self._cut(index, items))
                     index += len(items)

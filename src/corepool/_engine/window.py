@@ -44,6 +44,8 @@ class Window:
         self._free = slots
         self._closed = False
         self._condition = threading.Condition()
+        self.reading = threading.Lock()
+        """Held by the feeder while it reads the input, so that ``close`` can wait for it."""
 
     def grow_to(self, slots: int) -> None:
         """Make room for ``slots`` chunks in all, if there is less (it never shrinks)."""
@@ -94,6 +96,13 @@ class Window:
         with self._condition:
             self._closed = True
             self._condition.notify_all()
+
+    def wait_for_reader(self, timeout: float) -> None:
+        """Wait up to ``timeout`` for a read of the input in progress to end, so that the caller
+        may go on with the input itself (a generator read from two threads at once raises
+        ``ValueError``); a read that blocks longer ends in the background."""
+        if self.reading.acquire(timeout=timeout):
+            self.reading.release()
 
 
 class BlockLedger:
