@@ -177,3 +177,26 @@ def test_a_worker_starts_with_what_the_program_changed_since_the_zygotes_birth(
     assert _values(out, "PATH") == [str(module_dir)]
     assert _values(out, "IMPORT") == ["found"]
     assert _values(out, "SAME") == ["True"]
+
+
+def test_a_worker_is_sent_only_the_preparation_that_changed_since_the_zygotes_birth() -> None:
+    # The rest it has from the zygote; its name it is always sent.  A "" on the program's
+    # sys.path (the current directory) a worker has as the program's first directory.
+    out, _ = _run(
+        """
+        sys.path.insert(0, "")
+
+        def first_path(_):
+            return sys.path[0]
+
+        with corepool.Pool(2) as pool:
+            print("PROGRAM", repr(sys.path[0]), "WORKER", pool.map(first_path, [0])[0], flush=True)
+        print("UNCHANGED", *sorted(ZYGOTE.changed_preparation("w")), flush=True)
+        os.chdir("/")
+        sys.argv.append("extra")
+        print("CHANGED", *sorted(ZYGOTE.changed_preparation("w")), flush=True)
+        """
+    )
+    assert _values(out, "PROGRAM") == ["''", "WORKER", os.getcwd()]
+    assert _values(out, "UNCHANGED") == ["name"]
+    assert _values(out, "CHANGED") == ["dir", "name", "sys_argv"]

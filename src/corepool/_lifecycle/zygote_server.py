@@ -36,10 +36,15 @@ received_fds: list[int] = []
 """In a worker: the fds its Process pickle refers to (``zygote.ZygoteFd`` indexes them)."""
 
 
-def serve(control: socket.socket, keep: tuple[int, ...]) -> NoReturn:
-    """Run the zygote (in the freshly forked process); never returns."""
+def serve(control: socket.socket, keep: tuple[int, ...], sys_path: list[str]) -> NoReturn:
+    """Run the zygote (in the freshly forked process); never returns.
+
+    ``sys_path`` is the program's as ``spawn.prepare`` gives it to a worker (``''`` made the
+    program's first directory): set once here, a worker needs it only if the program changes it.
+    """
     code = 1
     try:
+        sys.path = sys_path
         wake_r, wake_w = _prepare(control, keep)
         _loop(control, wake_r, wake_w)
         code = 0
