@@ -19,6 +19,7 @@ every worker's exit code still reaches the program.
 
 from __future__ import annotations
 
+import _signal  # type: ignore[import-not-found]  # signal.py's C half, no stubs
 import os
 import select
 import signal
@@ -166,8 +167,9 @@ def _become_worker(
     code = 1
     try:
         signal.set_wakeup_fd(-1)
-        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+        # _signal's, not signal.signal: see worker_process_main.
+        _signal.signal(signal.SIGCHLD, _signal.SIG_DFL)
+        _signal.signal(signal.SIGINT, _signal.default_int_handler)
         control.close()
         for fd in (*wake, *children.values()):
             os.close(fd)
