@@ -2,8 +2,8 @@
 
 A chunk's timeout counts per item, from when the worker started that item (its ``position()``),
 not from when the chunk was sent: a chunk of ten 1-second items with ``timeout=2`` is on time.
-Until the worker has read the chunk, the clock runs from the hand-over; while the worker is still
-starting (perhaps in its initializer) it has not begun.
+Until the worker has read the chunk, the clock runs from the hand-over (a chunk goes only to a
+worker that is ready: one in its initializer has not begun it).
 """
 
 from __future__ import annotations

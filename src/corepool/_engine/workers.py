@@ -52,20 +52,26 @@ class Workers:
         return slot if slot.worker is worker else None
 
     def idle_in_order(self) -> list[Slot]:
-        """Idle workers, the next to take a chunk last (``pop()``).
+        """Idle workers that said Ready, the next to take a chunk last (``pop()``).
 
-        Nothing until some worker said Ready: a chunk handed to one still starting waits for it,
-        while another may be ready first (under spawn, tens of ms of a pool's first task).  Then
-        ready workers first, and the chunks left over to those still starting, earliest started
-        first, so that a large map spreads over every worker instead of waiting for the ready ones.
+        Never one still starting: a chunk handed to it would wait for its start, while workers
+        already up could have run it.  Starts are spread out (64 workers from the zygote come up
+        over ~130 ms on 2 cores), and a map of 256 trivial tasks then waited for the last worker
+        to start (benchmarks/start_many); a worker that becomes ready takes pending chunks then.
         """
         # Asked several times per chunk: the usual answer (every worker busy) comes first.
-        idle = [slot for slot in self.slots if slot.idle]
-        if not idle or not any(slot.ready for slot in self.slots):
-            return []
+        idle = [slot for slot in self.slots if slot.idle and slot.ready]
         if len(idle) > 1:
-            idle.sort(key=lambda slot: (slot.ready, -slot.index))
+            idle.sort(key=lambda slot: -slot.index)
         return idle
+
+    @property
+    def any_starting(self) -> bool:
+        """A worker is on its way up: it will take pending chunks when it says Ready."""
+        return any(
+            slot.worker is not None and not slot.ready and slot.stop_reason is None
+            for slot in self.slots
+        )
 
     @property
     def all_gone(self) -> bool:
@@ -82,8 +88,7 @@ class Workers:
 
     def mark_ready(self, slot: Slot) -> None:
         slot.ready = True
-        # The start timeout; not a chunk's timeout: a worker still starting may already hold a
-        # chunk (``idle_in_order``), whose timer then replaced the start timeout's.
+        # The start timeout (a worker still starting holds no chunk, ``idle_in_order``).
         if slot.stop_reason is None and slot.chunk is None:
             slot.cancel_timer()
         self._start_failures = 0.0
