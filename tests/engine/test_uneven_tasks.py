@@ -65,3 +65,18 @@ def test_a_worker_death_without_retries_fails_the_map_and_the_pool_goes_on(
     with pytest.raises(WorkerLostError):
         pool.map(uneven_tasks.nap_or_die_once, items)
     assert pool.map(abs, [-1, -2, -3]) == [1, 2, 3]
+
+
+@pytest.mark.timeout(60)
+def test_no_chunk_waits_for_a_worker_still_starting(tmp_path: Path) -> None:
+    # One worker comes up at once, the other sits in its initializer for 30 s: every task of
+    # the map runs on the first, none is handed to the second to wait for its start.
+    pool = corepool.Pool(
+        2, initializer=uneven_tasks.only_the_first_starts_fast, initargs=(str(tmp_path),)
+    )
+    try:
+        pids = pool.map(uneven_tasks.pid_of, range(40), chunksize=1)
+        assert len(set(pids)) == 1
+    finally:
+        pool.terminate()
+        pool.join()

@@ -38,3 +38,15 @@ def nap_or_die_once(item: tuple[str, int, int, float]) -> int:
         os._exit(3)
     time.sleep(seconds)
     return value
+
+
+def only_the_first_starts_fast(directory: str) -> None:
+    """An initializer: the first worker to run it returns at once, every other sleeps 30 s."""
+    try:
+        os.close(os.open(Path(directory, "first"), os.O_CREAT | os.O_EXCL))
+    except FileExistsError:
+        time.sleep(30)
+
+
+def pid_of(_: object) -> int:
+    return os.getpid()
