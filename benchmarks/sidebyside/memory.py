@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import resource
+import subprocess
 import sys
 
 _MB = 1024 * 1024
@@ -41,26 +42,35 @@ def current_rss_mb() -> float:
     return float(psutil.Process().memory_info().rss) / _MB
 
 
-def tree_pss_mb() -> float:
-    """Summed proportional set size of this process and all its descendants, at one instant.
+def tree_pss_mb(root: int | None = None, leave_out: int | None = None) -> float:
+    """Summed proportional set size of a process (this one by default) and all its descendants
+    (but ``leave_out``), at one instant.
 
-    The descendants are paused (SIGSTOP) while they are read: PSS splits a shared page among the
-    processes mapping it at the moment it is read, so a worker mapping or unmapping a segment
-    between two readings would make the sum count its pages twice.
+    The descendants, and ``root`` when it is another process, are paused (SIGSTOP) while they
+    are read: PSS splits a shared page among the processes mapping it at the moment it is read,
+    so a worker mapping or unmapping a segment between two readings would make the sum count its
+    pages twice.
     """
+    import os
+
     import psutil
 
-    me = psutil.Process()
+    top = psutil.Process(root)
+    processes = [top, *top.children(recursive=True)]
     paused = []
     try:
-        for process in me.children(recursive=True):
+        for process in processes:
+            if process.pid in (os.getpid(), leave_out):
+                continue
             try:
                 process.suspend()
                 paused.append(process)
             except psutil.NoSuchProcess:
                 pass
         total = 0
-        for process in [me, *paused]:
+        for process in processes:
+            if process.pid == leave_out:
+                continue
             try:
                 total += process.memory_full_info().pss
             except (psutil.NoSuchProcess, psutil.AccessDenied):
@@ -75,25 +85,34 @@ def tree_pss_mb() -> float:
 
 
 class PeakTreePss:
-    """``tree_pss_mb`` sampled every 10 ms on a thread, from ``__enter__`` to ``__exit__``."""
+    """``tree_pss_mb`` of this process's tree sampled every 10 ms, from ``__enter__`` to
+    ``__exit__``, by another process (``pss_sampler``).
+
+    Not a thread of this process: a program with a second thread is another program to a pool
+    (corepool shares a large array in place only while nothing but the waiting caller runs,
+    ``shared/_in_place.py``), and the sampler would change what it measures.
+    """
 
     def __init__(self) -> None:
-        import threading
-
         self.peak = 0.0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="pss-sampler", daemon=True)
+        self._sampler: subprocess.Popen[str] | None = None
 
     def __enter__(self) -> PeakTreePss:
-        self.peak = tree_pss_mb()
-        self._thread.start()
+        import os
+
+        here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        self._sampler = subprocess.Popen(
+            [sys.executable, "-m", "sidebyside.pss_sampler", str(os.getpid())],
+            cwd=here,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self._sampler.stdout is not None
+        self.peak = float(self._sampler.stdout.readline())  # its first sample: it runs
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        self._stop.set()
-        self._thread.join()
-        self.peak = max(self.peak, tree_pss_mb())
-
-    def _run(self) -> None:
-        while not self._stop.wait(0.01):
-            self.peak = max(self.peak, tree_pss_mb())
+        assert self._sampler is not None
+        out, _ = self._sampler.communicate("stop\n", timeout=60)
+        self.peak = max(self.peak, float(out.split()[-1]))
