@@ -16,6 +16,7 @@ the standard library is known to misbehave, corepool does better:
 from __future__ import annotations
 
 import multiprocessing.context
+import threading
 import warnings
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -159,6 +160,7 @@ class Pool:
         request = self._map_request(
             "map", func, iterable, chunksize, priority, timeout, retries, progress
         )
+        request.waiting_caller = threading.get_ident()
         return self._start_list(request, None, None).get()
 
     def map_async(
@@ -194,6 +196,7 @@ class Pool:
         request = self._map_request(
             "starmap", func, iterable, chunksize, priority, timeout, retries, progress, STAR
         )
+        request.waiting_caller = threading.get_ident()
         return self._start_list(request, None, None).get()
 
     def starmap_async(

@@ -8,8 +8,9 @@ copy-on-write hands the array to workers by forking them after it exists
 (``WorkerPool(shared_objects=array)``): its timed part is starting that pool *and* the map, since
 the fork is its transport.
 
-Memory: after the timed call, the same call runs again with a sampler reading the summed PSS of
-the process and its descendants every 10 ms (``memory.PeakTreePss``): *peak PSS*.  *interpreters*
+Memory: after the timed call, the same call runs again with a sampler (another process, so that
+the measured program keeps one thread) reading the summed PSS of the process and its descendants
+every 10 ms (``memory.PeakTreePss``): *peak PSS*.  *interpreters*
 is the same sum just before the array was made (mpire: the parent alone, its workers do not exist
 yet), so *peak - interpreters* is what the array and its transport cost.
 
@@ -18,7 +19,9 @@ workers started before the program's first ``import numpy`` import it themselves
 array arrives (~0.1-0.2 s each, in the timed call), while mpire's, forked after, have it.
 
 The automatic transport copies the array once into shared memory (the workers existed before
-it, so no fork can share it): the parent then holds the array and its copy.  The row
+it, so no fork can share it), and, since ``starmap`` waits and the program has one thread, maps
+the array's own pages from that copy as it goes (``shared/_in_place.py``): the parent does not
+hold the array and its copy.  The row
 ``corepool.Pool (SharedArray)`` shows the zero-copy path, for a program that makes its array in
 shared memory from the start (``corepool.SharedArray``, filled in place): nothing is copied.
 """

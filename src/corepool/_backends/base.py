@@ -151,6 +151,11 @@ class JobView(Protocol):
         """Whether a per-task timeout needs the start time of every item."""
         ...
 
+    @property
+    def waiting_caller(self) -> int | None:
+        """The thread that called and waits for the whole call (``Pool.map``), if one does."""
+        ...
+
     payload: object
     """The backend's own (``prepare_job``); the engine only keeps it."""
 

@@ -37,7 +37,7 @@ def pack_function(job: JobView, *, by_value: bool = False) -> None:
 def pack_items(chunk: ChunkView) -> None:
     """Pickle a chunk's items as one; items that cannot be pickled fail alone."""
     try:
-        chunk.payload = serialization.pack_call_items(chunk.items)
+        chunk.payload = serialization.pack_call_items(chunk.items, chunk.job.waiting_caller)
     except Exception:  # noqa: BLE001 - find which items cannot be pickled
         pack_items_isolated(chunk)
 

@@ -180,6 +180,7 @@ class Engine:
             inner, sink = sink, ProgressSink(sink, progress, request.total)
             sink.ledger = inner.ledger
         job = Job(fn, request.style, request.options, sink, sizer, request.label)
+        job.waiting_caller = request.waiting_caller
         try:
             self._preparer.job(job)
         except Exception as error:  # noqa: BLE001 - the function cannot travel: the call fails

@@ -68,7 +68,7 @@ class MapRequest:
 
     __slots__ = (
         "chunksize", "fn", "fn_name", "items", "kind", "options", "progress", "style",
-        "window_slots",
+        "waiting_caller", "window_slots",
     )  # fmt: skip
 
     def __init__(
@@ -92,6 +92,10 @@ class MapRequest:
             raise TypeError(f"{kind}() needs an iterable, not {type(items).__name__}") from None
         self.kind = kind
         """The front-door method, for messages: ``map``, ``imap_unordered``, ``starmap``..."""
+        self.waiting_caller: int | None = None
+        """The calling thread, when it waits for the whole call (``Pool.map``, ``starmap``):
+        nothing of it runs meanwhile, so a large array may be shared in place
+        (``shared/_in_place``)."""
         self.fn = fn
         self.items = items
         self.style = style

@@ -104,6 +104,8 @@ class Job:
         self.cancelled = threading.Event()
         self.not_before = time.monotonic() + options.delay if options.delay else 0.0
         """``time.monotonic()`` before which no task of the job may start (``options.delay``)."""
+        self.waiting_caller: int | None = None
+        """The thread that called and waits for the whole call, if one does (``MapRequest``)."""
 
     def __repr__(self) -> str:
         return f"Job(id={self.id}, {self.label})"

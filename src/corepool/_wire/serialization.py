@@ -119,13 +119,14 @@ def loads(blob: bytes | bytearray | memoryview) -> Any:
 # ---------------------------------------------------------------------------------- calls
 
 
-def pack_call_items(items: Sequence[object]) -> PackedItems:
+def pack_call_items(items: Sequence[object], waiting_caller: int | None = None) -> PackedItems:
     """The whole chunk in one pickle; raises when it cannot be pickled as a whole.
 
     A slice of a ``range`` stays a ``range``: a few bytes instead of a list of its numbers.
+    ``waiting_caller``: the thread that waits for the call (``array_transport.dumps_arguments``).
     """
     whole = items if isinstance(items, (list, tuple, range)) else list(items)
-    return PackedItems(len(items), array_transport.dumps_arguments(whole))
+    return PackedItems(len(items), array_transport.dumps_arguments(whole, waiting_caller))
 
 
 def pack_call_items_isolated(

@@ -57,8 +57,8 @@ class _Mapping:
             return False  # an array of an earlier task still uses it
         return not _written(self.address, self.size)
 
-    def hand_out(self) -> memoryview:
-        view = memoryview(self.mapping)[: self.size]
+    def hand_out(self, offset: int) -> memoryview:
+        view = memoryview(self.mapping)[offset : self.size]
         self.handed = weakref.ref(view)
         return view
 
@@ -71,8 +71,8 @@ _kept: OrderedDict[str, _Mapping] = OrderedDict()
 _next_prune = 0.0
 
 
-def view(name: str, size: int) -> memoryview:
-    """The ``size`` bytes of argument segment ``name`` for one task, copy-on-write."""
+def view(name: str, size: int, offset: int = 0) -> memoryview:
+    """Bytes ``offset`` to ``size`` of argument segment ``name`` for one task, copy-on-write."""
     entry = _kept.pop(name, None)
     if entry is None or not entry.reusable(size):
         if entry is not None:
@@ -81,7 +81,7 @@ def view(name: str, size: int) -> memoryview:
     _kept[name] = entry
     while len(_kept) > _KEPT:
         _kept.popitem(last=False)[1].close()
-    return entry.hand_out()
+    return entry.hand_out(offset)
 
 
 def prune() -> None:

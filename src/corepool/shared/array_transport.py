@@ -39,6 +39,7 @@ everything when shared memory is full, travel in the pickle as before.
 
 from __future__ import annotations
 
+import ctypes
 import pickle
 import sys
 import weakref
@@ -47,6 +48,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from corepool.shared import _in_place
     from corepool.shared.memory import Segment
 
 # The segment machinery (``memory``, ``_argument_maps``, the janitor's client: ~20 ms of imports)
@@ -74,7 +76,10 @@ class SegmentPickle(bytes):
     """A pickle whose large buffers are in segments; travels as the pickle plus their names."""
 
     segments: tuple[tuple[str, int], ...]
-    """(name, size) of each out-of-band buffer, in the pickle's order."""
+    """(name, size) of each out-of-band buffer's segment, in the pickle's order."""
+    offsets: tuple[int, ...]
+    """Where each buffer starts in its segment (0, or the header of an array shared in place:
+    ``_in_place``); the buffer runs to the segment's end."""
     janitor: str
     """The janitor that keeps track of the segments."""
     result: bool
@@ -90,7 +95,7 @@ class SegmentPickle(bytes):
     def __reduce__(self) -> tuple[Any, ...]:
         if self.outgoing:
             _in_message.append(self)  # handed over by ``message_sent``
-        return (_rebuild, (bytes(self), self.segments, self.janitor, self.result))
+        return (_rebuild, (bytes(self), self.segments, self.janitor, self.result, self.offsets))
 
 
 _in_message: list[SegmentPickle] = []
@@ -114,9 +119,14 @@ def message_sent() -> None:
 
 
 def _rebuild(
-    payload: bytes, where: tuple[tuple[str, int], ...], janitor: str, result: bool
+    payload: bytes,
+    where: tuple[tuple[str, int], ...],
+    janitor: str,
+    result: bool,
+    offsets: tuple[int, ...] = (),
 ) -> SegmentPickle:
     blob = _blob(payload, where, janitor, result, ())
+    blob.offsets = offsets
     if result:
         # Receive the segments now, as the message is read, so that a message dropped before it
         # is unpacked (its task was cancelled) still lets them go.  Errors wait for ``loads``:
@@ -140,6 +150,7 @@ def _blob(
     blob = SegmentPickle(payload)
     blob.segments, blob.janitor, blob.result = where, janitor, result
     blob.keep_alive, blob.failure, blob.outgoing = keep_alive, None, ()
+    blob.offsets = ()
     return blob
 
 
@@ -169,54 +180,87 @@ def _large_buffers(value: object, by_value: bool) -> tuple[bytes, list[pickle.Pi
     return payload, found
 
 
-def _copy_to_segment(data: memoryview) -> Segment:
+def _copy_to_segment(data: memoryview, waiting_caller: int | None = None) -> tuple[Segment, int]:
+    """A segment holding ``data``, and where in it ``data`` starts (``dumps_arguments``)."""
     # Reserved: a full /dev/shm is an OSError here (the caller falls back to the pickle), never
     # a SIGBUS in a process that touches the memory later.
     from corepool.shared.memory import Segment
 
-    return Segment.create(data.nbytes, reserve=True, content=data)
+    layout = _shared_in_place(data, waiting_caller) if waiting_caller is not None else None
+    if layout is None:
+        return Segment.create(data.nbytes, reserve=True, content=data), 0
+    content = memoryview(layout.content).cast("B")
+    segment = Segment.create(content.nbytes, reserve=True, content=content, copied=layout.remap)
+    return segment, layout.offset
+
+
+def _shared_in_place(data: memoryview, waiting_caller: int) -> _in_place.InPlace | None:
+    from corepool.shared import _in_place  # ctypes and all: only for a large array
+
+    if data.nbytes < _in_place.MIN_BYTES or data.readonly or not data.c_contiguous:
+        return None
+    if not _in_place.caller_alone(waiting_caller):
+        return None
+    probe = ctypes.c_char.from_buffer(data)
+    try:
+        return _in_place.find(ctypes.addressof(probe), data.nbytes)
+    finally:
+        del probe
 
 
 # ------------------------------------------------------------------------------ arguments
 
-# id(exporting object) -> (weak ref to it, weak ref to its segment)
-_argument_cache: dict[int, tuple[weakref.ref[Any], weakref.ref[Segment]]] = {}
+# id(exporting object) -> (weak ref to it, weak ref to its segment, where the buffer starts in it)
+_argument_cache: dict[int, tuple[weakref.ref[Any], weakref.ref[Segment], int]] = {}
 
 
-def _argument_segment(buffer: pickle.PickleBuffer) -> Segment:
-    """The segment for this buffer: made once per exporting object while chunks still need it."""
+def _argument_segment(
+    buffer: pickle.PickleBuffer, waiting_caller: int | None
+) -> tuple[Segment, int]:
+    """The segment for this buffer, and where the buffer starts in it: made once per exporting
+    object while chunks still need it."""
     data = buffer.raw()
     source = data.obj
     cached = _argument_cache.get(id(source))
     if cached is not None:
-        owner, segment = cached[0](), cached[1]()
-        if owner is source and segment is not None and segment.size == data.nbytes:
-            return segment
-    segment = _copy_to_segment(data)
+        owner, segment, offset = cached[0](), cached[1](), cached[2]
+        if owner is source and segment is not None and segment.size - offset == data.nbytes:
+            return segment, offset
+    segment, offset = _copy_to_segment(data, waiting_caller)
     key = id(source)
     try:
         source_ref = weakref.ref(source, partial(_forget_argument, key))
     except TypeError:  # an exporter without weak references: no reuse
-        return segment
-    _argument_cache[key] = (source_ref, weakref.ref(segment))
-    return segment
+        return segment, offset
+    _argument_cache[key] = (source_ref, weakref.ref(segment), offset)
+    return segment, offset
 
 
 def _forget_argument(key: int, _: object) -> None:
     _argument_cache.pop(key, None)
 
 
-def dumps_arguments(value: object, by_value: bool = False) -> bytes:
-    """Pickle call items; buffers of ``LARGE_BUFFER_BYTES`` or more go to parent-held segments."""
+def dumps_arguments(
+    value: object, waiting_caller: int | None = None, by_value: bool = False
+) -> bytes:
+    """Pickle call items; buffers of ``LARGE_BUFFER_BYTES`` or more go to parent-held segments.
+
+    ``waiting_caller``: the thread that waits for the whole call.  When no other thread but
+    corepool's runs, nothing can write the items' arrays meanwhile, and a large one is shared
+    where it lies (``_in_place``)."""
     payload, found = _large_buffers(value, by_value)
     if not found:
         return payload
     try:
-        held = tuple(_argument_segment(buffer) for buffer in found)
+        placed = [_argument_segment(buffer, waiting_caller) for buffer in found]
     except OSError:  # no room in shared memory: the buffers travel in the pickle
         return _pickle_with(value, by_value, lambda _: True)
+    held = tuple(segment for segment, _ in placed)
     where = tuple((segment.name, segment.size) for segment in held)
-    return _blob(payload, where, held[0].janitor, False, held)
+    blob = _blob(payload, where, held[0].janitor, False, held)
+    if any(offset for _, offset in placed):
+        blob.offsets = tuple(offset for _, offset in placed)
+    return blob
 
 
 # -------------------------------------------------------------------------------- results
@@ -230,7 +274,7 @@ def dumps_result(value: object) -> bytes:
     made: list[Segment] = []
     try:
         for buffer in found:
-            made.append(_copy_to_segment(buffer.raw()))
+            made.append(_copy_to_segment(buffer.raw())[0])
     except OSError:  # no room in shared memory: the buffers travel in the pickle
         for segment in made:
             segment.close()
@@ -264,5 +308,9 @@ def loads(blob: bytes | bytearray | memoryview) -> Any:
     else:
         from corepool.shared import _argument_maps
 
-        buffers = [_argument_maps.view(name, size) for name, size in blob.segments]
+        offsets = blob.offsets or (0,) * len(blob.segments)
+        buffers = [
+            _argument_maps.view(name, size, offset)
+            for (name, size), offset in zip(blob.segments, offsets, strict=True)
+        ]
     return pickle.loads(blob, buffers=buffers)
