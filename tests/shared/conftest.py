@@ -7,13 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from support.processes import START_METHODS
 from support.shared_memory import nothing_left_behind
-
-START_METHODS = [
-    method
-    for method in ("fork", "forkserver", "spawn")
-    if method in multiprocessing.get_all_start_methods()
-]
 
 
 @pytest.fixture(params=START_METHODS)

@@ -17,8 +17,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from conftest import START_METHODS
 from corepool.shared._store import shared_root
+from support.processes import START_METHODS
 from support.waiting import wait_until
 
 pytest.importorskip("numpy")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import subprocess
 import sys
@@ -12,6 +13,13 @@ from pathlib import Path
 import psutil
 
 TESTS_DIR = Path(__file__).resolve().parent.parent
+
+START_METHODS = [
+    method
+    for method in ("fork", "forkserver", "spawn")
+    if method in multiprocessing.get_all_start_methods()
+]
+"""The start methods this platform has."""
 
 PRELUDE = f"""
 import os, sys, signal, time
