@@ -27,6 +27,7 @@ NOT_ON_THE_FIRST_POOLS_PATH = (
     # standard library
     "ast",
     "asyncio",
+    "ctypes",
     "dataclasses",
     "inspect",
     "multiprocessing.forkserver",
@@ -53,6 +54,7 @@ NOT_ON_THE_FIRST_POOLS_PATH = (
     "corepool.manager",
     "corepool.managers",
     "corepool.shared._janitor",
+    "corepool.shared._in_place",
     "corepool.shared._janitor_client",
     "corepool.shared.memory",
     "corepool.sync",

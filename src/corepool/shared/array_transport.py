@@ -39,7 +39,6 @@ everything when shared memory is full, travel in the pickle as before.
 
 from __future__ import annotations
 
-import ctypes
 import pickle
 import sys
 import weakref
@@ -195,7 +194,9 @@ def _copy_to_segment(data: memoryview, waiting_caller: int | None = None) -> tup
 
 
 def _shared_in_place(data: memoryview, waiting_caller: int) -> _in_place.InPlace | None:
-    from corepool.shared import _in_place  # ctypes and all: only for a large array
+    import ctypes  # ~2 ms, and only for a large array: not in every worker and first pool
+
+    from corepool.shared import _in_place
 
     if data.nbytes < _in_place.MIN_BYTES or data.readonly or not data.c_contiguous:
         return None
