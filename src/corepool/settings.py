@@ -9,7 +9,9 @@ edge cases instead of patching module globals.
 2-core machine, as much as ``multiprocessing``'s own import (benchmarks/start_first).
 """
 
-from __future__ import annotations
+# No ``from __future__ import annotations`` here: typing.NamedTuple compiles a ForwardRef
+# for each field given as a string; dropped in the five modules that allowed it, that was
+# ~1.5 ms of every program's first pool (benchmarks/start_first).
 
 from typing import NamedTuple
 
@@ -96,7 +98,7 @@ class Settings(NamedTuple):
     it, ``multiprocessing``'s forkserver (a fresh interpreter, ~85-150 ms once) serves instead.
     An interpreter with corepool and NumPy imported is ~40 MB."""
 
-    def replace(self, **changes: object) -> Settings:
+    def replace(self, **changes: object) -> "Settings":
         """A copy with some fields changed."""
         unknown = changes.keys() - self._fields
         if unknown:  # ``_replace`` says only "Got unexpected field names"

@@ -5,7 +5,9 @@ memory keeps a worker's recent attachments mapped, for one) without importing th
 the worker loops (``_worker/``) call ``enter_process_worker`` / ``enter_thread_worker``.
 """
 
-from __future__ import annotations
+# No ``from __future__ import annotations`` here: typing.NamedTuple compiles a ForwardRef
+# for each field given as a string; dropped in the five modules that allowed it, that was
+# ~1.5 ms of every program's first pool (benchmarks/start_first).
 
 import os
 import threading

@@ -24,7 +24,9 @@ they pickle to half the bytes and, unlike ``dataclasses`` (with ``inspect``, ~10
 to import in every new worker process (benchmarks/start).
 """
 
-from __future__ import annotations
+# No ``from __future__ import annotations`` here: typing.NamedTuple compiles a ForwardRef
+# for each field given as a string; dropped in the five modules that allowed it, that was
+# ~1.5 ms of every program's first pool (benchmarks/start_first).
 
 import enum
 from typing import NamedTuple
