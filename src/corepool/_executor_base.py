@@ -21,9 +21,9 @@ from corepool._engine.tasks import Job
 from corepool._lifecycle.exit_hooks import end_at_exit
 from corepool._wire.messages import CallStyle
 from corepool.errors import PoolClosedError
-from corepool.insights.progress import ProgressOption
 
 if TYPE_CHECKING:  # loaded when asked for: ~5-10 ms of every program's first pool otherwise
+    from corepool.insights.progress import ProgressOption
     from corepool.insights.report import PoolInsights
     from corepool.insights.statistics import PoolStatistics
 

@@ -30,10 +30,10 @@ from corepool._wire.messages import CallStyle
 from corepool._worker.native_threads import available_cores
 from corepool.async_results import AsyncResult, IMapIterator, MapResult
 from corepool.errors import PoolClosedError
-from corepool.insights.progress import ProgressOption
 from corepool.settings import Settings
 
 if TYPE_CHECKING:  # loaded when asked for: ~5-10 ms of every program's first pool otherwise
+    from corepool.insights.progress import ProgressOption
     from corepool.insights.report import PoolInsights
     from corepool.insights.statistics import PoolStatistics
 

@@ -49,6 +49,7 @@ NOT_ON_THE_FIRST_POOLS_PATH = (
     "corepool._engine.progress_sink",
     "corepool._wire.main_script",
     "corepool.cli",
+    "corepool.insights.progress",
     "corepool.insights.report",
     "corepool.insights.statistics",
     "corepool.manager",

@@ -45,7 +45,6 @@ from corepool._wire.messages import CallStyle
 from corepool._wire.rebuild import local_error
 from corepool._wire.remote_error import Stage
 from corepool.errors import CorepoolError, PoolClosedError
-from corepool.insights.progress import open_progress
 from corepool.settings import Settings
 
 # How long cancelling a streaming call waits for a read of its input in progress (one chunk of a
@@ -173,7 +172,11 @@ class Engine:
         if request.window_slots is None:  # a buffersize is the caller's to choose
             widening = WindowWidening(window, sizer, self.size, self.settings, window.slots)
         sink.ledger = BlockLedger(window)
-        progress = open_progress(request.progress, request.total, request.label)
+        progress = None
+        if request.progress is not None and request.progress is not False:
+            from corepool.insights.progress import open_progress  # only with progress=
+
+            progress = open_progress(request.progress, request.total, request.label)
         if progress is not None:
             from corepool._engine.progress_sink import ProgressSink  # only with progress=
 
