@@ -158,9 +158,6 @@ class Dispatcher:
                 self._fail(chunk, errors.TaskCancelledError("the call was cancelled"))
             elif chunk.job.sink.claim():  # False: its future was cancelled; nothing to run
                 self._assign(idle.pop(), chunk)
-        # Nothing waits behind a busy worker while another is starting: the chunks left pending
-        # are for it, not queued behind a task that may turn out long (the tutorial's is_prime:
-        # both long tasks on one worker while the other came up).
         if self._pending.ready and self._queue_seconds > 0 and not self._workers.any_starting:
             self._queue_ahead()
 

@@ -20,9 +20,12 @@ duration is known from earlier chunks of the call, which are not longer than tha
 without a timeout (its clock starts when a chunk is handed over), behind a worker that runs such
 a chunk itself (never behind a long or single task, where they could not move to a worker that
 frees up meanwhile), on workers that say they queue (``WorkerHandle.queues_chunks``: worker
-processes) and are neither starting nor stopping.  The parent still knows every chunk a worker
-holds; ``position()`` says which one it is at.  A streaming call whose chunks are that short gets
-a wider window, so that there is something to queue (``window_slots``).
+processes) and are neither starting nor stopping, and nothing at all while a worker of the
+pool is starting: what is pending is for it, not for a queue behind a task that may turn out
+long (the tutorial's is_prime put both long tasks on one worker while the other came up).  The
+parent still knows every chunk a worker holds; ``position()`` says which one it is at.  A
+streaming call whose chunks are that short gets a wider window, so that there is something to
+queue (``window_slots``).
 
 A longer chunk of a map (up to ~50 ms) may also wait, one-deep, behind a busy worker that holds
 nothing else queued, while the call is far from its end (``long_queueable_seconds``): on a
