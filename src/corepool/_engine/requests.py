@@ -19,10 +19,10 @@ from typing import TYPE_CHECKING, Any
 from corepool._engine.tasks import TaskOptions, function_label
 from corepool._wire.messages import CallStyle
 
-# Inputs the feeder slices instead of iterating (``feeder._SLICEABLE``).
 if TYPE_CHECKING:
     from corepool.insights.progress import ProgressOption
 
+# Inputs the feeder slices instead of iterating (``feeder._SLICEABLE``).
 _SIZED = (list, tuple, range)
 
 
