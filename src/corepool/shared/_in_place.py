@@ -3,13 +3,12 @@
 The automatic transport copies a large buffer into a segment once (``array_transport``); the
 parent then holds the array *and* its copy: 2x the array while the call runs (benchmarks
 large_array: 256 MB sent, 515 MB over the interpreters).  Here, as each piece is copied (8 MiB,
-``memory.COPIED_PIECE``),
-the whole pages of the array in that piece are mapped again at the same addresses, privately
-from the segment (``MAP_PRIVATE | MAP_FIXED``): the array keeps its address and its contents,
-its own pages go back to the system, and the parent reads the segment's pages, which the workers
-read too.  A write by the parent afterwards copies that page for the parent alone, as any
-write to a private mapping does, so the workers never see it and a forked child still gets its
-own copy: a pickled copy's behaviour, without the copy.
+``memory.COPIED_PIECE``), the whole pages of the array in that piece are mapped again at the
+same addresses, privately from the segment (``MAP_PRIVATE | MAP_FIXED``): the array keeps its
+address and its contents, its own pages go back to the system, and the parent reads the
+segment's pages, which the workers read too.  A write by the parent afterwards copies that page
+for the parent alone, as any write to a private mapping does, so the workers never see it and a
+forked child still gets its own copy: a pickled copy's behaviour, without the copy.
 
     array  [hdr|            whole pages            |tail]     glibc: one mmap(2) per large malloc
     segment [hdr|            (copied)              |tail]     same layout, page-aligned offsets
@@ -17,12 +16,12 @@ own copy: a pickled copy's behaviour, without the copy.
 
 Only where nothing can be lost, so only when all of these hold (else the copy as before):
 
-* Linux, and a buffer of at least ``MIN_BYTES`` that is the whole of one allocation glibc made
-  with its own ``mmap`` (its chunk header says so, and ``/proc/self/maps`` shows that mapping,
-  anonymous or already one of our segments): its pages hold nothing else, and ``free`` ends with
-  ``munmap``, which ends the segment's mapping too.  Memory from the heap (``brk``) never: glibc
-  releases it with ``madvise(MADV_DONTNEED)``, after which a private file mapping reads the
-  file again instead of zeros.
+* Linux, glibc's ``malloc``, and a buffer of at least ``MIN_BYTES`` that is the whole of one
+  allocation glibc made with its own ``mmap`` (its chunk header says so, and ``/proc/self/maps``
+  shows private writable memory there, anonymous or already one of our segments): its pages hold
+  nothing else, and ``free`` ends with ``munmap``, which ends the segment's mapping too.
+  Memory from the heap (``brk``) never: glibc releases it with ``madvise(MADV_DONTNEED)``, after
+  which a private file mapping reads the file again instead of zeros.
 * Nobody can write the array meanwhile: a write between a piece's copy and its new mapping
   would be lost.  The caller waits for the call (``Pool.map``, ``Pool.starmap``) and no other
   thread runs but corepool's own (``caller_alone``).
