@@ -160,8 +160,7 @@ class Pool:
         request = self._map_request(
             "map", func, iterable, chunksize, priority, timeout, retries, progress
         )
-        request.waiting_caller = threading.get_ident()
-        return self._start_list(request, None, None).get()
+        return self._run_list(request)
 
     def map_async(
         self,
@@ -196,8 +195,7 @@ class Pool:
         request = self._map_request(
             "starmap", func, iterable, chunksize, priority, timeout, retries, progress, STAR
         )
-        request.waiting_caller = threading.get_ident()
-        return self._start_list(request, None, None).get()
+        return self._run_list(request)
 
     def starmap_async(
         self,
@@ -282,6 +280,12 @@ class Pool:
         )
         result._job = engine.submit_map(request, sink)
         return result
+
+    def _run_list(self, request: MapRequest) -> list[Any]:
+        """Run a map-family call while this thread waits for all of it (``map``, ``starmap``):
+        nothing of the caller runs meanwhile, which lets a large array be shared in place."""
+        request.waiting_caller = threading.get_ident()
+        return self._start_list(request, None, None).get()
 
     def _start_stream(self, request: MapRequest, *, ordered: bool) -> IMapIterator[R]:
         engine = self._running_engine()

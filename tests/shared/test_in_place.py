@@ -124,3 +124,25 @@ def test_copied_as_before_where_a_write_could_be_lost_or_nothing_is_gained(case:
         """
     )
     assert "SHARED False" in out
+
+
+def test_every_thread_a_pool_starts_is_one_the_in_place_check_knows() -> None:
+    # The check allows corepool's own threads by name: a thread a pool starts under another
+    # name would turn sharing in place off for every program (safely, but silently).
+    import threading
+
+    import corepool
+    from corepool.shared import _in_place
+
+    before = set(threading.enumerate())
+    with corepool.Pool(2) as pool, corepool.Pool(2, backend="auto") as auto:
+        assert pool.starmap(divmod, [(7, 2)] * 50) == [(3, 1)] * 50
+        stream = pool.imap(abs, range(10_000))
+        assert next(stream) == 0
+        assert auto.map(abs, range(100)) == list(range(100))
+        started = {thread.name for thread in set(threading.enumerate()) - before}
+        stream.close()
+    # Thread workers (``auto`` may choose threads) run user code: rightly not among them.
+    engine = {name for name in started if not name.startswith("corepool-worker-")}
+    assert "corepool-dispatcher" in engine
+    assert engine <= _in_place._ENGINE_THREADS, engine - _in_place._ENGINE_THREADS

@@ -16,7 +16,8 @@ forked child still gets its own copy: a pickled copy's behaviour, without the co
 
 Only where nothing can be lost, so only when all of these hold (else the copy as before):
 
-* Linux, glibc's ``malloc``, and a buffer of at least ``MIN_BYTES`` that is the whole of one
+* Linux, glibc's ``malloc``, and a writable contiguous buffer (of at least
+  ``array_transport.IN_PLACE_BYTES``) that is the whole of one
   allocation glibc made with its own ``mmap`` (its chunk header says so, and ``/proc/self/maps``
   shows private writable memory there, anonymous or already one of our segments): its pages hold
   nothing else, and ``free`` ends with ``munmap``, which ends the segment's mapping too.
@@ -24,7 +25,7 @@ Only where nothing can be lost, so only when all of these hold (else the copy as
   which a private file mapping reads the file again instead of zeros.
 * Nobody can write the array meanwhile: a write between a piece's copy and its new mapping
   would be lost.  The caller waits for the call (``Pool.map``, ``Pool.starmap``) and no other
-  thread runs but corepool's own (``caller_alone``).
+  thread runs but corepool's own (``_caller_alone``).
 """
 
 from __future__ import annotations
@@ -36,11 +37,7 @@ import os
 import sys
 import threading
 
-__all__ = ["MIN_BYTES", "InPlace", "caller_alone", "find"]
-
-MIN_BYTES = 16 << 20
-"""Smaller arrays are copied as before: the ~1 ms of reading ``/proc/self/maps`` is then a
-noticeable part of the call, and the memory saved small."""
+__all__ = ["InPlace", "layout"]
 
 _PAGE = mmap.PAGESIZE
 _WORD = ctypes.sizeof(ctypes.c_size_t)
@@ -64,10 +61,8 @@ _ENGINE_THREADS = frozenset(
 )
 
 
-def caller_alone(caller: int | None) -> bool:
+def _caller_alone(caller: int) -> bool:
     """Whether thread ``caller`` (waiting for its call) is the only one besides corepool's."""
-    if caller is None:
-        return False
     return all(
         thread.ident == caller or thread.name in _ENGINE_THREADS for thread in threading.enumerate()
     )
@@ -104,10 +99,16 @@ class InPlace:
             raise OSError(error, f"mapping an array's pages from its segment: {os.strerror(error)}")
 
 
-def find(address: int, nbytes: int) -> InPlace | None:
-    """The array's layout if its pages may be mapped from a segment (see the module), else None."""
-    if not sys.platform.startswith("linux") or nbytes < MIN_BYTES or not _glibc_malloc():
+def layout(data: memoryview, waiting_caller: int) -> InPlace | None:
+    """How ``data``'s pages may be mapped from a segment, while thread ``waiting_caller`` waits
+    for its call; None where they may not (see the module)."""
+    if data.readonly or not data.c_contiguous or not _caller_alone(waiting_caller):
         return None
+    if not sys.platform.startswith("linux") or not _glibc_malloc():
+        return None
+    probe = ctypes.c_char.from_buffer(data)
+    address, nbytes = ctypes.addressof(probe), data.nbytes
+    del probe  # releases the export; the address stays valid while ``data`` is alive
     chunk = address - _HEADER
     if chunk % _PAGE:
         return None  # not the start of an allocation glibc mmapped (a view, another allocator)

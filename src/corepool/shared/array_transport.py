@@ -47,7 +47,6 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from corepool.shared import _in_place
     from corepool.shared.memory import Segment
 
 # The segment machinery (``memory``, ``_argument_maps``, the janitor's client: ~20 ms of imports)
@@ -67,6 +66,11 @@ __all__ = [
 LARGE_BUFFER_BYTES = 1 << 20
 """Buffers of at least this many bytes travel through shared memory.  Below ~1 MiB the channel
 is as fast as making, mapping and removing a segment (benchmarks/results/numpy.md)."""
+
+IN_PLACE_BYTES = 16 << 20
+"""Arguments of at least this many bytes may be shared where they lie (``_in_place``); smaller
+ones are copied: reading ``/proc/self/maps`` (~1 ms) is then a noticeable part of the call, and
+the memory saved small."""
 
 _PROTOCOL = 5
 
@@ -185,28 +189,16 @@ def _copy_to_segment(data: memoryview, waiting_caller: int | None = None) -> tup
     # a SIGBUS in a process that touches the memory later.
     from corepool.shared.memory import Segment
 
-    layout = _shared_in_place(data, waiting_caller) if waiting_caller is not None else None
+    layout = None
+    if waiting_caller is not None and data.nbytes >= IN_PLACE_BYTES:
+        from corepool.shared import _in_place  # with ctypes (~2 ms): only for a large array
+
+        layout = _in_place.layout(data, waiting_caller)
     if layout is None:
         return Segment.create(data.nbytes, reserve=True, content=data), 0
     content = memoryview(layout.content).cast("B")
     segment = Segment.create(content.nbytes, reserve=True, content=content, copied=layout.remap)
     return segment, layout.offset
-
-
-def _shared_in_place(data: memoryview, waiting_caller: int) -> _in_place.InPlace | None:
-    import ctypes  # ~2 ms, and only for a large array: not in every worker and first pool
-
-    from corepool.shared import _in_place
-
-    if data.nbytes < _in_place.MIN_BYTES or data.readonly or not data.c_contiguous:
-        return None
-    if not _in_place.caller_alone(waiting_caller):
-        return None
-    probe = ctypes.c_char.from_buffer(data)
-    try:
-        return _in_place.find(ctypes.addressof(probe), data.nbytes)
-    finally:
-        del probe
 
 
 # ------------------------------------------------------------------------------ arguments
