@@ -9,6 +9,7 @@ import pytest
 
 import corepool
 from support import tasks
+from support.waiting import wait_until
 
 
 def test_tiny_tasks_travel_in_few_chunks(pool: corepool.Pool) -> None:
@@ -38,6 +39,12 @@ def test_imap_of_tiny_tasks_is_chunked_too(pool: corepool.Pool) -> None:
 
 def test_work_spreads_over_all_workers(make_pool: Callable[..., corepool.Pool]) -> None:
     pool = make_pool(2)
+    # A worker still starting gets no chunk (a ready one takes the work instead), so on a slow
+    # machine one worker could finish a quick map alone; this test is about chunk sizes.
+    wait_until(
+        lambda: all(worker.state != "starting" for worker in pool.statistics().workers),
+        what="both workers started",
+    )
     pool.map(tasks.square, range(10_000))
     stats = pool.statistics()
     # Chunks are capped at len / (workers * 4), so both workers get some.
