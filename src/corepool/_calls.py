@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import multiprocessing.context
 from collections.abc import Callable, Iterable
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal
 
-# The processes backend is imported with the front doors rather than by the registry at the first
-# pool: the first pool then costs what every later one does (~24 ms of imports otherwise land
-# inside a pool's start-up; benchmarks/ times start-up and reports imports apart).  The threads
-# backend is left to the registry: a program of process pools never needs it (~5 ms).
 from corepool._backends import processes as _processes  # noqa: F401
 from corepool._backends.base import BackendOptions
 from corepool._backends.registry import create_backend
 from corepool._engine.engine import Engine
 from corepool._engine.limits import WorkerLimits, parse_memory
 from corepool._engine.tasks import TaskOptions
+
+# The processes backend is imported with the front doors rather than by the registry at the first
+# pool: the first pool then costs what every later one does (~24 ms of imports otherwise land
+# inside a pool's start-up; benchmarks/ times start-up and reports imports apart).  The threads
+# backend is left to the registry: a program of process pools never needs it (~5 ms).
+from corepool._record import Record
 from corepool._size_checks import check_size
 from corepool._wire.rebuild import Flavour
 from corepool.settings import DEFAULT_SETTINGS, Settings
@@ -23,7 +25,7 @@ from corepool.settings import DEFAULT_SETTINGS, Settings
 NativeThreads = int | Literal["auto"] | None
 
 
-class CallDefaults(NamedTuple):
+class CallDefaults(Record):
     """Pool-wide defaults for per-call options."""
 
     timeout: float | None = None

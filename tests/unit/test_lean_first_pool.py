@@ -47,7 +47,13 @@ NOT_ON_THE_FIRST_POOLS_PATH = (
     "corepool._backends.interpreters",
     "corepool._backends.threads",
     "corepool._engine.progress_sink",
+    "corepool._wire.initializer",
     "corepool._wire.main_script",
+    # the worker's side: the zygote imports it after its fork, on another core (_worker/boot.py)
+    "corepool._worker.process_main",
+    "corepool._worker.runner",
+    "corepool._worker.spawned",
+    "corepool.worker_context",
     "corepool.cli",
     "corepool.insights.progress",
     "corepool.insights.report",

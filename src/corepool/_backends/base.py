@@ -58,7 +58,9 @@ from __future__ import annotations
 import enum
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+from corepool._record import Record
 
 if TYPE_CHECKING:
     import multiprocessing.context
@@ -68,10 +70,11 @@ if TYPE_CHECKING:
     from corepool.settings import Settings
 
 
-# The records below are ``NamedTuple``s rather than frozen dataclasses: as frozen and as typed, but
-# ~0.2 ms each to define instead of ~1 ms (and ``dataclasses`` with ``inspect``, ~5-12 ms, need
-# not be imported at all): the first pool pays the import (benchmarks/start_first).
-class Capabilities(NamedTuple):
+# The records below are ``Record``s (``typing.NamedTuple``s to the type checker) rather than frozen
+# dataclasses: as frozen and as typed, but ~0.02 ms each to define instead of ~1 ms (and
+# ``dataclasses`` with ``inspect``, ~5-12 ms, need not be imported at all): the first pool pays
+# the import (benchmarks/start_first).
+class Capabilities(Record):
     """What a backend can do; the engine reads these where they matter."""
 
     name: str
@@ -83,7 +86,7 @@ class Capabilities(NamedTuple):
     pickled, and a worker's memory can be measured (``max_memory_per_worker``)."""
 
 
-class BackendOptions(NamedTuple):
+class BackendOptions(Record):
     """A front door's validated arguments for building a backend (see ``registry.create``)."""
 
     size: int
@@ -114,7 +117,7 @@ class Phase(enum.Enum):
     """Every item ran; writing (pickling) the result of ``WorkerPosition.item``."""
 
 
-class WorkerPosition(NamedTuple):
+class WorkerPosition(Record):
     chunk_id: int
     """The chunk the worker marked last (0 before its first)."""
     phase: Phase
@@ -211,7 +214,7 @@ class Outcome(ABC):
         """The chunk's results (``None`` where failed) and its errors by offset."""
 
 
-class ChunkFinished(NamedTuple):
+class ChunkFinished(Record):
     chunk_id: int
     outcome: Outcome
     seconds: float

@@ -30,7 +30,7 @@ import pickle
 import threading
 import time
 import uuid
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from corepool._backends.base import (
     Backend,
@@ -56,6 +56,7 @@ from corepool._backends.dask_task import (
     host_identity,
     run_chunk,
 )
+from corepool._record import Record
 from corepool._wire import serialization
 from corepool._wire.rebuild import Flavour, local_error, rebuild
 from corepool._wire.remote_error import Stage
@@ -74,7 +75,7 @@ def create(options: BackendOptions) -> DaskBackend:
     return DaskBackend(client, owned, options)
 
 
-class DaskJob(NamedTuple):
+class DaskJob(Record):
     """A job as this backend keeps it (``job.payload``)."""
 
     function: bytes
@@ -85,7 +86,7 @@ class DaskJob(NamedTuple):
     """The large arrays the function holds (a ``partial`` of an array, say)."""
 
 
-class DaskItems(NamedTuple):
+class DaskItems(Record):
     """A chunk as this backend keeps it (``chunk.payload``)."""
 
     items: bytes | tuple[bytes, ...]

@@ -24,8 +24,9 @@ import socket
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, NamedTuple
+from typing import Any
 
+from corepool._record import Record
 from corepool._wire.messages import CallStyle
 from corepool._wire.remote_error import RemoteError, Stage, capture
 from corepool._worker import progress
@@ -45,7 +46,7 @@ class NotOnThisHostError(RuntimeError):
     """A corepool shared-memory object reached a Dask worker on another host."""
 
 
-class DaskCall(NamedTuple):
+class DaskCall(Record):
     """One chunk, as ``run_chunk`` receives it (Dask pickles it; it holds only bytes and ids)."""
 
     pool: str
@@ -59,7 +60,7 @@ class DaskCall(NamedTuple):
     initializer: bytes | None
 
 
-class DaskDone(NamedTuple):
+class DaskDone(Record):
     results: bytes | tuple[bytes | None, ...]
     """One pickle of the results, or one per result when that failed."""
     errors: dict[int, RemoteError]
@@ -69,7 +70,7 @@ class DaskDone(NamedTuple):
     """The Dask worker's address (statistics)."""
 
 
-class DaskUnreadable(NamedTuple):
+class DaskUnreadable(Record):
     """The worker could not unpickle the item list as a whole (the parent resends it item by
     item), or the function (``function`` is True: the parent sends it by value)."""
 
@@ -77,7 +78,7 @@ class DaskUnreadable(NamedTuple):
     function: bool
 
 
-class DaskInitFailed(NamedTuple):
+class DaskInitFailed(Record):
     """The pool's initializer raised on this Dask worker (it runs once per worker process)."""
 
     error: RemoteError

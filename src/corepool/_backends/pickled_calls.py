@@ -9,16 +9,17 @@ unpacked by ``PackedOutcome`` on the results thread.
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any
 
 from corepool._backends.base import ChunkView, JobView, Outcome
+from corepool._record import Record
 from corepool._wire import serialization
 from corepool._wire.messages import Done, PackedItems
 from corepool._wire.rebuild import Flavour, local_error, rebuild
 from corepool._wire.remote_error import Stage
 
 
-class FunctionPayload(NamedTuple):
+class FunctionPayload(Record):
     """A job's function as this backend keeps it (``job.payload``)."""
 
     blob: bytes

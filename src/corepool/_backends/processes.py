@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import array
 import contextlib
+import importlib
 import multiprocessing
 import multiprocessing.context
 import socket
 from collections.abc import Callable, MutableSequence
 from multiprocessing import heap
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from corepool._backends.base import (
     Backend,
@@ -35,16 +36,17 @@ from corepool._backends.base import (
 )
 from corepool._backends.pickled_calls import pack_function, pack_items, pack_items_isolated
 from corepool._backends.process_worker import ProcessWorker
-from corepool._lifecycle.process_start import unimportable_main_hidden
+from corepool._lifecycle.process_start import WORKER_MODULE, unimportable_main_hidden
 from corepool._lifecycle.start_method import resolve_context, uses_zygote
 from corepool._wire import serialization
-from corepool._wire.initializer import WorkerInitializer
 from corepool._wire.rebuild import Flavour
 from corepool._worker import progress
+from corepool._worker.boot import WorkerBoot, run_worker
 from corepool._worker.native_threads import auto_limit
-from corepool._worker.process_main import WorkerBoot, worker_process_main
-from corepool._worker.spawned import SpawnedWorker
 from corepool.settings import Settings
+
+if TYPE_CHECKING:
+    from corepool._wire.initializer import WorkerInitializer
 
 # Where a failing initializer is logged in the worker: as the standard executors log it.
 _INITIALIZER_LOGGER = {Flavour.CONCURRENT_FUTURES: "concurrent.futures"}
@@ -111,17 +113,11 @@ class ProcessBackend(Backend):
         self._board_view = self._board.create_memoryview().cast("q")
         self._board_view[:] = array.array("q", bytes(self._board_view.nbytes))  # blocks are reused
         self._lifeline_reader, self._lifeline_writer = context.Pipe(duplex=False)
-        self._initializer = (
-            WorkerInitializer(
-                initializer,
-                initargs,
-                by_value=serialization.function_travels_by_value(initializer),
-                pickled_up_front=self._start_method != "fork",
-                log_failures_to=_INITIALIZER_LOGGER.get(flavour),
-            )
-            if initializer is not None
-            else None
-        )
+        self._initializer = _worker_initializer(initializer, initargs, self._start_method, flavour)
+        if self._start_method == "fork":
+            # Every fork of the program inherits the worker's loop only if the program has it;
+            # the zygote, a forkserver and a spawned worker import it themselves (``boot``).
+            importlib.import_module(WORKER_MODULE)
         self._workers: dict[int, ProcessWorker] = {}
 
     # -- submitting thread
@@ -153,11 +149,9 @@ class ProcessBackend(Backend):
             inherited_fds=self._fds_a_fork_inherits(),
         )
         process_class = (
-            SpawnedWorker if self._start_method == "spawn" else self._context.Process  # type: ignore[attr-defined]
+            _spawned_worker() if self._start_method == "spawn" else self._context.Process  # type: ignore[attr-defined]
         )
-        process = process_class(
-            target=worker_process_main, args=(boot,), name=f"corepool-worker-{index}"
-        )
+        process = process_class(target=run_worker, args=(boot,), name=f"corepool-worker-{index}")
         process.daemon = False  # so that a task may start a pool of its own
         hiding = (
             contextlib.nullcontext()
@@ -188,3 +182,28 @@ class ProcessBackend(Backend):
         self._lifeline_writer.close()
         self._lifeline_reader.close()
         self._board_view.release()
+
+
+def _worker_initializer(
+    initializer: Callable[..., object] | None,
+    initargs: tuple[Any, ...],
+    start_method: str,
+    flavour: Flavour,
+) -> WorkerInitializer | None:
+    if initializer is None:
+        return None
+    from corepool._wire.initializer import WorkerInitializer
+
+    return WorkerInitializer(
+        initializer,
+        initargs,
+        by_value=serialization.function_travels_by_value(initializer),
+        pickled_up_front=start_method != "fork",
+        log_failures_to=_INITIALIZER_LOGGER.get(flavour),
+    )
+
+
+def _spawned_worker() -> type[multiprocessing.process.BaseProcess]:
+    from corepool._worker.spawned import SpawnedWorker
+
+    return SpawnedWorker

@@ -1,11 +1,10 @@
 """When a worker is retired and replaced: after so many tasks, or above so much memory."""
 
-# No ``from __future__ import annotations`` here: typing.NamedTuple compiles a ForwardRef
-# for each field given as a string; dropped in the five modules that allowed it, that was
-# ~1.5 ms of every program's first pool (benchmarks/start_first).
+from __future__ import annotations
 
 import re
-from typing import NamedTuple
+
+from corepool._record import Record
 
 _UNITS = {
     "": 1,
@@ -23,7 +22,7 @@ _UNITS = {
 _SIZE = r"^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*$"
 
 
-class WorkerLimits(NamedTuple):
+class WorkerLimits(Record):
     max_tasks: int | None = None
     """Retire a worker after it completed this many tasks (``maxtasksperchild``)."""
     max_memory: int | None = None

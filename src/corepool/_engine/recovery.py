@@ -22,11 +22,12 @@ from __future__ import annotations
 
 import enum
 import signal
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 from corepool import errors
 from corepool._backends.base import Phase, WorkerPosition
 from corepool._engine.tasks import Chunk
+from corepool._record import Record
 from corepool.errors import TaskTimeoutError
 
 if TYPE_CHECKING:
@@ -40,7 +41,7 @@ class LossKind(enum.Enum):
     CANCEL = "cancel"
 
 
-class Loss(NamedTuple):
+class Loss(Record):
     """How a worker was lost."""
 
     kind: LossKind
@@ -79,7 +80,7 @@ class LossWitness:
 
 
 class Recovery:
-    # A plain class, as ``Loss`` is a NamedTuple: no dataclass to define at the first pool.
+    # A plain class, as ``Loss`` is a ``Record``: no dataclass to define at the first pool.
     __slots__ = ("failed", "requeue")
 
     def __init__(

@@ -20,6 +20,7 @@ every worker's exit code still reaches the program.
 from __future__ import annotations
 
 import _signal  # type: ignore[import-not-found]  # signal.py's C half, no stubs
+import importlib
 import os
 import select
 import signal
@@ -28,6 +29,8 @@ import stat
 import struct
 import sys
 from typing import NoReturn
+
+from corepool._lifecycle.process_start import WORKER_MODULE
 
 # More than any Process pickle needs (a worker's boot passes 3: channel, lifeline, board).
 MAX_FDS = 64
@@ -47,6 +50,9 @@ def serve(control: socket.socket, keep: tuple[int, ...], sys_path: list[str]) ->
     try:
         sys.path = sys_path
         wake_r, wake_w = _prepare(control, keep)
+        # The worker's loop, which the program did not import (``_worker/boot.py``): here, on
+        # another core while the program starts its pool, and once for every worker forked.
+        importlib.import_module(WORKER_MODULE)
         _loop(control, wake_r, wake_w)
         code = 0
     except BaseException:  # noqa: BLE001 - reported, then the zygote exits

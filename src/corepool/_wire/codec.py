@@ -1,13 +1,14 @@
 """Messages to and from a worker as plain tuples, so that pickle handles them entirely in C.
 
-A ``NamedTuple`` pickles through Python-level code on both sides (``__getnewargs__`` when
-pickled, its ``__new__`` when unpickled; an enum member through ``Enum.__reduce_ex__``): a
+A message, a ``Record`` (``_record.py``), pickles through Python-level code on both sides
+(``__getnewargs__`` when pickled, its ``__new__`` when unpickled; an enum member through
+``Enum.__reduce_ex__``): a
 ``Call`` with its nested ``FunctionRef`` and ``PackedItems`` took ~15 µs to pickle and ~10 µs to
 unpickle, and a ``Done`` as much the other way; a flat tuple of the same fields ~1.5 µs.  Every
 chunk pays that four times, in the parent's loop thread and in the worker, which with
 ``chunksize=1`` or long single tasks is most of what a chunk costs besides the work itself.
 
-The tuple starts with the message's kind; the receiver rebuilds the ``NamedTuple``s with
+The tuple starts with the message's kind; the receiver rebuilds the records with
 ``tuple.__new__`` (C, no Python-level ``__new__``), so the rest of corepool still reads fields by
 name.  Messages that are rare (``Stop``, ``Ready``, errors) travel the same way, unflattened.
 """

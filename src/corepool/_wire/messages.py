@@ -19,18 +19,17 @@ Every message is pickled as a whole by the sender; payloads that might fail to u
 user's function, arguments and results) travel inside as ``bytes`` so that a bad payload spoils
 only the item it belongs to, never the message.
 
-Messages are ``NamedTuple``s: frozen, typed and read by field name like a frozen dataclass, but
-they pickle to half the bytes and, unlike ``dataclasses`` (with ``inspect``, ~10 ms), cost nothing
-to import in every new worker process (benchmarks/start).
+Messages are records (``_record.Record``, a ``typing.NamedTuple`` to the type checker): frozen,
+typed and read by field name like a frozen dataclass, but they pickle to half the bytes and,
+unlike ``dataclasses`` (with ``inspect``, ~10 ms), cost nothing to import in every new worker
+process (benchmarks/start).
 """
 
-# No ``from __future__ import annotations`` here: typing.NamedTuple compiles a ForwardRef
-# for each field given as a string; dropped in the five modules that allowed it, that was
-# ~1.5 ms of every program's first pool (benchmarks/start_first).
+from __future__ import annotations
 
 import enum
-from typing import NamedTuple
 
+from corepool._record import Record
 from corepool._wire.remote_error import RemoteError
 
 
@@ -45,20 +44,20 @@ class CallStyle(enum.IntEnum):
     """Each item is an argument tuple: ``fn(*item)`` (``starmap``)."""
 
 
-class FunctionDef(NamedTuple):
+class FunctionDef(Record):
     """The function itself, sent the first time a worker needs it; the worker caches it."""
 
     token: int
     blob: bytes
 
 
-class FunctionRef(NamedTuple):
+class FunctionRef(Record):
     """A function the worker already cached under ``token``."""
 
     token: int
 
 
-class PackedItems(NamedTuple):
+class PackedItems(Record):
     """A list of values on the wire.
 
     ``bulk`` is the pickle of the whole list (with ``None`` at isolated positions), or ``None``
@@ -72,7 +71,7 @@ class PackedItems(NamedTuple):
     """Never mutated; ``None`` when nothing is isolated."""
 
 
-class Call(NamedTuple):
+class Call(Record):
     chunk_id: int
     function: FunctionDef | FunctionRef
     style: CallStyle
@@ -83,21 +82,21 @@ class Call(NamedTuple):
     """Record when each item starts (needed only for per-task timeouts)."""
 
 
-class Stop(NamedTuple):
+class Stop(Record):
     """Finish and exit."""
 
     reason: str = "stop"
 
 
-class Ready(NamedTuple):
+class Ready(Record):
     pid: int
 
 
-class InitFailed(NamedTuple):
+class InitFailed(Record):
     error: RemoteError
 
 
-class Done(NamedTuple):
+class Done(Record):
     chunk_id: int
     results: PackedItems
     errors: dict[int, RemoteError]
@@ -115,12 +114,12 @@ class Done(NamedTuple):
     machine, ``_worker/cpu_clock.py``): not waiting, so left out of the CPU share."""
 
 
-class CallUnreadable(NamedTuple):
+class CallUnreadable(Record):
     chunk_id: int
     error: RemoteError
 
 
-class FunctionUnreadable(NamedTuple):
+class FunctionUnreadable(Record):
     """The worker could not unpickle the chunk's function, so it ran none of the items."""
 
     chunk_id: int

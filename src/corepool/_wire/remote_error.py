@@ -6,13 +6,12 @@ type name, message and formatted traceback, so that nothing is lost when the exc
 cannot make the trip.
 """
 
-# No ``from __future__ import annotations`` here: typing.NamedTuple compiles a ForwardRef
-# for each field given as a string; dropped in the five modules that allowed it, that was
-# ~1.5 ms of every program's first pool (benchmarks/start_first).
+from __future__ import annotations
 
 import enum
 import pickle
-from typing import NamedTuple
+
+from corepool._record import Record
 
 
 class Stage(str, enum.Enum):
@@ -26,7 +25,7 @@ class Stage(str, enum.Enum):
     INITIALIZER = "running the initializer"
 
 
-class RemoteError(NamedTuple):
+class RemoteError(Record):
     stage: Stage
     type_name: str
     message: str

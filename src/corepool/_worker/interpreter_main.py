@@ -28,9 +28,10 @@ import pickle
 import sys
 import time
 from collections.abc import Callable, MutableSequence
-from typing import Any, NamedTuple
+from typing import Any
 
 from corepool import worker_context as context
+from corepool._record import Record
 from corepool._wire import codec, serialization
 from corepool._wire.messages import (
     Call,
@@ -59,7 +60,7 @@ _EXTENSION_HINT = (
 )
 
 
-class InterpreterBoot(NamedTuple):
+class InterpreterBoot(Record):
     """What a new subinterpreter receives (every field shareable between interpreters)."""
 
     worker_index: int

@@ -19,8 +19,7 @@ import socket
 import time
 from collections.abc import Callable, MutableSequence
 from functools import partial
-from multiprocessing.connection import Connection
-from typing import Any, NamedTuple
+from typing import Any
 
 from corepool import worker_context as context
 from corepool._lifecycle.interrupted_imports import forget_interrupted_imports
@@ -41,25 +40,11 @@ from corepool._wire.messages import (
 )
 from corepool._wire.remote_error import RemoteError, Stage, capture
 from corepool._worker import progress
+from corepool._worker.boot import WorkerBoot
 from corepool._worker.cpu_clock import RunQueueClock
 from corepool._worker.lifeline import EXIT_PARENT_GONE, watch_parent
 from corepool._worker.memory import resident_memory
 from corepool._worker.runner import run_items
-
-
-class WorkerBoot(NamedTuple):
-    """What a new worker process receives (pickled by ``multiprocessing``)."""
-
-    worker_index: int
-    channel: socket.socket
-    lifeline: Connection
-    board: Any  # multiprocessing.heap.BufferWrapper of int64s, ROW_SIZE per worker
-    initializer: WorkerInitializer | None
-    native_threads: int | None
-    measure_memory: bool
-    """Report resident memory after each chunk (the pool has a memory limit)."""
-    inherited_fds: tuple[int, ...]
-    """Parent-side descriptors a forked child inherits and must close (empty unless fork)."""
 
 
 def worker_process_main(boot: WorkerBoot) -> None:
