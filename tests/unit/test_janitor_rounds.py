@@ -39,7 +39,6 @@ def test_a_socket_closed_earlier_in_the_round_is_skipped() -> None:
     assert list(janitor.connections.values()) == [ours_syncing]
     syncing.close()
     ours_syncing.close()
-    janitor.selector.close()
     listener.close()
     os.unlink(path)
     os.rmdir(os.path.dirname(path))

@@ -27,7 +27,11 @@ sockets is what makes cleanup survive crashes.  A name is unlinked when
 When the last connection closes, the janitor unlinks whatever is left and exits.
 
 This file runs as a script (``python -I -S _janitor.py ADDRESS``) and imports only the standard
-library, so it starts in ~15 ms and cannot be broken by the user's environment.  It never prints
+library's C modules (``_socket``, ``select``, ``_signal``, ``_struct``): the Python wrappers
+around them (``socket``, ``selectors``, ``signal``, ``contextlib``, with ``enum`` and
+``collections``) took ~16 ms of its start, which the first shared object of every program (a
+large task argument, a Lock, a Dict) waits for.  So it starts in about the time of a bare
+interpreter and cannot be broken by the user's environment.  It never prints
 in normal operation; the readiness line goes to stdout, which the starter reads and closes.
 
 Messages are ASCII, one per datagram: ``<verb> <name> [<arg>]``.
@@ -50,13 +54,12 @@ Messages are ASCII, one per datagram: ``<verb> <name> [<arg>]``.
 
 from __future__ import annotations
 
-import contextlib
+import _signal  # type: ignore[import-not-found]  # signal.py's C half, no stubs
+import _socket
 import os
-import selectors
-import signal
-import socket
-import struct
+import select
 import sys
+from _struct import Struct
 
 # A process that started a janitor gets 30 s to connect; longer means it died on the way.
 _FIRST_CONNECTION_TIMEOUT = 30.0
@@ -75,8 +78,10 @@ def _unlink(name: str, prefix: str) -> None:
     if name.startswith("/" + prefix) and "/" not in name[1:]:
         import importlib
 
-        with contextlib.suppress(OSError, ValueError):  # gone already, or not a valid name
+        try:
             importlib.import_module("_posixshmem").shm_unlink(name)
+        except (OSError, ValueError):  # gone already, or not a valid name
+            pass
         return
     base = os.path.basename(name)
     if os.path.isabs(name) and base.startswith(prefix) and base.endswith(STORE_SUFFIX):
@@ -91,10 +96,14 @@ def _remove_directory(path: str) -> None:
         return  # gone already (its owner removed it), or not a directory
     for entry in entries:
         if not entry.is_dir(follow_symlinks=False):
-            with contextlib.suppress(OSError):
+            try:
                 os.unlink(entry.path)
-    with contextlib.suppress(OSError):
+            except OSError:
+                pass
+    try:
         os.rmdir(path)
+    except OSError:
+        pass
 
 
 class Registry:
@@ -220,12 +229,13 @@ class Registry:
 _BETWEEN_TWO_NAMES = {"L": Registry.link, "K": Registry.keep, "k": Registry.let_go}
 """The verbs that relate two names (``L child parent``, ``K store name``, ``k store name``)."""
 
-_PEER_CREDENTIALS = struct.Struct("3i")  # struct ucred: pid, uid, gid
+_PEER_CREDENTIALS = Struct("3i")  # struct ucred: pid, uid, gid
+_ANY_EVENT = select.POLLIN  # hang-ups and errors are always reported too: recv then says which
 
 
-def _same_user(conn: socket.socket) -> bool:
+def _same_user(conn: _socket.socket) -> bool:
     try:
-        raw = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, _PEER_CREDENTIALS.size)
+        raw = conn.getsockopt(_socket.SOL_SOCKET, _socket.SO_PEERCRED, _PEER_CREDENTIALS.size)
     except OSError:
         return False
     uid: int = _PEER_CREDENTIALS.unpack(raw)[1]
@@ -233,26 +243,34 @@ def _same_user(conn: socket.socket) -> bool:
 
 
 class Janitor:
-    def __init__(self, listener: socket.socket, prefix: str) -> None:
+    def __init__(self, listener: _socket.socket, prefix: str) -> None:
         self.listener = listener
         self.registry = Registry(prefix)
-        self.selector = selectors.DefaultSelector()
-        self.selector.register(listener, selectors.EVENT_READ)
-        self.connections: dict[int, socket.socket] = {}
+        self.poller = select.poll()
+        self.poller.register(listener.fileno(), _ANY_EVENT)
+        self.connections: dict[int, _socket.socket] = {}
         self.ever_connected = False
 
     def run(self) -> None:
         while True:
-            events = self.selector.select(self._wait_limit())
-            if not events and (not self.ever_connected or not self.connections):
+            ready = self._ready(self._wait_limit())
+            if not ready and (not self.ever_connected or not self.connections):
                 break  # nobody came: the starter died, or a pickle in flight was never used
-            for key, _ in events:
-                self._on_readable(key.fileobj)  # type: ignore[arg-type]
+            for sock in ready:
+                self._on_readable(sock)
             self.registry.sweep()
             idle = self.ever_connected and not self.connections and not self._accept_pending()
             if idle and not self.registry.has_in_flight():
                 break
         self.registry.forget_all()
+
+    def _ready(self, timeout: float | None) -> list[_socket.socket]:
+        """The sockets with something to read (or closed), as objects: a socket closed while
+        this batch is handled then shows ``fileno() == -1``, and an fd number it frees and a new
+        connection reuses is not mistaken for the old one."""
+        events = self.poller.poll(None if timeout is None else timeout * 1000)
+        sockets = {self.listener.fileno(): self.listener, **self.connections}
+        return [sockets[fd] for fd, _ in events if fd in sockets]
 
     def _wait_limit(self) -> float | None:
         if not self.ever_connected:
@@ -271,7 +289,7 @@ class Janitor:
             self.listener.setblocking(True)
         return True
 
-    def _on_readable(self, sock: socket.socket) -> None:
+    def _on_readable(self, sock: _socket.socket) -> None:
         if sock.fileno() < 0:
             # Closed earlier in this round: a sync request handled first read its EOF.  Its
             # event was still in the batch; closing it again crashed the janitor (CI, 3.11).
@@ -292,22 +310,24 @@ class Janitor:
             pass
 
     def _accept(self) -> None:
-        conn, _ = self.listener.accept()
+        # socket.socket.accept's C half (not in the stubs): a bare fd
+        fd, _ = self.listener._accept()  # type: ignore[attr-defined]
+        conn = _socket.socket(fileno=fd)
         if not _same_user(conn):
             conn.close()
             return
-        self.connections[conn.fileno()] = conn
-        self.selector.register(conn, selectors.EVENT_READ)
+        self.connections[fd] = conn
+        self.poller.register(fd, _ANY_EVENT)
         self.ever_connected = True
 
-    def _close(self, sock: socket.socket) -> None:
+    def _close(self, sock: _socket.socket) -> None:
         fd = sock.fileno()
-        self.selector.unregister(sock)
+        self.poller.unregister(fd)
         self.connections.pop(fd, None)
         self.registry.disconnect(fd)
         sock.close()
 
-    def _handle(self, sock: socket.socket, words: list[str]) -> None:
+    def _handle(self, sock: _socket.socket, words: list[str]) -> None:
         registry, conn = self.registry, sock.fileno()
         verb, args = (words[0], words[1:]) if words else ("", [])
         if verb in ("C", "H") and args:
@@ -333,23 +353,25 @@ class Janitor:
         elif verb == "S":
             self._sync(sock)
 
-    def _sync(self, sock: socket.socket) -> None:
+    def _sync(self, sock: _socket.socket) -> None:
         # Process whatever else is already readable (connections that closed just before this
         # request, messages from other processes), so ``ok`` means "all that happened before".
         # Loop: a connection accepted in one round may already hold messages and its EOF.
         while True:
-            ready = [key.fileobj for key, _ in self.selector.select(0) if key.fileobj is not sock]
+            ready = [other for other in self._ready(0) if other is not sock]
             if not ready:
                 break
-            for fileobj in ready:
-                self._on_readable(fileobj)  # type: ignore[arg-type]
+            for other in ready:
+                self._on_readable(other)
         self.registry.sweep()
-        with contextlib.suppress(OSError):
+        try:
             sock.send(b"ok")
+        except OSError:
+            pass
 
 
 def main(address: str) -> None:
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    listener = _socket.socket(_socket.AF_UNIX, _socket.SOCK_SEQPACKET)
     try:
         listener.bind("\0" + address)
     except OSError:  # another process of the tree started the janitor just before us
@@ -360,10 +382,10 @@ def main(address: str) -> None:
     if os.fork() != 0:  # detach: the starter reaps the first child, init adopts the janitor
         os._exit(0)
     os.setsid()
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    _signal.signal(_signal.SIGINT, _signal.SIG_IGN)
+    _signal.signal(_signal.SIGHUP, _signal.SIG_IGN)
     janitor = Janitor(listener, f"cp-{address.rsplit('-', 1)[-1]}-")
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    _signal.signal(_signal.SIGTERM, lambda *_: sys.exit(0))
     sys.stdout.write("ready\n")
     sys.stdout.flush()
     devnull = os.open(os.devnull, os.O_WRONLY)
