@@ -26,12 +26,10 @@ sockets is what makes cleanup survive crashes.  A name is unlinked when
 
 When the last connection closes, the janitor unlinks whatever is left and exits.
 
-This file runs as a script (``python -I -S _janitor.py ADDRESS``) and imports only the standard
-library's C modules (``_socket``, ``select``, ``_signal``, ``_struct``): the Python wrappers
-around them (``socket``, ``selectors``, ``signal``, ``contextlib``, with ``enum`` and
-``collections``) took ~16 ms of its start, which the first shared object of every program (a
-large task argument, a Lock, a Dict) waits for.  So it starts in about the time of a bare
-interpreter and cannot be broken by the user's environment.  It never prints
+This file runs as a script (``python -I -S _janitor.py ADDRESS``) and imports only C modules of
+the standard library (their Python wrappers, with ``enum`` and ``collections``, took ~16 ms of
+the start that every program's first shared object waits for): it starts in about a bare
+interpreter's time and cannot be broken by the user's environment.  It never prints
 in normal operation; the readiness line goes to stdout, which the starter reads and closes.
 
 Messages are ASCII, one per datagram: ``<verb> <name> [<arg>]``.
@@ -265,9 +263,8 @@ class Janitor:
         self.registry.forget_all()
 
     def _ready(self, timeout: float | None) -> list[_socket.socket]:
-        """The sockets with something to read (or closed), as objects: a socket closed while
-        this batch is handled then shows ``fileno() == -1``, and an fd number it frees and a new
-        connection reuses is not mistaken for the old one."""
+        """Sockets with something to read, as objects (as ``selectors`` gave them): one closed
+        during the batch shows ``fileno() == -1``, never a new connection reusing its fd."""
         events = self.poller.poll(None if timeout is None else timeout * 1000)
         sockets = {self.listener.fileno(): self.listener, **self.connections}
         return [sockets[fd] for fd, _ in events if fd in sockets]
