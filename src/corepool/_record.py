@@ -91,10 +91,12 @@ def _field_names(namespace: dict[str, Any]) -> tuple[str, ...]:
 
 def _constructor(name: str, fields: tuple[str, ...], defaults: dict[str, Any]) -> Any:
     count = len(fields)
+    tail = tuple(defaults.values())  # the defaults of the last fields, in order
+    required = count - len(tail)
 
     def __new__(cls: type, *args: Any, **kwargs: Any) -> Any:
-        if not kwargs and len(args) == count:
-            return tuple.__new__(cls, args)
+        if not kwargs and required <= len(args) <= count:  # how messages are built, per chunk
+            return tuple.__new__(cls, args + tail[len(args) - required :])
         if len(args) > count:
             raise TypeError(f"{name}() takes {count} arguments but {len(args)} were given")
         values = list(args)
