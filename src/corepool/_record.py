@@ -32,9 +32,6 @@ except ImportError:  # pragma: no cover - another Python implementation
         return property(itemgetter(index), doc=doc)
 
 
-_RESERVED = frozenset({"__new__", "__init__", "__slots__", "__getnewargs__", "_fields"})
-
-
 class _RecordMeta(type):
     def __new__(mcs, name: str, bases: tuple[type, ...], namespace: dict[str, Any]) -> Any:
         if not any(isinstance(base, _RecordMeta) for base in bases):  # Record itself
@@ -59,20 +56,21 @@ def _build(name: str, namespace: dict[str, Any]) -> type:
         elif defaults:
             raise TypeError(f"{name}: field {field!r} without a default follows one with a default")
         namespace[field] = _tuplegetter(index, f"Alias for field number {index}")
-    clash = _RESERVED & namespace.keys()
-    if clash:
+    made = {
+        "__slots__": (),
+        "__new__": _constructor(name, fields, defaults),
+        "__getnewargs__": _getnewargs,
+        "__match_args__": fields,
+        "_fields": fields,
+        "_field_defaults": defaults,
+        "_make": classmethod(_make),
+        "_replace": _replace,
+        "_asdict": _asdict,
+    }
+    clash = (made.keys() | {"__init__"}) & namespace.keys()
+    if clash:  # as typing.NamedTuple, which refuses to let a class body overwrite them
         raise TypeError(f"{name}: a Record cannot define {', '.join(sorted(clash))}")
-    namespace.update(
-        __slots__=(),
-        __new__=_constructor(name, fields, defaults),
-        __getnewargs__=_getnewargs,
-        __match_args__=fields,
-        _fields=fields,
-        _field_defaults=defaults,
-        _make=classmethod(_make),
-        _replace=_replace,
-        _asdict=_asdict,
-    )
+    namespace.update(made)
     namespace.setdefault("__repr__", _repr)
     namespace.setdefault("__doc__", f"{name}({', '.join(fields)})")
     return type(name, (tuple,), namespace)

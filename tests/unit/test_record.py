@@ -122,6 +122,14 @@ def test_definitions_namedtuple_refuses_are_refused() -> None:
             def __init__(self) -> None:
                 pass
 
+    with pytest.raises(TypeError, match="cannot define _replace"):
+
+        class OwnReplace(Record):
+            a: int
+
+            def _replace(self, **changes: Any) -> OwnReplace:  # type: ignore[override]
+                return self
+
     with pytest.raises(TypeError, match="derives from Record alone"):
 
         class Mixed(Record, dict):  # type: ignore[misc]

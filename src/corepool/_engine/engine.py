@@ -280,6 +280,10 @@ class Engine:
 
     def _terminate_on_loop(self, sinks: list[Sink], error: BaseException | None) -> None:
         self._dispatcher.terminate(error)
+        # A stream stays listed until its feeder thread reports, which may come after its last
+        # outcome: no error is made for it then (``termination_error`` imports
+        # ``concurrent.futures``, which a program of Pools never loads otherwise).
+        sinks = [sink for sink in sinks if not sink.settled]
         if sinks:
             error = error or termination_error()
             for sink in sinks:

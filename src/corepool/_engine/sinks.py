@@ -54,6 +54,12 @@ class Sink(ABC):
     def cancel(self, error: BaseException) -> None:
         """The pool went away before every outcome arrived: fail whatever is still open."""
 
+    @property
+    def settled(self) -> bool:
+        """Every outcome arrived (never true again once false, read without a lock: a stale
+        read only says "not yet", and a cancel of a settled sink does nothing)."""
+        return False
+
     def abandon(self) -> None:  # noqa: B027 - only sinks that hold something care
         """The caller cancelled the call or stopped reading its results; nothing more is
         expected (outcomes may still arrive and are ignored)."""
@@ -164,6 +170,10 @@ class ListSink(Sink):
     def cancel(self, error: BaseException) -> None:
         self._fail(error)
 
+    @property
+    def settled(self) -> bool:
+        return self._finished
+
     def _fail(self, error: BaseException) -> None:
         with self._lock:
             if self._finished:
@@ -212,6 +222,7 @@ class StreamSink(Sink):
         self._total: int | None = None
         self._input_error: BaseException | None = None
         self._cancel_error: BaseException | None = None
+        self._delivered = 0
         # Consumer side: guarded by the consumer lock (one consumer at a time).
         self._consumer = threading.Lock()
         self._values: list[Any] = []
@@ -225,6 +236,7 @@ class StreamSink(Sink):
         if not values:
             return
         with self._condition:
+            self._delivered += len(values)
             if self._ordered:
                 self._by_start[start] = (values, errors)
             else:
@@ -246,6 +258,10 @@ class StreamSink(Sink):
         with self._condition:
             self._cancel_error = error
             self._condition.notify_all()
+
+    @property
+    def settled(self) -> bool:
+        return self._total is not None and self._delivered >= self._total
 
     # -- consumer side (user thread)
 

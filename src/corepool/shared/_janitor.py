@@ -266,8 +266,8 @@ class Janitor:
         """Sockets with something to read, as objects (as ``selectors`` gave them): one closed
         during the batch shows ``fileno() == -1``, never a new connection reusing its fd."""
         events = self.poller.poll(None if timeout is None else timeout * 1000)
-        sockets = {self.listener.fileno(): self.listener, **self.connections}
-        return [sockets[fd] for fd, _ in events if fd in sockets]
+        listening = self.listener.fileno()
+        return [self.listener if fd == listening else self.connections[fd] for fd, _ in events]
 
     def _wait_limit(self) -> float | None:
         if not self.ever_connected:
