@@ -181,7 +181,7 @@ class Dispatcher:
 
     def _assign(self, slot: Slot, chunk: Chunk) -> None:
         assert slot.worker is not None
-        slot.chunk = chunk
+        self._workers.set_chunk(slot, chunk)
         slot.running_seconds = queueing.queueable_seconds(chunk, self._queue_seconds)
         slot.assigned_ns = time.monotonic_ns()
         self._recorder.assigned(slot.index)
@@ -189,7 +189,8 @@ class Dispatcher:
         slot.worker.run(chunk)
 
     def _clear_chunk(self, slot: Slot) -> Chunk | None:
-        chunk, slot.chunk, slot.running_seconds = slot.chunk, None, None
+        chunk, slot.running_seconds = slot.chunk, None
+        self._workers.set_chunk(slot, None)
         if chunk is not None and slot.stop_reason is None:
             slot.cancel_timer()  # the chunk's timeout check (while stopping: the next step)
         return chunk
@@ -198,7 +199,7 @@ class Dispatcher:
         """The worker answered for its chunk and went on to the next one queued, if any."""
         chunk = queueing.next_queued(slot)
         if chunk is not None:
-            slot.chunk = chunk
+            self._workers.set_chunk(slot, chunk)
             slot.assigned_ns = time.monotonic_ns()
             self._recorder.assigned(slot.index)
 
@@ -358,12 +359,7 @@ class Dispatcher:
         return not self._closing or self._has_work()
 
     def _has_work(self) -> bool:
-        return bool(
-            self._pending
-            or self._rework
-            or self._feeders
-            or any(slot.chunk is not None for slot in self._slots)
-        )
+        return bool(self._pending or self._rework or self._feeders or self._workers.any_holding)
 
     def _maybe_finish(self) -> None:
         if not self._closing or self._finished or (self._has_work() and not self._terminating):
