@@ -89,6 +89,60 @@ def test_no_zygote_where_it_would_not_be_harmless(setup: str) -> None:
     assert str(os.getpid()) not in _values(out, "PARENTS")
 
 
+def test_a_native_pool_that_stops_for_a_fork_does_not_keep_the_zygote_away() -> None:
+    # NumPy's OpenBLAS starts a thread per core at import and joins them in a pthread_atfork
+    # handler: through the fork the program has one thread, so the zygote serves, and its
+    # workers have NumPy without importing it (the forkserver's would import it per worker).
+    pytest.importorskip("numpy")
+    out, _ = _run(
+        """
+        import warnings
+        warnings.simplefilter("error")  # Python 3.12+ warns of a fork that leaves threads
+        import numpy
+        print("THREADS", len(os.listdir("/proc/self/task")), flush=True)
+
+        def product(_):
+            return "numpy" in sys.modules, float((numpy.ones((64, 64)) @ numpy.ones(64))[0])
+
+        with corepool.Pool(2) as pool:
+            print("PARENTS", *parents(pool), flush=True)
+            print("PRODUCT", *set(pool.map(product, range(4), chunksize=1)), flush=True)
+        print("ZYGOTE", ZYGOTE.pid, flush=True)
+        """
+    )
+    if _values(out, "THREADS") == ["1"]:
+        pytest.skip("OpenBLAS started no thread of its own here (one core?)")
+    zygote = _values(out, "ZYGOTE")[0]
+    assert zygote != "None"
+    assert _values(out, "PARENTS") == [zygote]
+    assert _values(out, "PRODUCT") == ["(True,", "64.0)"]
+
+
+def test_a_native_thread_that_lives_through_the_fork_keeps_the_zygote_away() -> None:
+    # A thread the fork does not stop might hold a lock the zygote would then hold forever: the
+    # zygote born that way exits before serving, is reaped, and the forkserver serves.
+    out, _ = _run(
+        """
+        import ctypes, warnings
+        import psutil
+        warnings.simplefilter("error")  # Python 3.12+ warns of a fork that leaves threads
+        libc = ctypes.CDLL(None)
+        thread = ctypes.c_ulong()
+        sleep = ctypes.cast(libc.sleep, ctypes.c_void_p)  # the thread runs sleep(60), no Python
+        assert libc.pthread_create(ctypes.byref(thread), None, sleep, ctypes.c_void_p(60)) == 0
+        with corepool.Pool(2) as pool:
+            print("PARENTS", *parents(pool), flush=True)
+            print("AGAIN", *parents(pool), flush=True)
+        print("ZYGOTE", ZYGOTE.pid, "BORN", ZYGOTE._threads_stayed, flush=True)
+        zombies = [c for c in psutil.Process().children() if c.status() == psutil.STATUS_ZOMBIE]
+        print("ZOMBIES", len(zombies), flush=True)
+        """
+    )
+    assert _values(out, "ZYGOTE") == ["None", "BORN", "True"]  # born, then given up at once
+    assert _values(out, "ZOMBIES") == ["0"]
+    assert str(os.getpid()) not in _values(out, "PARENTS")
+
+
 def test_a_pipe_the_program_holds_is_not_kept_open_by_the_zygote() -> None:
     out, _ = _run(
         """

@@ -12,11 +12,15 @@ program itself gives a server in ~2 ms with the same safety: it is forked at a m
 other thread exists, so it holds no lock another thread had, and every worker is forked from it,
 never from the (by then multi-threaded) program.
 
-The zygote is made only when that is harmless (``may_fork_now``): the program has exactly one
-thread, holds no corepool shared memory (the zygote would hold it for the program's life), and is
-small (the zygote keeps the pages the program had then, for as long as the program runs).
-Otherwise, and where the platform cannot count a process's threads, workers come from
-``multiprocessing``'s forkserver as before.  A program that chooses a start method gets that one
+The zygote is made only when that is harmless (``may_fork_now``): the program has no other
+Python thread, holds no corepool shared memory (the zygote would hold it for the program's life),
+and is small (the zygote keeps the pages the program had then, for as long as the program runs).
+Native threads are judged at the fork itself (``_start``): a library whose thread pool stops for
+a fork (OpenBLAS, NumPy's default BLAS, joins its threads in a ``pthread_atfork`` handler) leaves
+the program with one thread through it, and the zygote serves; a thread that lived through the
+fork might have held a lock the zygote now holds forever, so that zygote exits before doing
+anything, and workers come from ``multiprocessing``'s forkserver, as they do where the platform
+cannot count a process's threads.  A program that chooses a start method gets that one
 (``start_method``); this is only the default.
 """
 
@@ -28,6 +32,7 @@ import select
 import socket
 import sys
 import threading
+import warnings
 from multiprocessing import context as mp_context
 from multiprocessing import popen_fork, reduction, spawn, util
 from typing import Any
@@ -50,6 +55,8 @@ class Zygote:
         self.pid: int | None = None
         self.preparation: dict[str, Any] = {}
         """What ``spawn.prepare`` sets in a worker, as the zygote has it already."""
+        self._threads_stayed = False
+        """A native thread lived through a fork of the program: no zygote while it runs."""
 
     @property
     def running(self) -> bool:
@@ -58,9 +65,17 @@ class Zygote:
     def start_if_harmless(self, max_parent_bytes: int) -> bool:
         """Fork the zygote now if it is not running and ``may_fork_now``; True if it runs."""
         with self._lock:
-            if self._control is None and may_fork_now(max_parent_bytes):
+            if (
+                self._control is None
+                and may_fork_now(max_parent_bytes)
+                and not self._native_threads_stay()
+            ):
                 self._start()
             return self._control is not None
+
+    def _native_threads_stay(self) -> bool:
+        """A native thread lived through the last try, and the program still has one."""
+        return self._threads_stayed and single_thread_count() > 1
 
     def _start(self) -> None:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -69,12 +84,28 @@ class Zygote:
         preparation = _preparation_data("zygote")
         preparation["sys_argv"] = list(preparation["sys_argv"])  # compared later: not the live list
         util._flush_std_streams()  # type: ignore[attr-defined] # or both would print them
-        pid = os.fork()
+        with warnings.catch_warnings():
+            # Python 3.12+ warns after a fork that leaves the parent with other threads; that is
+            # the very case the zygote is given up in below, so the warning would only be noise.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            pid = os.fork()
         if pid == 0:
             ours.close()
             zygote_server.serve(theirs, keep, preparation["sys_path"])
         theirs.close()
+        # Counted right after the fork, as Python counts for its warning: a pool that stops for a
+        # fork is down until its next use, any other native thread is still here.
+        if single_thread_count() != 1:
+            self._give_up_at_birth(ours, pid)
+            return
+        ours.sendall(zygote_server.GO)
         self._control, self.pid, self.preparation = ours, pid, preparation
+
+    def _give_up_at_birth(self, control: socket.socket, pid: int) -> None:
+        """The zygote waits for ``GO`` before anything else: end-of-file ends it at once."""
+        control.close()
+        os.waitpid(pid, 0)  # not left a zombie; it exits as soon as it reads the end-of-file
+        self._threads_stayed = True
 
     def changed_preparation(self, name: str) -> dict[str, Any]:
         """``spawn.get_preparation_data`` for a worker, less what the zygote already has.
@@ -152,8 +183,9 @@ def _preparation_data(name: str) -> dict[str, Any]:
 
 
 def may_fork_now(max_parent_bytes: int) -> bool:
-    """One thread, no corepool shared memory held, and a resident size under the bound."""
-    if threading.active_count() != 1 or single_thread_count() != 1:
+    """No other Python thread, a platform that counts native ones (the fork is judged by them,
+    ``Zygote._start``), no corepool shared memory held, and a resident size under the bound."""
+    if threading.active_count() != 1 or single_thread_count() < 1:
         return False
     if _holds_shared_memory():
         return False

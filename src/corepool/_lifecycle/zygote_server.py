@@ -31,6 +31,10 @@ import sys
 from typing import NoReturn
 
 from corepool._lifecycle.process_start import WORKER_MODULE
+from corepool._worker.native_threads import preload_for_forks
+
+GO = b"Y"
+"""The program's word that the zygote may serve: it was forked with no other thread (``zygote``)."""
 
 # More than any Process pickle needs (a worker's boot passes 3: channel, lifeline, board).
 MAX_FDS = 64
@@ -48,11 +52,15 @@ def serve(control: socket.socket, keep: tuple[int, ...], sys_path: list[str]) ->
     """
     code = 1
     try:
+        # Nothing before the program's word: a native thread may have held a lock at the fork.
+        if control.recv(1) != GO:
+            os._exit(0)
         sys.path = sys_path
         wake_r, wake_w = _prepare(control, keep)
         # The worker's loop, which the program did not import (``_worker/boot.py``): here, on
         # another core while the program starts its pool, and once for every worker forked.
         importlib.import_module(WORKER_MODULE)
+        preload_for_forks()
         _loop(control, wake_r, wake_w)
         code = 0
     except BaseException:  # noqa: BLE001 - reported, then the zygote exits
