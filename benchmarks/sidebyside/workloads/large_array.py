@@ -15,8 +15,9 @@ is the same sum just before the array was made (mpire: the parent alone, its wor
 yet), so *peak - interpreters* is what the array and its transport cost.
 
 NumPy is imported before any pool starts, as a program that passes arrays imports it at its top:
-workers started before the program's first ``import numpy`` import it themselves when their first
-array arrives (~0.1-0.2 s each, in the timed call), while mpire's, forked after, have it.
+workers started before the program's first ``import numpy`` would import it themselves when their
+first array arrives (~0.1-0.2 s each, in the timed call); mpire's, forked after, have it, and so
+do corepool's, forked from its zygote (a fork of the program made at its first pool).
 
 The automatic transport copies the array once into shared memory (the workers existed before
 it, so no fork can share it), and, since ``starmap`` waits and the program has one thread, maps

@@ -12,8 +12,9 @@ and **spawn** elsewhere, on every Python version:
 
 By default the server is the *zygote* (``zygote``): a fork of the program made at its first pool,
 at a moment when the program has one thread, instead of a fresh interpreter (~2 ms instead of
-~85-150 ms on a 2-core machine).  Where that would not be harmless (other threads, corepool
-shared memory held, a large program), ``multiprocessing``'s forkserver serves as before.
+~85-150 ms on a 2-core machine).  Where that would not be harmless (another Python thread, a
+native one that lives through the fork, corepool shared memory held, a large program),
+``multiprocessing``'s forkserver serves as before.
 
 A program chooses another the ways it would with ``multiprocessing``, most specific first:
 
