@@ -104,10 +104,17 @@ def test_a_native_pool_that_stops_for_a_fork_does_not_keep_the_zygote_away() -> 
         def product(_):
             return "numpy" in sys.modules, float((numpy.ones((64, 64)) @ numpy.ones(64))[0])
 
+        def blas_threads(_):
+            from threadpoolctl import threadpool_info
+            pools = threadpool_info()
+            return [lib["num_threads"] for lib in pools if lib["internal_api"] == "openblas"]
+
         with corepool.Pool(2) as pool:
             print("PARENTS", *parents(pool), flush=True)
             print("PRODUCT", *set(pool.map(product, range(4), chunksize=1)), flush=True)
+            print("BLAS", *pool.map(blas_threads, range(2), chunksize=1)[0], flush=True)
         print("ZYGOTE", ZYGOTE.pid, flush=True)
+        print("CORES", len(os.sched_getaffinity(0)), flush=True)
         """
     )
     if _values(out, "THREADS") == ["1"]:
@@ -116,6 +123,8 @@ def test_a_native_pool_that_stops_for_a_fork_does_not_keep_the_zygote_away() -> 
     assert zygote != "None"
     assert _values(out, "PARENTS") == [zygote]
     assert _values(out, "PRODUCT") == ["(True,", "64.0)"]
+    # Capped at cores / workers in each worker, through the pools found once in the zygote.
+    assert _values(out, "BLAS") == [str(max(1, int(_values(out, "CORES")[0]) // 2))]
 
 
 def test_a_native_thread_that_lives_through_the_fork_keeps_the_zygote_away() -> None:
