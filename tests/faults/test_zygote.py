@@ -109,12 +109,21 @@ def test_a_native_pool_that_stops_for_a_fork_does_not_keep_the_zygote_away() -> 
             pools = threadpool_info()
             return [lib["num_threads"] for lib in pools if lib["internal_api"] == "openblas"]
 
+        def threads(_):
+            return len(os.listdir("/proc/self/task"))
+
         with corepool.Pool(2) as pool:
             print("PARENTS", *parents(pool), flush=True)
+            print("WORKER_THREADS", *set(pool.map(threads, range(4), chunksize=1)), flush=True)
             print("PRODUCT", *set(pool.map(product, range(4), chunksize=1)), flush=True)
             print("BLAS", *pool.map(blas_threads, range(2), chunksize=1)[0], flush=True)
+        with corepool.Pool(2, native_threads=None) as pool:
+            print("OWN", *pool.map(blas_threads, range(2), chunksize=1)[0], flush=True)
+        with corepool.Pool(2) as pool:
+            print("AGAIN", *pool.map(blas_threads, range(2), chunksize=1)[0], flush=True)
         print("ZYGOTE", ZYGOTE.pid, flush=True)
         print("CORES", len(os.sched_getaffinity(0)), flush=True)
+        print("PROGRAM", *blas_threads(0), flush=True)
         """
     )
     if _values(out, "THREADS") == ["1"]:
@@ -123,8 +132,13 @@ def test_a_native_pool_that_stops_for_a_fork_does_not_keep_the_zygote_away() -> 
     assert zygote != "None"
     assert _values(out, "PARENTS") == [zygote]
     assert _values(out, "PRODUCT") == ["(True,", "64.0)"]
-    # Capped at cores / workers in each worker, through the pools found once in the zygote.
-    assert _values(out, "BLAS") == [str(max(1, int(_values(out, "CORES")[0]) // 2))]
+    # Capped at cores / workers in each worker, by the zygote before the fork: OpenBLAS's threads
+    # are not started again in a worker that has run no BLAS call (capping there restarted them).
+    cores = int(_values(out, "CORES")[0])
+    assert _values(out, "WORKER_THREADS") == ["1"]
+    assert _values(out, "BLAS") == [str(max(1, cores // 2))]
+    assert _values(out, "OWN") == _values(out, "PROGRAM")  # uncapped: OpenBLAS's own count
+    assert _values(out, "AGAIN") == [str(max(1, cores // 2))]
 
 
 def test_a_native_thread_that_lives_through_the_fork_keeps_the_zygote_away() -> None:

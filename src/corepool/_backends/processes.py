@@ -153,6 +153,8 @@ class ProcessBackend(Backend):
         )
         process = process_class(target=run_worker, args=(boot,), name=f"corepool-worker-{index}")
         process.daemon = False  # so that a task may start a pool of its own
+        # Read by the zygote (``ZygoteProcess.native_threads``), which caps what it has loaded.
+        process.native_threads = self._native_threads  # type: ignore[union-attr]
         hiding = (
             contextlib.nullcontext()
             if getattr(process, "hides_unimportable_main", False)

@@ -123,8 +123,12 @@ class Zygote:
             if key == "name" or self.preparation.get(key, _ABSENT) != value
         }
 
-    def fork(self, fds: list[int]) -> tuple[int, int, int]:
-        """Ask for a worker: read ends of its status and pid pipes, write end of its data pipe."""
+    def fork(self, fds: list[int], native_threads: int | None = None) -> tuple[int, int, int]:
+        """Ask for a worker: read ends of its status and pid pipes, write end of its data pipe.
+
+        ``native_threads``: the worker's cap on native thread pools, which the zygote applies to
+        those loaded in it before the fork (``_worker/native_threads.cap_before_fork``)."""
+        request = zygote_server.REQUEST.pack(b"F", native_threads or 0)
         data_r, data_w = os.pipe()
         status_r, status_w = os.pipe()
         pid_r, pid_w = os.pipe()
@@ -133,7 +137,7 @@ class Zygote:
                 if self._control is None:
                     raise ZygoteGone("the zygote is not running")
                 try:
-                    socket.send_fds(self._control, [b"F"], [data_r, status_w, pid_w, *fds])
+                    socket.send_fds(self._control, [request], [data_r, status_w, pid_w, *fds])
                 except OSError as error:
                     self._lost()
                     raise ZygoteGone(f"the zygote went away: {error}") from error
@@ -286,7 +290,8 @@ class ZygotePopen(popen_fork.Popen):
             reduction.dump(process_obj, buffer)
         finally:
             mp_context.set_spawning_popen(None)
-        self.sentinel, self._pid_r, data_w = ZYGOTE.fork(self._fds)
+        cap = getattr(process_obj, "native_threads", None)
+        self.sentinel, self._pid_r, data_w = ZYGOTE.fork(self._fds, cap)
         self._exit_poll.register(self.sentinel, select.POLLIN)
         # A duplicate of the data pipe's write end stays open: the worker's parent_process()
         # sentinel, as under multiprocessing's forkserver.
@@ -314,6 +319,9 @@ class ZygotePopen(popen_fork.Popen):
 
 class ZygoteProcess(mp_context.ForkServerProcess):
     """A forkserver Process that comes from the zygote while it runs."""
+
+    native_threads: int | None = None
+    """A worker's cap on native thread pools (``Pool(native_threads=...)``), told to the zygote."""
 
     hides_unimportable_main = True
     """Its start hides an unimportable ``__main__`` itself, only where it must: a worker from the

@@ -1,8 +1,8 @@
 """The zygote's side: a fork server that is a fork of the program itself.
 
-    control socket ─▶ b"F" + fds (data pipe's read end, status and pid pipes' write ends, the
-                      fds the worker's Process pickle refers to)
-                      │ fork
+    control socket ─▶ b"F" + native thread cap, and fds (data pipe's read end, status and pid
+                      pipes' write ends, the fds the worker's Process pickle refers to)
+                      │ cap the native pools loaded here (OpenBLAS), then fork
                       ├─▶ worker: spawn._main(data pipe) — prepare, unpickle the Process, run it
                       ├─▶ pid pipe ◀─ the worker's pid, at once
                       └─▶ status pipe ◀─ its exit code, when it is reaped
@@ -31,10 +31,13 @@ import sys
 from typing import NoReturn
 
 from corepool._lifecycle.process_start import WORKER_MODULE
-from corepool._worker.native_threads import preload_for_forks
+from corepool._worker.native_threads import cap_before_fork, preload_for_forks
 
 GO = b"Y"
 """The program's word that the zygote may serve: it was forked with no other thread (``zygote``)."""
+
+REQUEST = struct.Struct("=ci")
+"""A fork request: b"F" and the worker's native thread cap (0: none), with its fds."""
 
 # More than any Process pickle needs (a worker's boot passes 3: channel, lifeline, board).
 MAX_FDS = 64
@@ -132,14 +135,20 @@ def _loop(control: socket.socket, wake_r: int, wake_w: int) -> None:
 def _fork_one(control: socket.socket, children: dict[int, int], wake: tuple[int, int]) -> bool:
     """Serve one request; False once the program closed the control socket."""
     try:
-        message, fds, _, _ = socket.recv_fds(control, 1, MAX_FDS)
+        message, fds, _, _ = socket.recv_fds(control, REQUEST.size, MAX_FDS)
+        while message and len(message) < REQUEST.size:  # a stream: the rest may come apart
+            more = control.recv(REQUEST.size - len(message))
+            if not more:
+                break
+            message += more
     except OSError:
         return False
-    if not message or len(fds) < 3:
+    if len(message) < REQUEST.size or len(fds) < 3:
         for fd in fds:
             os.close(fd)
         return False
     data_r, status_w, pid_w, *inherited = fds
+    cap_before_fork(REQUEST.unpack(message)[1] or None)
     pid = os.fork()
     if pid == 0:
         os.close(pid_w)

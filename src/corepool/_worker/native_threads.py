@@ -28,19 +28,41 @@ _NATIVE_POOL_MODULES = ("numpy", "scipy", "torch", "sklearn", "numexpr", "cv2", 
 
 _controller: Any = None
 """threadpoolctl's view of the native pools loaded, made once where workers are forked from."""
+_openblas_own: int | None = None
+"""OpenBLAS's thread count before any cap, where ``_controller`` was made (None: not loaded)."""
+_openblas_cap: int | None = None
+"""The cap OpenBLAS runs under in this process, set by ``cap_before_fork`` (None: its own)."""
+_NOT_OPENBLAS = ["mkl", "blis", "flexiblas", "openmp"]
 
 
 def preload_for_forks() -> None:
     """In a process that forks workers (the zygote): find the loaded native pools once, if a
     module with one is loaded, rather than in every worker (importing threadpoolctl and scanning
     the loaded libraries: ~6 ms of each worker's start with NumPy loaded, ~1 ms left)."""
-    global _controller
+    global _controller, _openblas_own
     if any(module in sys.modules for module in _NATIVE_POOL_MODULES):
         try:
             from threadpoolctl import ThreadpoolController
         except ImportError:  # pragma: no cover - threadpoolctl is a dependency
             return
         _controller = ThreadpoolController()
+        counts = [lib.num_threads for lib in _openblas().lib_controllers]
+        _openblas_own = max(counts) if counts else None
+
+
+def cap_before_fork(limit: int | None) -> None:
+    """In the zygote, before it forks a worker whose pool caps native threads at ``limit``.
+
+    OpenBLAS is capped here rather than in the worker: its threads stop for a fork and capping
+    restarts them (one idle thread per worker, spinning ~0.1 s before it sleeps: 16 workers on
+    2 cores ran 128 short tasks ~25 % slower).  Here that happens once per change of cap, and
+    the fork that follows stops them again; the worker inherits the cap.
+    """
+    global _openblas_cap
+    if _openblas_own is None or limit == _openblas_cap:
+        return
+    _openblas().limit(limits=_openblas_own if limit is None else limit)
+    _openblas_cap = limit
 
 
 def cap_native_threads(limit: int) -> None:
@@ -49,13 +71,19 @@ def cap_native_threads(limit: int) -> None:
     if not any(module in sys.modules for module in _NATIVE_POOL_MODULES):
         return
     if _controller is not None:  # this worker was forked from where it was made: same libraries
-        _controller.limit(limits=limit)
+        capped_already = _openblas_own is not None and _openblas_cap == limit
+        pools = _controller.select(internal_api=_NOT_OPENBLAS) if capped_already else _controller
+        pools.limit(limits=limit)
         return
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:  # pragma: no cover - threadpoolctl is a dependency
         return
     threadpool_limits(limits=limit)
+
+
+def _openblas() -> Any:
+    return _controller.select(internal_api="openblas")
 
 
 def auto_limit(workers: int) -> int:
