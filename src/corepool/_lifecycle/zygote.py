@@ -29,6 +29,7 @@ from __future__ import annotations
 import io
 import os
 import select
+import signal
 import socket
 import sys
 import threading
@@ -102,9 +103,17 @@ class Zygote:
         self._control, self.pid, self.preparation = ours, pid, preparation
 
     def _give_up_at_birth(self, control: socket.socket, pid: int) -> None:
-        """The zygote waits for ``GO`` before anything else: end-of-file ends it at once."""
+        """End the newborn zygote, which waits for ``GO`` before doing anything.
+
+        Killed rather than left to read end-of-file: it was forked while a thread held who
+        knows what, so nothing it would run on the way out (Python's after-fork handlers come
+        first) may be waited for."""
         control.close()
-        os.waitpid(pid, 0)  # not left a zombie; it exits as soon as it reads the end-of-file
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        os.waitpid(pid, 0)  # not left a zombie
         self._threads_stayed = True
 
     def changed_preparation(self, name: str) -> dict[str, Any]:
