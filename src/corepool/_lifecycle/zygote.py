@@ -18,7 +18,7 @@ and is small (the zygote keeps the pages the program had then, for as long as th
 Native threads are judged at the fork itself (``_start``): a library whose thread pool stops for
 a fork (OpenBLAS, NumPy's default BLAS, joins its threads in a ``pthread_atfork`` handler) leaves
 the program with one thread through it, and the zygote serves; a thread that lived through the
-fork might have held a lock the zygote now holds forever, so that zygote exits before doing
+fork might have held a lock the zygote now holds forever, so that zygote is killed before it does
 anything, and workers come from ``multiprocessing``'s forkserver, as they do where the platform
 cannot count a process's threads.  A program that chooses a start method gets that one
 (``start_method``); this is only the default.
