@@ -99,7 +99,6 @@ def test_a_native_pool_that_stops_for_a_fork_does_not_keep_the_zygote_away() -> 
         import warnings
         warnings.simplefilter("error")  # Python 3.12+ warns of a fork that leaves threads
         import numpy
-        print("THREADS", len(os.listdir("/proc/self/task")), flush=True)
 
         def product(_):
             return "numpy" in sys.modules, float((numpy.ones((64, 64)) @ numpy.ones(64))[0])
@@ -126,8 +125,7 @@ def test_a_native_pool_that_stops_for_a_fork_does_not_keep_the_zygote_away() -> 
         print("PROGRAM", *blas_threads(0), flush=True)
         """
     )
-    if _values(out, "THREADS") == ["1"]:
-        pytest.skip("OpenBLAS started no thread of its own here (one core?)")
+    # On one core OpenBLAS starts no thread of its own: what follows holds all the same.
     zygote = _values(out, "ZYGOTE")[0]
     assert zygote != "None"
     assert _values(out, "PARENTS") == [zygote]

@@ -63,7 +63,7 @@ def serve(control: socket.socket, keep: tuple[int, ...], sys_path: list[str]) ->
         # The worker's loop, which the program did not import (``_worker/boot.py``): here, on
         # another core while the program starts its pool, and once for every worker forked.
         importlib.import_module(WORKER_MODULE)
-        _find_native_pools()
+        preload_for_forks()
         _loop(control, wake_r, wake_w)
         code = 0
     except BaseException:  # noqa: BLE001 - reported, then the zygote exits
@@ -148,7 +148,7 @@ def _fork_one(control: socket.socket, children: dict[int, int], wake: tuple[int,
             os.close(fd)
         return False
     data_r, status_w, pid_w, *inherited = fds
-    _cap_native_threads(REQUEST.unpack(message)[1] or None)
+    cap_before_fork(REQUEST.unpack(message)[1] or None)
     pid = os.fork()
     if pid == 0:
         os.close(pid_w)
@@ -161,20 +161,6 @@ def _fork_one(control: socket.socket, children: dict[int, int], wake: tuple[int,
     for fd in (data_r, pid_w, *inherited):
         os.close(fd)
     return True
-
-
-def _find_native_pools() -> None:
-    try:
-        preload_for_forks()
-    except Exception as error:  # noqa: BLE001 - each worker then finds them itself
-        print(f"corepool zygote: could not look up native thread pools: {error!r}", file=sys.stderr)
-
-
-def _cap_native_threads(limit: int | None) -> None:
-    try:
-        cap_before_fork(limit)
-    except Exception as error:  # noqa: BLE001 - the worker then caps them itself
-        print(f"corepool zygote: could not cap native threads: {error!r}", file=sys.stderr)
 
 
 def _reap(children: dict[int, int]) -> None:

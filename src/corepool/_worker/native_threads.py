@@ -38,16 +38,22 @@ _NOT_OPENBLAS = ["mkl", "blis", "flexiblas", "openmp"]
 def preload_for_forks() -> None:
     """In a process that forks workers (the zygote): find the loaded native pools once, if a
     module with one is loaded, rather than in every worker (importing threadpoolctl and scanning
-    the loaded libraries: ~6 ms of each worker's start with NumPy loaded, ~1 ms left)."""
+    the loaded libraries: ~6 ms of each worker's start with NumPy loaded, ~1 ms left).
+
+    Never raises: the zygote must serve whatever a library does; on failure it is reported and
+    each worker finds and caps the pools itself."""
     global _controller, _openblas_own
-    if any(module in sys.modules for module in _NATIVE_POOL_MODULES):
-        try:
-            from threadpoolctl import ThreadpoolController
-        except ImportError:  # pragma: no cover - threadpoolctl is a dependency
+    if not _native_pool_loaded():
+        return
+    try:
+        controller = _new_controller()
+        if controller is None:
             return
-        _controller = ThreadpoolController()
-        counts = [lib.num_threads for lib in _openblas().lib_controllers]
-        _openblas_own = max(counts) if counts else None
+        counts = [lib.num_threads for lib in _openblas_of(controller).lib_controllers]
+    except Exception as error:  # noqa: BLE001 - see above
+        _report("could not look up native thread pools", error)
+        return
+    _controller, _openblas_own = controller, max(counts) if counts else None
 
 
 def cap_before_fork(limit: int | None) -> None:
@@ -56,34 +62,52 @@ def cap_before_fork(limit: int | None) -> None:
     OpenBLAS is capped here rather than in the worker: its threads stop for a fork and capping
     restarts them (one idle thread per worker, spinning ~0.1 s before it sleeps: 16 workers on
     2 cores ran 128 short tasks ~25 % slower).  Here that happens once per change of cap, and
-    the fork that follows stops them again; the worker inherits the cap.
+    the fork that follows stops them again; the worker inherits the cap.  Never raises: on
+    failure the worker caps OpenBLAS itself (``_openblas_cap`` is left as it was).
     """
     global _openblas_cap
     if _openblas_own is None or limit == _openblas_cap:
         return
-    _openblas().limit(limits=_openblas_own if limit is None else limit)
+    try:
+        _openblas_of(_controller).limit(limits=_openblas_own if limit is None else limit)
+    except Exception as error:  # noqa: BLE001 - see above
+        _report("could not cap native threads", error)
+        return
     _openblas_cap = limit
 
 
 def cap_native_threads(limit: int) -> None:
     for name in _VARIABLES:
         os.environ[name] = str(limit)
-    if not any(module in sys.modules for module in _NATIVE_POOL_MODULES):
+    if not _native_pool_loaded():
         return
-    if _controller is not None:  # this worker was forked from where it was made: same libraries
-        capped_already = _openblas_own is not None and _openblas_cap == limit
-        pools = _controller.select(internal_api=_NOT_OPENBLAS) if capped_already else _controller
-        pools.limit(limits=limit)
+    # Found in the zygote this worker was forked from (same libraries), or found now.
+    pools = _controller if _controller is not None else _new_controller()
+    if pools is None:
         return
+    if _openblas_own is not None and _openblas_cap == limit:  # the zygote capped it already
+        pools = pools.select(internal_api=_NOT_OPENBLAS)
+    pools.limit(limits=limit)
+
+
+def _native_pool_loaded() -> bool:
+    return any(module in sys.modules for module in _NATIVE_POOL_MODULES)
+
+
+def _new_controller() -> Any:
     try:
-        from threadpoolctl import threadpool_limits
+        from threadpoolctl import ThreadpoolController
     except ImportError:  # pragma: no cover - threadpoolctl is a dependency
-        return
-    threadpool_limits(limits=limit)
+        return None
+    return ThreadpoolController()
 
 
-def _openblas() -> Any:
-    return _controller.select(internal_api="openblas")
+def _openblas_of(controller: Any) -> Any:
+    return controller.select(internal_api="openblas")
+
+
+def _report(what: str, error: BaseException) -> None:
+    print(f"corepool zygote: {what}: {error!r}", file=sys.stderr)
 
 
 def auto_limit(workers: int) -> int:
