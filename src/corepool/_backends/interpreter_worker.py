@@ -94,6 +94,8 @@ class InterpreterWorker(WorkerHandle):
         """Jobs whose function this worker holds, oldest first: whether it went by value."""
         self._running: ChunkView | None = None
         """The chunk sent last and not answered yet (to fail it if its function is unreadable)."""
+        self._host_in_item = False
+        """Set by the host thread while its interpreter runs a chunk (read by ``wait_closed``)."""
         boot = boot._replace(board_fd=self._board_file.fileno())
         self._thread = threading.Thread(target=self._host, args=(api, boot), name=self.name)
         self._thread.daemon = True  # an abandoned task must not hold the interpreter's exit
@@ -102,6 +104,11 @@ class InterpreterWorker(WorkerHandle):
     @property
     def pid(self) -> int | None:
         return None
+
+    @property
+    def host_alive(self) -> bool:
+        """Whether the host thread still runs (its interpreter is open or closing)."""
+        return self._thread.is_alive()
 
     def position(self) -> WorkerPosition:
         return position_from_row(self._row)
@@ -149,6 +156,17 @@ class InterpreterWorker(WorkerHandle):
     def release(self) -> None:
         self._running = None
 
+    def wait_closed(self, timeout: float) -> None:
+        """Wait up to ``timeout`` for the host thread to close its interpreter and end.
+
+        Not while it still runs a chunk of an abandoned worker: that may never end, and the
+        pool does not wait for abandoned work (as with threads).  An idle interpreter closes in
+        milliseconds; one still open when the program exits is finalized by CPython itself
+        while its host thread closes it, which crashes 3.13 now and then at exit.
+        """
+        if not self._host_in_item:
+            self._thread.join(timeout)
+
     # -- the host thread
 
     def _host(self, api: ModuleType, boot: InterpreterBoot) -> None:
@@ -185,8 +203,12 @@ class InterpreterWorker(WorkerHandle):
             return 1
         while (frame := self._inbox.get()) is not None:
             inbox.put_nowait(frame)
-            with GATE.running():
-                interp.exec(_SERVE_ONE)  # returns when the chunk is done: its reply is waiting
+            self._host_in_item = True
+            try:
+                with GATE.running():
+                    interp.exec(_SERVE_ONE)  # returns when the chunk is done: its reply waits
+            finally:
+                self._host_in_item = False
             reply = codec.loads_from_worker(outbox.get_nowait())
             if self._row[ABANDONED]:
                 return 0
