@@ -68,6 +68,13 @@ def is_prime(n: int) -> bool:
     return True
 
 
+def is_prime_timed(n: int) -> tuple[bool, float]:
+    """``is_prime``, and how long it ran where it ran (``bench_uneven_paired``)."""
+    started = time.perf_counter()
+    value = is_prime(n)
+    return value, time.perf_counter() - started
+
+
 def fib(limit: int) -> int:
     """The tutorial's ``fib``: iterative, on growing ints (cost grows with ``limit`` squared)."""
     n, a, b = 0, 0, 1
@@ -88,3 +95,10 @@ def fib_job(n: int) -> int:
     """The tutorial's ``job(n)`` without its print: a sleep, then ``fib``."""
     time.sleep(FIB_SLEEP_SECONDS)
     return fib(n * FIB_SCALE)
+
+
+def fib_job_timed(n: int) -> tuple[int, float]:
+    """``fib_job``, and how long it ran where it ran (``bench_uneven_paired``)."""
+    started = time.perf_counter()
+    value = fib_job(n)
+    return value, time.perf_counter() - started

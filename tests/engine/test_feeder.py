@@ -124,11 +124,11 @@ def test_a_generator_hands_over_one_chunk_at_a_time() -> None:
 
 
 def test_before_any_measurement_the_probes_go_one_by_one() -> None:
-    # Unmeasured, the sizer waits for a first time per item after one probe per worker: a probe
-    # held back in a batch would make it wait for a measurement that cannot come.
+    # Unmeasured, the sizer waits for a first time per item after two single items per worker:
+    # one held back in a batch would make it wait for a measurement that cannot come.
     recorder, _, _ = _feed(list(range(100)), chunksize=None, measured=False)
-    recorder.wait_for_batches(2)
-    assert recorder.batches[:2] == [[(0, 1)], [(1, 1)]]
+    recorder.wait_for_batches(4)
+    assert recorder.batches[:4] == [[(0, 1)], [(1, 1)], [(2, 1)], [(3, 1)]]
 
 
 def test_a_window_closed_while_the_sizer_waits_reads_no_more_input() -> None:
@@ -139,15 +139,15 @@ def test_a_window_closed_while_the_sizer_waits_reads_no_more_input() -> None:
             read.append(number)
             yield number
 
-    # Unmeasured after its two probes, the sizer waits (here up to 0.5 s) for a measurement.
+    # Unmeasured after two items per worker, the sizer waits (here up to 0.5 s) for a measurement.
     recorder, window, _ = _feed(
         numbers(), chunksize=None, measured=False, settings=Settings(target_chunk_seconds=0.5)
     )
-    recorder.wait_for_batches(2)
+    recorder.wait_for_batches(4)
     window.close()  # the caller closed the iterator meanwhile
     assert recorder.finished.wait(10)
-    assert read == [0, 1]
-    assert recorder.batches == [[(0, 1)], [(1, 1)]]
+    assert read == [0, 1, 2, 3]
+    assert recorder.batches == [[(0, 1)], [(1, 1)], [(2, 1)], [(3, 1)]]
 
 
 def test_cancelling_waits_for_a_read_of_the_input_in_progress() -> None:

@@ -50,10 +50,15 @@ class _Worker(WorkerHandle):
         pass
 
 
-def _job(per_item: float | None = 1e-6, style: CallStyle = CallStyle.ONE, **options: Any) -> Job:
+def _job(
+    per_item: float | None = 1e-6,
+    style: CallStyle = CallStyle.ONE,
+    total: int | None = None,
+    **options: Any,
+) -> Job:
     # A fresh function each time: the sizer recalls the time per item of functions it saw.
     fn = functools.partial(len)
-    sizer = ChunkSizer(fn, 2, Settings(), explicit=10)
+    sizer = ChunkSizer(fn, 2, Settings(), total=total, explicit=10)
     if per_item is not None:
         sizer.record(1000, per_item * 1000)
     return Job(fn, style, TaskOptions(**options), StreamSink(ordered=True), sizer, "map(len)")
@@ -248,3 +253,36 @@ def test_no_queue_when_workers_are_retired_after_so_many_tasks(manager: Any) -> 
         wait_until(one_held, what="chunk 2 running and chunk 3 pending")
         gate.set()
         assert list(results) == [x * x for x in range(40)]
+
+
+def test_the_last_items_of_a_map_wait_for_a_free_worker_not_behind_a_busy_one(
+    manager: Any,
+) -> None:
+    # Item 0 ends at once, so items 3-5 are estimated instant; item 2 then runs on the worker
+    # that ran item 0 and, unknown to the parent, waits for item 3.  Queued behind item 2, item
+    # 3 would never start while the other worker, done with item 1, idles (item 2 gives up
+    # after 10 s: False).  Near the end of a map of known length nothing is queued.
+    started = manager.Event()
+    work = functools.partial(tasks.waits_for_a_later_item, later_started=started)
+    with corepool.Pool(2) as pool:
+        pool.map(tasks.square, range(8), chunksize=1)  # both workers up
+        assert pool.map(work, range(6)) == [True] * 6
+
+
+def test_near_the_end_of_a_map_of_known_length_nothing_is_queued() -> None:
+    slots = [_busy_slot(0), _busy_slot(1)]
+
+    def cut_all_but(left: int) -> Chunk:
+        job = _job(per_item=1e-6, total=20 + left)
+        job.sizer.next_size(), job.sizer.next_size()  # two chunks of 10 cut
+        assert job.sizer.items_left == left
+        return _chunk(job)
+
+    last = cut_all_but(0)
+    assert queueing.place(last, slots, LIMIT, most=4, ready=3) is None  # < 2 chunks a worker
+    assert queueing.place(last, slots, LIMIT, most=4, ready=4) is not None
+    # An item not cut yet counts as one more chunk to come.
+    assert queueing.place(cut_all_but(1), slots, LIMIT, most=4, ready=3) is not None
+    # A stream's end is not known; with one worker, there is no other to find the last chunks.
+    assert queueing.place(_chunk(_job(per_item=1e-6)), slots, LIMIT, most=4, ready=1) is not None
+    assert queueing.place(last, [_busy_slot(0)], LIMIT, most=4, ready=1) is not None

@@ -158,6 +158,19 @@ def square_or_wait(x: int, gate: Any, at: int) -> int:
     return x * x
 
 
+def waits_for_a_later_item(index: int, later_started: Any) -> bool:
+    """For a map of 6 items on 2 workers, shaped like the tutorial's is_prime: item 1 runs
+    0.3 s, item 2 waits (up to 10 s) until item 3 has started, item 3 says so, the others end
+    at once.  False only from item 2, if it gave up waiting."""
+    if index == 1:
+        time.sleep(0.3)
+    elif index == 2:
+        return bool(later_started.wait(10))
+    elif index == 3:
+        later_started.set()
+    return True
+
+
 def nested_pool_sum(n: int) -> int:
     """A task that starts a pool of its own (workers are not daemonic)."""
     with corepool.Pool(2) as pool:

@@ -1,8 +1,9 @@
 """Automatic chunk sizes from the measured time per item.
 
 A round trip to a worker process costs ~50-100 µs, so a 1 µs function sent one item at a time
-spends 99 % of its time on the trip.  The sizer starts with single items (so long tasks spread
-over the workers from the start), measures the time the workers report per item, and from then on
+spends 99 % of its time on the trip.  The sizer starts with single items, two per worker (so long
+tasks spread over the workers from the start, and a worker done with its first finds the next
+waiting), measures the time the workers report per item, and from then on
 cuts chunks that take ``target_chunk_seconds``, capped so that a map of known length still gives
 every worker several chunks.
 
@@ -96,8 +97,11 @@ class ChunkSizer:
         self._single_after_long = max(2, workers * _SINGLE_AFTER_LONG_PER_WORKER)
         self._long_seen = 0
         """How many of the last chunks ran an item that took a target or more (counts down)."""
-        self._first_chunks = self._probes
-        """Chunks cut before this call's first measurement: one probe per worker."""
+        self._first_chunks = self._probes * _UNSETTLED_CHUNKS_PER_WORKER
+        """Chunks cut before this call's first measurement: two per worker, so that a worker
+        that finishes its first finds the next pending instead of waiting for this sizer to
+        hear of the measurement and the feeder to cut it (two thread hand-overs: the tutorial's
+        is_prime started its second prime up to 7 ms after the instant first item ended)."""
         self._recorded = 0
         """Chunks of this call measured (a recalled estimate is provisional until one is)."""
         self._items_largest = 0
@@ -107,7 +111,6 @@ class ChunkSizer:
         if recalled is not None:
             self._seconds, self._items = recalled, 1.0
             self._per_item = self._remembered = recalled
-            self._first_chunks = self._probes * _UNSETTLED_CHUNKS_PER_WORKER
 
     @property
     def explicit(self) -> bool:
@@ -116,13 +119,15 @@ class ChunkSizer:
     def next_size(self) -> int:
         """The size of the next chunk to cut (called by the feeder, which may wait here).
 
-        Before anything is measured, one single-item probe goes to each worker (or, from a
+        Before anything is measured, two single items go to each worker's way (or, from a
         recalled estimate, two half-size chunks).  Until the estimate settles, the feeder then
         waits (at most one target chunk time) for a measurement whenever two chunks per worker
         are out unmeasured, instead of filling the window with chunks cut from a first guess; it
         cuts single items while nothing of this call is measured.
         """
         if self._explicit is not None:
+            if self._left is not None:
+                self._left = max(0, self._left - self._explicit)
             return self._explicit
         with self._measured:
             if not self._settled:
@@ -151,6 +156,12 @@ class ChunkSizer:
                 size = min(size, max(floor, -(-left // self._tail_shares)))
                 self._left = max(0, left - size)
         return size
+
+    @property
+    def items_left(self) -> int | None:
+        """Items of a map of known length not cut into chunks yet; None if its length is not
+        known (a stream)."""
+        return self._left
 
     @property
     def measured(self) -> bool:

@@ -1,0 +1,299 @@
+"""The long-task workloads of issue 10, every pool warm in one process, compared round by round.
+
+``run.py`` times each row in a fresh interpreter, one after another.  On this 2-core virtual
+machine one row's times spread by 10-40 % from run to run, more than the gaps between pools that
+all reach the same bound (the tutorial's ``is_prime`` map is as long as its longer prime, whoever
+schedules it), and its check (corepool's median no higher than the lowest of six other medians)
+then fails about six times in seven for pools of equal speed.  This benchmark asks the question
+with less noise:
+
+* a *session* is a fresh interpreter that starts every pool once and warms it up
+  (``sidebyside.pools``), corepool's first (while the process has one thread, as in ``run.py``);
+* each round runs every row's ``map`` once, in an order rotated round by round (no row always
+  runs first, or right after the same neighbour);
+* a row's *paired ratio* is the median, over all rounds of all sessions, of its time divided by
+  corepool's in the same round, with a distribution-free 95 % interval for that median (the sign
+  test's order statistics).  Above 1.00x corepool was faster; an interval that holds 1.00x is a
+  tie.
+
+Why several sessions rather than many rounds in one: a process's speed at pure-Python loops
+depends on where its memory landed (address-space layout), and stays so for its life.  Timing
+``is_prime`` 4 times in each of 6 freshly spawned processes gave medians from 0.715 to 0.801 s,
+each process within ~3 % of its own median; forked processes share their parent's layout.  With
+every pool started once, a row whose workers drew a fast layout stays fast in every round (loky's
+spawned workers were 8 % faster than every forked pool over 15 rounds of one process, and 2 %
+slower in ``run.py``).  Fresh sessions draw again.
+
+Workloads: ``primes`` and ``fib`` as in ``run.py`` (``sidebyside/workloads``), and ``cpu`` (64
+pure-Python tasks of ~25 ms, the efficiency workload).  Their functions report how long each task
+ran where it ran, so that what a pool adds can be told from how fast its processes compute: for
+``primes``, the map's time beyond its longest task; for the others, how busy the workers were.
+
+Run: ``python benchmarks/bench_uneven_paired.py [--sessions 5] [--rounds 4]`` (~8 min).  Writes
+``benchmarks/results/uneven_paired.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import math
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from run import machine
+from sidebyside import pools
+from sidebyside.machine import ForeignLoad, cores_between
+from sidebyside.tasks import (
+    FIB_SCALE,
+    PRIMES,
+    burn_timed,
+    fib,
+    fib_job_timed,
+    is_prime_timed,
+)
+from sidebyside.workloads.cpu import calibrate_loops
+from sidebyside.workloads.fib import JOBS
+from sidebyside.workloads.primes import EXPECTED as PRIMES_EXPECTED
+
+RESULTS = Path(__file__).resolve().parent / "results" / "uneven_paired.md"
+WORKERS = 2
+REFERENCE = "corepool.Pool"
+CPU_TASKS = 64
+
+MapCall = Callable[[Callable[[Any], Any], Sequence[Any]], list[Any]]
+
+
+def _list_map(pool: Any, **options: Any) -> MapCall:
+    return lambda fn, items: list(pool.map(fn, items, **options))
+
+
+@contextlib.contextmanager
+def _all_pools() -> Iterator[dict[str, MapCall]]:
+    """Every row's warm pool, as a ``map`` call; all shut down on exit.
+
+    corepool's first, while this process has one thread: as in ``run.py``, where each row has
+    a fresh interpreter, corepool then forks its workers from its zygote (``_lifecycle.zygote``),
+    which it does not where other threads run (the peers' pools start threads)."""
+    with contextlib.ExitStack() as stack:
+        enter = stack.enter_context
+        maps: dict[str, MapCall] = {
+            REFERENCE: _list_map(enter(pools.corepool_pool(WORKERS))),
+            "corepool.Pool (chunksize=1)": _list_map(
+                enter(pools.corepool_pool(WORKERS)), chunksize=1
+            ),
+            "corepool.ProcessPoolExecutor": _list_map(enter(pools.corepool_executor(WORKERS))),
+            "multiprocessing.Pool": _list_map(enter(pools.mp_pool(WORKERS))),
+            "concurrent.futures.ProcessPoolExecutor": _list_map(
+                enter(pools.futures_executor(WORKERS))
+            ),
+        }
+        pebble = enter(pools.pebble_pool(WORKERS))
+        joblib = enter(pools.joblib_parallel(WORKERS))
+        maps["pebble.ProcessPool"] = lambda fn, items: list(pebble.map(fn, items).result())
+        maps["mpire"] = _list_map(enter(pools.mpire_pool(WORKERS)))
+        maps["joblib (loky)"] = lambda fn, items: list(joblib(pools.delayed_calls(fn, items)))
+        yield maps
+
+
+class Workload:
+    """A ``map`` whose function returns (value, seconds it ran where it ran), so that what a
+    pool adds to its tasks can be told from how fast its processes ran them."""
+
+    def __init__(
+        self,
+        name: str,
+        title: str,
+        fn: Callable[[Any], tuple[Any, float]],
+        items: Sequence[Any],
+        expected: list[int] | None,
+    ) -> None:
+        self.name, self.title, self.fn, self.items = name, title, fn, items
+        self.expected = expected
+        """The digest every row must return; None: the first row's (then the same for all)."""
+
+    def check(self, label: str, results: list[tuple[Any, float]]) -> None:
+        digest = [int(value) % 1_000_000_007 for value, _ in results]
+        if self.expected is None:
+            self.expected = digest
+        elif digest != self.expected:
+            raise AssertionError(f"{self.name}: {label} returned other results")
+
+    def measure(self, wall: float, task_seconds: list[float]) -> float:
+        """*workers busy*: the tasks' time over workers x wall time (1.0: never idle)."""
+        return sum(task_seconds) / (WORKERS * wall)
+
+
+class LongestTaskWorkload(Workload):
+    def measure(self, wall: float, task_seconds: list[float]) -> float:
+        """Milliseconds the map took beyond its longest task: all that a pool adds."""
+        return 1000 * (wall - max(task_seconds))
+
+
+def run_rounds(
+    workload: Workload, maps: dict[str, MapCall], rounds: int
+) -> dict[str, dict[str, list[float]]]:
+    """Each row's wall times and measures, round by round."""
+    labels = list(maps)
+    rows: dict[str, dict[str, list[float]]] = {
+        label: {"times": [], "measures": []} for label in labels
+    }
+    for round_index in range(rounds):
+        shift = round_index % len(labels)
+        for label in labels[shift:] + labels[:shift]:
+            started = time.perf_counter()
+            results = maps[label](workload.fn, workload.items)
+            seconds = time.perf_counter() - started
+            workload.check(label, results)
+            rows[label]["times"].append(seconds)
+            rows[label]["measures"].append(workload.measure(seconds, [took for _, took in results]))
+    return rows
+
+
+def median_interval(values: Sequence[float]) -> tuple[float, float]:
+    """A distribution-free 95 % interval for the median: the sign test's order statistics
+    (with fewer than 6 values there is none that narrow: the whole range)."""
+    ordered, n = sorted(values), len(values)
+    k = 0  # becomes the smallest k with P(Binomial(n, 1/2) <= k) > 2.5 %
+    below = 1 / 2**n
+    while below <= 0.025:
+        k += 1
+        below += math.comb(n, k) / 2**n
+    if k == 0:
+        return ordered[0], ordered[-1]
+    return ordered[k - 1], ordered[n - k]  # the k-th value from each end
+
+
+def table(rows: dict[str, dict[str, list[float]]], measure: str, digits: int) -> list[str]:
+    ours = rows[REFERENCE]["times"]
+    lines = [
+        "| row | median (s) | min (s) | paired ratio (row / corepool) | 95 % interval "
+        f"| {measure} |",
+        "|---|---|---|---|---|---|",
+    ]
+    for label, row in rows.items():
+        values = row["times"]
+        ratios = [value / reference for value, reference in zip(values, ours, strict=True)]
+        low, high = median_interval(ratios)
+        lines.append(
+            f"| {label} | {statistics.median(values):.3f} | {min(values):.3f} | "
+            f"{statistics.median(ratios):.3f}x | {low:.3f}-{high:.3f} | "
+            f"{statistics.median(row['measures']):.{digits}f} |"
+        )
+    return lines
+
+
+def _workloads(loops: int) -> list[Workload]:
+    return [
+        LongestTaskWorkload(
+            "primes",
+            "the tutorial's is_prime map (6 ints, 2 primes)",
+            is_prime_timed,
+            PRIMES,
+            [int(value) for value in PRIMES_EXPECTED],
+        ),
+        Workload(
+            "fib",
+            "the tutorial's fib jobs (16 uneven tasks)",
+            fib_job_timed,
+            JOBS,
+            [fib(n * FIB_SCALE) % 1_000_000_007 for n in JOBS],
+        ),
+        Workload("cpu", "64 tasks of ~25 ms", burn_timed, [loops] * CPU_TASKS, None),
+    ]
+
+
+def run_session(loops: int, rounds: int) -> dict[str, Any]:
+    """One fresh interpreter's share: every pool started once, ``rounds`` rounds per workload."""
+    with _all_pools() as maps:
+        return {workload.name: run_rounds(workload, maps, rounds) for workload in _workloads(loops)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sessions", type=int, default=5, help="fresh interpreters, one by one")
+    parser.add_argument("--rounds", type=int, default=4, help="rounds per session and workload")
+    parser.add_argument("--no-write", action="store_true", help="print only")
+    parser.add_argument("--session-loops", type=int, help=argparse.SUPPRESS)  # one session
+    args = parser.parse_args()
+    if args.session_loops is not None:
+        print(json.dumps(run_session(args.session_loops, args.rounds)))
+        return
+    loops = calibrate_loops()
+    started = time.perf_counter()
+    merged: dict[str, dict[str, dict[str, list[float]]]] = {}
+    with ForeignLoad() as foreign:
+        first_reading = foreign.reading()
+        for index in range(args.sessions):
+            print(f"session {index + 1}/{args.sessions}", file=sys.stderr)
+            done = subprocess.run(
+                [
+                    sys.executable,
+                    __file__,
+                    "--session-loops",
+                    str(loops),
+                    "--rounds",
+                    str(args.rounds),
+                ],
+                check=True,
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            for name, rows in json.loads(done.stdout).items():
+                for label, row in rows.items():
+                    into = merged.setdefault(name, {}).setdefault(label, {})
+                    for key, values in row.items():
+                        into.setdefault(key, []).extend(values)
+        others = cores_between(first_reading, foreign.reading())
+    took = time.perf_counter() - started
+    sections: list[str] = []
+    for workload in _workloads(loops):
+        sections += [f"## {workload.name}: {workload.title}", ""]
+        if isinstance(workload, LongestTaskWorkload):
+            measured = table(merged[workload.name], "beyond the longest task (ms)", 1)
+        else:
+            measured = table(merged[workload.name], "workers busy", 3)
+        sections += [*measured, ""]
+    pairs = args.sessions * args.rounds
+    text = "\n".join(
+        [
+            "# Long tasks, every pool warm in one process, paired round by round",
+            "",
+            f"`python benchmarks/bench_uneven_paired.py --sessions {args.sessions} "
+            f"--rounds {args.rounds}` — "
+            f"{datetime.now(timezone.utc).isoformat(timespec='seconds')}, took {took:.0f} s. "
+            f"Python {platform.python_version()}, {WORKERS} workers; {machine()}; other "
+            f"processes used {others:.2f} cores on average.",
+            "",
+            f"{args.sessions} sessions (fresh interpreters, one after another), each starting "
+            f"every pool once and running {args.rounds} rounds per workload; a round runs every "
+            "row once, in an order rotated round by round. *paired ratio*: the median over the "
+            f"{pairs} rounds of the row's time over corepool.Pool's in the same round (above "
+            "1.00x corepool was faster), with a distribution-free 95 % interval for that median; "
+            "an interval that holds 1.00x is a tie. Each task also reports how long it ran where "
+            "it ran: *beyond the longest task* is the map's time less its longest task's (what "
+            "the pool added: scheduling, round trips), *workers busy* the tasks' time over "
+            f"{WORKERS} x the map's (1.000: no worker ever idle); both the median over the "
+            "rounds. They tell the pool from the speed of its processes, which differs from "
+            "process to process (see the module's docstring).",
+            "",
+            *sections,
+        ]
+    )
+    print(text)
+    if not args.no_write:
+        RESULTS.write_text(text)
+
+
+if __name__ == "__main__":
+    main()
