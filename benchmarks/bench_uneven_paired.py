@@ -16,13 +16,16 @@ with less noise:
   test's order statistics).  Above 1.00x corepool was faster; an interval that holds 1.00x is a
   tie.
 
-Why several sessions rather than many rounds in one: a process's speed at pure-Python loops
-depends on where its memory landed (address-space layout), and stays so for its life.  Timing
-``is_prime`` 4 times in each of 6 freshly spawned processes gave medians from 0.715 to 0.801 s,
-each process within ~3 % of its own median; forked processes share their parent's layout.  With
-every pool started once, a row whose workers drew a fast layout stays fast in every round (loky's
-spawned workers were 8 % faster than every forked pool over 15 rounds of one process, and 2 %
-slower in ``run.py``).  Fresh sessions draw again.
+Why several sessions rather than many rounds in one, and why each task reports its own time: a
+worker process's speed at a pure-Python loop differs from process to process on this machine,
+and stays so for the process's life.  Timing ``is_prime`` 4 times in each of 6 freshly spawned
+processes gave medians from 0.715 to 0.801 s, each process within ~3 % of its own; two pools
+forked one after the other from the same process ran its longer prime in 0.758 and 0.840 s (the
+median of 4), and the other way round in the next run.  With every pool started once, a row whose
+workers drew fast processes stays fast in every round of the session: loky's workers ran the
+primes ~8 % faster than every other pool's over 15 rounds of one process, and 2 % slower in
+``run.py``.  Fresh sessions draw again, and the time a map takes beyond its tasks' own time is
+what the pool itself adds.
 
 Workloads: ``primes`` and ``fib`` as in ``run.py`` (``sidebyside/workloads``), and ``cpu`` (64
 pure-Python tasks of ~25 ms, the efficiency workload).  Their functions report how long each task
