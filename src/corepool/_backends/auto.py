@@ -58,6 +58,11 @@ class AutoBackend(Backend):
         self._sampler: GilSampler | None = None
         self._picklable = True
         self._packing = threading.Lock()
+        self._pickled: dict[int, tuple[float, int]] = {}
+        """Pickling time and size of each chunk packed while probing, until it has run: the
+        feeder packs chunks ahead of the workers, and only those that ran weigh against the
+        time they ran (counting all of them let a probe of 9 chunks find its pickling
+        "longer than running it" on a loaded machine, and stay on threads)."""
         self._pickle_seconds = 0.0
         self._bytes = 0
         self._ran: list[tuple[float, float]] = []
@@ -98,12 +103,15 @@ class AutoBackend(Backend):
     def prepare_chunk(self, chunk: ChunkView) -> None:
         if self._chosen("threads"):
             return
-        started = time.perf_counter()
+        # CPU time, not wall time: while the probe's thread workers run Python, the packing
+        # thread waits for the GIL (up to the 5 ms switch interval a time), which a worker
+        # process would not make it do.
+        started = time.thread_time()
         pickled_calls.pack_items(chunk)
         if self._choice is None:
+            took, size = time.thread_time() - started, pickled_calls.packed_size(chunk.payload)
             with self._packing:  # feeder threads of several calls may pack at once
-                self._pickle_seconds += time.perf_counter() - started
-                self._bytes += pickled_calls.packed_size(chunk.payload)
+                self._pickled[chunk.id] = (took, size)
         if chunk.parent_errors and self._choice is None:
             chunk.parent_errors.clear()  # only processes need the pickles
             chunk.payload = None
@@ -140,6 +148,10 @@ class AutoBackend(Backend):
         self._chunks += 1
         self._wall += event.seconds
         self._cpu += event.cpu_seconds
+        with self._packing:
+            took, size = self._pickled.pop(event.chunk_id, (0.0, 0))
+        self._pickle_seconds += took
+        self._bytes += size
         now = time.perf_counter()
         self._ran.append((now - event.seconds, now))
         enough_time = self._wall >= self._probe_seconds
@@ -160,6 +172,8 @@ class AutoBackend(Backend):
 
     def _decide(self, choice: Choice, listener: WorkerListener) -> None:
         self._stop_sampling()
+        with self._packing:
+            self._pickled.clear()  # chunks packed ahead and not run: no longer weighed
         if choice.backend == "processes" and interpreters.unavailable_reason() is None:
             # Considered, and measured: two subinterpreter workers took ~3x as long as two
             # processes to start and ran CPU-bound Python no faster (benchmarks/results/
