@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import os
-import subprocess
-import sys
 import threading
 from pathlib import Path
 
@@ -15,6 +12,7 @@ import pytest
 
 import corepool
 from support import tasks
+from support.processes import run_script
 
 
 def test_map_starmap_and_apply(pool: corepool.Pool) -> None:
@@ -107,16 +105,6 @@ if __name__ == "__main__":
 
 
 def test_functions_of_the_main_script_reach_the_workers(tmp_path: Path) -> None:
-    script = tmp_path / "script.py"
-    script.write_text(SCRIPT)
-    environment = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-    done = subprocess.run(
-        [sys.executable, str(script)],
-        capture_output=True,
-        text=True,
-        timeout=50,
-        env=environment,
-        check=False,
-    )
+    done = run_script(tmp_path / "script.py", SCRIPT, timeout=50)
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == ["[3]", str([10 + x for x in range(8)])]

@@ -10,9 +10,6 @@ may never end.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -20,6 +17,7 @@ from pathlib import Path
 import corepool
 from corepool._backends.interpreters import interpreters_module
 from support import tasks
+from support.processes import run_script
 
 
 def _open_interpreter_ids() -> set[int]:
@@ -81,16 +79,6 @@ if __name__ == "__main__":
 def test_terminate_does_not_wait_for_a_task_running_in_an_abandoned_interpreter(
     tmp_path: Path,
 ) -> None:
-    script = tmp_path / "abandon.py"
-    script.write_text(ABANDONED_TASK)
-    environment = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-    done = subprocess.run(
-        [sys.executable, str(script), str(tmp_path / "finished")],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=environment,
-        check=False,
-    )
+    done = run_script(tmp_path / "abandon.py", ABANDONED_TASK, str(tmp_path / "finished"))
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == ["ended before the task: True"]

@@ -33,6 +33,24 @@ def report_workers(pool):
 """
 
 
+def run_script(
+    script: Path, source: str, *args: str, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """Write ``source`` to ``script`` and run it as a program's main script (a real file, as
+    what a worker re-imports or a pool pickles by value from ``__main__`` must be), with this
+    process's ``sys.path``; its output captured, bounded by ``timeout``."""
+    script.write_text(source)
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    return subprocess.run(
+        [sys.executable, str(script), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=environment,
+        check=False,
+    )
+
+
 def start_program(body: str) -> subprocess.Popen[str]:
     code = PRELUDE + textwrap.dedent(body)
     return subprocess.Popen(
