@@ -55,8 +55,9 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from run import machine
-from sidebyside import pools
+from sidebyside import pools, uneven
 from sidebyside.machine import ForeignLoad, cores_between
+from sidebyside.orchestrate import rotated
 from sidebyside.tasks import (
     FIB_SCALE,
     PRIMES,
@@ -113,6 +114,8 @@ class Workload:
     """A ``map`` whose function returns (value, seconds it ran where it ran), so that what a
     pool adds to its tasks can be told from how fast its processes ran them."""
 
+    measure_title, measure_digits = "workers busy", 3
+
     def __init__(
         self,
         name: str,
@@ -126,7 +129,7 @@ class Workload:
         """The digest every row must return; None: the first row's (then the same for all)."""
 
     def check(self, label: str, results: list[tuple[Any, float]]) -> None:
-        digest = [int(value) % 1_000_000_007 for value, _ in results]
+        digest = uneven.digest([value for value, _ in results])
         if self.expected is None:
             self.expected = digest
         elif digest != self.expected:
@@ -138,6 +141,8 @@ class Workload:
 
 
 class LongestTaskWorkload(Workload):
+    measure_title, measure_digits = "beyond the longest task (ms)", 1
+
     def measure(self, wall: float, task_seconds: list[float]) -> float:
         """Milliseconds the map took beyond its longest task: all that a pool adds."""
         return 1000 * (wall - max(task_seconds))
@@ -152,8 +157,7 @@ def run_rounds(
         label: {"times": [], "measures": []} for label in labels
     }
     for round_index in range(rounds):
-        shift = round_index % len(labels)
-        for label in labels[shift:] + labels[:shift]:
+        for label in rotated(labels, round_index):
             started = time.perf_counter()
             results = maps[label](workload.fn, workload.items)
             seconds = time.perf_counter() - started
@@ -177,11 +181,12 @@ def median_interval(values: Sequence[float]) -> tuple[float, float]:
     return ordered[k - 1], ordered[n - k]  # the k-th value from each end
 
 
-def table(rows: dict[str, dict[str, list[float]]], measure: str, digits: int) -> list[str]:
+def table(workload: Workload, rows: dict[str, dict[str, list[float]]]) -> list[str]:
     ours = rows[REFERENCE]["times"]
+    digits = workload.measure_digits
     lines = [
         "| row | median (s) | min (s) | paired ratio (row / corepool) | 95 % interval "
-        f"| {measure} |",
+        f"| {workload.measure_title} |",
         "|---|---|---|---|---|---|",
     ]
     for label, row in rows.items():
@@ -203,14 +208,14 @@ def _workloads(loops: int) -> list[Workload]:
             "the tutorial's is_prime map (6 ints, 2 primes)",
             is_prime_timed,
             PRIMES,
-            [int(value) for value in PRIMES_EXPECTED],
+            uneven.digest(PRIMES_EXPECTED),
         ),
         Workload(
             "fib",
             "the tutorial's fib jobs (16 uneven tasks)",
             fib_job_timed,
             JOBS,
-            [fib(n * FIB_SCALE) % 1_000_000_007 for n in JOBS],
+            uneven.digest([fib(n * FIB_SCALE) for n in JOBS]),
         ),
         Workload("cpu", "64 tasks of ~25 ms", burn_timed, [loops] * CPU_TASKS, None),
     ]
@@ -262,11 +267,7 @@ def main() -> None:
     sections: list[str] = []
     for workload in _workloads(loops):
         sections += [f"## {workload.name}: {workload.title}", ""]
-        if isinstance(workload, LongestTaskWorkload):
-            measured = table(merged[workload.name], "beyond the longest task (ms)", 1)
-        else:
-            measured = table(merged[workload.name], "workers busy", 3)
-        sections += [*measured, ""]
+        sections += [*table(workload, merged[workload.name]), ""]
     pairs = args.sessions * args.rounds
     text = "\n".join(
         [

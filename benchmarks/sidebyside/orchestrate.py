@@ -34,13 +34,19 @@ class Collected:
         self.runs.setdefault(workload, {}).setdefault(row, []).append(result)
 
 
+def rotated(labels: Sequence[str], repetition: int) -> list[str]:
+    """The rows' order in one repetition: shifted by one each time, so that no row always runs
+    first, or right after the same neighbour."""
+    shift = repetition % len(labels)
+    return [*labels[shift:], *labels[:shift]]
+
+
 def schedule(workloads: Sequence[Workload], repeat: int) -> list[tuple[int, Workload, str]]:
     plan = []
     for repetition in range(repeat):
         for workload in workloads:
             labels = [row.label for row in workload.rows]
-            shift = repetition % len(labels)
-            plan += [(repetition, workload, label) for label in labels[shift:] + labels[:shift]]
+            plan += [(repetition, workload, label) for label in rotated(labels, repetition)]
     return plan
 
 

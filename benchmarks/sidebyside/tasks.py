@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
+from typing import TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 def square(x: int) -> int:
@@ -26,12 +31,16 @@ def burn(loops: int) -> int:
     return total
 
 
+def _timed(fn: Callable[[T], R], argument: T) -> tuple[R, float]:
+    started = time.perf_counter()
+    value = fn(argument)
+    return value, time.perf_counter() - started
+
+
 def burn_timed(loops: int) -> tuple[int, float]:
     """``burn``, and how long it took where it ran: a pool that keeps its workers fed has the
     sum of these close to workers x wall time, however slow the machine made each task."""
-    started = time.perf_counter()
-    total = burn(loops)
-    return total, time.perf_counter() - started
+    return _timed(burn, loops)
 
 
 def nap(seconds: float) -> float:
@@ -70,9 +79,7 @@ def is_prime(n: int) -> bool:
 
 def is_prime_timed(n: int) -> tuple[bool, float]:
     """``is_prime``, and how long it ran where it ran (``bench_uneven_paired``)."""
-    started = time.perf_counter()
-    value = is_prime(n)
-    return value, time.perf_counter() - started
+    return _timed(is_prime, n)
 
 
 def fib(limit: int) -> int:
@@ -99,6 +106,4 @@ def fib_job(n: int) -> int:
 
 def fib_job_timed(n: int) -> tuple[int, float]:
     """``fib_job``, and how long it ran where it ran (``bench_uneven_paired``)."""
-    started = time.perf_counter()
-    value = fib_job(n)
-    return value, time.perf_counter() - started
+    return _timed(fib_job, n)

@@ -143,7 +143,8 @@ class InterpreterBackend(Backend):
             initializer_blob=self._initializer_blob,
         )
         worker = InterpreterWorker(boot, self._api, loop, listener, self._flavour)
-        self._workers = [*(each for each in self._workers if each.host_alive), worker]
+        self._forget_ended_hosts()
+        self._workers.append(worker)
         return worker
 
     def close(self) -> None:
@@ -157,7 +158,10 @@ class InterpreterBackend(Backend):
         deadline = time.monotonic() + CLOSE_WAIT_SECONDS
         for worker in self._workers:
             worker.wait_closed(max(0.0, deadline - time.monotonic()))
-        self._workers = [each for each in self._workers if each.host_alive]
+        self._forget_ended_hosts()
+
+    def _forget_ended_hosts(self) -> None:
+        self._workers = [worker for worker in self._workers if worker.host_alive]
 
 
 def _main_function(fn: object) -> bool:

@@ -126,9 +126,7 @@ class ChunkSizer:
         cuts single items while nothing of this call is measured.
         """
         if self._explicit is not None:
-            if self._left is not None:
-                self._left = max(0, self._left - self._explicit)
-            return self._explicit
+            return self._cut(self._explicit)
         with self._measured:
             if not self._settled:
                 limit = self._first_chunks
@@ -154,7 +152,12 @@ class ChunkSizer:
             left = self._left
             if left is not None:
                 size = min(size, max(floor, -(-left // self._tail_shares)))
-                self._left = max(0, left - size)
+        return self._cut(size)
+
+    def _cut(self, size: int) -> int:
+        """Count ``size`` items of a map of known length as cut (the feeder cuts them next)."""
+        if self._left is not None:
+            self._left = max(0, self._left - size)
         return size
 
     @property
