@@ -49,6 +49,12 @@ NOT_ON_THE_FIRST_POOLS_PATH = (
     "corepool._engine.progress_sink",
     "corepool._wire.initializer",
     "corepool._wire.main_script",
+    # what only a timeout, a lost worker, a chunk prepared again or a value that cannot make the
+    # trip needs (~1 ms together)
+    "corepool._engine.recovery",
+    "corepool._engine.rework",
+    "corepool._engine.timeouts",
+    "corepool._wire.combined_errors",
     # the worker's side: the zygote imports it after its fork, on another core (_worker/boot.py)
     "corepool._worker.process_main",
     "corepool._worker.runner",

@@ -24,21 +24,22 @@ from corepool._engine.loop_thread import LoopThread
 from corepool._engine.pending import PendingChunks
 from corepool._engine.preparation import Preparer
 from corepool._engine.recorder import InsightRecorder
-from corepool._engine.recovery import Loss, LossKind, LossWitness, plan_recovery, termination_error
 from corepool._engine.results_thread import ResultsThread
-from corepool._engine.rework import Outcomes, Rework
 from corepool._engine.slots import Slot, StopReason
 from corepool._engine.tasks import Chunk
-from corepool._engine.timeouts import TaskTimeouts
 from corepool._engine.workers import Workers
 from corepool._lifecycle.oom import OomWatch
 from corepool.settings import Settings
 
+# What only a timeout, a lost worker or a chunk to prepare again needs (``timeouts``,
+# ``recovery``, ``rework``) is imported when that first happens: most programs never meet it, and
+# those modules were ~1 ms of every program's first pool (benchmarks/results: start_first).
 if TYPE_CHECKING:
+    from corepool._engine.recovery import Loss, LossWitness
+    from corepool._engine.rework import Outcomes, Rework
+    from corepool._engine.timeouts import TaskTimeouts
     from corepool.insights.report import PoolInsights
     from corepool.insights.statistics import PoolStatistics
-
-_LOSS_KINDS = {StopReason.TIMEOUT: LossKind.TIMEOUT, StopReason.CANCEL: LossKind.CANCEL}
 
 
 class Dispatcher:
@@ -66,16 +67,18 @@ class Dispatcher:
         self._workers = Workers(backend, self._loop, settings, size, self, self._worker_gone)
         self._slots = self._workers.slots
         self._pending = PendingChunks(self._loop, self._released)
-        self._timeouts = TaskTimeouts(
-            self._loop, lambda slot: self._workers.stop(slot, StopReason.TIMEOUT)
-        )
-        self._rework = Rework(preparer, loop_thread, self._reworked)
+        self._loop_thread = loop_thread
+        self._timeouts: TaskTimeouts | None = None
+        self._rework: Rework | None = None
         self._feeders = 0
         self._closing = self._terminating = self._finished = False
         self._broken: BaseException | None = None
         """Why the pool cannot run tasks any more (an initializer failed, workers cannot start)."""
-        oom_watch = OomWatch.for_this_process() if backend.capabilities.isolates_workers else None
-        self._witness = LossWitness(backend.capabilities, oom_watch, settings.max_unstarted_losses)
+        # Read now: the out-of-memory kills counted before the pool started are not its workers'.
+        self._oom_watch = (
+            OomWatch.for_this_process() if backend.capabilities.isolates_workers else None
+        )
+        self._witness: LossWitness | None = None
         self._tasks_done = self._chunks_done = 0
         self._recorder = InsightRecorder(size)
 
@@ -114,11 +117,15 @@ class Dispatcher:
     def terminate(self, error: BaseException | None = None) -> None:
         """End everything now; unfinished tasks fail with ``error`` or ``termination_error()``."""
         self._closing = self._terminating = True
-        unfinished = [*self._pending.take_all(), *self._rework.take_all()]
+        unfinished = self._pending.take_all()
+        if self._rework is not None:
+            unfinished += self._rework.take_all()
         for slot in self._slots:
             running = [] if (chunk := self._clear_chunk(slot)) is None else [chunk]
             unfinished += [*running, *queueing.take_queued(slot)]
         if unfinished:
+            from corepool._engine.recovery import termination_error
+
             error = error or termination_error()
             for chunk in unfinished:
                 self._fail(chunk, error)
@@ -185,7 +192,8 @@ class Dispatcher:
         slot.running_seconds = queueing.queueable_seconds(chunk, self._queue_seconds)
         slot.assigned_ns = time.monotonic_ns()
         self._recorder.assigned(slot.index)
-        self._timeouts.watch(slot, chunk)
+        if chunk.job.options.timeout is not None:
+            self._task_timeouts().watch(slot, chunk)
         slot.worker.run(chunk)
 
     def _clear_chunk(self, slot: Slot) -> Chunk | None:
@@ -210,7 +218,7 @@ class Dispatcher:
             if chunk.payload is not None:
                 self._requeue(chunk)
         if unprepared:
-            self._rework.send(unprepared, self._preparer.chunk)
+            self._reworker().send(unprepared, self._preparer.chunk)
 
     def _requeue(self, chunk: Chunk) -> None:
         if self._broken is not None:
@@ -219,6 +227,22 @@ class Dispatcher:
             self._fail(chunk, errors.TaskCancelledError("the pool was terminated"))
         else:
             self._pending.requeue(chunk)
+
+    def _task_timeouts(self) -> TaskTimeouts:
+        if self._timeouts is None:
+            from corepool._engine.timeouts import TaskTimeouts
+
+            self._timeouts = TaskTimeouts(
+                self._loop, lambda slot: self._workers.stop(slot, StopReason.TIMEOUT)
+            )
+        return self._timeouts
+
+    def _reworker(self) -> Rework:
+        if self._rework is None:
+            from corepool._engine.rework import Rework
+
+            self._rework = Rework(self._preparer, self._loop_thread, self._reworked)
+        return self._rework
 
     def _reworked(self, outcomes: Outcomes) -> None:
         for chunk, failure in outcomes:
@@ -279,7 +303,7 @@ class Dispatcher:
         """The worker could not read the chunk's items as a whole: send them one by one."""
         chunk = self._take_answered_chunk(worker, chunk_id)
         if chunk is not None:
-            self._rework.send([chunk], self._preparer.isolated)
+            self._reworker().send([chunk], self._preparer.isolated)
 
     def function_unreadable(
         self, worker: WorkerHandle, chunk_id: int, error: BaseException
@@ -287,7 +311,7 @@ class Dispatcher:
         """The worker could not resolve the function by reference: send it by value."""
         chunk = self._take_answered_chunk(worker, chunk_id)
         if chunk is not None:
-            self._rework.send([chunk], self._preparer.function_by_value, error)
+            self._reworker().send([chunk], self._preparer.function_by_value, error)
 
     def _take_answered_chunk(self, worker: WorkerHandle, chunk_id: int) -> Chunk | None:
         slot = self._workers.slot_of(worker)
@@ -342,10 +366,18 @@ class Dispatcher:
     def _loss(
         self, reason: StopReason | None, worker: WorkerHandle, exitcode: int | None, detail: str
     ) -> Loss:
-        kind = _LOSS_KINDS.get(reason, LossKind.DIED) if reason is not None else LossKind.DIED
+        from corepool._engine.recovery import LossKind, LossWitness
+
+        if self._witness is None:
+            max_losses = self._settings.max_unstarted_losses
+            self._witness = LossWitness(self._backend.capabilities, self._oom_watch, max_losses)
+        kinds = {StopReason.TIMEOUT: LossKind.TIMEOUT, StopReason.CANCEL: LossKind.CANCEL}
+        kind = kinds.get(reason, LossKind.DIED) if reason is not None else LossKind.DIED
         return self._witness.loss(kind, worker.pid, exitcode, detail, not self._terminating)
 
     def _recover(self, chunk: Chunk, loss: Loss, worker: WorkerHandle) -> None:
+        from corepool._engine.recovery import plan_recovery
+
         plan = plan_recovery(chunk, worker.position(), loss)
         for part, error in plan.failed:
             self._fail(part, error)

@@ -22,7 +22,6 @@ from __future__ import annotations
 import enum
 import pickle
 
-from corepool._wire.combined_errors import serialization_error
 from corepool._wire.remote_error import RemoteError, Stage, safe_str
 from corepool.errors import RemoteTaskError
 
@@ -79,6 +78,9 @@ def remote_traceback(text: str, flavour: Flavour) -> BaseException:
 def _serialization_error(
     error: BaseException, stage: Stage, flavour: Flavour, value_repr: str = ""
 ) -> BaseException:
+    # Imported here: only a value that cannot make the trip needs it (~0.3 ms of a first pool).
+    from corepool._wire.combined_errors import serialization_error
+
     detail = f"{_type_name(error)}: {safe_str(error)}"
     if isinstance(error, RemoteTaskError):  # the error itself could not travel: it has the facts
         detail = f"{error.type_name}: {error.message}"
