@@ -9,22 +9,12 @@ import pytest
 
 from corepool import TaskCancelledError, TaskTimeoutError, WorkerLostError
 from corepool._backends.base import Capabilities, Phase, WorkerPosition
-from corepool._engine.chunking import ChunkSizer
 from corepool._engine.recovery import Loss, LossKind, LossWitness, plan_recovery
-from corepool._engine.sinks import SingleSink
-from corepool._engine.tasks import Chunk, Job, TaskOptions
+from corepool._engine.tasks import Chunk
 from corepool._lifecycle.oom import OomWatch
-from corepool._wire.messages import CallStyle
-from corepool.settings import Settings
+from support.chunks import chunk_of
 
 DIED = Loss(LossKind.DIED, pid=123, exitcode=-9, max_unstarted_losses=2)
-
-
-def chunk_of(size: int, *, retries: int = 0, timeout: float | None = None) -> Chunk:
-    sink = SingleSink(lambda value: None, lambda error: None)
-    options = TaskOptions(retries=retries, timeout=timeout)
-    job = Job(abs, CallStyle.ONE, options, sink, ChunkSizer(abs, 1, Settings()), "map(abs)")
-    return Chunk(job, 10, list(range(size)))
 
 
 def at(chunk: Chunk, phase: Phase, item: int = 0) -> WorkerPosition:

@@ -6,8 +6,9 @@
 
 Every worker runs one chunk, recorded in its ``Slot``, and may have short chunks of a map queued
 behind it (``queueing``); with the worker's ``position()`` this tells exactly which item a dead or
-timed-out (``timeouts``) worker held (``recovery``).  ``workers`` starts and stops them, and
-guards against a backend that breaks its contract (``_backends/base.py``).
+timed-out worker held (``losses``, which loads ``timeouts`` and ``recovery`` on first need).
+``workers`` starts and stops them, and guards against a backend that breaks its contract
+(``_backends/base.py``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from corepool._backends.base import Backend, ChunkFinished, WorkerHandle
 from corepool._engine import queueing
 from corepool._engine.limits import WorkerLimits
 from corepool._engine.loop_thread import LoopThread
+from corepool._engine.losses import Losses, termination_error
 from corepool._engine.pending import PendingChunks
 from corepool._engine.preparation import Preparer
 from corepool._engine.recorder import InsightRecorder
@@ -28,16 +30,11 @@ from corepool._engine.results_thread import ResultsThread
 from corepool._engine.slots import Slot, StopReason
 from corepool._engine.tasks import Chunk
 from corepool._engine.workers import Workers
-from corepool._lifecycle.oom import OomWatch
 from corepool.settings import Settings
 
-# What only a timeout, a lost worker or a chunk to prepare again needs (``timeouts``,
-# ``recovery``, ``rework``) is imported when that first happens: most programs never meet it, and
-# those modules were ~1 ms of every program's first pool (benchmarks/results: start_first).
 if TYPE_CHECKING:
-    from corepool._engine.recovery import Loss, LossWitness
+    # ``rework`` is imported when a chunk first needs preparing again (see ``losses``).
     from corepool._engine.rework import Outcomes, Rework
-    from corepool._engine.timeouts import TaskTimeouts
     from corepool.insights.report import PoolInsights
     from corepool.insights.statistics import PoolStatistics
 
@@ -67,18 +64,15 @@ class Dispatcher:
         self._workers = Workers(backend, self._loop, settings, size, self, self._worker_gone)
         self._slots = self._workers.slots
         self._pending = PendingChunks(self._loop, self._released)
+        self._losses = Losses(
+            self._loop, backend.capabilities, settings.max_unstarted_losses, self._workers.stop
+        )
         self._loop_thread = loop_thread
-        self._timeouts: TaskTimeouts | None = None
         self._rework: Rework | None = None
         self._feeders = 0
         self._closing = self._terminating = self._finished = False
         self._broken: BaseException | None = None
         """Why the pool cannot run tasks any more (an initializer failed, workers cannot start)."""
-        # Read now: the out-of-memory kills counted before the pool started are not its workers'.
-        self._oom_watch = (
-            OomWatch.for_this_process() if backend.capabilities.isolates_workers else None
-        )
-        self._witness: LossWitness | None = None
         self._tasks_done = self._chunks_done = 0
         self._recorder = InsightRecorder(size)
 
@@ -124,8 +118,6 @@ class Dispatcher:
             running = [] if (chunk := self._clear_chunk(slot)) is None else [chunk]
             unfinished += [*running, *queueing.take_queued(slot)]
         if unfinished:
-            from corepool._engine.recovery import termination_error
-
             error = error or termination_error()
             for chunk in unfinished:
                 self._fail(chunk, error)
@@ -192,8 +184,7 @@ class Dispatcher:
         slot.running_seconds = queueing.queueable_seconds(chunk, self._queue_seconds)
         slot.assigned_ns = time.monotonic_ns()
         self._recorder.assigned(slot.index)
-        if chunk.job.options.timeout is not None:
-            self._task_timeouts().watch(slot, chunk)
+        self._losses.watch(slot, chunk)
         slot.worker.run(chunk)
 
     def _clear_chunk(self, slot: Slot) -> Chunk | None:
@@ -227,15 +218,6 @@ class Dispatcher:
             self._fail(chunk, errors.TaskCancelledError("the pool was terminated"))
         else:
             self._pending.requeue(chunk)
-
-    def _task_timeouts(self) -> TaskTimeouts:
-        if self._timeouts is None:
-            from corepool._engine.timeouts import TaskTimeouts
-
-            self._timeouts = TaskTimeouts(
-                self._loop, lambda slot: self._workers.stop(slot, StopReason.TIMEOUT)
-            )
-        return self._timeouts
 
     def _reworker(self) -> Rework:
         if self._rework is None:
@@ -340,8 +322,11 @@ class Dispatcher:
             self._requeue(queued)
         self._workers.vacate(slot)
         self._recorder.gone(slot.index)
-        if chunk is not None:
-            self._recover(chunk, self._loss(reason, worker, exitcode, detail), worker)
+        if chunk is not None:  # which of its parts fail, which run again (``losses``)
+            plan = self._losses.lost(chunk, reason, worker, exitcode, detail, not self._terminating)
+            for part, error in plan.failed:
+                self._fail(part, error)
+            self._run_again(plan.requeue)
         if not ready and reason in (None, StopReason.START_TIMEOUT):
             problem = self._workers.start_failed(exitcode, killed_by_us=reason is not None)
             if problem is not None:
@@ -360,28 +345,6 @@ class Dispatcher:
         self._broken = problem
         for chunk in self._pending.take_ready():
             self._fail(chunk, problem)
-
-    # -- lost workers
-
-    def _loss(
-        self, reason: StopReason | None, worker: WorkerHandle, exitcode: int | None, detail: str
-    ) -> Loss:
-        from corepool._engine.recovery import LossKind, LossWitness
-
-        if self._witness is None:
-            max_losses = self._settings.max_unstarted_losses
-            self._witness = LossWitness(self._backend.capabilities, self._oom_watch, max_losses)
-        kinds = {StopReason.TIMEOUT: LossKind.TIMEOUT, StopReason.CANCEL: LossKind.CANCEL}
-        kind = kinds.get(reason, LossKind.DIED) if reason is not None else LossKind.DIED
-        return self._witness.loss(kind, worker.pid, exitcode, detail, not self._terminating)
-
-    def _recover(self, chunk: Chunk, loss: Loss, worker: WorkerHandle) -> None:
-        from corepool._engine.recovery import plan_recovery
-
-        plan = plan_recovery(chunk, worker.position(), loss)
-        for part, error in plan.failed:
-            self._fail(part, error)
-        self._run_again(plan.requeue)
 
     # -- finishing
 

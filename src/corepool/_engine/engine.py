@@ -32,6 +32,7 @@ from corepool._engine.dispatcher import Dispatcher
 from corepool._engine.feeder import Feeder
 from corepool._engine.limits import WorkerLimits
 from corepool._engine.loop_thread import LoopThread
+from corepool._engine.losses import termination_error
 from corepool._engine.preparation import Preparer
 from corepool._engine.queueing import WindowWidening
 from corepool._engine.requests import MapRequest, TaskRequest
@@ -284,8 +285,6 @@ class Engine:
         # ``concurrent.futures``, which a program of Pools never loads otherwise).
         sinks = [sink for sink in sinks if not sink.settled]
         if sinks:
-            from corepool._engine.recovery import termination_error  # see the dispatcher's imports
-
             error = error or termination_error()
             for sink in sinks:
                 self._results.post(sink.cancel, error)

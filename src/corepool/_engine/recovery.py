@@ -158,9 +158,3 @@ def _lost_error(task: str, stage: str, attempts: int, loss: Loss) -> errors.Work
     if attempts > 1:
         words.append(f"tried {attempts} times")
     return errors.WorkerLostError(task, loss.pid, loss.exitcode, "; ".join(words), stage)
-
-
-def termination_error() -> BaseException:
-    """What the unfinished tasks of a terminated pool fail with.  Made only when there are some:
-    a ``TaskCancelledError`` loads ``concurrent.futures`` (see the end of ``errors.py``)."""
-    return errors.TaskCancelledError("the pool was terminated before this task finished")
