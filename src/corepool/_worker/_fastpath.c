@@ -6,6 +6,7 @@
                 the progress board (shared memory the parent reads when the worker is lost)
 
     pack_results ─ all_atoms(results): may the results share one pickle?
+                 ─ machine_numbers(values): all ints (int64) or all floats? their raw bytes
 
 Why C: for a function of ~50 ns (``x * x``) the Python twins in ``progress.py`` and
 ``_wire/serialization.py`` cost another ~50 ns and ~16 ns per item, so a worker spent more time
@@ -17,6 +18,7 @@ Without a compiler corepool uses the Python twins; behaviour is the same.
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <stdint.h>
+#include <string.h>
 
 /* -- tracked: an iterator that writes each item's index to a slot of the board */
 
@@ -130,12 +132,70 @@ fastpath_all_atoms(PyObject *module, PyObject *values)
     Py_RETURN_TRUE;
 }
 
+/* -- machine_numbers: a list of only ints (each fits in int64) or only floats, as raw bytes
+
+Unpickling a list of 10,000 ints costs ~50 ns an int in the parent (pickle builds each from its
+own opcode); the same ints as an array's bytes come back through ``array.tolist()`` in ~20 ns.
+Exact types only: a bool or an int subclass must come back as itself, so it keeps the pickle. */
+
+static PyObject *
+fastpath_machine_numbers(PyObject *module, PyObject *values)
+{
+    if (!PyList_CheckExact(values)) {
+        PyErr_SetString(PyExc_TypeError, "machine_numbers() takes a list");
+        return NULL;
+    }
+    Py_ssize_t size = PyList_GET_SIZE(values);
+    if (size == 0) {
+        Py_RETURN_NONE;
+    }
+    int floats = PyFloat_CheckExact(PyList_GET_ITEM(values, 0));
+    if (!floats && !PyLong_CheckExact(PyList_GET_ITEM(values, 0))) {
+        Py_RETURN_NONE;
+    }
+    PyObject *raw = PyBytes_FromStringAndSize(NULL, size * 8);
+    if (raw == NULL) {
+        return NULL;
+    }
+    char *out = PyBytes_AS_STRING(raw);
+    for (Py_ssize_t i = 0; i < size; i++) {
+        PyObject *value = PyList_GET_ITEM(values, i);
+        if (floats) {
+            if (!PyFloat_CheckExact(value)) {
+                goto not_numbers;
+            }
+            double number = PyFloat_AS_DOUBLE(value);
+            memcpy(out + i * 8, &number, 8);
+        }
+        else {
+            if (!PyLong_CheckExact(value)) {
+                goto not_numbers;
+            }
+            int overflow = 0;
+            long long number = PyLong_AsLongLongAndOverflow(value, &overflow);
+            if (overflow != 0) {
+                goto not_numbers;
+            }
+            int64_t stored = (int64_t)number;
+            memcpy(out + i * 8, &stored, 8);
+        }
+    }
+    return Py_BuildValue("(CN)", floats ? 'd' : 'q', raw);
+
+not_numbers:
+    Py_DECREF(raw);
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef fastpath_methods[] = {
     {"tracked", (PyCFunction)(void (*)(void))fastpath_tracked, METH_FASTCALL,
      "tracked(items, row, slot, start) -> iterator storing each item's index in row[slot]"},
     {"all_atoms", fastpath_all_atoms, METH_O,
      "all_atoms(values) -> whether every value is an int, float, complex, str, bytes, bool "
      "or None (exactly those types)"},
+    {"machine_numbers", fastpath_machine_numbers, METH_O,
+     "machine_numbers(values) -> ('q', bytes) when every value is an int (exactly) that fits in "
+     "64 bits, ('d', bytes) when every value is a float (exactly), else None"},
     {NULL, NULL, 0, NULL},
 };
 
