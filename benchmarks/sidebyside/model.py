@@ -45,6 +45,10 @@ class RowStats:
     extras: dict[str, float] = field(default_factory=dict)
     """Medians of the other numbers a runner returned (peak RSS, items per second...)."""
     errors: tuple[str, ...] = ()
+    rounds: dict[str, tuple[float, ...]] = field(default_factory=dict)
+    """Each number (``seconds`` and the extras) of each repetition, in repetition order; NaN
+    where that repetition's run failed.  Rows of one workload ran in the same repetition within
+    seconds of each other: ``stats.paired`` compares them round by round."""
 
 
 @dataclass(frozen=True)

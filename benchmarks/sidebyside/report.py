@@ -84,7 +84,11 @@ def document(meta: Mapping[str, Any], sections: Sequence[dict[str, Any]]) -> str
         + ".",
         "",
         "Times are seconds (median, min, max over the repetitions). *vs corepool* is the row's "
-        "median over corepool's: above 1.00x corepool is faster, below it slower. *others "
+        "time over corepool's in the same repetition, the median over the repetitions (rows of "
+        "a workload run within seconds of each other in each repetition; see "
+        "`sidebyside/stats.py`): above 1.00x corepool is faster, below it slower.  A target "
+        "that compares two rows is judged the same way, round by round; its line also gives the "
+        "two rows' own medians and the lowest and highest of the round-by-round ratios. *others "
         "(cores)* is the median CPU that processes outside this benchmark used during the row's "
         "runs, plus what the host of this virtual machine took from it (other sessions share "
         "this 2-core machine; a lower bound, see `sidebyside/machine.py`): where it is high, the "
@@ -95,7 +99,7 @@ def document(meta: Mapping[str, Any], sections: Sequence[dict[str, Any]]) -> str
     ]
     all_checks = [check for section in sections for check in section["checks"]]
     if all_checks:
-        parts += ["", "## Targets (issue 2)", "", targets_table(all_checks)]
+        parts += ["", "## Targets (issues 2 and 10)", "", targets_table(all_checks)]
     for section in sections:
         workload = section["workload"]
         parts += [

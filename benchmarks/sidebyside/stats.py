@@ -1,10 +1,20 @@
-"""From the runs' raw results to each row's median, min, max and extras."""
+"""From the runs' raw results to each row's median, min, max and extras, and rows compared.
+
+Rows are compared round by round (``paired``): in each repetition every row of a workload runs
+within seconds of the others, so the ratio of two rows' times *in the same repetition* keeps
+little of the machine's slow and fast spells, which on this 2-core virtual machine move a
+row's time by tens of percent from one minute to the next; the median of those ratios is the
+comparison.  A ratio of the two rows' medians taken over all repetitions (the figure used
+before) mixes spells: with 7 repetitions it turned rows that differ by less than ~10-15 %
+around from one run to the next.
+"""
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sidebyside.model import RowStats, Workload
@@ -27,9 +37,50 @@ def row_stats(label: str, runs: Sequence[Mapping[str, Any]]) -> RowStats:
         if key not in _NOT_EXTRAS and isinstance(value, (int, float))
     }
     extras = {key: statistics.median(float(run[key]) for run in ok if key in run) for key in keys}
+    nan = float("nan")
+    rounds = {
+        key: tuple(float(run[key]) if "error" not in run and key in run else nan for run in runs)
+        for key in keys | {"seconds"}
+    }
     return RowStats(
-        label, len(ok), statistics.median(seconds), min(seconds), max(seconds), extras, errors
+        label,
+        len(ok),
+        statistics.median(seconds),
+        min(seconds),
+        max(seconds),
+        extras,
+        errors,
+        rounds,
     )
+
+
+@dataclass(frozen=True)
+class Paired:
+    """One row's number over another's, repetition by repetition."""
+
+    median: float
+    low: float
+    high: float
+    rounds: int
+
+    def text(self) -> str:
+        if self.rounds == 0:
+            return "no repetition with both rows"
+        return f"x{self.median:.2f} round by round ({self.low:.2f}-{self.high:.2f})"
+
+
+def paired(top: RowStats, bottom: RowStats, key: str = "seconds") -> Paired:
+    """The median over the repetitions of ``top``'s ``key`` over ``bottom``'s in the same one
+    (repetitions where either row failed are left out), with the lowest and highest ratio."""
+    ratios = [
+        a / b
+        for a, b in zip(top.rounds.get(key, ()), bottom.rounds.get(key, ()), strict=False)
+        if not math.isnan(a) and not math.isnan(b) and b != 0
+    ]
+    if not ratios:
+        nan = float("nan")
+        return Paired(nan, nan, nan, 0)
+    return Paired(statistics.median(ratios), min(ratios), max(ratios), len(ratios))
 
 
 def workload_stats(
@@ -43,6 +94,6 @@ def workload_stats(
 
 
 def ratio(workload: Workload, stats: Mapping[str, RowStats], label: str) -> float:
-    """The row's median time over its corepool row's: above 1, corepool is faster."""
+    """The row's time over its corepool row's, round by round: above 1, corepool is faster."""
     reference = workload.row(label).compare_with or workload.reference
-    return stats[label].median / stats[reference].median
+    return paired(stats[label], stats[reference]).median

@@ -2,8 +2,9 @@
 
 The loop count of ``burn`` is calibrated in the orchestrator so that one call takes ~25 ms on this
 machine.  Parallel efficiency = serial time / (2 x parallel time): 1.0 means both cores did nothing
-but the work.  The efficiency of a row's median is its serial median over twice its median; its
-min/max come from its max/min times.
+but the work.  A row's efficiency is taken round by round, against the serial loop of the same
+repetition (``stats.paired``: the machine's speed moves by tens of percent between minutes), and
+the median over the repetitions is shown.
 
 Each task also reports how long it ran where it ran.  *workers busy* = the sum of those times over
 (workers x wall time): near 1.0 the pool kept both workers fed and any loss of efficiency is the
@@ -20,6 +21,7 @@ from typing import Any
 
 from sidebyside import pools
 from sidebyside.model import Params, Row, RowStats, TargetCheck, Workload
+from sidebyside.stats import paired
 from sidebyside.tasks import burn, burn_timed
 
 WORKERS = 2
@@ -136,19 +138,20 @@ def efficiency(serial_seconds: float, parallel_seconds: float) -> float:
     return serial_seconds / (WORKERS * parallel_seconds)
 
 
+def round_by_round_efficiency(stats: Mapping[str, RowStats], label: str) -> float:
+    """The median over the repetitions of the serial loop's time over twice the row's."""
+    return efficiency(paired(stats["serial loop"], stats[label]).median, 1.0)
+
+
 def annotate(stats: Mapping[str, RowStats]) -> dict[str, dict[str, float]]:
-    serial_median = stats["serial loop"].median
-    return {
-        label: {"efficiency": efficiency(serial_median, row.median)} for label, row in stats.items()
-    }
+    return {label: {"efficiency": round_by_round_efficiency(stats, label)} for label in stats}
 
 
 def check(stats: Mapping[str, RowStats], p: Params) -> list[TargetCheck]:
-    serial_median = stats["serial loop"].median
-    ceiling = efficiency(serial_median, stats[CEILING].median)
+    ceiling = round_by_round_efficiency(stats, CEILING)
     checks = []
     for label in ("corepool.Pool", "corepool.ProcessPoolExecutor"):
-        value = efficiency(serial_median, stats[label].median)
+        value = round_by_round_efficiency(stats, label)
         busy = stats[label].extras.get("busy", float("nan"))
         checks.append(
             TargetCheck(
