@@ -151,3 +151,23 @@ def test_a_closed_loop_refuses_work_from_other_threads() -> None:
     with pytest.raises(RuntimeError, match="closed"):
         event_loop.call_soon_threadsafe(print)
     event_loop.close()  # twice is fine
+
+
+def test_end_of_round_work_runs_after_the_rounds_callbacks_before_the_next(
+    loop: EventLoop,
+) -> None:
+    seen: list[str] = []
+
+    def first() -> None:
+        seen.append("first")
+        loop.at_end_of_round(lambda: seen.append("end of round"))
+        loop.call_soon(seen.append, "next round")
+
+    loop.call_soon(first)
+    loop.call_soon(seen.append, "second")
+    loop.call_soon(loop.stop)
+    loop.run_forever()  # stop: the round still ends, with its end-of-round work
+    assert seen == ["first", "second", "end of round"]
+    loop.call_soon(loop.stop)
+    loop.run_forever()
+    assert seen[-1] == "next round"  # registered once, ran once

@@ -100,3 +100,69 @@ def _read_closed(reader: FrameReader, sock: socket.socket) -> tuple[list[bytes],
         selector.register(sock, selectors.EVENT_READ)
         selector.select(timeout=10)
         return reader.read_available(sock)
+
+
+class _SmallSocket:
+    """Takes at most ``room`` bytes a call, and records how it was called."""
+
+    def __init__(self, room: int) -> None:
+        self.room = room
+        self.received = bytearray()
+        self.calls: list[tuple[str, int]] = []
+
+    def _take(self, buffers: list[memoryview]) -> int:
+        taken = 0
+        for buffer in buffers:
+            part = bytes(buffer[: self.room - taken])
+            self.received += part
+            taken += len(part)
+            if taken == self.room:
+                break
+        if taken == 0:
+            raise BlockingIOError
+        return taken
+
+    def send(self, buffer: memoryview) -> int:
+        self.calls.append(("send", 1))
+        return self._take([buffer])
+
+    def sendmsg(self, buffers: list[memoryview]) -> int:
+        self.calls.append(("sendmsg", len(buffers)))
+        return self._take(buffers)
+
+
+def _unframe(data: bytes) -> list[bytes]:
+    frames, position = [], 0
+    while position < len(data):
+        (size,) = framing._HEADER.unpack_from(data, position)
+        position += framing.HEADER_SIZE
+        frames.append(data[position : position + size])
+        position += size
+    return frames
+
+
+def test_queued_frames_go_out_together_and_a_partial_send_keeps_the_rest() -> None:
+    bodies = [bytes([index]) * (index * 7) for index in range(100)]
+    writer = FrameWriter()
+    for body in bodies:
+        writer.add(body)
+    # Each call fills the socket: the writer stops there, and resumes on the next call (the
+    # peer has read it all by then).
+    sock = _SmallSocket(room=4096)
+    total = sum(framing.HEADER_SIZE + len(body) for body in bodies)
+    for _ in range(total // sock.room):
+        assert not writer.write_available(sock)  # type: ignore[arg-type]
+    assert writer.write_available(sock)  # type: ignore[arg-type]
+    assert _unframe(bytes(sock.received)) == bodies
+    assert all(kind == "sendmsg" for kind, _ in sock.calls[:-1])
+    assert len(sock.calls) <= total // sock.room + 2  # gathered, not a call per frame
+    assert max(count for _, count in sock.calls) <= framing._GATHER_AT_MOST
+
+
+def test_a_writer_with_one_frame_sends_it_plainly() -> None:
+    writer = FrameWriter()
+    writer.add(b"alone")
+    sock = _SmallSocket(room=1 << 20)
+    assert writer.write_available(sock)  # type: ignore[arg-type]
+    assert sock.calls == [("send", 1)]
+    assert _unframe(bytes(sock.received)) == [b"alone"]

@@ -75,6 +75,7 @@ class ProcessWorker(WorkerHandle):
         self._reader = FrameReader()
         self._writer = FrameWriter()
         self._writing = False
+        self._flush_planned = False
         self._exited = False
         self._known_functions: collections.deque[int] = collections.deque()
         self._init_failure: BaseException | None = None
@@ -119,7 +120,7 @@ class ProcessWorker(WorkerHandle):
             forget,
             track_start_times=chunk.job.tracks_start_times,
         )
-        self._send(codec.dumps_call(call))
+        self._send(codec.dumps_call(call), at_end_of_round=True)
 
     def _function_for(self, job: JobView) -> tuple[FunctionDef | FunctionRef, tuple[int, ...]]:
         if job.id in self._known_functions:
@@ -184,13 +185,22 @@ class ProcessWorker(WorkerHandle):
 
     # -- event loop callbacks
 
-    def _send(self, frame: bytes) -> None:
+    def _send(self, frame: bytes, *, at_end_of_round: bool = False) -> None:
+        """Queue a frame for the worker and send it now, or with the others of this round of the
+        loop (a read of 20 results hands out 20 calls: one ``send`` for them, not 20)."""
         if self.channel_fd < 0:
             return
         self._writer.add(frame)
-        self._flush()
+        if not at_end_of_round:
+            self._flush()
+        elif not self._flush_planned:
+            self._flush_planned = True
+            self._loop.at_end_of_round(self._flush)
 
     def _flush(self) -> None:
+        self._flush_planned = False
+        if self.channel_fd < 0:
+            return
         try:
             done = self._writer.write_available(self._channel)
         except ChannelClosed:

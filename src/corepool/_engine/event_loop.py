@@ -75,6 +75,7 @@ class EventLoop:
         busy dispatcher (chunksize=1000: ~2,000 hand-overs a second) then skips a write and a
         read per hand-over, each a GIL release and reacquisition."""
         self._handler: ExceptionHandler | None = None
+        self._round_end: list[Callable[[], object]] = []
         self._wake_read, self._wake_write = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
         # Held while another thread writes a wake-up and while the loop closes: a write must
         # never reach the descriptor number after close() (it may by then name another file).
@@ -99,6 +100,13 @@ class EventLoop:
                 except BlockingIOError:  # the pipe is full of wake-ups already: the loop will wake
                     pass
         return handle
+
+    def at_end_of_round(self, callback: Callable[[], object]) -> None:
+        """Run ``callback`` once the callbacks ready in this round have run, before the loop
+        waits again (not thread-safe: for callbacks running in this round).  Lets work that
+        many callbacks of one round produce be done once: the frames for one worker go out in
+        one system call instead of one each (~20 µs a ``send`` on this machine)."""
+        self._round_end.append(callback)
 
     def call_later(self, delay: float, callback: Callable[..., object], *args: Any) -> TimerHandle:
         timer = TimerHandle(time.monotonic() + max(0.0, delay), callback, args)
@@ -172,6 +180,7 @@ class EventLoop:
             self._closed = True
             self._ready.clear()
             self._timers.clear()
+            self._round_end.clear()
             self._selector.close()
             os.close(self._wake_read)
             os.close(self._wake_write)
@@ -209,6 +218,13 @@ class EventLoop:
         # Only what is ready now: callbacks scheduled by these run in the next round.
         for _ in range(len(self._ready)):
             self._ready.popleft()._run(self)
+        if self._round_end:
+            self._end_round()
+
+    def _end_round(self) -> None:
+        ending, self._round_end = self._round_end, []
+        for callback in ending:
+            Handle(callback, ())._run(self)
 
     def _drain_wake_ups(self) -> None:
         try:
