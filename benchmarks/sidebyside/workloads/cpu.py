@@ -150,14 +150,19 @@ def annotate(stats: Mapping[str, RowStats]) -> dict[str, dict[str, float]]:
 def check(stats: Mapping[str, RowStats], p: Params) -> list[TargetCheck]:
     ceiling = round_by_round_efficiency(stats, CEILING)
     checks = []
-    for label in ("corepool.Pool", "corepool.ProcessPoolExecutor"):
+    # Issue 2 asked 0.95 of both front doors, issue 10 0.97 of the Pool with default arguments.
+    for label, bound in (
+        ("corepool.Pool", 0.95),
+        ("corepool.ProcessPoolExecutor", 0.95),
+        ("corepool.Pool", 0.97),
+    ):
         value = round_by_round_efficiency(stats, label)
         busy = stats[label].extras.get("busy", float("nan"))
         checks.append(
             TargetCheck(
-                f"{label}: parallel efficiency >= 0.95",
+                f"{label}: parallel efficiency >= {bound:.2f}",
                 f"{value:.3f} (workers busy {busy:.3f}; 2 bare processes reach {ceiling:.3f})",
-                value >= 0.95,
+                value >= bound,
             )
         )
     return checks
