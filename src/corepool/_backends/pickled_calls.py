@@ -27,10 +27,15 @@ class FunctionPayload(Record):
     """Whether ``blob`` carries the function's code (else a reference to its module)."""
 
 
-def pack_function(job: JobView, *, by_value: bool = False) -> None:
-    """Pickle a job's function for worker processes (by reference where a worker can find it)."""
+def pack_function(job: JobView, *, by_value: bool = False, workers_hold_it: bool = False) -> None:
+    """Pickle a job's function for worker processes (by reference where a worker can find it).
+
+    ``workers_hold_it``: the backend knows its workers have the function under its name (a
+    copy of ``__main__`` holding it), so it goes by reference without further checks."""
     if by_value:
         job.payload = FunctionPayload(serialization.dumps(job.fn, by_value=True), True)
+    elif workers_hold_it:
+        job.payload = FunctionPayload(*serialization.dumps_telling(job.fn))
     else:
         job.payload = FunctionPayload(*serialization.dumps_function(job.fn))
 

@@ -104,6 +104,7 @@ class ProcessBackend(Backend):
         self.capabilities = Capabilities("processes", kills_workers=True, isolates_workers=True)
         self._context = context
         self._start_method = context.get_start_method()
+        self._uses_zygote = uses_zygote(context)
         self._settings = settings
         self._native_threads = native_threads
         self._measure_memory = measure_memory
@@ -123,7 +124,24 @@ class ProcessBackend(Backend):
     # -- submitting thread
 
     def prepare_job(self, job: JobView, *, by_value: bool = False) -> None:
-        pack_function(job, by_value=by_value)
+        pack_function(job, by_value=by_value, workers_hold_it=self._zygote_holds(job.fn))
+
+    def _zygote_holds(self, fn: object) -> bool:
+        """Whether every worker of this pool has ``fn`` of ``__main__`` under its name.
+
+        True when the workers come from the zygote and its copy of ``__main__`` has the
+        function (``Zygote.holds_by_name``), and no worker could come from elsewhere with a
+        different object under that name: should the zygote be gone, a worker of the
+        forkserver re-imports the main script only where that is harmless (then a name bound
+        twice there could be another function: the script's own rules decide, in
+        ``serialization.function_travels_by_value``); where it does not, such a worker lacks
+        the name, says so, and gets the function by value (``FunctionUnreadable``)."""
+        if not self._uses_zygote or getattr(fn, "__module__", None) != "__main__":
+            return False
+        from corepool._lifecycle.zygote import ZYGOTE
+        from corepool._wire import main_script
+
+        return ZYGOTE.holds_by_name(fn) and not main_script.workers_reimport_main()
 
     def prepare_chunk(self, chunk: ChunkView) -> None:
         pack_items(chunk)
