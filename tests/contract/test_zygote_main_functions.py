@@ -76,16 +76,19 @@ def test_a_program_on_stdin() -> None:
     assert _run(["-"], stdin=PROGRAM) == EXPECTED
 
 
-def test_a_script_workers_may_reimport_keeps_its_own_rules(tmp_path: Path) -> None:
-    # Guarded and harmless to re-run: a worker of the forkserver (should the zygote be gone)
-    # re-imports it and would find the top-level ``twice``, so the script's own rules decide:
-    # a name bound twice goes by value, even though the zygote holds the parent's object.
+def test_a_script_workers_may_reimport_needs_no_ast(tmp_path: Path) -> None:
+    # Guarded and harmless to re-run: its functions went by reference before too, once ``ast``
+    # had read the script to prove a re-import binds the name once; with the zygote holding
+    # them, nothing reads the script, and a name bound twice runs the parent's version.
     script = tmp_path / "program.py"
     script.write_text(
         textwrap.dedent(
             """
             import sys
             import corepool
+
+            def once(x):
+                return x + 1
 
             def twice(x):
                 return "first"
@@ -95,8 +98,33 @@ def test_a_script_workers_may_reimport_keeps_its_own_rules(tmp_path: Path) -> No
 
             if __name__ == "__main__":
                 with corepool.Pool(1) as pool:
-                    print(pool.apply(twice, (0,)), "cloudpickle" in sys.modules)
+                    print(pool.apply(once, (1,)), pool.apply(twice, (0,)))
+                    print("ast" in sys.modules, "cloudpickle" in sys.modules)
             """
         )
     )
-    assert _run([str(script)]) == ["second True"]
+    assert _run([str(script)]) == ["2 second", "False False"]
+
+
+def test_a_worker_with_another_function_by_that_name_refuses_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # What a worker of the forkserver (the zygote gone) would meet: a re-import that binds the
+    # name to the script's top-level version, not the parent's.
+    import pickle
+    import types
+
+    from corepool._wire import main_reference
+
+    main = types.ModuleType("__main__")
+    exec("def task(x):\n    return 'parent'\n", main.__dict__)
+    parents = main.task
+    blob = pickle.dumps(main_reference.MainReference(parents))
+    monkeypatch.setitem(sys.modules, "__main__", main)
+    assert pickle.loads(blob) is parents
+    exec("def task(x):\n    return 'top level'\n", main.__dict__)
+    with pytest.raises(LookupError, match="'task'"):
+        pickle.loads(blob)
+    del main.task
+    with pytest.raises(LookupError, match="'task'"):
+        pickle.loads(blob)

@@ -9,6 +9,7 @@ unpacked by ``PackedOutcome`` on the results thread.
 
 from __future__ import annotations
 
+import types
 from typing import Any
 
 from corepool._backends.base import ChunkView, JobView, Outcome
@@ -30,12 +31,15 @@ class FunctionPayload(Record):
 def pack_function(job: JobView, *, by_value: bool = False, workers_hold_it: bool = False) -> None:
     """Pickle a job's function for worker processes (by reference where a worker can find it).
 
-    ``workers_hold_it``: the backend knows its workers have the function under its name (a
-    copy of ``__main__`` holding it), so it goes by reference without further checks."""
+    ``workers_hold_it``: the backend's workers have this function of ``__main__`` under its name
+    (a copy of ``__main__`` holding it): it goes by name, and a worker that turns out to have
+    another function by that name refuses it (``_wire.main_reference``)."""
     if by_value:
         job.payload = FunctionPayload(serialization.dumps(job.fn, by_value=True), True)
-    elif workers_hold_it:
-        job.payload = FunctionPayload(*serialization.dumps_telling(job.fn))
+    elif workers_hold_it and isinstance(job.fn, types.FunctionType):
+        from corepool._wire.main_reference import MainReference
+
+        job.payload = FunctionPayload(serialization.dumps(MainReference(job.fn)), False)
     else:
         job.payload = FunctionPayload(*serialization.dumps_function(job.fn))
 

@@ -127,21 +127,15 @@ class ProcessBackend(Backend):
         pack_function(job, by_value=by_value, workers_hold_it=self._zygote_holds(job.fn))
 
     def _zygote_holds(self, fn: object) -> bool:
-        """Whether every worker of this pool has ``fn`` of ``__main__`` under its name.
-
-        True when the workers come from the zygote and its copy of ``__main__`` has the
-        function (``Zygote.holds_by_name``), and no worker could come from elsewhere with a
-        different object under that name: should the zygote be gone, a worker of the
-        forkserver re-imports the main script only where that is harmless (then a name bound
-        twice there could be another function: the script's own rules decide, in
-        ``serialization.function_travels_by_value``); where it does not, such a worker lacks
-        the name, says so, and gets the function by value (``FunctionUnreadable``)."""
+        """Whether the workers of this pool come from the zygote, whose copy of ``__main__``
+        holds ``fn`` under its name (``Zygote.holds_by_name``).  Should a worker come from
+        elsewhere after all (the zygote was killed), it checks what it has by that name
+        (``_wire.main_reference``)."""
         if not self._uses_zygote or getattr(fn, "__module__", None) != "__main__":
             return False
         from corepool._lifecycle.zygote import ZYGOTE
-        from corepool._wire import main_script
 
-        return ZYGOTE.holds_by_name(fn) and not main_script.workers_reimport_main()
+        return ZYGOTE.holds_by_name(fn)
 
     def prepare_chunk(self, chunk: ChunkView) -> None:
         pack_items(chunk)
