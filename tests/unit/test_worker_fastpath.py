@@ -105,3 +105,4 @@ def test_the_extension_is_built_where_it_can_be() -> None:
         pytest.skip("no C compiler or no Python headers: the Python twins are expected")
     assert fastpath is not None, "a compiler is here but corepool._worker._fastpath was not built"
     assert serialization._all_atoms is fastpath.all_atoms
+    assert serialization._machine_numbers is fastpath.machine_numbers

@@ -51,11 +51,13 @@ def _machine_numbers_in_python(values: list[object]) -> tuple[str, bytes] | None
     return None
 
 
-try:  # the C twins: one type test per value instead of ~16 ns (optional: needs a compiler)
+try:  # the C twin: one type test per value instead of ~16 ns (optional: needs a compiler)
     from corepool._worker._fastpath import all_atoms as _all_atoms
-    from corepool._worker._fastpath import machine_numbers as _machine_numbers
 except ImportError:  # pragma: no cover - exercised where the extension was not built
     _all_atoms = _all_atoms_in_python
+try:  # apart: an extension built before this twin existed still serves ``all_atoms``
+    from corepool._worker._fastpath import machine_numbers as _machine_numbers
+except ImportError:  # pragma: no cover - exercised where the extension was not built
     _machine_numbers = _machine_numbers_in_python
 
 # Below this many numbers a list's own pickle is as quick both ways (the array's reconstructor
