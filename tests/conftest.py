@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import multiprocessing
 import multiprocessing.managers
+import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -19,6 +20,13 @@ import pytest
 import corepool
 
 BACKENDS = ("processes", "threads")
+
+# A suite started in the background by a shell without job control (``sh -c '... &'``) inherits
+# SIGINT ignored, and so would every program a test starts: Python installs no handler for an
+# ignored SIGINT, and the tests of Ctrl-C would send one to a program that cannot receive it.
+# Programs started from a terminal always can; so may the suite's.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(params=BACKENDS)
