@@ -14,6 +14,7 @@ import pytest
 
 import corepool
 from support import tasks
+from support.processes import python_output
 
 START_METHODS = ("fork", "forkserver", "spawn")
 
@@ -85,31 +86,18 @@ PROGRAM = textwrap.dedent(
 EXPECTED = "[0, 2, 4, 6] 9 [0, 1]"
 
 
-def _run(args: list[str], stdin: str | None = None) -> str:
-    completed = subprocess.run(
-        [sys.executable, *args],
-        check=False,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert completed.returncode == 0, completed.stderr
-    return completed.stdout.strip()
-
-
 def test_functions_from_a_main_script(start_method: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
     script = tmp_path / "program.py"
     script.write_text(PROGRAM.format(method=start_method))
-    assert _run([str(script)]) == EXPECTED
+    assert python_output([str(script)]) == EXPECTED
 
 
 def test_functions_from_python_dash_c(start_method: str) -> None:
-    assert _run(["-c", PROGRAM.format(method=start_method)]) == EXPECTED
+    assert python_output(["-c", PROGRAM.format(method=start_method)]) == EXPECTED
 
 
 def test_functions_from_stdin(start_method: str) -> None:
-    assert _run(["-"], stdin=PROGRAM.format(method=start_method)) == EXPECTED
+    assert python_output(["-"], stdin=PROGRAM.format(method=start_method)) == EXPECTED
 
 
 BY_REFERENCE_PROGRAM = textwrap.dedent(
@@ -144,7 +132,7 @@ def test_main_script_functions_travel_by_reference_only_when_the_worker_has_them
 ) -> None:  # type: ignore[no-untyped-def]
     script = tmp_path / "program.py"
     script.write_text(BY_REFERENCE_PROGRAM.format(method=start_method))
-    first, second = _run([str(script)]).splitlines()
+    first, second = python_output([str(script)]).splitlines()
     assert first == "101 False"
     assert second == "6 main-block version"
 
@@ -185,7 +173,7 @@ DEFINED_AFTER_FORK_PROGRAM = textwrap.dedent(
 def test_a_function_the_forked_worker_lacks_is_sent_again_by_value(tmp_path) -> None:  # type: ignore[no-untyped-def]
     script = tmp_path / "program.py"
     script.write_text(DEFINED_AFTER_FORK_PROGRAM)
-    assert _run([str(script)]).splitlines() == ["2", "SerializationError True", "3"]
+    assert python_output([str(script)]).splitlines() == ["2", "SerializationError True", "3"]
 
 
 SPAWNED_EXIT_PROGRAM = textwrap.dedent(
@@ -210,7 +198,7 @@ def test_a_spawned_worker_runs_atexit_and_flushes_its_output_as_it_ends(tmp_path
     # Spawned workers skip the interpreter's teardown (corepool._worker.spawned), not these.
     script = tmp_path / "program.py"
     script.write_text(SPAWNED_EXIT_PROGRAM)
-    output = _run([str(script)])
+    output = python_output([str(script)])
     assert "unflushed output of the worker" in output
     assert "atexit ran in the worker" in output
 
@@ -251,7 +239,7 @@ UNGUARDED_PROGRAM = textwrap.dedent(
 def test_a_script_without_the_main_guard_runs_once(start_method: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
     script = tmp_path / "program.py"
     script.write_text(UNGUARDED_PROGRAM.format(method=start_method))
-    assert _run([str(script)]).splitlines() == [
+    assert python_output([str(script)]).splitlines() == [
         "top level ran",
         "[0, 1, 4, 9]",
         "True 42",
@@ -280,7 +268,7 @@ def test_a_guarded_script_with_work_at_its_top_level_runs_it_once(
 ) -> None:  # type: ignore[no-untyped-def]
     script = tmp_path / "program.py"
     script.write_text(GUARD_AND_TOP_LEVEL_WORK_PROGRAM.format(method=start_method))
-    assert _run([str(script)]).splitlines() == ["top level ran", "[0, 1, 4, 9]"]
+    assert python_output([str(script)]).splitlines() == ["top level ran", "[0, 1, 4, 9]"]
 
 
 POOL_AT_TOP_LEVEL_PROGRAM = textwrap.dedent(
@@ -305,7 +293,7 @@ def test_a_guarded_script_that_starts_a_pool_at_its_top_level_starts_one(
 ) -> None:  # type: ignore[no-untyped-def]
     script = tmp_path / "program.py"
     script.write_text(POOL_AT_TOP_LEVEL_PROGRAM.format(method=start_method))
-    assert _run([str(script)]).splitlines() == ["[0, 1, 4, 9]"]
+    assert python_output([str(script)]).splitlines() == ["[0, 1, 4, 9]"]
 
 
 def test_a_module_without_the_main_guard_runs_once_under_python_dash_m(tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -11,12 +11,13 @@ since, or defined after, still goes by value, and runs the parent's version.
 
 from __future__ import annotations
 
-import subprocess
 import sys
 import textwrap
 from pathlib import Path
 
 import pytest
+
+from support.processes import python_output
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -50,16 +51,7 @@ EXPECTED = ["101 True False", "[100, 101, 102]", "the parent's version 8"]
 
 
 def _run(args: list[str], stdin: str | None = None) -> list[str]:
-    completed = subprocess.run(
-        [sys.executable, *args],
-        check=False,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert completed.returncode == 0, completed.stderr
-    return completed.stdout.strip().splitlines()
+    return python_output(args, stdin).splitlines()
 
 
 def test_a_script_with_work_at_its_top_level(tmp_path: Path) -> None:

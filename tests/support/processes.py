@@ -51,6 +51,21 @@ def run_script(
     )
 
 
+def python_output(args: list[str], stdin: str | None = None, timeout: float = 60) -> str:
+    """The stripped standard output of ``python *args`` (``stdin`` fed to it), which must exit
+    with 0 (else the assertion shows its standard error)."""
+    completed = subprocess.run(
+        [sys.executable, *args],
+        check=False,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    assert completed.returncode == 0, completed.stderr
+    return completed.stdout.strip()
+
+
 def start_program(body: str) -> subprocess.Popen[str]:
     code = PRELUDE + textwrap.dedent(body)
     return subprocess.Popen(
