@@ -120,3 +120,66 @@ def test_a_worker_with_another_function_by_that_name_refuses_it(
     del main.task
     with pytest.raises(LookupError, match="'task'"):
         pickle.loads(blob)
+
+
+GLOBALS_PROGRAM = textwrap.dedent(
+    """
+    import math
+    import sys
+    import corepool
+
+    factor = 1
+    limit = None
+
+    def scale(x):
+        return x * factor
+
+    def capped(x):
+        return x if limit is None else min(x, limit)
+
+    def via_helper(x):
+        return scale(x) + 0
+
+    def pure(x):
+        return math.floor(x * 2.5)
+
+    with corepool.Pool(1) as pool:
+        print(pool.map(scale, [1, 2]), pool.map(capped, [5]), pool.map(pure, [1]))
+    factor = 10
+    limit = 3
+    with corepool.Pool(1) as pool:
+        # What multiprocessing.Pool under fork gives: the data as it is at this pool.
+        print(pool.map(scale, [1, 2]), pool.map(capped, [5]), pool.map(via_helper, [1]))
+        print(pool.map(pure, [1]), "cloudpickle" in sys.modules)
+    """
+)
+
+
+def test_data_of_main_a_function_reads_is_the_programs_now(tmp_path: Path) -> None:
+    # The zygote's copy of __main__ has factor = 1 and limit = None; a function reading them
+    # goes by value, with the values the program has when it calls.  ``pure`` reads only a
+    # module, and goes by name (cloudpickle was loaded by the others, so it tells nothing).
+    script = tmp_path / "program.py"
+    script.write_text(GLOBALS_PROGRAM)
+    assert _run([str(script)]) == ["[1, 2] [5] [2]", "[10, 20] [3] [10]", "[2] True"]
+
+
+def test_a_function_reading_only_modules_and_functions_goes_by_name() -> None:
+    program = textwrap.dedent(
+        """
+        import math
+        import sys
+        import corepool
+        from corepool._lifecycle.zygote import ZYGOTE
+
+        def helper(x):
+            return math.sqrt(x)
+
+        def task(x):
+            return [helper(v) for v in range(x)]
+
+        with corepool.Pool(1) as pool:
+            print(pool.apply(task, (3,)), "cloudpickle" in sys.modules)
+        """
+    )
+    assert _run(["-c", program]) == ["[0.0, 1.0, 1.4142135623730951] False"]
