@@ -33,14 +33,13 @@ import signal
 import socket
 import sys
 import threading
-import types
 import warnings
-import weakref
 from multiprocessing import context as mp_context
 from multiprocessing import popen_fork, reduction, spawn, util
 from typing import Any
 
 from corepool._lifecycle import zygote_server
+from corepool._lifecycle.main_snapshot import MainSnapshot
 
 _TASKS = "/proc/self/task"
 
@@ -60,9 +59,8 @@ class Zygote:
         """What ``spawn.prepare`` sets in a worker, as the zygote has it already."""
         self._threads_stayed = False
         """A native thread lived through a fork of the program: no zygote while it runs."""
-        self._main_objects: dict[str, object] = {}
-        """What ``__main__`` held when the zygote was forked, by name: its functions (weakly),
-        and the modules, imported classes and functions it had imported (``_names_of_main``)."""
+        self._main = MainSnapshot()
+        """What ``__main__`` held when the zygote was forked."""
 
     @property
     def running(self) -> bool:
@@ -89,7 +87,7 @@ class Zygote:
         # Before the fork: get_start_method() fixes the context, so both sides have the same one.
         preparation = _preparation_data("zygote")
         preparation["sys_argv"] = list(preparation["sys_argv"])  # compared later: not the live list
-        main_objects = _names_of_main()
+        main = MainSnapshot.take()
         util._flush_std_streams()  # type: ignore[attr-defined] # or both would print them
         with warnings.catch_warnings():
             # Python 3.12+ warns after a fork that leaves the parent with other threads; that is
@@ -107,45 +105,12 @@ class Zygote:
             return
         ours.sendall(zygote_server.GO)
         self._control, self.pid, self.preparation = ours, pid, preparation
-        self._main_objects = main_objects
+        self._main = main
 
     def holds_by_name(self, fn: object) -> bool:
-        """Whether the zygote's copy of ``__main__`` holds ``fn`` under its name, and runs it
-        as the program would now: ``fn`` was defined there before the zygote was forked, is
-        still bound to that name, and every name of ``__main__`` its code reads (through the
-        functions of ``__main__`` it calls, too) is still bound to the same function, module,
-        or class or function imported from elsewhere.
-
-        A worker forked from the zygote then finds it by name, as a worker forked by
-        ``multiprocessing``'s ``fork`` does: a few bytes instead of its code pickled by
-        cloudpickle, which the program and every new worker would first import (~45 ms of a
-        script's first pool on this machine).  A function that reads data of ``__main__`` (a
-        number, a list, a class of the script: the program may have changed it since the
-        fork) travels by value, with that data as it is now, as it did before."""
-        main = sys.modules.get("__main__")
-        if self._control is None or main is None or not isinstance(fn, types.FunctionType):
-            return False
-        return self._unchanged_since_fork(fn, vars(main), set())
-
-    def _unchanged_since_fork(
-        self, fn: types.FunctionType, names: dict[str, Any], seen: set[str]
-    ) -> bool:
-        held = self._main_objects.get(fn.__qualname__)
-        if not isinstance(held, weakref.ref) or held() is not fn:
-            return False
-        seen.add(fn.__qualname__)
-        for name in _names_read(fn.__code__):
-            if name not in names or name in seen:
-                continue  # a builtin, a local's attribute name, or checked already
-            value = names[name]
-            if getattr(value, "__module__", None) == "__main__":
-                if not isinstance(value, types.FunctionType):
-                    return False  # a class of the script: its attributes may have changed
-                if not self._unchanged_since_fork(value, names, seen):
-                    return False
-            elif self._main_objects.get(name, _ABSENT) is not value:
-                return False  # data, or rebound since the fork
-        return True
+        """Whether a worker forked from the running zygote runs ``fn`` of ``__main__`` by its
+        name as the program would now (``main_snapshot.MainSnapshot.holds``)."""
+        return self._control is not None and self._main.holds(fn)
 
     def _give_up_at_birth(self, control: socket.socket, pid: int) -> None:
         """End the newborn zygote, which waits for ``GO`` before doing anything.
@@ -273,33 +238,6 @@ def _resident_bytes() -> int:
             return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
     except (OSError, ValueError, IndexError):
         return 1 << 62
-
-
-def _names_of_main() -> dict[str, object]:
-    """What a worker may use from the zygote's ``__main__`` unchanged: the script's functions
-    bound to their own name (weakly: rebinding one frees it), and the modules, classes and
-    functions it imported from elsewhere (whose state lives in their modules)."""
-    main = sys.modules.get("__main__")
-    found: dict[str, object] = {}
-    for name, value in list(vars(main).items()) if main is not None else ():
-        if isinstance(value, types.FunctionType) and value.__module__ == "__main__":
-            if value.__qualname__ == name:
-                found[name] = weakref.ref(value)
-        elif isinstance(value, types.ModuleType) or (
-            isinstance(value, (type, types.FunctionType, types.BuiltinFunctionType))
-            and getattr(value, "__module__", None) != "__main__"
-        ):
-            found[name] = value
-    return found
-
-
-def _names_read(code: types.CodeType) -> set[str]:
-    """The global (and attribute) names a function's code and its nested code refer to."""
-    names = set(code.co_names)
-    for constant in code.co_consts:
-        if isinstance(constant, types.CodeType):
-            names |= _names_read(constant)
-    return names
 
 
 def _resource_tracker_fds() -> tuple[int, ...]:

@@ -67,14 +67,21 @@ NUMBERS_AT_LEAST = 256
 
 def dumps_list(values: list[object]) -> bytes:
     """A list's pickle: as machine numbers when it is long and holds only ints or only floats."""
-    if len(values) >= NUMBERS_AT_LEAST:
-        numbers = _machine_numbers(values)
-        if numbers is not None:
-            typecode, raw = numbers
-            packed = array(typecode)
-            packed.frombytes(raw)
-            return pickle.dumps(packed, PROTOCOL)
-    return pickle.dumps(values, PROTOCOL)
+    return _dumps_numbers(values) or pickle.dumps(values, PROTOCOL)
+
+
+def _dumps_numbers(values: list[object]) -> bytes | None:
+    """The pickle of ``values`` as an ``array`` of machine numbers, or None when it is short or
+    holds anything else (the check stops at the first value of another type)."""
+    if len(values) < NUMBERS_AT_LEAST:
+        return None
+    numbers = _machine_numbers(values)
+    if numbers is None:
+        return None
+    typecode, raw = numbers
+    packed = array(typecode)
+    packed.frombytes(raw)
+    return pickle.dumps(packed, PROTOCOL)
 
 
 def as_list(loaded: Any) -> Any:
@@ -162,8 +169,9 @@ def pack_call_items(items: Sequence[object], waiting_caller: int | None = None) 
     ``waiting_caller``: the thread that waits for the call (``array_transport.dumps_arguments``).
     """
     whole = items if isinstance(items, (list, tuple, range)) else list(items)
-    if type(whole) is list and len(whole) >= NUMBERS_AT_LEAST and _all_atoms(whole):
-        return PackedItems(len(items), dumps_list(whole))  # nothing for shared memory in atoms
+    numbers = _dumps_numbers(whole) if type(whole) is list else None
+    if numbers is not None:  # nothing for shared memory in numbers
+        return PackedItems(len(items), numbers)
     return PackedItems(len(items), array_transport.dumps_arguments(whole, waiting_caller))
 
 
