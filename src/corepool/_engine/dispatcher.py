@@ -86,6 +86,8 @@ class Dispatcher:
     def start(self) -> None:
         for slot in self._slots:
             self._workers.start(slot)
+        # Next round, before the workers' first words: the pool's constructor waits for this call.
+        self._loop.call_soon(self._losses.start)
 
     def submit(self, chunks: list[Chunk]) -> None:
         for chunk in chunks:

@@ -40,10 +40,17 @@ class Losses:
         self._max_unstarted_losses = max_unstarted_losses
         self._stop = stop
         """Stops a slot's worker (``Workers.stop``): a timeout that expired does."""
-        # Read now: out-of-memory kills counted before the pool started are not its workers'.
-        self._oom_watch = OomWatch.for_this_process() if capabilities.isolates_workers else None
+        self._oom_watch: OomWatch | None = None
         self._timeouts: TaskTimeouts | None = None
         self._witness: LossWitness | None = None
+
+    def start(self) -> None:
+        """Take the count of out-of-memory kills so far: those are not this pool's workers'.
+
+        On the loop thread once the workers were asked for, before any can take a task, rather
+        than in the pool's constructor: the few file reads then overlap the workers' start."""
+        if self._capabilities.isolates_workers:
+            self._oom_watch = OomWatch.for_this_process()
 
     def watch(self, slot: Slot, chunk: Chunk) -> None:
         """The chunk was handed to the slot's worker: stop the worker if it runs an item of it

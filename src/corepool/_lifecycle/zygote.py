@@ -31,15 +31,25 @@ import os
 import select
 import signal
 import socket
+import struct
 import sys
 import threading
 import warnings
 from multiprocessing import context as mp_context
 from multiprocessing import popen_fork, reduction, spawn, util
-from typing import Any
+from typing import Any, NoReturn
 
-from corepool._lifecycle import zygote_server
 from corepool._lifecycle.main_snapshot import MainSnapshot
+
+# What the program and the zygote say to each other.  The zygote's side (``zygote_server``) is
+# loaded by the zygote alone, after it is forked: the program never runs it.
+GO = b"Y"
+"""The program's word that the zygote may serve: it was forked with no other thread (``_start``)."""
+
+REQUEST = struct.Struct("=ci")
+"""A fork request: b"F" and the worker's native thread cap (0: none), with its fds."""
+
+SIGNED = struct.Struct("q")  # multiprocessing.forkserver's format: its Popen.poll reads ours
 
 _TASKS = "/proc/self/task"
 
@@ -96,14 +106,14 @@ class Zygote:
             pid = os.fork()
         if pid == 0:
             ours.close()
-            zygote_server.serve(theirs, keep, preparation["sys_path"])
+            _become_zygote(theirs, keep, preparation["sys_path"])
         theirs.close()
         # Counted right after the fork, as Python counts for its warning: a pool that stops for a
         # fork is down until its next use, any other native thread is still here.
         if single_thread_count() != 1:
             self._give_up_at_birth(ours, pid)
             return
-        ours.sendall(zygote_server.GO)
+        ours.sendall(GO)
         self._control, self.pid, self.preparation = ours, pid, preparation
         self._main = main
 
@@ -147,7 +157,7 @@ class Zygote:
 
         ``native_threads``: the worker's cap on native thread pools, which the zygote applies to
         those loaded in it before the fork (``_worker/native_threads.cap_before_fork``)."""
-        request = zygote_server.REQUEST.pack(b"F", native_threads or 0)
+        request = REQUEST.pack(b"F", native_threads or 0)
         data_r, data_w = os.pipe()
         status_r, status_w = os.pipe()
         pid_r, pid_w = os.pipe()
@@ -190,6 +200,24 @@ class Zygote:
 
 ZYGOTE = Zygote()
 os.register_at_fork(after_in_child=ZYGOTE.forget_after_fork)
+
+
+def _become_zygote(control: socket.socket, keep: tuple[int, ...], sys_path: list[str]) -> NoReturn:
+    """The newborn zygote: wait for the program's word, then serve; never returns.
+
+    Nothing before that word, not even an import (it takes the import lock): another native
+    thread may have held a lock at the fork, and then the program kills this process unheard.
+    """
+    code = 0  # not told to go: the program gave up on this zygote
+    try:
+        if control.recv(1) == GO:
+            from corepool._lifecycle import zygote_server
+
+            zygote_server.serve(control, keep, sys_path)
+    except BaseException:  # noqa: BLE001 - reported; the copy of the program must not go on
+        sys.excepthook(*sys.exc_info())
+        code = 1
+    os._exit(code)
 
 
 _ABSENT = object()
@@ -247,6 +275,17 @@ def _resource_tracker_fds() -> tuple[int, ...]:
     return (fd,) if isinstance(fd, int) else ()
 
 
+def read_signed(fd: int) -> int:
+    data = b""
+    while len(data) < SIGNED.size:
+        chunk = os.read(fd, SIGNED.size - len(data))
+        if not chunk:
+            raise EOFError("the zygote went away")
+        data += chunk
+    value: int = SIGNED.unpack(data)[0]
+    return value
+
+
 # --------------------------------------------------------- multiprocessing's side of a start
 
 
@@ -257,7 +296,9 @@ class ZygoteFd:
         self.index = index
 
     def detach(self) -> int:
-        return zygote_server.received_fds[self.index]
+        from corepool._lifecycle.zygote_server import received_fds  # loaded: this is its fork
+
+        return received_fds[self.index]
 
 
 class ZygotePopen(popen_fork.Popen):
@@ -280,7 +321,7 @@ class ZygotePopen(popen_fork.Popen):
         loaded machine)."""
         if self._pid is None and self._pid_r >= 0:
             try:
-                self._pid = zygote_server.read_signed(self._pid_r)
+                self._pid = read_signed(self._pid_r)
             except (OSError, EOFError):
                 pass  # the zygote was killed before it forked: no process to signal
             finally:
@@ -330,7 +371,7 @@ class ZygotePopen(popen_fork.Popen):
             if not self._exit_poll.poll(0 if flag == os.WNOHANG else None):
                 return None
             try:
-                self.returncode = zygote_server.read_signed(self.sentinel)
+                self.returncode = read_signed(self.sentinel)
             except (OSError, EOFError):
                 self.returncode = 255  # the zygote was killed before it could tell
         return self.returncode

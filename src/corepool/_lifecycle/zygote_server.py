@@ -26,38 +26,29 @@ import select
 import signal
 import socket
 import stat
-import struct
 import sys
 from typing import NoReturn
 
 from corepool._lifecycle.process_start import WORKER_MODULE
+from corepool._lifecycle.zygote import REQUEST, SIGNED
 from corepool._worker.native_threads import cap_before_fork, preload_for_forks
-
-GO = b"Y"
-"""The program's word that the zygote may serve: it was forked with no other thread (``zygote``)."""
-
-REQUEST = struct.Struct("=ci")
-"""A fork request: b"F" and the worker's native thread cap (0: none), with its fds."""
 
 # More than any Process pickle needs (a worker's boot passes 3: channel, lifeline, board).
 MAX_FDS = 64
-SIGNED = struct.Struct("q")  # multiprocessing.forkserver's format: its Popen.poll reads ours
 
 received_fds: list[int] = []
 """In a worker: the fds its Process pickle refers to (``zygote.ZygoteFd`` indexes them)."""
 
 
 def serve(control: socket.socket, keep: tuple[int, ...], sys_path: list[str]) -> NoReturn:
-    """Run the zygote (in the freshly forked process); never returns.
+    """Run the zygote (in the freshly forked process, told to go: ``zygote._become_zygote``);
+    never returns.
 
     ``sys_path`` is the program's as ``spawn.prepare`` gives it to a worker (``''`` made the
     program's first directory): set once here, a worker needs it only if the program changes it.
     """
     code = 1
     try:
-        # Nothing before the program's word: a native thread may have held a lock at the fork.
-        if control.recv(1) != GO:
-            os._exit(0)
         sys.path = sys_path
         wake_r, wake_w = _prepare(control, keep)
         # The worker's loop, which the program did not import (``_worker/boot.py``): here, on
@@ -217,14 +208,3 @@ def _drain(fd: int) -> None:
 
 def write_signed(fd: int, value: int) -> None:
     os.write(fd, SIGNED.pack(value))  # 8 bytes: atomic on a pipe
-
-
-def read_signed(fd: int) -> int:
-    data = b""
-    while len(data) < SIGNED.size:
-        chunk = os.read(fd, SIGNED.size - len(data))
-        if not chunk:
-            raise EOFError("the zygote went away")
-        data += chunk
-    value: int = SIGNED.unpack(data)[0]
-    return value
