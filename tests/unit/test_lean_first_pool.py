@@ -21,8 +21,8 @@ from pathlib import Path
 
 import corepool
 
-# What the first pool must not import.  (``typing``, ``enum`` and ``re`` are used; ``tempfile``
-# comes with ``multiprocessing.heap``.)
+# What the first pool must not import.  (``typing`` and ``re`` are used, ``enum`` by the standard
+# library; ``tempfile`` comes with ``multiprocessing.heap``.)
 NOT_ON_THE_FIRST_POOLS_PATH = (
     # standard library
     "ast",
@@ -55,7 +55,9 @@ NOT_ON_THE_FIRST_POOLS_PATH = (
     "corepool._engine.rework",
     "corepool._engine.timeouts",
     "corepool._wire.combined_errors",
-    # the worker's side: the zygote imports it after its fork, on another core (_worker/boot.py)
+    # the worker's side: the zygote imports it after its fork, on another core (_worker/boot.py),
+    # as it does its own server
+    "corepool._lifecycle.zygote_server",
     "corepool._worker.process_main",
     "corepool._worker.runner",
     "corepool._worker.spawned",

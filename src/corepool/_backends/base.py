@@ -55,11 +55,11 @@ forever (``tests/engine/test_backend_contract.py`` breaks each rule with a fake 
 
 from __future__ import annotations
 
-import enum
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
+from corepool._choice import Choice
 from corepool._record import Record
 
 if TYPE_CHECKING:
@@ -106,7 +106,7 @@ class BackendOptions(Record):
     """An existing cluster client to borrow (``backend="dask"``: a ``distributed.Client``)."""
 
 
-class Phase(enum.Enum):
+class Phase(Choice):
     """Where a worker is within the chunk it holds."""
 
     READING = "reading"

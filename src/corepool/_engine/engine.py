@@ -21,12 +21,12 @@ lock so that a submit racing a close is either accepted whole or refused whole.
 
 from __future__ import annotations
 
-import enum
 import threading
 from typing import TYPE_CHECKING
 
 from corepool import errors
 from corepool._backends.base import Backend
+from corepool._choice import Choice
 from corepool._engine.chunking import ChunkSizer
 from corepool._engine.dispatcher import Dispatcher
 from corepool._engine.feeder import Feeder
@@ -56,7 +56,7 @@ if TYPE_CHECKING:  # loaded when asked for: ~5-10 ms of every program's first po
     from corepool.insights.statistics import PoolStatistics
 
 
-class EngineState(enum.Enum):
+class EngineState(Choice):
     RUNNING = "running"
     CLOSED = "closed"
     TERMINATED = "terminated"

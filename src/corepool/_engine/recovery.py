@@ -20,12 +20,12 @@ Pure functions of the chunk, the position and what happened, so they are tested 
 
 from __future__ import annotations
 
-import enum
 import signal
 from typing import TYPE_CHECKING
 
 from corepool import errors
 from corepool._backends.base import Phase, WorkerPosition
+from corepool._choice import Choice
 from corepool._engine.tasks import Chunk
 from corepool._record import Record
 from corepool.errors import TaskTimeoutError
@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from corepool._lifecycle.oom import OomWatch
 
 
-class LossKind(enum.Enum):
+class LossKind(Choice):
     DIED = "died"
     TIMEOUT = "timeout"
     CANCEL = "cancel"

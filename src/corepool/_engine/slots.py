@@ -17,11 +17,11 @@ worker gone itself, so that ``join()`` always returns.
 
 from __future__ import annotations
 
-import enum
 from collections import deque
 from typing import TYPE_CHECKING
 
 from corepool._backends.base import WorkerHandle
+from corepool._choice import Choice
 from corepool._engine.event_loop import TimerHandle
 from corepool._engine.tasks import Chunk
 
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from corepool.insights.statistics import WorkerState
 
 
-class Step(enum.Enum):
+class Step(Choice):
     WAIT = "wait"
     ASK = "ask"
     TERMINATE = "terminate"
@@ -49,7 +49,7 @@ _NEXT = {
 }
 
 
-class StopReason(enum.Enum):
+class StopReason(Choice):
     RECYCLE = "recycle"
     """The worker reached ``maxtasksperchild`` or its memory limit."""
     CLOSE = "close"

@@ -27,13 +27,12 @@ process (benchmarks/start).
 
 from __future__ import annotations
 
-import enum
-
+from corepool._choice import Choice
 from corepool._record import Record
 from corepool._wire.remote_error import RemoteError
 
 
-class CallStyle(enum.IntEnum):
+class CallStyle(int, Choice):
     """How a chunk's items become calls of the function."""
 
     APPLY = 0

@@ -19,14 +19,14 @@ what its front door raised, so the rebuilt error follows the ``Flavour`` of the 
 
 from __future__ import annotations
 
-import enum
 import pickle
 
+from corepool._choice import Choice
 from corepool._wire.remote_error import RemoteError, Stage, safe_str
 from corepool.errors import RemoteTaskError
 
 
-class Flavour(enum.Enum):
+class Flavour(Choice):
     """Which standard library's exceptions the front door mimics."""
 
     MULTIPROCESSING = "multiprocessing"

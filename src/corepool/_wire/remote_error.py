@@ -8,13 +8,13 @@ cannot make the trip.
 
 from __future__ import annotations
 
-import enum
 import pickle
 
+from corepool._choice import Choice
 from corepool._record import Record
 
 
-class Stage(str, enum.Enum):
+class Stage(str, Choice):
     """Where in a task's trip something failed."""
 
     PICKLE_CALL = "pickling the call"
