@@ -22,7 +22,7 @@ from pathlib import Path
 import corepool
 
 # What the first pool must not import.  (``typing`` and ``re`` are used, ``enum`` by the standard
-# library; ``tempfile`` comes with ``multiprocessing.heap``.)
+# library; ``tempfile`` comes with ``multiprocessing.connection``, as to ``multiprocessing.Pool``.)
 NOT_ON_THE_FIRST_POOLS_PATH = (
     # standard library
     "ast",
@@ -31,6 +31,7 @@ NOT_ON_THE_FIRST_POOLS_PATH = (
     "dataclasses",
     "inspect",
     "multiprocessing.forkserver",
+    "multiprocessing.heap",  # the progress board is a memfd of its own (_worker/progress.py)
     "multiprocessing.pool",
     "multiprocessing.resource_tracker",
     "pathlib",

@@ -14,14 +14,12 @@ event loop; see ``_wire.framing`` for why it must never block.
 
 from __future__ import annotations
 
-import array
 import contextlib
 import importlib
 import multiprocessing
 import multiprocessing.context
 import socket
-from collections.abc import Callable, MutableSequence
-from multiprocessing import heap
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from corepool._backends.base import (
@@ -108,12 +106,12 @@ class ProcessBackend(Backend):
         self._settings = settings
         self._native_threads = native_threads
         self._measure_memory = measure_memory
-        # A bare ``multiprocessing.heap`` buffer rather than a ``RawArray``: a worker then unpickles
-        # it without importing ctypes and ``sharedctypes`` (~3 ms of every spawned worker's start).
-        self._board = heap.BufferWrapper(size * progress.ROW_SIZE * 8)
-        self._board_view = self._board.create_memoryview().cast("q")
-        self._board_view[:] = array.array("q", bytes(self._board_view.nbytes))  # blocks are reused
-        self._lifeline_reader, self._lifeline_writer = context.Pipe(duplex=False)
+        self._board = progress.Board(size)
+        try:
+            self._lifeline_reader, self._lifeline_writer = context.Pipe(duplex=False)
+        except BaseException:
+            self._board.close()
+            raise
         self._initializer = _worker_initializer(initializer, initargs, self._start_method, flavour)
         if self._start_method == "fork":
             # Every fork of the program inherits the worker's loop only if the program has it;
@@ -177,8 +175,7 @@ class ProcessBackend(Backend):
                 process.start()
         finally:
             child_end.close()
-        start = index * progress.ROW_SIZE
-        row: MutableSequence[int] = self._board_view[start : start + progress.ROW_SIZE]  # type: ignore[assignment]
+        row = self._board.row(index)
         worker = ProcessWorker(index, process, parent_end, row, loop, listener, self._flavour)
         self._workers[index] = worker
         return worker
@@ -195,7 +192,7 @@ class ProcessBackend(Backend):
     def close(self) -> None:
         self._lifeline_writer.close()
         self._lifeline_reader.close()
-        self._board_view.release()
+        self._board.close()
 
 
 def _worker_initializer(

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import socket
 from multiprocessing.connection import Connection
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from corepool._record import Record
 
 if TYPE_CHECKING:
     from corepool._wire.initializer import WorkerInitializer
+    from corepool._worker.progress import Board
 
 
 class WorkerBoot(Record):
@@ -26,7 +27,7 @@ class WorkerBoot(Record):
     worker_index: int
     channel: socket.socket
     lifeline: Connection
-    board: Any  # multiprocessing.heap.BufferWrapper of int64s, ROW_SIZE per worker
+    board: Board
     initializer: WorkerInitializer | None
     native_threads: int | None
     measure_memory: bool

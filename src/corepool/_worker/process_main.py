@@ -62,7 +62,7 @@ def worker_process_main(boot: WorkerBoot) -> None:
 
         cap_native_threads(boot.native_threads)
     context.enter_process_worker(boot.worker_index)
-    row = _board_row(boot.board, boot.worker_index)
+    row = boot.board.row(boot.worker_index)
     channel = boot.channel
     if not _run_initializer(boot.initializer, channel):
         return
@@ -163,12 +163,6 @@ def _send(channel: socket.socket, message: FromWorker) -> None:
     except (BrokenPipeError, ConnectionResetError):
         os._exit(EXIT_PARENT_GONE)
     serialization.message_sent()
-
-
-def _board_row(board: Any, index: int) -> MutableSequence[int]:
-    view: memoryview = board.create_memoryview().cast("q")
-    start = index * progress.ROW_SIZE
-    return view[start : start + progress.ROW_SIZE]  # type: ignore[return-value]
 
 
 def _close_quietly(fd: int) -> None:

@@ -14,11 +14,15 @@ worker threads.
 
 from __future__ import annotations
 
+import mmap
+import os
 import time
 from collections.abc import Iterable, Iterator, MutableSequence, Sequence
 from itertools import count, islice, repeat
+from multiprocessing import reduction
 from operator import itemgetter, setitem
 from types import ModuleType
+from typing import Any
 
 _fastpath: ModuleType | None
 try:  # the C twin of ``tracked`` (optional: built when a compiler is there)
@@ -32,6 +36,80 @@ UNPACKING = -1
 PACKING_BASE = 1 << 40
 
 _first = itemgetter(0)
+
+
+class Board:
+    """The rows of a pool's worker processes: int64s in an anonymous file (a memfd) that the
+    parent and each worker map.  A worker started by pickling gets the file with its boot, as
+    ``multiprocessing.reduction.DupFd`` passes a fd to a child (the zygote, a forkserver, spawn);
+    a forked one has the mapping already.
+
+    Not a ``multiprocessing.heap`` buffer: the heap's import, its arena in a temporary file and
+    its bookkeeping cost a program's first pool ~0.7 ms; nor a ``RawArray``, whose ``ctypes``
+    a spawned worker would import (~3 ms)."""
+
+    def __init__(self, rows: int, fd: int = -1, *, keep_file: bool = True) -> None:
+        """A new board, or (``fd``) the mapping of one made elsewhere; ``keep_file=False``: close
+        ``fd`` once mapped (the mapping has a fd of its own), for a board never handed on."""
+        self._nbytes = max(rows, 1) * ROW_SIZE * 8
+        made = fd < 0
+        if made:
+            fd = _anonymous_file(self._nbytes)
+        try:
+            self._map = mmap.mmap(fd, self._nbytes)  # shared, zeroed
+        except BaseException:
+            if made or not keep_file:
+                os.close(fd)
+            raise
+        if not keep_file:
+            os.close(fd)
+        self._fd = fd if keep_file else -1
+        self._view = memoryview(self._map).cast("q")
+        self._rows: list[memoryview] = []
+
+    def row(self, index: int) -> MutableSequence[int]:
+        start = index * ROW_SIZE
+        row = self._view[start : start + ROW_SIZE]
+        self._rows.append(row)
+        return row  # type: ignore[return-value]
+
+    def close(self) -> None:
+        """Unmap the board and close the file, now rather than when the pool object goes (a
+        mapping holds a fd of its own): every row handed out is released with it, so this comes
+        after the last worker, whose row it was, has gone."""
+        for view in (*self._rows, self._view):
+            view.release()
+        self._rows.clear()
+        self._map.close()
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        if self._fd < 0:
+            raise ValueError("the progress board was closed: no worker can start any more")
+        return _attach, (reduction.DupFd(self._fd), self._nbytes // (ROW_SIZE * 8))
+
+
+def _attach(fd: Any, rows: int) -> Board:
+    """A worker's board, from the file its boot brought (``Board.__reduce__``)."""
+    return Board(rows, fd.detach(), keep_file=False)
+
+
+def _anonymous_file(nbytes: int) -> int:
+    if hasattr(os, "memfd_create"):
+        fd = os.memfd_create("corepool-progress-board", os.MFD_CLOEXEC)
+    else:  # pragma: no cover - Linux has memfd_create since 3.17
+        import tempfile
+
+        with tempfile.TemporaryFile() as file:
+            fd = os.dup(file.fileno())
+    try:
+        os.ftruncate(fd, nbytes)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
 
 
 def tracked(
