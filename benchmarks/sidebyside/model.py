@@ -66,6 +66,10 @@ class Workload:
     """(key in extras, column header, format) shown after the ratio column."""
     annotate: Callable[[Mapping[str, RowStats]], dict[str, dict[str, float]]] | None = None
     """Extras derived across rows (efficiency against the serial row...): label -> extras."""
+    rounds: int = 1
+    """Rounds of every row per repetition.  A workload whose runs take tens of milliseconds runs
+    several: more samples for seconds of run time, for medians and round-by-round ratios that the
+    machine's noise moves less from one run to the next (each round is paired as a repetition)."""
 
     def row(self, label: str) -> Row:
         for row in self.rows:

@@ -42,11 +42,14 @@ def rotated(labels: Sequence[str], repetition: int) -> list[str]:
 
 
 def schedule(workloads: Sequence[Workload], repeat: int) -> list[tuple[int, Workload, str]]:
+    """Every row of every workload, ``repeat`` times (times the workload's ``rounds``), each
+    repetition going through all workloads before the next begins."""
     plan = []
     for repetition in range(repeat):
         for workload in workloads:
             labels = [row.label for row in workload.rows]
-            plan += [(repetition, workload, label) for label in rotated(labels, repetition)]
+            for round_ in range(repetition * workload.rounds, (repetition + 1) * workload.rounds):
+                plan += [(repetition, workload, label) for label in rotated(labels, round_)]
     return plan
 
 

@@ -106,7 +106,10 @@ def document(meta: Mapping[str, Any], sections: Sequence[dict[str, Any]]) -> str
             "",
             f"## {workload.title}",
             "",
-            f"Workload `{workload.name}`. " + " ".join(workload.description.split()),
+            f"Workload `{workload.name}`"
+            + (f", {workload.rounds} rounds per repetition" if workload.rounds > 1 else "")
+            + ". "
+            + " ".join(workload.description.split()),
             "",
             section["table"],
         ]

@@ -59,3 +59,26 @@ def test_no_common_repetition_gives_no_ratio(stats: ModuleType) -> None:
     compared = stats.paired(peer, ours)
     assert math.isnan(compared.median) and compared.rounds == 0
     assert compared.text() == "no repetition with both rows"
+
+
+def test_a_workload_of_several_rounds_runs_every_row_in_each_round() -> None:
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        from sidebyside import orchestrate
+        from sidebyside.model import Row, Workload
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+
+    def workload(name: str, rounds: int) -> Workload:
+        rows = tuple(Row(label, lambda p: {}, label) for label in ("a", "b", "c"))
+        return Workload(name, name, "", rows, "a", lambda quick: {}, lambda s, p: [], rounds=rounds)
+
+    plan = orchestrate.schedule([workload("many", 3), workload("one", 1)], 2)
+    many = [(repetition, label) for repetition, w, label in plan if w.name == "many"]
+    assert len(many) == 2 * 3 * 3 and sum(1 for w in plan if w[1].name == "one") == 2 * 3
+    rounds = [[label for _, label in many[i : i + 3]] for i in range(0, len(many), 3)]
+    assert all(sorted(r) == ["a", "b", "c"] for r in rounds)  # each round: every row once
+    assert len({r[0] for r in rounds}) == 3  # no row always first
+    assert [repetition for repetition, _ in many] == [0] * 9 + [1] * 9
+    # each repetition goes through every workload before the next repetition begins
+    assert [w.name for _, w, _ in plan[:12]] == ["many"] * 9 + ["one"] * 3
