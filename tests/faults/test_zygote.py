@@ -275,3 +275,32 @@ def test_a_worker_is_sent_only_the_preparation_that_changed_since_the_zygotes_bi
     assert _values(out, "PROGRAM") == ["''", "WORKER", os.getcwd()]
     assert _values(out, "UNCHANGED") == ["name"]
     assert _values(out, "CHANGED") == ["dir", "name", "sys_argv"]
+
+
+def test_workers_launched_ahead_that_no_pool_adopts_are_killed_and_reaped() -> None:
+    # A pool asks the zygote for its workers before its engine exists (ProcessBackend.launch_ahead);
+    # should the engine never take them (it failed to start), closing the backend ends them.
+    out, _ = _run(
+        """
+        import time
+        import psutil
+        from corepool._backends.base import BackendOptions
+        from corepool._backends.registry import create_backend
+        from corepool.settings import DEFAULT_SETTINGS
+
+        with corepool.Pool(1) as pool:
+            pool.apply(abs, (1,))
+        zygote = psutil.Process(ZYGOTE.pid)
+        me = psutil.Process()
+        fds = me.num_fds()
+        backend = create_backend("processes", BackendOptions(3, DEFAULT_SETTINGS))
+        deadline = time.monotonic() + 20
+        while len(zygote.children()) < 3 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        print("AHEAD", len(zygote.children()), flush=True)
+        backend.close()
+        print("LEFT", len(zygote.children()), me.num_fds() - fds, flush=True)
+        """
+    )
+    assert _values(out, "AHEAD") == ["3"]
+    assert _values(out, "LEFT") == ["0", "0"]
