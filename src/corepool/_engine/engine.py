@@ -98,7 +98,6 @@ class Engine:
             limits,
         )
         try:
-            self._results.start()
             self._loop_thread.start()
         except RuntimeError as error:  # "can't create new thread at interpreter shutdown"
             self._born_broken(error)
@@ -109,9 +108,14 @@ class Engine:
         try:
             self._loop_thread.call_and_wait(self._dispatcher.start)
         except BaseException:
+            self._results.start()  # the pool ends through it
             self.terminate()
             self.join()
             raise
+        # Started by the loop thread, which waits for the workers' first words next anyway:
+        # starting a thread waits until it runs, and with the zygote and the new workers busy on
+        # both cores that wait took up to ~6 ms of a first pool's constructor.
+        self._loop_thread.call(self._results.start)
 
     @property
     def state(self) -> str:
