@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, Literal
 
 from corepool._backends import processes as _processes  # noqa: F401
-from corepool._backends.base import BackendOptions
+from corepool._backends.base import BackendOptions, Flavour
 from corepool._backends.registry import create_backend
 from corepool._engine.engine import Engine
 from corepool._engine.limits import WorkerLimits, parse_memory
@@ -19,7 +19,6 @@ from corepool._engine.tasks import TaskOptions
 # backend is left to the registry: a program of process pools never needs it (~5 ms).
 from corepool._record import Record
 from corepool._size_checks import check_size
-from corepool._wire.rebuild import Flavour
 from corepool.settings import DEFAULT_SETTINGS, Settings
 
 NativeThreads = int | Literal["auto"] | None

@@ -22,10 +22,10 @@ import multiprocessing.context
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from corepool._backends.base import Flavour
 from corepool._calls import CallDefaults, NativeThreads, check_size, open_engine
 from corepool._executor_base import EngineExecutor
 from corepool._lifecycle.start_method import resolve_context
-from corepool._wire.rebuild import Flavour
 from corepool._worker.native_threads import available_cores
 from corepool.settings import Settings
 

@@ -14,10 +14,9 @@ import pytest
 
 pytest.importorskip("distributed", reason="the Dask backend needs: pip install 'corepool[dask]'")
 
-from corepool._backends.base import ChunkFinished, WorkerHandle
+from corepool._backends.base import ChunkFinished, Flavour, WorkerHandle
 from corepool._backends.dask import DaskBackend, DaskSlot
 from corepool._backends.dask_task import DaskDone
-from corepool._wire.rebuild import Flavour
 
 
 class _Future:

@@ -18,11 +18,11 @@ from typing import Any
 import pytest
 
 import corepool
+from corepool._backends.base import Flavour
 from corepool._backends.pickled_calls import PackedOutcome
 from corepool._engine.sinks import ListSink, SingleSink
 from corepool._wire import serialization
 from corepool._wire.messages import Done
-from corepool._wire.rebuild import Flavour
 from corepool._wire.remote_error import Stage, capture
 from support import tasks
 

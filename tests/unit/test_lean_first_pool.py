@@ -56,6 +56,9 @@ NOT_ON_THE_FIRST_POOLS_PATH = (
     "corepool._engine.rework",
     "corepool._engine.timeouts",
     "corepool._wire.combined_errors",
+    # what only a task's failure needs: making the exception the caller gets
+    "corepool._wire.rebuild",
+    "corepool._wire.remote_error",
     # the worker's side: the zygote imports it after its fork, on another core (_worker/boot.py),
     # as it does its own server
     "corepool._lifecycle.zygote_server",

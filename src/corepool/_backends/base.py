@@ -66,7 +66,6 @@ if TYPE_CHECKING:
     import multiprocessing.context
 
     from corepool._wire.messages import CallStyle
-    from corepool._wire.rebuild import Flavour
     from corepool.settings import Settings
 
 
@@ -84,6 +83,14 @@ class Capabilities(Record):
     isolates_workers: bool
     """Workers are separate processes on this host: a crash stays in its worker, values are
     pickled, and a worker's memory can be measured (``max_memory_per_worker``)."""
+
+
+class Flavour(Choice):
+    """Which standard library's exceptions a front door's failures are also instances of
+    (``_wire.rebuild`` makes them)."""
+
+    MULTIPROCESSING = "multiprocessing"
+    CONCURRENT_FUTURES = "concurrent.futures"
 
 
 class BackendOptions(Record):

@@ -38,6 +38,7 @@ from corepool._backends.base import (
     Capabilities,
     ChunkFinished,
     ChunkView,
+    Flavour,
     JobView,
     Loop,
     Outcome,
@@ -58,7 +59,7 @@ from corepool._backends.dask_task import (
 )
 from corepool._record import Record
 from corepool._wire import serialization
-from corepool._wire.rebuild import Flavour, local_error, rebuild
+from corepool._wire.rebuild import local_error, rebuild
 from corepool._wire.remote_error import Stage
 from corepool.errors import WorkerLostError
 from corepool.settings import DEFAULT_SETTINGS, Settings

@@ -27,6 +27,7 @@ from typing import Any
 from corepool._backends.base import (
     ChunkFinished,
     ChunkView,
+    Flavour,
     JobView,
     Loop,
     WorkerHandle,
@@ -48,7 +49,7 @@ from corepool._wire.messages import (
     PackedItems,
     Ready,
 )
-from corepool._wire.rebuild import Flavour, rebuild
+from corepool._wire.rebuild import rebuild
 from corepool._worker.interpreter_main import ABANDONED, ROW_LENGTH, InterpreterBoot
 
 # As for worker processes: each job has its own token, so this bounds what a worker keeps.

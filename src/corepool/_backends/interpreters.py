@@ -34,6 +34,7 @@ from corepool._backends.base import (
     BackendOptions,
     Capabilities,
     ChunkView,
+    Flavour,
     JobView,
     Loop,
     WorkerHandle,
@@ -42,7 +43,7 @@ from corepool._backends.base import (
 from corepool._backends.interpreter_worker import InterpreterWorker
 from corepool._backends.pickled_calls import FunctionPayload
 from corepool._wire import serialization
-from corepool._wire.rebuild import Flavour, local_error
+from corepool._wire.rebuild import local_error
 from corepool._wire.remote_error import Stage
 from corepool._worker.interpreter_main import InterpreterBoot
 

@@ -12,12 +12,10 @@ from __future__ import annotations
 import types
 from typing import Any
 
-from corepool._backends.base import ChunkView, JobView, Outcome
+from corepool._backends.base import ChunkView, Flavour, JobView, Outcome
 from corepool._record import Record
 from corepool._wire import serialization
 from corepool._wire.messages import Done, PackedItems
-from corepool._wire.rebuild import Flavour, local_error, rebuild
-from corepool._wire.remote_error import Stage
 
 
 class FunctionPayload(Record):
@@ -64,8 +62,12 @@ def pack_items_isolated(chunk: ChunkView) -> None:
     """Pickle a chunk's items one by one, recording those that cannot be pickled."""
     packed, failures = serialization.pack_call_items_isolated(chunk.items)
     chunk.payload = packed
-    for index, error in failures.items():
-        chunk.parent_errors[index] = local_error(error, Stage.PICKLE_CALL)
+    if failures:
+        from corepool._wire.rebuild import local_error  # the parent's error path
+        from corepool._wire.remote_error import Stage
+
+        for index, error in failures.items():
+            chunk.parent_errors[index] = local_error(error, Stage.PICKLE_CALL)
 
 
 # Bytes of a bulk pickle of atoms that unpickles in microseconds (~2,000 small ints: ~20 µs).
@@ -87,7 +89,11 @@ class PackedOutcome(Outcome):
 
     def unpack(self) -> tuple[list[Any], dict[int, BaseException]]:
         values, errors = serialization.unpack_results(self._done.results, self._flavour)
-        errors.update(
-            (index, rebuild(remote, self._flavour)) for index, remote in self._done.errors.items()
-        )
+        if self._done.errors:
+            from corepool._wire.rebuild import rebuild  # a task's error: loaded when one comes
+
+            errors.update(
+                (index, rebuild(remote, self._flavour))
+                for index, remote in self._done.errors.items()
+            )
         return values, errors

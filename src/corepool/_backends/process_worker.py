@@ -17,6 +17,7 @@ from collections.abc import MutableSequence
 from corepool._backends.base import (
     ChunkFinished,
     ChunkView,
+    Flavour,
     JobView,
     Loop,
     WorkerHandle,
@@ -39,7 +40,6 @@ from corepool._wire.messages import (
     Ready,
     Stop,
 )
-from corepool._wire.rebuild import Flavour, rebuild
 
 # How many functions a worker keeps unpickled.  Each job has its own token, so this bounds the
 # worker's cache when many calls with different functions run one after another.
@@ -146,6 +146,8 @@ class ProcessWorker(WorkerHandle):
         job = chunk.job
         if job.id in self._known_functions:
             self._known_functions.remove(job.id)
+        from corepool._wire.rebuild import rebuild  # a worker's error: loaded when one comes
+
         error = rebuild(message.error)
         if by_value:
             size = len(chunk.items)
@@ -239,10 +241,14 @@ class ProcessWorker(WorkerHandle):
         elif isinstance(message, Ready):
             listener.worker_ready(self)
         elif isinstance(message, CallUnreadable):
+            from corepool._wire.rebuild import rebuild
+
             listener.chunk_unreadable(self, message.chunk_id, rebuild(message.error))
         elif isinstance(message, FunctionUnreadable):
             self._function_unreadable(message)
         elif isinstance(message, InitFailed):
+            from corepool._wire.rebuild import rebuild
+
             self._init_failure = rebuild(message.error, self._flavour)
             self._loop.call_later(_INIT_FAILURE_GRACE, self._tell_init_failure)
         else:  # pragma: no cover - a bug in the protocol

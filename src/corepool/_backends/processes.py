@@ -27,6 +27,7 @@ from corepool._backends.base import (
     BackendOptions,
     Capabilities,
     ChunkView,
+    Flavour,
     JobView,
     Loop,
     WorkerHandle,
@@ -37,7 +38,6 @@ from corepool._backends.process_worker import ProcessWorker
 from corepool._lifecycle.process_start import WORKER_MODULE, unimportable_main_hidden
 from corepool._lifecycle.start_method import resolve_context, uses_zygote
 from corepool._wire import serialization
-from corepool._wire.rebuild import Flavour
 from corepool._worker import progress
 from corepool._worker.boot import WorkerBoot, run_worker
 from corepool._worker.native_threads import auto_limit

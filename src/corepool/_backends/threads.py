@@ -20,6 +20,7 @@ from corepool._backends.base import (
     Capabilities,
     ChunkFinished,
     ChunkView,
+    Flavour,
     Loop,
     Outcome,
     WorkerHandle,
@@ -28,7 +29,6 @@ from corepool._backends.base import (
 )
 from corepool._backends.board_position import position_from_row
 from corepool._wire.initializer import logging_failures
-from corepool._wire.rebuild import Flavour
 from corepool._worker import progress
 from corepool._worker.thread_main import (
     LocalCall,

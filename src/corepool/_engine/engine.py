@@ -42,8 +42,6 @@ from corepool._engine.tasks import Chunk, Job
 from corepool._engine.window import BlockLedger, Window, items_in_window
 from corepool._lifecycle import signals
 from corepool._wire.messages import CallStyle
-from corepool._wire.rebuild import local_error
-from corepool._wire.remote_error import Stage
 from corepool.errors import CorepoolError, PoolClosedError
 from corepool.settings import Settings
 
@@ -153,7 +151,7 @@ class Engine:
         try:
             self._preparer.job(job)
         except Exception as error:  # noqa: BLE001 - the function cannot travel: the task fails
-            self._results.post(sink.deliver, 0, [None], {0: local_error(error, Stage.PICKLE_CALL)})
+            self._results.post(sink.deliver, 0, [None], {0: _pickling_failed(error)})
             return job
         self._preparer.chunk(chunk)
         with self._lock:
@@ -191,7 +189,7 @@ class Engine:
         try:
             self._preparer.job(job)
         except Exception as error:  # noqa: BLE001 - the function cannot travel: the call fails
-            self._results.post(sink.input_failed, 0, local_error(error, Stage.PICKLE_CALL))
+            self._results.post(sink.input_failed, 0, _pickling_failed(error))
             return job
         feeder = Feeder(
             job, request.items, window, self._submit_chunks, self._results.post, self._fed, widening
@@ -331,3 +329,12 @@ class Engine:
         if not self._loop_thread.is_current:
             self._loop_thread.join()
         return self._dispatcher.statistics()
+
+
+def _pickling_failed(error: BaseException) -> BaseException:
+    """What a call whose function cannot be pickled fails with (the error path's modules load
+    only when it is taken)."""
+    from corepool._wire.rebuild import local_error
+    from corepool._wire.remote_error import Stage
+
+    return local_error(error, Stage.PICKLE_CALL)

@@ -27,9 +27,13 @@ process (benchmarks/start).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from corepool._choice import Choice
 from corepool._record import Record
-from corepool._wire.remote_error import RemoteError
+
+if TYPE_CHECKING:
+    from corepool._wire.remote_error import RemoteError
 
 
 class CallStyle(int, Choice):

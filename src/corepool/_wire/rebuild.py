@@ -21,16 +21,9 @@ from __future__ import annotations
 
 import pickle
 
-from corepool._choice import Choice
+from corepool._backends.base import Flavour
 from corepool._wire.remote_error import RemoteError, Stage, safe_str
 from corepool.errors import RemoteTaskError
-
-
-class Flavour(Choice):
-    """Which standard library's exceptions the front door mimics."""
-
-    MULTIPROCESSING = "multiprocessing"
-    CONCURRENT_FUTURES = "concurrent.futures"
 
 
 def rebuild(remote: RemoteError, flavour: Flavour = Flavour.MULTIPROCESSING) -> BaseException:

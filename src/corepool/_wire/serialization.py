@@ -28,11 +28,11 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from corepool._wire.messages import PackedItems
-from corepool._wire.remote_error import RemoteError, Stage, capture
 from corepool.shared import array_transport
 
 if TYPE_CHECKING:  # rebuild imports corepool.errors: the parent's business, not a worker's
-    from corepool._wire.rebuild import Flavour
+    from corepool._backends.base import Flavour
+    from corepool._wire.remote_error import RemoteError
 
 PROTOCOL = pickle.HIGHEST_PROTOCOL
 
@@ -201,6 +201,8 @@ def unpack_call_items(packed: PackedItems) -> tuple[list[object], dict[int, Remo
     if packed.bulk is not None:
         items: list[object] = as_list(array_transport.loads(packed.bulk))  # or a tuple or range
         return items, {}
+    from corepool._wire.remote_error import Stage, capture  # loaded in a worker already
+
     values: list[object] = [None] * packed.size
     errors: dict[int, RemoteError] = {}
     for index in range(packed.size):
@@ -261,6 +263,8 @@ def pack_results(
         try:
             isolated[index] = array_transport.dumps_result(value)
         except BaseException as error:  # noqa: BLE001 - reported for this item
+            from corepool._wire.remote_error import Stage, capture  # loaded in a worker already
+
             errors[index] = capture(error, Stage.PICKLE_RESULT, value)
     return PackedItems(len(results), pickle.dumps(bulk, PROTOCOL), isolated), errors
 
@@ -278,16 +282,18 @@ def unpack_results(
     if len(values) < packed.size:
         values.extend([None] * (packed.size - len(values)))
     errors: dict[int, BaseException] = {}
-    if not packed.isolated:  # the common case, at every chunk: no import statement to run
-        return values, errors
-    from corepool._wire import rebuild
-
-    for index, blob in packed.isolated.items():
+    for index, blob in (packed.isolated or {}).items():
         try:
             values[index] = array_transport.loads(blob)
         except BaseException as error:  # noqa: BLE001 - reported for this item
-            failed = rebuild.local_error(
-                error, Stage.UNPICKLE_RESULT, flavour or rebuild.Flavour.MULTIPROCESSING
-            )
-            errors[index] = failed
+            errors[index] = _unpickling_failed(error, flavour)
     return values, errors
+
+
+def _unpickling_failed(error: BaseException, flavour: Flavour | None) -> BaseException:
+    # The parent's error path, loaded when it is first taken.
+    from corepool._backends.base import Flavour
+    from corepool._wire.rebuild import local_error
+    from corepool._wire.remote_error import Stage
+
+    return local_error(error, Stage.UNPICKLE_RESULT, flavour or Flavour.MULTIPROCESSING)
