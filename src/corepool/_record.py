@@ -12,10 +12,10 @@ annotation (compiling a ``ForwardRef`` for each one written as a string) and
 ``collections.namedtuple`` compiles a ``__new__`` for each class, ~0.1-0.2 ms a class on a small
 machine; corepool defines ~20 records on a program's first pool's path (benchmarks/start_first).
 A record's ``__new__`` is one shared function instead, as fast when every field is given by
-position (how the hot messages are built, or rebuilt with ``tuple.__new__`` by ``_wire/codec``).
-
-The public ``Settings`` and ``WorkerInfo`` stay ``typing.NamedTuple``s, whose generated
-signatures ``help()`` shows.
+position (how the hot messages are built, or rebuilt with ``tuple.__new__`` by ``_wire/codec``);
+``help()`` and ``inspect.signature`` still show the fields and their defaults, from a signature
+made when first asked for (``inspect`` is no import to pay at start-up).  The public ``Settings``
+and ``WorkerInfo`` are records too.
 """
 
 from __future__ import annotations
@@ -71,9 +71,33 @@ def _build(name: str, namespace: dict[str, Any]) -> type:
     if clash:  # as typing.NamedTuple, which refuses to let a class body overwrite them
         raise TypeError(f"{name}: a Record cannot define {', '.join(sorted(clash))}")
     namespace.update(made)
+    namespace["__signature__"] = _SIGNATURE
     namespace.setdefault("__repr__", _repr)
     namespace.setdefault("__doc__", f"{name}({', '.join(fields)})")
     return type(name, (tuple,), namespace)
+
+
+class _Signature:
+    """A record class's ``__signature__``: its fields as parameters, made on first access (what
+    ``inspect.signature`` and ``help()`` read), then kept on the class."""
+
+    def __get__(self, instance: object, owner: type) -> Any:
+        import inspect
+
+        parameters = [
+            inspect.Parameter(
+                field,
+                inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                default=owner._field_defaults.get(field, inspect.Parameter.empty),  # type: ignore[attr-defined]
+            )
+            for field in owner._fields  # type: ignore[attr-defined]
+        ]
+        signature = inspect.Signature(parameters)
+        type.__setattr__(owner, "__signature__", signature)
+        return signature
+
+
+_SIGNATURE = _Signature()
 
 
 def _field_names(namespace: dict[str, Any]) -> tuple[str, ...]:

@@ -3,22 +3,22 @@
 Pass ``settings=Settings(...)`` to a pool or executor to change them; tests shrink them to force
 edge cases instead of patching module globals.
 
-``Settings`` is a ``NamedTuple``: frozen, compared and shown like the frozen dataclass it was, with
+``Settings`` is a record (``_record.Record``: a ``typing.NamedTuple`` to the type checker, the same
+kind of tuple at run time): frozen, compared and shown like the frozen dataclass it was, with
 ``replace()`` for a changed copy.  A dataclass made every program import ``dataclasses`` (and
 ``inspect`` with it) and build its methods at import: ~10-30 ms of the first pool on a loaded
-2-core machine, as much as ``multiprocessing``'s own import (benchmarks/start_first).
+2-core machine, as much as ``multiprocessing``'s own import; a ``typing.NamedTuple``, which
+compiles a ``__new__`` for its 15 fields, ~0.4 ms (benchmarks/start_first).
 """
 
-# No ``from __future__ import annotations`` here: typing.NamedTuple compiles a ForwardRef
-# for each field given as a string; dropped in the five modules that allowed it, that was
-# ~1.5 ms of every program's first pool (benchmarks/start_first).
+from __future__ import annotations
 
-from typing import NamedTuple
+from corepool._record import Record
 
 __all__ = ["Settings"]
 
 
-class Settings(NamedTuple):
+class Settings(Record):
     target_chunk_seconds: float = 0.01
     """How long one automatically sized chunk should take to run.  A round trip to a worker process
     costs ~50-100 µs, so 10 ms keeps that under 1 %; much larger and the last chunks of a map leave
@@ -98,7 +98,7 @@ class Settings(NamedTuple):
     it, ``multiprocessing``'s forkserver (a fresh interpreter, ~85-150 ms once) serves instead.
     An interpreter with corepool and NumPy imported is ~40 MB."""
 
-    def replace(self, **changes: object) -> "Settings":
+    def replace(self, **changes: object) -> Settings:
         """A copy with some fields changed."""
         unknown = changes.keys() - self._fields
         if unknown:  # ``_replace`` says only "Got unexpected field names"

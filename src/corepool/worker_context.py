@@ -1,23 +1,23 @@
 """What a task can ask about the worker it runs on: ``current_worker()`` and ``worker_state()``.
 
-It imports nothing of corepool, so that any layer may ask whether it runs in a worker (shared
-memory keeps a worker's recent attachments mapped, for one) without importing the worker side;
+It imports nothing of corepool but ``_record``, so that any layer may ask whether it runs in a
+worker (shared memory keeps a worker's recent attachments mapped, for one) without importing the
+worker side;
 the worker loops (``_worker/``) call ``enter_process_worker`` / ``enter_thread_worker``.
 """
 
-# No ``from __future__ import annotations`` here: typing.NamedTuple compiles a ForwardRef
-# for each field given as a string; dropped in the five modules that allowed it, that was
-# ~1.5 ms of every program's first pool (benchmarks/start_first).
+from __future__ import annotations
 
 import os
 import threading
 from types import SimpleNamespace
-from typing import NamedTuple
+
+from corepool._record import Record
 
 __all__ = ["WorkerInfo", "current_worker", "worker_state"]
 
 
-class WorkerInfo(NamedTuple):
+class WorkerInfo(Record):
     """Identity of the worker running the current task."""
 
     index: int  # type: ignore[assignment]  # the field shadows tuple.index, on purpose

@@ -12,6 +12,7 @@ from typing import Any, NamedTuple
 
 import pytest
 
+import corepool
 from corepool._record import Record
 
 
@@ -134,3 +135,17 @@ def test_definitions_namedtuple_refuses_are_refused() -> None:
 
         class Mixed(Record, dict):  # type: ignore[misc]
             a: int
+
+
+def test_signature_lists_the_fields_and_defaults_as_namedtuple_does() -> None:
+    import inspect
+    import pydoc
+
+    def fields(cls: Any) -> list[tuple[str, Any]]:
+        return [(p.name, p.default) for p in inspect.signature(cls).parameters.values()]
+
+    assert fields(Point) == fields(PointNT)  # NamedTuple's also carries the annotations
+    assert "Point(x, y=0, label='origin')" in pydoc.render_doc(Point, renderer=pydoc.plaintext)
+    # the public records: what help(corepool.Settings) shows a user
+    assert "target_chunk_seconds=0.01" in str(inspect.signature(corepool.Settings))
+    assert str(inspect.signature(corepool.WorkerInfo)) == "(index, pid, name, backend)"
