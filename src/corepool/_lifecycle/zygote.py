@@ -27,6 +27,7 @@ cannot count a process's threads.  A program that chooses a start method gets th
 from __future__ import annotations
 
 import io
+import multiprocessing
 import os
 import select
 import signal
@@ -36,7 +37,7 @@ import sys
 import threading
 import warnings
 from multiprocessing import context as mp_context
-from multiprocessing import popen_fork, reduction, spawn, util
+from multiprocessing import popen_fork, reduction, util
 from typing import Any, NoReturn
 
 from corepool._lifecycle.main_snapshot import MainSnapshot
@@ -94,10 +95,9 @@ class Zygote:
     def _start(self) -> None:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         keep = _resource_tracker_fds()
-        # Before the fork: get_start_method() fixes the context, so both sides have the same one.
-        preparation = _preparation_data("zygote")
-        preparation["sys_argv"] = list(preparation["sys_argv"])  # compared later: not the live list
-        main = MainSnapshot.take()
+        # Before the fork: fixing the start method (unless the program did) gives both sides
+        # the same one.
+        multiprocessing.get_start_method()
         util._flush_std_streams()  # type: ignore[attr-defined] # or both would print them
         with warnings.catch_warnings():
             # Python 3.12+ warns after a fork that leaves the parent with other threads; that is
@@ -106,7 +106,7 @@ class Zygote:
             pid = os.fork()
         if pid == 0:
             ours.close()
-            _become_zygote(theirs, keep, preparation["sys_path"])
+            _become_zygote(theirs, keep)
         theirs.close()
         # Counted right after the fork, as Python counts for its warning: a pool that stops for a
         # fork is down until its next use, any other native thread is still here.
@@ -114,8 +114,14 @@ class Zygote:
             self._give_up_at_birth(ours, pid)
             return
         ours.sendall(GO)
+        # What the zygote holds: the program as it is here, on the thread that forked it and
+        # before it returns to the program's code, so as it was at the fork.  Read after the
+        # fork rather than before, so that the zygote starts sooner (``spawn``'s import and
+        # these reads, ~0.5 ms, were on the way to every first pool's first task).
+        preparation = _preparation_data("zygote")
+        preparation["sys_argv"] = list(preparation["sys_argv"])  # compared later: not the live list
         self._control, self.pid, self.preparation = ours, pid, preparation
-        self._main = main
+        self._main = MainSnapshot.take()
 
     def holds_by_name(self, fn: object) -> bool:
         """Whether a worker forked from the running zygote runs ``fn`` of ``__main__`` by its
@@ -202,7 +208,7 @@ ZYGOTE = Zygote()
 os.register_at_fork(after_in_child=ZYGOTE.forget_after_fork)
 
 
-def _become_zygote(control: socket.socket, keep: tuple[int, ...], sys_path: list[str]) -> NoReturn:
+def _become_zygote(control: socket.socket, keep: tuple[int, ...]) -> NoReturn:
     """The newborn zygote: wait for the program's word, then serve; never returns.
 
     Nothing before that word, not even an import (it takes the import lock): another native
@@ -213,7 +219,7 @@ def _become_zygote(control: socket.socket, keep: tuple[int, ...], sys_path: list
         if control.recv(1) == GO:
             from corepool._lifecycle import zygote_server
 
-            zygote_server.serve(control, keep, sys_path)
+            zygote_server.serve(control, keep)
     except BaseException:  # noqa: BLE001 - reported; the copy of the program must not go on
         sys.excepthook(*sys.exc_info())
         code = 1
@@ -227,6 +233,8 @@ def _preparation_data(name: str) -> dict[str, Any]:
     # The worker is a fork of the program (through the zygote): it has the program's
     # ``__main__`` already and must never import the main script again, so the preparation
     # data does not name it (``_lifecycle.process_start.unimportable_main_hidden``).
+    from multiprocessing import spawn  # not before the zygote's fork (``Zygote._start``)
+
     preparation: dict[str, Any] = spawn.get_preparation_data(name)
     preparation.pop("init_main_from_path", None)
     preparation.pop("init_main_from_name", None)

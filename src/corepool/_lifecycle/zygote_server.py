@@ -27,6 +27,7 @@ import signal
 import socket
 import stat
 import sys
+from multiprocessing import spawn
 from typing import NoReturn
 
 from corepool._lifecycle.process_start import WORKER_MODULE
@@ -40,16 +41,16 @@ received_fds: list[int] = []
 """In a worker: the fds its Process pickle refers to (``zygote.ZygoteFd`` indexes them)."""
 
 
-def serve(control: socket.socket, keep: tuple[int, ...], sys_path: list[str]) -> NoReturn:
+def serve(control: socket.socket, keep: tuple[int, ...]) -> NoReturn:
     """Run the zygote (in the freshly forked process, told to go: ``zygote._become_zygote``);
     never returns.
 
-    ``sys_path`` is the program's as ``spawn.prepare`` gives it to a worker (``''`` made the
+    ``sys.path`` becomes the program's as ``spawn.prepare`` gives it to a worker (``''`` made the
     program's first directory): set once here, a worker needs it only if the program changes it.
     """
     code = 1
     try:
-        sys.path = sys_path
+        sys.path = spawn.get_preparation_data("zygote")["sys_path"]
         wake_r, wake_w = _prepare(control, keep)
         # The worker's loop, which the program did not import (``_worker/boot.py``): here, on
         # another core while the program starts its pool, and once for every worker forked.

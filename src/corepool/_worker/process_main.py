@@ -19,13 +19,12 @@ import socket
 import time
 from collections.abc import Callable, MutableSequence
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from corepool import worker_context as context
 from corepool._lifecycle.interrupted_imports import forget_interrupted_imports
 from corepool._wire import codec, serialization
 from corepool._wire.framing import ChannelClosed, read_frame, write_frame
-from corepool._wire.initializer import WorkerInitializer
 from corepool._wire.messages import (
     Call,
     CallUnreadable,
@@ -43,8 +42,10 @@ from corepool._worker import progress
 from corepool._worker.boot import WorkerBoot
 from corepool._worker.cpu_clock import RunQueueClock
 from corepool._worker.lifeline import EXIT_PARENT_GONE, watch_parent
-from corepool._worker.memory import resident_memory
 from corepool._worker.runner import run_items
+
+if TYPE_CHECKING:  # an initializer's class comes with its pickle; the zygote loads neither
+    from corepool._wire.initializer import WorkerInitializer
 
 
 def worker_process_main(boot: WorkerBoot) -> None:
@@ -66,7 +67,10 @@ def worker_process_main(boot: WorkerBoot) -> None:
     channel = boot.channel
     if not _run_initializer(boot.initializer, channel):
         return
-    _serve(channel, row, resident_memory if boot.measure_memory else None)
+    measure: Callable[[], int] | None = None
+    if boot.measure_memory:  # a pool with a memory limit
+        from corepool._worker.memory import resident_memory as measure
+    _serve(channel, row, measure)
 
 
 def _serve(
