@@ -56,6 +56,8 @@ NOT_ON_THE_FIRST_POOLS_PATH = (
     "corepool._engine.rework",
     "corepool._engine.timeouts",
     "corepool._wire.combined_errors",
+    # what only a worker's position needs (a lost worker, a timeout, statistics())
+    "corepool._backends.board_position",
     # what only a task's failure needs: making the exception the caller gets
     "corepool._wire.rebuild",
     "corepool._wire.remote_error",

@@ -34,7 +34,6 @@ from corepool._backends.base import (
     WorkerListener,
     WorkerPosition,
 )
-from corepool._backends.board_position import position_from_row
 from corepool._backends.frames_guard import GATE
 from corepool._backends.pickled_calls import FunctionPayload, PackedOutcome
 from corepool._wire import codec
@@ -112,6 +111,9 @@ class InterpreterWorker(WorkerHandle):
         return self._thread.is_alive()
 
     def position(self) -> WorkerPosition:
+        # Asked when a worker is lost, a timeout may have expired, or for statistics().
+        from corepool._backends.board_position import position_from_row
+
         return position_from_row(self._row)
 
     def run(self, chunk: ChunkView) -> None:

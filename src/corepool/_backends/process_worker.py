@@ -24,7 +24,6 @@ from corepool._backends.base import (
     WorkerListener,
     WorkerPosition,
 )
-from corepool._backends.board_position import position_from_row
 from corepool._backends.pickled_calls import FunctionPayload, PackedOutcome
 from corepool._wire import codec
 from corepool._wire.framing import ChannelClosed, FrameReader, FrameWriter
@@ -99,6 +98,9 @@ class ProcessWorker(WorkerHandle):
         return self._pid
 
     def position(self) -> WorkerPosition:
+        # Asked when a worker is lost, a timeout may have expired, or for statistics().
+        from corepool._backends.board_position import position_from_row
+
         return position_from_row(self._row)
 
     queues_chunks = True  # calls wait in the channel; the worker reads the next when it is done

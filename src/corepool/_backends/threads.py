@@ -27,7 +27,6 @@ from corepool._backends.base import (
     WorkerListener,
     WorkerPosition,
 )
-from corepool._backends.board_position import position_from_row
 from corepool._wire.initializer import logging_failures
 from corepool._worker import progress
 from corepool._worker.thread_main import (
@@ -102,6 +101,9 @@ class ThreadWorker(WorkerHandle):
         return None
 
     def position(self) -> WorkerPosition:
+        # Asked when a worker is lost, a timeout may have expired, or for statistics().
+        from corepool._backends.board_position import position_from_row
+
         return position_from_row(self._row)
 
     def run(self, chunk: ChunkView) -> None:

@@ -20,11 +20,11 @@ from corepool._backends.base import Capabilities, WorkerHandle
 from corepool._engine.event_loop import EventLoop
 from corepool._engine.slots import Slot, StopReason
 from corepool._engine.tasks import Chunk
-from corepool._lifecycle.oom import OomWatch
 
 if TYPE_CHECKING:
     from corepool._engine.recovery import LossWitness, Recovery
     from corepool._engine.timeouts import TaskTimeouts
+    from corepool._lifecycle.oom import OomWatch
 
 
 class Losses:
@@ -50,6 +50,8 @@ class Losses:
         On the loop thread once the workers were asked for, before any can take a task, rather
         than in the pool's constructor: the few file reads then overlap the workers' start."""
         if self._capabilities.isolates_workers:
+            from corepool._lifecycle.oom import OomWatch
+
             self._oom_watch = OomWatch.for_this_process()
 
     def watch(self, slot: Slot, chunk: Chunk) -> None:
