@@ -110,10 +110,11 @@ class Engine:
             self.terminate()
             self.join()
             raise
-        # Started by the loop thread, which waits for the workers' first words next anyway:
-        # starting a thread waits until it runs, and with the zygote and the new workers busy on
-        # both cores that wait took up to ~6 ms of a first pool's constructor.
-        self._loop_thread.call(self._results.start)
+        # After the workers were asked for: starting a thread waits until it runs, and with the
+        # zygote and the new workers busy on both cores that wait took up to ~6 ms, which the
+        # workers' start now overlaps.  Not from the loop thread: it would not hear a worker's
+        # Ready while it waited (under fork, a pool's first task then ran ~0.7 ms later).
+        self._results.start()
 
     @property
     def state(self) -> str:
