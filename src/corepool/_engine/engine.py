@@ -96,6 +96,7 @@ class Engine:
             limits,
         )
         try:
+            self._results.start()
             self._loop_thread.start()
         except RuntimeError as error:  # "can't create new thread at interpreter shutdown"
             self._born_broken(error)
@@ -106,15 +107,9 @@ class Engine:
         try:
             self._loop_thread.call_and_wait(self._dispatcher.start)
         except BaseException:
-            self._results.start()  # the pool ends through it
             self.terminate()
             self.join()
             raise
-        # After the workers were asked for: starting a thread waits until it runs, and with the
-        # zygote and the new workers busy on both cores that wait took up to ~6 ms, which the
-        # workers' start now overlaps.  Not from the loop thread: it would not hear a worker's
-        # Ready while it waited (under fork, a pool's first task then ran ~0.7 ms later).
-        self._results.start()
 
     @property
     def state(self) -> str:

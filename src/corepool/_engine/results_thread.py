@@ -33,22 +33,12 @@ class ResultsThread:
             queue.SimpleQueue()
         )
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
-        self._inline = False
 
     def start(self) -> None:
-        """Start the thread; where no thread can start any more (the interpreter is shutting
-        down), what was posted and what will be runs on the posting thread instead."""
-        try:
-            self._thread.start()
-        except RuntimeError:  # "can't create new thread at interpreter shutdown"
-            self._inline = True
-            self._drain()
+        self._thread.start()
 
     def post(self, fn: Callable[..., Any], *args: Any) -> None:
-        if self._inline:
-            self._call(fn, args)
-        else:
-            self._queue.put((fn, args))
+        self._queue.put((fn, args))
 
     def deliver(self, chunk: Chunk, outcome: Outcome) -> None:
         """Hand a chunk's outcome to its sink: at once, on the calling thread, when that runs no
@@ -81,23 +71,10 @@ class ResultsThread:
             if isinstance(work, _Stop):
                 return
             fn, args = work
-            self._call(fn, args)
+            try:
+                fn(*args)
+            except Exception:  # noqa: BLE001 - logged, and the thread carries on
+                _log.logger().exception("corepool: delivering a result failed")
             # Let go now, not when the next outcome arrives: the user may be waiting for the
             # results (or arguments) of a finished call to be freed.
             del work, fn, args
-
-    def _drain(self) -> None:
-        while True:
-            try:
-                work = self._queue.get_nowait()
-            except queue.Empty:
-                return
-            if not isinstance(work, _Stop):
-                self._call(*work)
-
-    @staticmethod
-    def _call(fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
-        try:
-            fn(*args)
-        except Exception:  # noqa: BLE001 - logged, and the thread carries on
-            _log.logger().exception("corepool: delivering a result failed")
