@@ -102,7 +102,7 @@ def resolve_context(
     context: multiprocessing.context.BaseContext | str | None,
 ) -> multiprocessing.context.BaseContext:
     if context is None and _default_in_effect() and default_start_method() == "forkserver":
-        from corepool._lifecycle.zygote import ZYGOTE_CONTEXT
+        from corepool._lifecycle.zygote_start import ZYGOTE_CONTEXT
 
         # Not preloaded here: the zygote has the worker's modules, and when it cannot serve,
         # ``ZygoteProcess`` preloads them itself (``multiprocessing.forkserver``, ~2 ms, unused).
@@ -128,6 +128,6 @@ def resolve_context(
 
 def uses_zygote(context: multiprocessing.context.BaseContext) -> bool:
     """Whether workers of this (resolved) context come from the zygote when it runs."""
-    from corepool._lifecycle.zygote import ZygoteContext
+    from corepool._lifecycle.zygote_start import ZygoteContext
 
     return isinstance(context, ZygoteContext)

@@ -38,7 +38,7 @@ from corepool._worker.native_threads import cap_before_fork, preload_for_forks
 MAX_FDS = 64
 
 received_fds: list[int] = []
-"""In a worker: the fds its Process pickle refers to (``zygote.ZygoteFd`` indexes them)."""
+"""In a worker: the fds its Process pickle refers to (``zygote_start.ZygoteFd`` indexes them)."""
 
 
 def serve(control: socket.socket, keep: tuple[int, ...]) -> NoReturn:
