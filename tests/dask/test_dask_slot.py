@@ -15,7 +15,8 @@ import pytest
 pytest.importorskip("distributed", reason="the Dask backend needs: pip install 'corepool[dask]'")
 
 from corepool._backends.base import ChunkFinished, Flavour, WorkerHandle
-from corepool._backends.dask import DaskBackend, DaskSlot
+from corepool._backends.dask import DaskBackend
+from corepool._backends.dask_slot import DaskSlot
 from corepool._backends.dask_task import DaskDone
 
 
