@@ -32,6 +32,13 @@ pure-Python tasks of ~25 ms, the efficiency workload).  Their functions report h
 ran where it ran, so that what a pool adds can be told from how fast its processes compute: for
 ``primes``, the map's time beyond its longest task; for the others, how busy the workers were.
 
+``cpu`` has two more rows, for its parallel efficiency (the serial loop's time over 2 x the row's,
+taken round by round as the ratios are): the *serial loop* itself, in the session's process, and
+the machine's *ceiling*: 2 plain processes, started once per session as the pools are, each sent
+half the tasks in one message and answering with all their results in one (no pool, no message
+per task).  ``run.py`` takes the same efficiency from rows in separate interpreters, minutes
+apart; here every row of a round runs within seconds of its serial loop.
+
 Run: ``python benchmarks/bench_uneven_paired.py [--sessions 5] [--rounds 4]`` (~8 min).  Writes
 ``benchmarks/results/uneven_paired.md``.
 """
@@ -42,6 +49,7 @@ import argparse
 import contextlib
 import json
 import math
+import multiprocessing
 import platform
 import statistics
 import subprocess
@@ -148,6 +156,62 @@ class LongestTaskWorkload(Workload):
         return 1000 * (wall - max(task_seconds))
 
 
+class EfficiencyWorkload(Workload):
+    """``cpu``: its rows also run the serial loop and the machine's ceiling (``BareProcesses``),
+    and its table adds each row's parallel efficiency."""
+
+    def extra_rows(self, bare: BareProcesses) -> dict[str, MapCall]:
+        return {SERIAL: lambda fn, items: [fn(item) for item in items], CEILING: bare.map}
+
+
+SERIAL = "serial loop"
+CEILING = "ceiling: 2 bare processes"
+
+
+class BareProcesses:
+    """What the machine allows: ``WORKERS`` plain processes, each sent its share of the items in
+    one message and answering with all their results in one; no pool, no message per task.
+
+    Spawned, not forked: the session's process runs the pools' threads by then."""
+
+    def __init__(self, workers: int) -> None:
+        context = multiprocessing.get_context("spawn")
+        self._connections: list[Any] = []
+        self._processes: list[Any] = []
+        for index in range(workers):
+            ours, theirs = context.Pipe()
+            process = context.Process(
+                target=_bare_worker, args=(theirs,), name=f"bare-{index}", daemon=True
+            )
+            process.start()
+            theirs.close()
+            self._connections.append(ours)
+            self._processes.append(process)
+
+    def map(self, fn: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
+        count = len(self._connections)
+        for index, connection in enumerate(self._connections):
+            connection.send((fn, list(items[index::count])))
+        shares = [connection.recv() for connection in self._connections]
+        results: list[Any] = [None] * len(items)
+        for index, share in enumerate(shares):
+            results[index::count] = share
+        return results
+
+    def close(self) -> None:
+        for connection in self._connections:
+            connection.send(None)
+            connection.close()
+        for process in self._processes:
+            process.join(30)
+
+
+def _bare_worker(connection: Any) -> None:
+    while (work := connection.recv()) is not None:
+        fn, items = work
+        connection.send([fn(item) for item in items])
+
+
 def run_rounds(
     workload: Workload, maps: dict[str, MapCall], rounds: int
 ) -> dict[str, dict[str, list[float]]]:
@@ -183,21 +247,31 @@ def median_interval(values: Sequence[float]) -> tuple[float, float]:
 
 def table(workload: Workload, rows: dict[str, dict[str, list[float]]]) -> list[str]:
     ours = rows[REFERENCE]["times"]
+    serial = rows[SERIAL]["times"] if SERIAL in rows else None
     digits = workload.measure_digits
-    lines = [
+    header = (
         "| row | median (s) | min (s) | paired ratio (row / corepool) | 95 % interval "
-        f"| {workload.measure_title} |",
-        "|---|---|---|---|---|---|",
-    ]
+        f"| {workload.measure_title} |"
+    )
+    if serial is not None:
+        header += " efficiency | 95 % interval |"
+    lines = [header, "|---" * header.count(" |") + "|"]
     for label, row in rows.items():
         values = row["times"]
         ratios = [value / reference for value, reference in zip(values, ours, strict=True)]
         low, high = median_interval(ratios)
-        lines.append(
+        line = (
             f"| {label} | {statistics.median(values):.3f} | {min(values):.3f} | "
             f"{statistics.median(ratios):.3f}x | {low:.3f}-{high:.3f} | "
             f"{statistics.median(row['measures']):.{digits}f} |"
         )
+        if serial is not None:
+            efficiency = [
+                alone / (WORKERS * value) for alone, value in zip(serial, values, strict=True)
+            ]
+            low, high = median_interval(efficiency)
+            line += f" {statistics.median(efficiency):.3f} | {low:.3f}-{high:.3f} |"
+        lines.append(line)
     return lines
 
 
@@ -217,14 +291,20 @@ def _workloads(loops: int) -> list[Workload]:
             JOBS,
             uneven.digest([fib(n * FIB_SCALE) for n in JOBS]),
         ),
-        Workload("cpu", "64 tasks of ~25 ms", burn_timed, [loops] * CPU_TASKS, None),
+        EfficiencyWorkload("cpu", "64 tasks of ~25 ms", burn_timed, [loops] * CPU_TASKS, None),
     ]
 
 
 def run_session(loops: int, rounds: int) -> dict[str, Any]:
     """One fresh interpreter's share: every pool started once, ``rounds`` rounds per workload."""
-    with _all_pools() as maps:
-        return {workload.name: run_rounds(workload, maps, rounds) for workload in _workloads(loops)}
+    with _all_pools() as maps, contextlib.closing(BareProcesses(WORKERS)) as bare:
+        sessions = {}
+        for workload in _workloads(loops):
+            rows = dict(maps)
+            if isinstance(workload, EfficiencyWorkload):
+                rows.update(workload.extra_rows(bare))
+            sessions[workload.name] = run_rounds(workload, rows, rounds)
+        return sessions
 
 
 def main() -> None:
@@ -289,7 +369,9 @@ def main() -> None:
             "the pool added: scheduling, round trips), *workers busy* the tasks' time over "
             f"{WORKERS} x the map's (1.000: no worker ever idle); both the median over the "
             "rounds. They tell the pool from the speed of its processes, which differs from "
-            "process to process (see the module's docstring).",
+            "process to process (see the module's docstring). *efficiency* (cpu): the serial "
+            f"loop's time over {WORKERS} x the row's in the same round, the median over the "
+            "rounds with its 95 % interval; the *ceiling* row is what the machine allows.",
             "",
             *sections,
         ]
