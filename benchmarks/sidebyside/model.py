@@ -67,9 +67,10 @@ class Workload:
     annotate: Callable[[Mapping[str, RowStats]], dict[str, dict[str, float]]] | None = None
     """Extras derived across rows (efficiency against the serial row...): label -> extras."""
     rounds: int = 1
-    """Rounds of every row per repetition.  A workload whose runs take tens of milliseconds runs
-    several: more samples for seconds of run time, for medians and round-by-round ratios that the
-    machine's noise moves less from one run to the next (each round is paired as a repetition)."""
+    """Rounds of every row per repetition.  A workload whose runs take tens of milliseconds, or
+    whose target is a bound within the machine's noise, runs several: more samples for medians
+    and round-by-round ratios that the noise moves less from one run to the next (each round is
+    paired as a repetition)."""
 
     def row(self, label: str) -> Row:
         for row in self.rows:
