@@ -9,8 +9,11 @@ with less noise:
 
 * a *session* is a fresh interpreter that starts every pool once and warms it up
   (``sidebyside.pools``), corepool's first (while the process has one thread, as in ``run.py``);
-* each round runs every row's ``map`` once, in an order rotated round by round (no row always
-  runs first, or right after the same neighbour);
+* each round runs every row's ``map`` once, in an order rotated round by round and session by
+  session: no row always runs first, or right after the same neighbour, and no row always has a
+  session's first map, right after a dozen pools started.  (When every session began the
+  rotation anew, corepool's row, first in each, ran the primes ~13 % slower than every other
+  row in one run, its later rounds too, and on a par with them in the run before.)
 * a row's *paired ratio* is the median, over all rounds of all sessions, of its time divided by
   corepool's in the same round, with a distribution-free 95 % interval for that median (the sign
   test's order statistics).  Above 1.00x corepool was faster; an interval that holds 1.00x is a
@@ -213,14 +216,15 @@ def _bare_worker(connection: Any) -> None:
 
 
 def run_rounds(
-    workload: Workload, maps: dict[str, MapCall], rounds: int
+    workload: Workload, maps: dict[str, MapCall], rounds: int, first_round: int = 0
 ) -> dict[str, dict[str, list[float]]]:
-    """Each row's wall times and measures, round by round."""
+    """Each row's wall times and measures, round by round; ``first_round`` numbers the first
+    (the rows' order rotates with the number)."""
     labels = list(maps)
     rows: dict[str, dict[str, list[float]]] = {
         label: {"times": [], "measures": []} for label in labels
     }
-    for round_index in range(rounds):
+    for round_index in range(first_round, first_round + rounds):
         for label in rotated(labels, round_index):
             started = time.perf_counter()
             results = maps[label](workload.fn, workload.items)
@@ -295,7 +299,7 @@ def _workloads(loops: int) -> list[Workload]:
     ]
 
 
-def run_session(loops: int, rounds: int) -> dict[str, Any]:
+def run_session(loops: int, rounds: int, session: int) -> dict[str, Any]:
     """One fresh interpreter's share: every pool started once, ``rounds`` rounds per workload."""
     with _all_pools() as maps, contextlib.closing(BareProcesses(WORKERS)) as bare:
         sessions = {}
@@ -303,7 +307,7 @@ def run_session(loops: int, rounds: int) -> dict[str, Any]:
             rows = dict(maps)
             if isinstance(workload, EfficiencyWorkload):
                 rows.update(workload.extra_rows(bare))
-            sessions[workload.name] = run_rounds(workload, rows, rounds)
+            sessions[workload.name] = run_rounds(workload, rows, rounds, session * rounds)
         return sessions
 
 
@@ -313,9 +317,10 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=4, help="rounds per session and workload")
     parser.add_argument("--no-write", action="store_true", help="print only")
     parser.add_argument("--session-loops", type=int, help=argparse.SUPPRESS)  # one session
+    parser.add_argument("--session-index", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.session_loops is not None:
-        print(json.dumps(run_session(args.session_loops, args.rounds)))
+        print(json.dumps(run_session(args.session_loops, args.rounds, args.session_index)))
         return
     loops = calibrate_loops()
     started = time.perf_counter()
@@ -330,6 +335,8 @@ def main() -> None:
                     __file__,
                     "--session-loops",
                     str(loops),
+                    "--session-index",
+                    str(index),
                     "--rounds",
                     str(args.rounds),
                 ],
@@ -361,7 +368,8 @@ def main() -> None:
             "",
             f"{args.sessions} sessions (fresh interpreters, one after another), each starting "
             f"every pool once and running {args.rounds} rounds per workload; a round runs every "
-            "row once, in an order rotated round by round. *paired ratio*: the median over the "
+            "row once, in an order rotated round by round and session by session. *paired "
+            "ratio*: the median over the "
             f"{pairs} rounds of the row's time over corepool.Pool's in the same round (above "
             "1.00x corepool was faster), with a distribution-free 95 % interval for that median; "
             "an interval that holds 1.00x is a tie. Each task also reports how long it ran where "
