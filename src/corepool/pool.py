@@ -16,6 +16,7 @@ the standard library is known to misbehave, corepool does better:
 from __future__ import annotations
 
 import multiprocessing.context
+import sys
 import threading
 import warnings
 from collections.abc import Callable, Iterable, Mapping
@@ -335,10 +336,19 @@ class Pool:
         self.terminate()
         self.join()
 
-    def __del__(self) -> None:
+    def __del__(
+        self,
+        _finalizing: Callable[[], bool] = sys.is_finalizing,
+        _warn: Callable[..., None] = warnings.warn,
+    ) -> None:
+        # Bound as defaults, as multiprocessing.Pool does: a pool collected at the program's exit
+        # may come after Python set the globals of corepool's modules to None.  By then the exit
+        # hook (``end_at_exit``) has terminated it, so there is nothing left to do.
         engine = getattr(self, "_engine", None)
-        if engine is not None and engine.running:
-            warnings.warn(
+        if engine is None or _finalizing():
+            return
+        if engine.running:
+            _warn(
                 f"unclosed running multiprocessing pool {self!r}",
                 ResourceWarning,
                 source=self,

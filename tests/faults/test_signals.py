@@ -133,3 +133,28 @@ def test_a_process_forked_while_a_pool_runs_exits_normally() -> None:
             sleeper.terminate()
             sleeper.join(30)
             assert sleeper.exitcode == -signal.SIGTERM
+
+
+@pytest.mark.parametrize("closed", [True, False], ids=["closed", "left running"])
+def test_a_pool_collected_as_the_interpreter_tears_its_modules_down_is_quiet(closed: bool) -> None:
+    # At exit, Python clears the modules' globals (to None) in the reverse order of their
+    # imports: a pool held by a module registered before corepool's is collected after corepool's
+    # modules lost theirs.  Its finalizer must need none of them (as multiprocessing.Pool's).
+    ending = "holder.pool.close(); holder.pool.join()" if closed else ""
+    program = start_program(
+        f"""
+        import types
+        holder = sys.modules["holder"] = types.ModuleType("holder")
+        import corepool._engine.engine  # its globals cleared before the holder's
+        holder.pool = corepool.Pool(2)
+        report_workers(holder.pool)
+        assert holder.pool.apply(abs, (-1,)) == 1
+        {ending}
+        del holder
+        """
+    )
+    pids = read_worker_pids(program)
+    _, stderr = program.communicate(timeout=30)
+    assert program.returncode == 0, stderr
+    assert stderr == ""
+    wait_gone(pids, timeout=5)
