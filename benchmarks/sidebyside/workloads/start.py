@@ -3,11 +3,7 @@
 Timed from just before the pool is created to the moment its workers have all exited (``close()``
 and ``join()``, or ``shutdown(wait=True)``), in a fresh interpreter, so that the forkserver (started
 once per parent process) is paid by every row that uses it.  The library's import is done before
-the clock starts and reported separately: ``import multiprocessing``, ``import corepool`` with its
-front doors.  What each loads for its first pool stays inside the clock, for both:
-``multiprocessing.Pool`` imports ``multiprocessing.pool``, corepool's first pool its engine (once
-it has asked for its workers: under its default start method, while the zygote forks them), as a
-program's first pool pays them.  2 workers.
+the clock starts and reported separately.  2 workers.
 """
 
 from __future__ import annotations
