@@ -5,24 +5,21 @@ from __future__ import annotations
 
 import multiprocessing.context
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from corepool._backends import processes as _processes  # noqa: F401
 from corepool._backends.base import BackendOptions, Flavour
 from corepool._backends.registry import create_backend
+from corepool._engine.engine import Engine
 from corepool._engine.limits import WorkerLimits, parse_memory
 from corepool._engine.tasks import TaskOptions
 
 # The processes backend is imported with the front doors rather than by the registry at the first
-# pool: the zygote, forked at the first pool, then holds it (and the worker's side of the wire)
-# and need not import it itself.  The engine is the other way round (``open_engine``): the
-# program's side only, it loads while the workers start.  The threads backend is left to the
-# registry: a program of process pools never needs it (~5 ms).
+# pool: the first pool then costs what every later one does (~24 ms of imports otherwise land
+# inside a pool's start-up; benchmarks/ times start-up and reports imports apart).  The threads
+# backend is left to the registry: a program of process pools never needs it (~5 ms).
 from corepool._record import Record
 from corepool.settings import DEFAULT_SETTINGS, Settings
-
-if TYPE_CHECKING:
-    from corepool._engine.engine import Engine
 
 # -- sizes
 
@@ -146,11 +143,6 @@ def open_engine(
         raise ValueError(
             f"max_memory_per_worker needs worker processes: {backend} share one process's memory"
         )
-    # The engine's modules (its dispatcher, event loop, threads: ~5 ms) load only now, once the
-    # backend has asked for its workers: they load on this core while the zygote forks the
-    # workers on the other, instead of before either began (benchmarks/start_first).
-    from corepool._engine.engine import Engine
-
     return Engine(
         worker_backend,
         size,

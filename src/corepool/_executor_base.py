@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from corepool._calls import CallDefaults
+from corepool._engine.engine import Engine
 from corepool._engine.requests import MapRequest, TaskRequest
 from corepool._engine.sinks import SingleSink, StreamSink, WaitTimedOut
 from corepool._engine.tasks import Job
@@ -22,7 +23,6 @@ from corepool._wire.messages import CallStyle
 from corepool.errors import PoolClosedError
 
 if TYPE_CHECKING:  # loaded when asked for: ~5-10 ms of every program's first pool otherwise
-    from corepool._engine.engine import Engine
     from corepool.insights.progress import ProgressOption
     from corepool.insights.report import PoolInsights
     from corepool.insights.statistics import PoolStatistics

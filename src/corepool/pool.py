@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from corepool._calls import CallDefaults, NativeThreads, check_size, open_engine
+from corepool._engine.engine import Engine
 from corepool._engine.requests import MapRequest, TaskRequest
 from corepool._engine.sinks import ListSink, SingleSink, StreamSink
 from corepool._lifecycle.exit_hooks import end_at_exit
@@ -33,7 +34,6 @@ from corepool.errors import PoolClosedError
 from corepool.settings import Settings
 
 if TYPE_CHECKING:  # loaded when asked for: ~5-10 ms of every program's first pool otherwise
-    from corepool._engine.engine import Engine
     from corepool.insights.progress import ProgressOption
     from corepool.insights.report import PoolInsights
     from corepool.insights.statistics import PoolStatistics

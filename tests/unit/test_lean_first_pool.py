@@ -145,23 +145,6 @@ def test_a_pool_only_program_never_loads_concurrent_futures_or_logging() -> None
     _assert_none_loaded(modules, NOT_ON_THE_FIRST_POOLS_PATH + NOT_ON_A_POOLS_PATH)
 
 
-# Loaded by a pool once its backend has asked for its workers, not by the import: the zygote forks
-# the workers on one core while the program loads these on the other (``_calls.open_engine``).
-NOT_AT_IMPORT = (
-    "corepool._engine.dispatcher",
-    "corepool._engine.engine",
-    "corepool._engine.event_loop",
-    "corepool._engine.loop_thread",
-    "corepool._engine.results_thread",
-)
-
-
-def test_the_engine_loads_with_the_first_pool_not_with_the_front_doors() -> None:
-    modules = _modules_of_a_first_pool()
-    assert [name for name in NOT_AT_IMPORT if name in modules["import"]] == []
-    assert [name for name in NOT_AT_IMPORT if name not in modules["first pool"]] == []
-
-
 def test_an_error_that_derives_from_concurrent_futures_loads_when_asked_for() -> None:
     import concurrent.futures.process
 
