@@ -153,6 +153,10 @@ class Workload:
         """*workers busy*: the tasks' time over workers x wall time (1.0: never idle)."""
         return sum(task_seconds) / (WORKERS * wall)
 
+    def extra_rows(self, bare: BareProcesses) -> dict[str, MapCall]:
+        """Rows besides the pools'; none but ``cpu``'s."""
+        return {}
+
 
 class LongestTaskWorkload(Workload):
     measure_title, measure_digits = "beyond the longest task (ms)", 1
@@ -178,7 +182,9 @@ class BareProcesses:
     """What the machine allows: ``WORKERS`` plain processes, each sent its share of the items in
     one message and answering with all their results in one; no pool, no message per task.
 
-    Spawned, not forked: the session's process runs the pools' threads by then."""
+    Spawned, not forked: the session's process runs the pools' threads by then.  Each says when it
+    is ready, so that their start (an interpreter and this module's imports, ~0.2 s of CPU) is over
+    before the first round: it slowed the first map of every session."""
 
     def __init__(self, workers: int) -> None:
         context = multiprocessing.get_context("spawn")
@@ -193,6 +199,8 @@ class BareProcesses:
             theirs.close()
             self._connections.append(ours)
             self._processes.append(process)
+        for connection in self._connections:
+            connection.recv()  # ready
 
     def map(self, fn: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
         count = len(self._connections)
@@ -213,6 +221,7 @@ class BareProcesses:
 
 
 def _bare_worker(connection: Any) -> None:
+    connection.send(None)  # ready
     while (work := connection.recv()) is not None:
         fn, items = work
         connection.send([fn(item) for item in items])
@@ -307,9 +316,7 @@ def run_session(loops: int, rounds: int, session: int) -> dict[str, Any]:
     with _all_pools() as maps, contextlib.closing(BareProcesses(WORKERS)) as bare:
         sessions = {}
         for workload in _workloads(loops):
-            rows = dict(maps)
-            if isinstance(workload, EfficiencyWorkload):
-                rows.update(workload.extra_rows(bare))
+            rows = {**maps, **workload.extra_rows(bare)}
             sessions[workload.name] = run_rounds(workload, rows, rounds, session * SESSION_STRIDE)
         return sessions
 

@@ -336,19 +336,12 @@ class Pool:
         self.terminate()
         self.join()
 
-    def __del__(
-        self,
-        _finalizing: Callable[[], bool] = sys.is_finalizing,
-        _warn: Callable[..., None] = warnings.warn,
-    ) -> None:
-        # Bound as defaults, as multiprocessing.Pool does: a pool collected at the program's exit
-        # may come after Python set the globals of corepool's modules to None.  By then the exit
-        # hook (``end_at_exit``) has terminated it, so there is nothing left to do.
+    def __del__(self, _finalizing: Callable[[], bool] = sys.is_finalizing) -> None:
+        # A default, as multiprocessing.Pool binds its own: collected at the program's exit, after
+        # Python set the modules' globals to None, the pool was ended by ``end_at_exit`` already.
         engine = getattr(self, "_engine", None)
-        if engine is None or _finalizing():
-            return
-        if engine.running:
-            _warn(
+        if engine is not None and not _finalizing() and engine.running:
+            warnings.warn(
                 f"unclosed running multiprocessing pool {self!r}",
                 ResourceWarning,
                 source=self,
