@@ -1,8 +1,8 @@
 """The feeder (``_engine/feeder.py``): how a call's input reaches the dispatcher.
 
-A list, tuple or range goes over as far as the window allows in one hand-over (each hand-over
-wakes the loop thread); a generator's chunks go one by one, so that a slow next item never holds
-back chunks already cut.
+A list, tuple or range goes over as far as the window and the sizer allow in one hand-over (each
+hand-over wakes the loop thread); a generator's chunks go one by one, so that a slow next item
+never holds back chunks already cut.
 """
 
 from __future__ import annotations
@@ -123,12 +123,13 @@ def test_a_generator_hands_over_one_chunk_at_a_time() -> None:
     assert all(len(batch) == 1 for batch in recorder.batches)
 
 
-def test_before_any_measurement_the_probes_go_one_by_one() -> None:
-    # Unmeasured, the sizer waits for a first time per item after two single items per worker:
-    # one held back in a batch would make it wait for a measurement that cannot come.
+def test_the_probes_go_in_one_hand_over_and_nothing_waits_for_a_measurement_in_a_batch() -> None:
+    # Unmeasured, the sizer cuts two single items per worker at once, then waits (a target
+    # time at most) for a first time per item: a chunk held back in a batch meanwhile would
+    # wait for a measurement that cannot come before that chunk runs.
     recorder, _, _ = _feed(list(range(100)), chunksize=None, measured=False)
-    recorder.wait_for_batches(4)
-    assert recorder.batches[:4] == [[(0, 1)], [(1, 1)], [(2, 1)], [(3, 1)]]
+    recorder.wait_for_batches(3)
+    assert recorder.batches[:3] == [[(0, 1), (1, 1), (2, 1), (3, 1)], [(4, 1)], [(5, 1)]]
 
 
 def test_a_window_closed_while_the_sizer_waits_reads_no_more_input() -> None:

@@ -24,8 +24,18 @@ LIMIT = 0.005
 
 
 class _Worker(WorkerHandle):
-    def __init__(self, queues: bool = True) -> None:
+    def __init__(self, queues: bool = True, withdraws: bool = False) -> None:
         self.index, self.name, self.queues_chunks = 0, "w", queues
+        self.withdraws_queued = withdraws
+        self.started: set[int] = set()
+        """Ids of queued chunks the worker has already taken up: they cannot be withdrawn."""
+        self.withdrawn: list[int] = []
+
+    def withdraw(self, chunk: Any) -> bool:
+        if chunk.id in self.started:
+            return False
+        self.withdrawn.append(chunk.id)
+        return True
 
     @property
     def pid(self) -> int | None:
@@ -68,14 +78,14 @@ def _chunk(job: Job, start: int = 0, size: int = 10) -> Chunk:
     return Chunk(job, start, list(range(start, start + size)))
 
 
-def _ready_slot(index: int = 0, queues: bool = True) -> Slot:
+def _ready_slot(index: int = 0, queues: bool = True, withdraws: bool = False) -> Slot:
     slot = Slot(index)
-    slot.worker, slot.ready = _Worker(queues), True
+    slot.worker, slot.ready = _Worker(queues, withdraws), True
     return slot
 
 
-def _busy_slot(index: int = 0, queues: bool = True) -> Slot:
-    slot = _ready_slot(index, queues)
+def _busy_slot(index: int = 0, queues: bool = True, withdraws: bool = False) -> Slot:
+    slot = _ready_slot(index, queues, withdraws)
     slot.chunk, slot.running_seconds = _chunk(_job()), 1e-5
     return slot
 
@@ -255,16 +265,18 @@ def test_no_queue_when_workers_are_retired_after_so_many_tasks(manager: Any) -> 
         assert list(results) == [x * x for x in range(40)]
 
 
+@pytest.mark.parametrize("backend", ["processes", "threads"])
 def test_the_last_items_of_a_map_wait_for_a_free_worker_not_behind_a_busy_one(
-    manager: Any,
+    manager: Any, backend: str
 ) -> None:
     # Item 0 ends at once, so items 3-5 are estimated instant; item 2 then runs on the worker
     # that ran item 0 and, unknown to the parent, waits for item 3.  Queued behind item 2, item
     # 3 would never start while the other worker, done with item 1, idles (item 2 gives up
-    # after 10 s: False).  Near the end of a map of known length nothing is queued.
+    # after 10 s: False).  Near the end of a map of known length nothing is queued behind a
+    # process; what waits behind a thread is taken back for the thread that frees up.
     started = manager.Event()
     work = functools.partial(tasks.waits_for_a_later_item, later_started=started)
-    with corepool.Pool(2) as pool:
+    with corepool.Pool(2, backend=backend) as pool:
         pool.map(tasks.square, range(8), chunksize=1)  # both workers up
         assert pool.map(work, range(6)) == [True] * 6
 
@@ -286,3 +298,66 @@ def test_near_the_end_of_a_map_of_known_length_nothing_is_queued() -> None:
     # A stream's end is not known; with one worker, there is no other to find the last chunks.
     assert queueing.place(_chunk(_job(per_item=1e-6)), slots, LIMIT, most=4, ready=1) is not None
     assert queueing.place(last, [_busy_slot(0)], LIMIT, most=4, ready=1) is not None
+
+
+def test_a_worker_that_gives_chunks_back_holds_the_next_of_a_map_whatever_its_length() -> None:
+    # Not measured, near the end, longer than any queue: behind a process it stays pending.
+    unknown = _chunk(_job(per_item=None, total=10))
+    assert queueing.place(unknown, [_busy_slot(0), _busy_slot(1)], LIMIT, 8, ready=1) is None
+    giving_back = _busy_slot(1, withdraws=True)
+    assert queueing.place(unknown, [_busy_slot(0), giving_back], LIMIT, 8, ready=1) == (
+        giving_back,
+        0.0,
+    )
+    # One-deep, and never a single task or a chunk with a timeout (their clocks and cancels).
+    queueing.enqueue(giving_back, unknown, 0.0)
+    assert queueing.place(_chunk(_job(per_item=None)), [giving_back], LIMIT, 8, ready=1) is None
+    free = _busy_slot(2, withdraws=True)
+    for job in (_job(style=CallStyle.APPLY), _job(timeout=5.0)):
+        assert queueing.place(_chunk(job), [free], LIMIT, 8, ready=1) is None
+
+
+def test_an_idle_worker_takes_back_the_chunk_queued_last_behind_the_latest_worker() -> None:
+    early, late, process = (
+        _busy_slot(0, withdraws=True),
+        _busy_slot(1, withdraws=True),
+        _busy_slot(2),
+    )
+    early.assigned_ns, late.assigned_ns, process.assigned_ns = 10, 20, 30
+    job = _job()
+    first, second, third, fourth = (_chunk(job, start) for start in (10, 20, 30, 40))
+    queueing.enqueue(early, first, 0.001)
+    queueing.enqueue(late, second, 0.001)
+    queueing.enqueue(late, third, 0.002)
+    queueing.enqueue(process, fourth, 0.001)  # a process cannot give it back
+    slots = [early, late, process]
+    assert queueing.withdraw_for_idle(slots) is third
+    assert list(late.queued) == [(second, 0.001)] and late.queued_seconds == pytest.approx(0.001)
+    assert isinstance(late.worker, _Worker)
+    late.worker.started.add(second.id)  # the worker took it up meanwhile: it stays
+    assert queueing.withdraw_for_idle(slots) is first
+    assert not early.queued and early.queued_seconds == 0.0
+    assert queueing.withdraw_for_idle(slots) is None
+    assert list(late.queued) == [(second, 0.001)] and list(process.queued) == [(fourth, 0.001)]
+
+
+def test_a_thread_that_frees_up_takes_back_the_chunk_queued_behind_a_long_task() -> None:
+    # Item 0 runs until item 2 has run; item 1 ends at once.  Item 2 is sent ahead to the thread
+    # that took its chunk first, behind item 0, and must be taken back for the other thread
+    # (else item 0 gives up after 10 s: False).
+    import threading
+
+    ran = threading.Event()
+
+    def work(index: int) -> bool:
+        if index == 0:
+            return ran.wait(10)
+        if index == 2:
+            ran.set()
+        return True
+
+    with corepool.Pool(2, backend="threads") as pool:
+        pool.map(tasks.square, range(8), chunksize=1)  # both threads up
+        for _ in range(3):
+            ran.clear()
+            assert pool.map(work, range(3), chunksize=1) == [True] * 3

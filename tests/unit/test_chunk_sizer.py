@@ -55,8 +55,9 @@ def test_a_probes_guess_cuts_two_chunks_per_worker_then_waits_for_a_measurement(
     sizer = ChunkSizer(lambda x: x, 2, Settings(target_chunk_seconds=60.0), total=10**6)
     assert [sizer.next_size(), sizer.next_size()] == [1, 1]  # the probes
     sizer.record(1, 1.0)  # a probe: its fixed costs may be most of it
-    assert not sizer.measured  # the feeder cuts one chunk at a time, and may wait
+    assert sizer.cuts_at_once  # one chunk of the first four is out unmeasured
     assert [sizer.next_size() for _ in range(3)] == [60] * 3
+    assert not sizer.cuts_at_once  # four are: the feeder hands over what it cut, then waits
     # Four chunks are out unmeasured (a probe and three): the next waits for a measurement.
     cut: list[int] = []
     feeder = threading.Thread(target=lambda: cut.append(sizer.next_size()), daemon=True)
@@ -66,7 +67,7 @@ def test_a_probes_guess_cuts_two_chunks_per_worker_then_waits_for_a_measurement(
     sizer.record(60, 0.06)  # 1 ms an item: the chunks reach their cap
     feeder.join(10)
     assert cut == [SETTINGS.max_chunk_items]
-    assert sizer.measured
+    assert sizer.cuts_at_once
 
 
 def test_while_the_estimate_settles_the_largest_chunk_measured_replaces_it() -> None:
@@ -135,13 +136,13 @@ def test_a_recalled_estimate_sizes_only_two_chunks_per_worker_before_this_call_m
     ChunkSizer(fn, 2, SETTINGS, total=100_000).record(1000, 1000 * TARGET / 100)
     # The same function on other arguments: its remembered speed may be stale.
     sizer = ChunkSizer(fn, 2, SETTINGS, total=100_000)
-    assert not sizer.measured  # the feeder cuts one chunk at a time, not a batch
     assert [sizer.next_size() for _ in range(4)] == [50] * 4
+    assert not sizer.cuts_at_once  # the next waits for a measurement (up to a target time)
     # Nothing measured within a target time: single items, not more of the recalled size.
     assert [sizer.next_size() for _ in range(3)] == [1] * 3
     # This call's first measurement replaces the memory: these items run alone.
     sizer.record(4, 4 * TARGET * 3)
-    assert sizer.measured
+    assert sizer.cuts_at_once
     assert [sizer.next_size() for _ in range(4)] == [1] * 4
 
 

@@ -72,6 +72,68 @@ def test_no_call_from_another_thread_is_left_waiting(loop: EventLoop) -> None:
     assert len(seen) == posters * calls
 
 
+def test_calls_posted_while_the_loop_waits_write_one_wake_up(loop: EventLoop) -> None:
+    # 64 worker threads finishing together each wrote a wake-up byte under one lock, and queued
+    # behind each other's writes: one byte wakes the loop, the rest only add their call.
+    writes: list[int] = []
+    real_write = os.write
+
+    def counting_write(fd: int, data: bytes) -> int:
+        writes.append(fd)
+        return real_write(fd, data)
+
+    waiting = threading.Event()
+    loop.call_soon(waiting.set)
+    seen: list[int] = []
+    waker = threading.Thread(target=lambda: (waiting.wait(10), time.sleep(0.05), post_all()))
+
+    def post_all() -> None:
+        os_write, os.write = os.write, counting_write  # type: ignore[assignment]
+        try:
+            for number in range(20):
+                loop.call_soon_threadsafe(seen.append, number)
+        finally:
+            os.write = os_write  # type: ignore[assignment]
+        loop.call_soon_threadsafe(loop.stop)
+
+    waker.start()
+    loop.call_later(20, loop.stop)  # a lost wake-up fails below instead of hanging
+    loop.run_forever()  # waits in select after running waiting.set
+    waker.join(10)
+    assert seen == list(range(20))
+    assert len(writes) == 1
+
+
+def test_many_threads_posting_and_pausing_lose_no_wake_up(loop: EventLoop) -> None:
+    # Posters that pause let the loop fall asleep between their posts, over and over, while
+    # others post as it wakes: a wake-up skipped because another was "on its way" must be.
+    posters, calls = 32, 60
+    seen: list[int] = []
+    finished: list[int] = []
+
+    def post(index: int) -> None:
+        for number in range(calls):
+            loop.call_soon_threadsafe(seen.append, number)
+            time.sleep(0.0005 * (index % 3))
+        loop.call_soon_threadsafe(finished.append, index)
+        loop.call_soon_threadsafe(stop_when_all_finished)
+
+    def stop_when_all_finished() -> None:
+        if len(finished) == posters:
+            loop.stop()
+
+    threads = [threading.Thread(target=post, args=(index,)) for index in range(posters)]
+    for thread in threads:
+        loop.call_soon(thread.start)
+    gave_up: list[bool] = []
+    loop.call_later(20, lambda: (gave_up.append(True), loop.stop()))
+    loop.run_forever()
+    for thread in threads:
+        thread.join(10)
+    assert not gave_up
+    assert len(seen) == posters * calls
+
+
 def test_a_reader_fires_until_removed_and_a_pending_call_is_dropped(loop: EventLoop) -> None:
     read_end, write_end = os.pipe()
     calls: list[bytes] = []

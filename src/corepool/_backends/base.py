@@ -28,7 +28,8 @@ On the loop thread (``start_worker`` and every ``WorkerHandle`` method), never b
      the initializer raised: the worker then exits by itself);
   2. for every chunk it was given, exactly one of ``chunk_finished``, ``chunk_unreadable`` (the
      items could not be read as a whole) or ``function_unreadable``, unless it is lost first;
-     a worker that ``queues_chunks`` reports them in the order it was given them;
+     a worker that ``queues_chunks`` reports them in the order it was given them (all but
+     those it gave back to ``withdraw()``);
   3. ``worker_exited`` exactly once, last, whatever happened: after ``stop()``, ``kill()`` or
      ``terminate()``, or when it died by itself.
 
@@ -247,6 +248,10 @@ class WorkerHandle(ABC):
     """``run()`` may be called again while the worker holds chunks: it runs them one after
     another in the order given, reporting each, and ``position()`` names the one it is at.  The
     engine then sends a busy worker its next short chunks ahead (``_engine/queueing.py``)."""
+    withdraws_queued: bool = False
+    """``withdraw()`` can take back a queued chunk the worker has not started (worker threads,
+    whose queue is in this process).  Such a worker is sent the next chunk of a map ahead
+    whatever its length: a worker that frees up while it waits takes it over."""
 
     @property
     @abstractmethod
@@ -259,6 +264,12 @@ class WorkerHandle(ABC):
     @abstractmethod
     def run(self, chunk: ChunkView) -> None:
         """Send a chunk; the worker must be idle, unless it ``queues_chunks``."""
+
+    def withdraw(self, chunk: ChunkView) -> bool:
+        """Take back ``chunk``, queued behind the running one: True if the worker had not
+        started it (it will then neither run nor report it), False if it has.  Only called on
+        a worker that ``withdraws_queued``."""
+        return False
 
     @abstractmethod
     def stop(self) -> None:

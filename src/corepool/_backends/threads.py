@@ -5,6 +5,12 @@
 
 Nothing is pickled.  A thread cannot be killed: a timed-out or cancelled task's thread is
 abandoned (its eventual result is dropped) and a fresh thread takes its place.
+
+A worker thread takes its next chunk of a map from its queue the moment it is done, instead of
+waiting for the dispatcher to hear of it: with 64 threads finishing 50 ms naps together, the
+dispatcher handled their reports one by one (~45 µs each) and the last thread of each wave
+waited ~3 ms for its next nap (benchmarks/sleep).  A chunk still waiting in a thread's queue can
+be taken back (``withdraw``) for a thread that frees up, so nothing waits behind a long task.
 """
 
 from __future__ import annotations
@@ -75,6 +81,9 @@ class ThreadBackend(Backend):
 
 
 class ThreadWorker(WorkerHandle):
+    queues_chunks = True
+    withdraws_queued = True
+
     def __init__(
         self,
         index: int,
@@ -90,6 +99,9 @@ class ThreadWorker(WorkerHandle):
         self._loop = loop
         self._listener = listener
         self._inbox: queue.SimpleQueue[LocalCall | LocalStop] = queue.SimpleQueue()
+        # Chunk ids sent and not yet started: the worker thread and ``withdraw`` each pop the
+        # id, and only the one that finds it there has the chunk (dict.pop is atomic).
+        self._unclaimed: dict[int, bool] = {}
         self._abandoned = threading.Event()
         self._thread = threading.Thread(
             target=self._main, args=(initializer, initargs), name=name, daemon=True
@@ -108,7 +120,15 @@ class ThreadWorker(WorkerHandle):
 
     def run(self, chunk: ChunkView) -> None:
         job = chunk.job
+        self._unclaimed[chunk.id] = True
         self._inbox.put(LocalCall(chunk.id, job.fn, job.style, chunk.items, job.tracks_start_times))
+
+    def withdraw(self, chunk: ChunkView) -> bool:
+        return self._unclaimed.pop(chunk.id, False)
+
+    def _claim(self, chunk_id: int) -> bool:
+        """The worker thread starts the chunk, unless it was withdrawn."""
+        return self._unclaimed.pop(chunk_id, False)
 
     def stop(self) -> None:
         self._inbox.put(LocalStop())
@@ -137,6 +157,7 @@ class ThreadWorker(WorkerHandle):
                 initargs,
                 self._post,
                 self._abandoned,
+                self._claim,
             )
         finally:
             self._post_exit()

@@ -128,12 +128,8 @@ class ChunkSizer:
         if self._explicit is not None:
             return self._cut(self._explicit)
         with self._measured:
-            if not self._settled:
-                limit = self._first_chunks
-                if self._recorded:
-                    limit = self._probes * _UNSETTLED_CHUNKS_PER_WORKER
-                if self._issued - self._recorded >= limit:
-                    self._measured.wait(self._target)
+            if not self._settled and self._issued - self._recorded >= self._first_chunks:
+                self._measured.wait(self._target)
             unmeasured = not self._recorded
             self._issued += 1
             if (
@@ -167,9 +163,13 @@ class ChunkSizer:
         return self._left
 
     @property
-    def measured(self) -> bool:
-        """Whether a chunk size was given or the estimate settled: ``next_size`` will not wait."""
-        return self._explicit is not None or self._settled
+    def cuts_at_once(self) -> bool:
+        """Whether ``next_size`` will answer without waiting for a measurement: a chunk size
+        was given, the estimate settled, or fewer chunks than the first ones are out unmeasured.
+        (Read by the feeder, the only caller of ``next_size``: only it can turn this False.)"""
+        if self._explicit is not None or self._settled:
+            return True
+        return self._issued - self._recorded < self._first_chunks
 
     def seconds_for(self, items: int) -> float | None:
         """How long ``items`` items should take to run; None before anything was measured."""

@@ -151,6 +151,8 @@ class Dispatcher:
 
     def _dispatch(self) -> None:
         if not self._pending.ready:
+            if self._workers.any_idle:
+                self._withdraw_for_idle(self._workers.idle_in_order())
             return
         idle = self._workers.idle_in_order()
         while self._pending.ready and idle:
@@ -159,16 +161,24 @@ class Dispatcher:
                 self._fail(chunk, errors.TaskCancelledError("the call was cancelled"))
             elif chunk.job.sink.claim():  # False: its future was cancelled; nothing to run
                 self._assign(idle.pop(), chunk)
+        if idle:
+            self._withdraw_for_idle(idle)
         if self._pending.ready and self._queue_seconds > 0 and not self._workers.any_starting:
             self._queue_ahead()
 
+    def _withdraw_for_idle(self, idle: list[Slot]) -> None:
+        """Nothing is pending: idle workers take over chunks queued behind busy ones."""
+        while idle and (chunk := queueing.withdraw_for_idle(self._slots)) is not None:
+            self._assign(idle.pop(), chunk)
+
     def _queue_ahead(self) -> None:
         """Queue pending chunks of maps behind busy workers (see ``queueing``)."""
-        limit = self._queue_seconds
+        limit, most = self._queue_seconds, self._settings.max_queued_chunks
+        one_deep = queueing.one_deep_candidates(self._slots)
         while self._pending.ready:
             chunk = self._pending.peek()
-            most, ready = self._settings.max_queued_chunks, self._pending.ready_count
-            place = queueing.place(chunk, self._slots, limit, most, ready)
+            ready = self._pending.ready_count
+            place = queueing.place(chunk, self._slots, limit, most, ready, one_deep)
             if place is None:
                 return
             slot, seconds = place

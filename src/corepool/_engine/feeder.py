@@ -6,11 +6,14 @@ dispatcher never runs user code.  Chunk sizes come from the job's ``ChunkSizer``
 each chunk is cut, so they follow the measurements as they arrive; so does the window's width
 (``queueing.WindowWidening``), for a call whose chunks turn out to be short.
 
-A list, tuple or range is cut as far ahead as the window allows in one go and handed over as one
-batch: each hand-over wakes the loop thread, and while the workers keep every core busy each
-wake-up takes a core from a worker (64 tasks of 25 ms: the loop thread woke for the feeder
-after every second chunk).  A generator's chunks go one by one: the next item may be slow to
-come, and the chunks already cut must not wait for it.
+A list, tuple or range is cut as far ahead as the window and the sizer allow (the sizer holds
+back chunks until it measured the first ones) and handed over as one batch: each hand-over
+wakes the loop thread, and while the workers keep every core busy each wake-up takes a core
+from a worker (64 tasks of 25 ms: the loop thread woke for the feeder after every second
+chunk); 64 threads were handed their first naps one hand-over each, and the loop thread, busy
+with them, kept the GIL from the threads that should have started (benchmarks/sleep).  A
+generator's chunks go one by one: the next item may be slow to come, and the chunks already
+cut must not wait for it.
 """
 
 from __future__ import annotations
@@ -81,8 +84,8 @@ class Feeder:
                 if error is not None or not items:
                     break
                 # Cut on only while that costs no waiting: for the next item, a window slot, or
-                # a measurement (before one, the sizer would hold back the chunks cut so far).
-                if not (sliceable and job.sizer.measured and self._window.try_acquire()):
+                # a measurement (the sizer would hold back the chunks cut so far).
+                if not (sliceable and job.sizer.cuts_at_once and self._window.try_acquire()):
                     break
             if batch:
                 self._submit(batch)

@@ -80,6 +80,11 @@ class Workers:
         return bool(self._starting)
 
     @property
+    def any_idle(self) -> bool:
+        """A worker is ready and holds no chunk."""
+        return bool(self._idle)
+
+    @property
     def any_holding(self) -> bool:
         """A worker holds a chunk (its outcome, or its loss, is still to come)."""
         return bool(self._holding)

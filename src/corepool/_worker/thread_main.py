@@ -66,8 +66,10 @@ def thread_worker_main(
     initargs: tuple[Any, ...],
     post: Callable[[LocalEvent], None],
     stop: threading.Event,
+    claim: Callable[[int], bool],
 ) -> None:
-    """Every call is answered by exactly one ``LocalDone`` (passed to ``post``)."""
+    """Every call the worker claims (``claim(chunk_id)``: False when the dispatcher took it back
+    first) is answered by exactly one ``LocalDone`` (passed to ``post``)."""
     context.enter_thread_worker(index, name)
     if initializer is not None:
         try:
@@ -82,6 +84,9 @@ def thread_worker_main(
             call = inbox.get()
             if isinstance(call, LocalStop):
                 return
+            if not claim(call.chunk_id):  # withdrawn: another worker runs it
+                del call  # (its items belong to the caller; see below)
+                continue
             progress.begin_chunk(row, call.chunk_id, call.track_start_times)
             started, cpu_started, queued = time.perf_counter(), time.thread_time(), clock.read()
             results, errors = run_items(
