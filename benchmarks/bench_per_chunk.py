@@ -8,8 +8,15 @@ round a fresh interpreter per row, rows interleaved round by round:
 * *parent CPU per map*: ``time.process_time()`` of the parent (all its threads) around one
   ``map`` of 64 tasks of ~25 ms (a calibrated pure-Python loop), the median over 5 maps, after a
   warm-up with another function;
+* *efficiency*: the same 64 tasks run one after another in the parent right after each map
+  (16 of them, times 4), over 2 x the map's time; the median over the maps;
 * *µs per item, chunksize=1*: one ``map(noop, range(20000), chunksize=1)``, the median of 5: the
   whole round trip of a one-item chunk, parent and worker.
+
+Besides each pool with its defaults (``multiprocessing.Pool.map`` cuts 64 tasks on 2 workers into
+chunks of 8; corepool sends a task this long alone), each runs the 64 tasks with the other's
+chunking too (``chunksize=8`` for corepool, ``chunksize=1`` for multiprocessing): what one
+message per task costs, whoever sends it.
 
 ``--against SRC`` adds a row for another corepool source tree (``src`` of an older checkout, run
 with ``PYTHONPATH=SRC``): a before/after on the same machine in the same minutes.
@@ -62,31 +69,39 @@ CHILD = textwrap.dedent(
         else:
             import corepool
             pool = corepool.Pool(2)
+        chunksize = None if sys.argv[2] == "default" else int(sys.argv[2])
         pool.map(noop, range(8), chunksize=1)  # warm up, with another function than burn
         items = [calibrated()] * 64
-        cpu, wall, per_item = [], [], []
+        cpu, wall, efficiency, per_item = [], [], [], []
         for _ in range(5):
             cpu_before, wall_before = time.process_time(), time.perf_counter()
-            pool.map(burn, items)
+            pool.map(burn, items, chunksize=chunksize)
             cpu.append(time.process_time() - cpu_before)
             wall.append(time.perf_counter() - wall_before)
+            serial_before = time.perf_counter()
+            for item in items[:16]:
+                burn(item)
+            serial = (time.perf_counter() - serial_before) * 4
+            efficiency.append(serial / (2 * wall[-1]))
         for _ in range(5):
             started = time.perf_counter()
             pool.map(noop, range(20_000), chunksize=1)
             per_item.append((time.perf_counter() - started) / 20_000)
         pool.close()
         pool.join()
-        print(json.dumps({"cpu": cpu, "wall": wall, "per_item": per_item}))
+        print(json.dumps(
+            {"cpu": cpu, "wall": wall, "efficiency": efficiency, "per_item": per_item}
+        ))
     """
 )
 
 
-def run_row(kind: str, source: str | None) -> dict[str, list[float]]:
+def run_row(kind: str, chunksize: str, source: str | None) -> dict[str, list[float]]:
     env = dict(os.environ)
     if source is not None:
         env["PYTHONPATH"] = source
     done = subprocess.run(
-        [sys.executable, "-c", CHILD, kind],
+        [sys.executable, "-c", CHILD, kind, chunksize],
         capture_output=True,
         text=True,
         env=env,
@@ -103,14 +118,18 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
-    rows: dict[str, tuple[str, str | None]] = {"corepool.Pool": ("corepool", None)}
+    rows: dict[str, tuple[str, str, str | None]] = {
+        "corepool.Pool": ("corepool", "default", None),
+        "corepool.Pool (chunksize=8)": ("corepool", "8", None),
+    }
     if args.against:
-        rows[f"corepool.Pool at {_commit(args.against)}"] = ("corepool", args.against)
-    rows["multiprocessing.Pool"] = ("multiprocessing", None)
+        rows[f"corepool.Pool at {_commit(args.against)}"] = ("corepool", "default", args.against)
+    rows["multiprocessing.Pool"] = ("multiprocessing", "default", None)
+    rows["multiprocessing.Pool (chunksize=1)"] = ("multiprocessing", "1", None)
     found: dict[str, dict[str, list[float]]] = {label: {} for label in rows}
     for round_ in range(args.rounds):
-        for label, (kind, source) in rows.items():
-            for key, values in run_row(kind, source).items():
+        for label, (kind, chunksize, source) in rows.items():
+            for key, values in run_row(kind, chunksize, source).items():
                 found[label].setdefault(key, []).extend(values)
             print(f"round {round_ + 1}/{args.rounds}: {label}", file=sys.stderr)
     report = render(found, args.rounds)
@@ -140,13 +159,14 @@ def render(found: dict[str, dict[str, list[float]]], rounds: int) -> str:
         "",
         f"Written by `benchmarks/bench_per_chunk.py`: 2 workers, {rounds} rounds of a fresh",
         "interpreter per row, rows interleaved. CPU and wall per map: medians over every map of",
-        "64 tasks of ~25 ms (5 a round); µs per item: medians over every",
-        "`map(noop, range(20000), chunksize=1)` (5 a round). *x corepool*: the row's median over",
-        "corepool.Pool's (above 1, corepool spends less).",
+        "64 tasks of ~25 ms (5 a round), with the row's chunksize; efficiency: the serial time",
+        "of those tasks measured right after each map over 2 x the map's, the median; µs per",
+        "item: medians over every `map(noop, range(20000), chunksize=1)` (5 a round).",
+        "*x corepool*: the row's median over corepool.Pool's (above 1, corepool spends less).",
         "",
-        "| row | parent CPU per map (ms) | min | max | x corepool | map wall (s) "
+        "| row | parent CPU per map (ms) | min | max | x corepool | map wall (s) | efficiency "
         "| µs per item, chunksize=1 | min | max | x corepool |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for label, values in found.items():
         cpu = [value * 1e3 for value in values["cpu"]]
@@ -156,6 +176,7 @@ def render(found: dict[str, dict[str, list[float]]], rounds: int) -> str:
         lines.append(
             f"| {label} | {statistics.median(cpu):.1f} | {min(cpu):.1f} | {max(cpu):.1f} "
             f"| {cpu_ratio:.2f}x | {statistics.median(values['wall']):.3f} "
+            f"| {statistics.median(values['efficiency']):.3f} "
             f"| {statistics.median(per_item):.1f} | {min(per_item):.1f} | {max(per_item):.1f} "
             f"| {item_ratio:.2f}x |"
         )
