@@ -19,6 +19,8 @@ _CHUNK: Any = object()  # what a slot holds does not matter here, only whether i
 class _Worker:
     """Takes the shutdown steps without doing anything."""
 
+    withdraws_queued = False
+
     def stop(self) -> None:
         pass
 

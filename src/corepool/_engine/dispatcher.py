@@ -151,7 +151,7 @@ class Dispatcher:
 
     def _dispatch(self) -> None:
         if not self._pending.ready:
-            if self._workers.any_idle:
+            if self._workers.any_idle and self._workers.any_withdraws:
                 self._withdraw_for_idle(self._workers.idle_in_order())
             return
         idle = self._workers.idle_in_order()
@@ -161,7 +161,7 @@ class Dispatcher:
                 self._fail(chunk, errors.TaskCancelledError("the call was cancelled"))
             elif chunk.job.sink.claim():  # False: its future was cancelled; nothing to run
                 self._assign(idle.pop(), chunk)
-        if idle:
+        if idle and self._workers.any_withdraws:
             self._withdraw_for_idle(idle)
         if self._pending.ready and self._queue_seconds > 0 and not self._workers.any_starting:
             self._queue_ahead()
@@ -174,7 +174,7 @@ class Dispatcher:
     def _queue_ahead(self) -> None:
         """Queue pending chunks of maps behind busy workers (see ``queueing``)."""
         limit, most = self._queue_seconds, self._settings.max_queued_chunks
-        one_deep = queueing.one_deep_candidates(self._slots)
+        one_deep = queueing.OneDeep(self._slots, self._workers.any_withdraws)
         while self._pending.ready:
             chunk = self._pending.peek()
             ready = self._pending.ready_count

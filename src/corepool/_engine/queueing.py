@@ -34,7 +34,7 @@ next task, and workers running 25 ms tasks sat idle ~6 % of the time waiting for
 
 A worker that can give a queued chunk back (``WorkerHandle.withdraws_queued``: worker threads)
 is sent the next chunk of a map one-deep whatever its length and however near the end
-(``slot_for_any``): what the rules above guard against, a chunk waiting behind a long task
+(``OneDeep.earliest``): what the rules above guard against, a chunk waiting behind a long task
 while another worker idles, is undone instead (``withdraw_for_idle``: the dispatcher takes the
 chunk back for the idle worker).
 """
@@ -61,32 +61,50 @@ risks is a worker left idle at the end of the call while a queued chunk waits el
 tasks, longest last, ran ~8 % slower when every chunk could be queued)."""
 
 
+class OneDeep:
+    """The busy workers a chunk may wait behind one-deep (``one_deep_candidates``), found when
+    a chunk first needs them and kept for the next chunks of the same round of placing (each
+    then costs less than a scan of every worker: 64 threads were handed 64 chunks in ~1.8 ms,
+    holding the GIL that the threads needed to start them)."""
+
+    def __init__(self, slots: Sequence[Slot], withdrawing: bool) -> None:
+        self._slots = slots
+        self._withdrawing = withdrawing
+        """Some worker can give a queued chunk back (else none is looked for)."""
+        self._found: list[Slot] | None = None
+
+    def earliest(self, *, withdrawable: bool) -> Slot | None:
+        if withdrawable and not self._withdrawing:
+            return None
+        if self._found is None:
+            self._found = one_deep_candidates(self._slots)
+        return _earliest(self._found, withdrawable=withdrawable)
+
+
 def place(
     chunk: Chunk,
     slots: Sequence[Slot],
     limit: float,
     most: int,
     ready: int,
-    one_deep: list[Slot] | None = None,
+    one_deep: OneDeep | None = None,
 ) -> tuple[Slot, float] | None:
     """Where ``chunk`` may wait behind a busy worker, with how long it should run; None if
-    nowhere.  ``ready``: how many chunks are pending (``chunk`` included).  ``one_deep``: the
-    ``one_deep_candidates`` of ``slots``, when chunks are placed one after another (each chunk
-    then costs less than a scan of every worker: 64 threads were handed 64 chunks in ~1.8 ms,
-    holding the GIL that the threads needed to start them)."""
+    nowhere.  ``ready``: how many chunks are pending (``chunk`` included).  ``one_deep``: kept
+    from placing the chunks before this one (see ``OneDeep``)."""
     slot: Slot | None = None
     seconds: float | None = None
     if one_deep is None:
-        one_deep = one_deep_candidates(slots)
+        one_deep = OneDeep(slots, withdrawing=any(_withdraws(slot) for slot in slots))
     if not near_the_end(chunk, ready, len(slots)):
         seconds = queueable_seconds(chunk, limit)
         if seconds is not None:
             slot = slot_with_room(slots, limit, most)
         else:
             seconds = long_queueable_seconds(chunk, ready, len(slots))
-            slot = _earliest(one_deep, withdrawable=False) if seconds is not None else None
+            slot = one_deep.earliest(withdrawable=False) if seconds is not None else None
     if slot is None and _map_chunk(chunk):
-        slot = _earliest(one_deep, withdrawable=True)
+        slot = one_deep.earliest(withdrawable=True)
         seconds = chunk.job.sizer.seconds_for(len(chunk)) or 0.0
     if seconds is None or slot is None or slot.worker is None:
         return None
@@ -185,12 +203,6 @@ def _earliest(candidates: list[Slot], *, withdrawable: bool) -> Slot | None:
 def slot_for_long(slots: Sequence[Slot]) -> Slot | None:
     """The busy worker a longer chunk may wait behind (see ``one_deep_candidates``)."""
     return _earliest(one_deep_candidates(slots), withdrawable=False)
-
-
-def slot_for_any(slots: Sequence[Slot]) -> Slot | None:
-    """Where a chunk of any length may wait one-deep: behind a busy worker that can give it
-    back if another worker frees up first (see the module docstring)."""
-    return _earliest(one_deep_candidates(slots), withdrawable=True)
 
 
 def _withdraws(slot: Slot) -> bool:

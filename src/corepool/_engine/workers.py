@@ -56,6 +56,8 @@ class Workers:
         """Workers declared gone without an exit report (``Step.GIVE_UP``)."""
         self._start_failures = 0.0
         self.replaced = 0
+        self.any_withdraws = False
+        """A worker was started that can give a queued chunk back (``queueing``)."""
 
     def slot_of(self, worker: WorkerHandle) -> Slot | None:
         slot = self.slots[worker.index]
@@ -111,6 +113,7 @@ class Workers:
     def start(self, slot: Slot) -> None:
         worker = self._backend.start_worker(slot.index, self._loop, self._listener)
         slot.worker, slot.tasks_done = worker, 0
+        self.any_withdraws = self.any_withdraws or worker.withdraws_queued
         self._refresh(slot)
         start_timeout = self._settings.worker_start_timeout
         if start_timeout is not None:
