@@ -4,9 +4,10 @@
                  ▲                                                          │
                  └── requeue (lost worker) ◀── worker_exited / chunk_finished ─▶ results thread
 
-Every worker runs one chunk, recorded in its ``Slot``, and may have short chunks of a map queued
-behind it (``queueing``); with the worker's ``position()`` this tells exactly which item a dead or
-timed-out worker held (``losses``, which loads ``timeouts`` and ``recovery`` on first need).
+Every worker runs one chunk, recorded in its ``Slot``, and may have chunks of a map queued behind
+it (``queueing``; a worker thread's may be taken back for an idle one); with the worker's
+``position()`` this tells exactly which item a dead or timed-out worker held (``losses``, which
+loads ``timeouts`` and ``recovery`` on first need).
 ``workers`` starts and stops them, and guards against a backend that breaks its contract
 (``_backends/base.py``).
 """
@@ -130,8 +131,7 @@ class Dispatcher:
 
     def cancel_job_tasks(self, job_id: int, stop_running: bool = False) -> None:
         """Drop a cancelled job's pending and delayed chunks; with ``stop_running``, also end the
-        workers running its chunks (those fail with TaskCancelledError; the workers are replaced).
-        """
+        workers running its chunks (they fail with TaskCancelledError; the workers are replaced)."""
         error = errors.TaskCancelledError("the call was cancelled")
         for chunk in self._pending.remove_job(job_id):
             self._fail(chunk, error)
@@ -150,9 +150,8 @@ class Dispatcher:
         self._maybe_finish()
 
     def _dispatch(self) -> None:
-        if not self._pending.ready:
-            if self._workers.any_idle and self._workers.any_withdraws:
-                self._withdraw_for_idle(self._workers.idle_in_order())
+        taking = self._workers.any_withdraws and self._workers.any_idle
+        if not (self._pending.ready or taking):
             return
         idle = self._workers.idle_in_order()
         while self._pending.ready and idle:
@@ -161,15 +160,11 @@ class Dispatcher:
                 self._fail(chunk, errors.TaskCancelledError("the call was cancelled"))
             elif chunk.job.sink.claim():  # False: its future was cancelled; nothing to run
                 self._assign(idle.pop(), chunk)
-        if idle and self._workers.any_withdraws:
-            self._withdraw_for_idle(idle)
+        # Nothing pending: idle workers take over chunks queued behind busy ones, if they can.
+        while taking and idle and (taken := queueing.withdraw_for_idle(self._slots)) is not None:
+            self._assign(idle.pop(), taken)
         if self._pending.ready and self._queue_seconds > 0 and not self._workers.any_starting:
             self._queue_ahead()
-
-    def _withdraw_for_idle(self, idle: list[Slot]) -> None:
-        """Nothing is pending: idle workers take over chunks queued behind busy ones."""
-        while idle and (chunk := queueing.withdraw_for_idle(self._slots)) is not None:
-            self._assign(idle.pop(), chunk)
 
     def _queue_ahead(self) -> None:
         """Queue pending chunks of maps behind busy workers (see ``queueing``)."""
