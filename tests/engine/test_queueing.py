@@ -361,3 +361,28 @@ def test_a_thread_that_frees_up_takes_back_the_chunk_queued_behind_a_long_task()
         for _ in range(3):
             ran.clear()
             assert pool.map(work, range(3), chunksize=1) == [True] * 3
+
+
+def test_a_cancelled_map_takes_back_what_waits_behind_a_worker_thread() -> None:
+    # Items 0 and 1 hold both threads; items 2 and 3 are sent ahead behind them.  Closing the
+    # map's iterator cancels what has not started: those two must never start either.
+    import threading
+
+    gate, started = threading.Event(), []
+
+    def work(index: int) -> int:
+        started.append(index)
+        gate.wait(10)
+        return index
+
+    with corepool.ThreadPoolExecutor(2) as executor:
+        list(executor.map(tasks.square, range(8), chunksize=1))  # both threads up
+        try:
+            results = executor.map(work, range(10), chunksize=1, buffersize=4)
+            wait_until(lambda: executor.statistics().tasks_in_flight == 4, what="2 queued")
+            results.close()
+            wait_until(lambda: executor.statistics().tasks_in_flight == 2, what="2 taken back")
+        finally:
+            gate.set()
+        wait_until(lambda: executor.statistics().tasks_in_flight == 0, what="the 2 to finish")
+    assert sorted(started) == [0, 1]

@@ -133,7 +133,8 @@ class Dispatcher:
         """Drop a cancelled job's pending and delayed chunks; with ``stop_running``, also end the
         workers running its chunks (they fail with TaskCancelledError; the workers are replaced)."""
         error = errors.TaskCancelledError("the call was cancelled")
-        for chunk in self._pending.remove_job(job_id):
+        dropped = self._pending.remove_job(job_id) + queueing.withdraw_job(self._slots, job_id)
+        for chunk in dropped:  # (queued behind a worker thread, not started: taken back)
             self._fail(chunk, error)
         if stop_running:
             for slot in self._slots:

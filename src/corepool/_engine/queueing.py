@@ -205,6 +205,26 @@ def slot_for_long(slots: Sequence[Slot]) -> Slot | None:
     return _earliest(one_deep_candidates(slots), withdrawable=False)
 
 
+def withdraw_job(slots: Sequence[Slot], job_id: int) -> list[Chunk]:
+    """Take back the queued chunks of a cancelled job that their workers have not started
+    (from workers that can give them back): they must not start, as a pending one would not."""
+    taken: list[Chunk] = []
+    for slot in slots:
+        if not (slot.queued and _withdraws(slot)):
+            continue
+        assert slot.worker is not None
+        kept: list[tuple[Chunk, float]] = []
+        for chunk, seconds in slot.queued:
+            if chunk.job.id == job_id and slot.worker.withdraw(chunk):
+                taken.append(chunk)
+            else:
+                kept.append((chunk, seconds))
+        slot.queued.clear()
+        slot.queued.extend(kept)
+        slot.queued_seconds = sum(seconds for _, seconds in kept)
+    return taken
+
+
 def _withdraws(slot: Slot) -> bool:
     return slot.worker is not None and slot.worker.withdraws_queued
 
