@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -41,19 +41,20 @@ def test_another_thread_wakes_the_loop(loop: EventLoop) -> None:
     assert seen == ["from a thread"]
 
 
-def test_no_call_from_another_thread_is_left_waiting(loop: EventLoop) -> None:
-    # The loop writes itself no wake-up byte while it is busy; a call posted at any moment, busy
-    # or about to wait, must still run promptly.  Posters that pause now and then let the loop
-    # fall asleep between posts, the others keep it busy.
-    posters, calls = 4, 500
+def _post_from_threads(
+    loop: EventLoop, posters: int, calls: int, pause: Callable[[int, int], float]
+) -> tuple[list[int], list[int], bool]:
+    """``posters`` threads each post ``calls`` calls, sleeping ``pause(index, number)`` seconds
+    after each; returns what ran, which posters finished, and whether the loop gave up waiting
+    (a lost wake-up leaves it waiting in select until a 20 s timer: a hang, not slowness)."""
     seen: list[int] = []
     finished: list[int] = []
 
     def post(index: int) -> None:
         for number in range(calls):
             loop.call_soon_threadsafe(seen.append, number)
-            if index % 2 and number % 50 == 0:
-                time.sleep(0.001)
+            if seconds := pause(index, number):
+                time.sleep(seconds)
         loop.call_soon_threadsafe(finished.append, index)
         loop.call_soon_threadsafe(stop_when_all_finished)
 
@@ -61,12 +62,25 @@ def test_no_call_from_another_thread_is_left_waiting(loop: EventLoop) -> None:
         if len(finished) == posters:
             loop.stop()
 
-    for index in range(posters):
-        loop.call_soon(threading.Thread(target=post, args=(index,)).start)
+    threads = [threading.Thread(target=post, args=(index,)) for index in range(posters)]
+    for thread in threads:
+        loop.call_soon(thread.start)
     gave_up: list[bool] = []
-    # A lost wake-up would leave the loop waiting in select until this timer: a hang, not slowness.
     loop.call_later(20, lambda: (gave_up.append(True), loop.stop()))
     loop.run_forever()
+    for thread in threads:
+        thread.join(10)
+    return seen, finished, bool(gave_up)
+
+
+def test_no_call_from_another_thread_is_left_waiting(loop: EventLoop) -> None:
+    # The loop writes itself no wake-up byte while it is busy; a call posted at any moment, busy
+    # or about to wait, must still run promptly.  Posters that pause now and then let the loop
+    # fall asleep between posts, the others keep it busy.
+    posters, calls = 4, 500
+    seen, finished, gave_up = _post_from_threads(
+        loop, posters, calls, lambda index, number: 0.001 * (index % 2 and number % 50 == 0)
+    )
     assert not gave_up
     assert sorted(finished) == list(range(posters))
     assert len(seen) == posters * calls
@@ -108,28 +122,9 @@ def test_many_threads_posting_and_pausing_lose_no_wake_up(loop: EventLoop) -> No
     # Posters that pause let the loop fall asleep between their posts, over and over, while
     # others post as it wakes: a wake-up skipped because another was "on its way" must be.
     posters, calls = 32, 60
-    seen: list[int] = []
-    finished: list[int] = []
-
-    def post(index: int) -> None:
-        for number in range(calls):
-            loop.call_soon_threadsafe(seen.append, number)
-            time.sleep(0.0005 * (index % 3))
-        loop.call_soon_threadsafe(finished.append, index)
-        loop.call_soon_threadsafe(stop_when_all_finished)
-
-    def stop_when_all_finished() -> None:
-        if len(finished) == posters:
-            loop.stop()
-
-    threads = [threading.Thread(target=post, args=(index,)) for index in range(posters)]
-    for thread in threads:
-        loop.call_soon(thread.start)
-    gave_up: list[bool] = []
-    loop.call_later(20, lambda: (gave_up.append(True), loop.stop()))
-    loop.run_forever()
-    for thread in threads:
-        thread.join(10)
+    seen, _, gave_up = _post_from_threads(
+        loop, posters, calls, lambda index, number: 0.0005 * (index % 3)
+    )
     assert not gave_up
     assert len(seen) == posters * calls
 

@@ -124,10 +124,11 @@ class ThreadWorker(WorkerHandle):
         self._inbox.put(LocalCall(chunk.id, job.fn, job.style, chunk.items, job.tracks_start_times))
 
     def withdraw(self, chunk: ChunkView) -> bool:
-        return self._unclaimed.pop(chunk.id, False)
+        return self._take(chunk.id)
 
-    def _claim(self, chunk_id: int) -> bool:
-        """The worker thread starts the chunk, unless it was withdrawn."""
+    def _take(self, chunk_id: int) -> bool:
+        """Take a chunk sent and not started, for the worker thread (to run it) or ``withdraw``
+        (to give it to another worker): only the first to ask gets it."""
         return self._unclaimed.pop(chunk_id, False)
 
     def stop(self) -> None:
@@ -157,7 +158,7 @@ class ThreadWorker(WorkerHandle):
                 initargs,
                 self._post,
                 self._abandoned,
-                self._claim,
+                self._take,
             )
         finally:
             self._post_exit()

@@ -210,23 +210,9 @@ def withdraw_job(slots: Sequence[Slot], job_id: int) -> list[Chunk]:
     (from workers that can give them back): they must not start, as a pending one would not."""
     taken: list[Chunk] = []
     for slot in slots:
-        if not (slot.queued and _withdraws(slot)):
-            continue
-        assert slot.worker is not None
-        kept: list[tuple[Chunk, float]] = []
-        for chunk, seconds in slot.queued:
-            if chunk.job.id == job_id and slot.worker.withdraw(chunk):
-                taken.append(chunk)
-            else:
-                kept.append((chunk, seconds))
-        slot.queued.clear()
-        slot.queued.extend(kept)
-        slot.queued_seconds = sum(seconds for _, seconds in kept)
+        if slot.queued and _withdraws(slot):
+            taken += _take_back(slot, [chunk for chunk, _ in slot.queued if chunk.job.id == job_id])
     return taken
-
-
-def _withdraws(slot: Slot) -> bool:
-    return slot.worker is not None and slot.worker.withdraws_queued
 
 
 def withdraw_for_idle(slots: Sequence[Slot]) -> Chunk | None:
@@ -236,13 +222,26 @@ def withdraw_for_idle(slots: Sequence[Slot]) -> Chunk | None:
     holders = [slot for slot in slots if slot.queued and _withdraws(slot)]
     holders.sort(key=lambda slot: slot.assigned_ns, reverse=True)
     for slot in holders:
-        assert slot.worker is not None
-        chunk, seconds = slot.queued[-1]
-        if slot.worker.withdraw(chunk):
-            slot.queued.pop()
-            slot.queued_seconds = max(0.0, slot.queued_seconds - seconds) if slot.queued else 0.0
-            return chunk
+        taken = _take_back(slot, [slot.queued[-1][0]])
+        if taken:
+            return taken[0]
     return None
+
+
+def _withdraws(slot: Slot) -> bool:
+    return slot.worker is not None and slot.worker.withdraws_queued
+
+
+def _take_back(slot: Slot, chunks: list[Chunk]) -> list[Chunk]:
+    """Those of ``chunks`` (queued on ``slot``) its worker gave back, out of the slot's queue."""
+    assert slot.worker is not None
+    taken = [chunk for chunk in chunks if slot.worker.withdraw(chunk)]
+    if taken:
+        kept = [(chunk, seconds) for chunk, seconds in slot.queued if chunk not in taken]
+        slot.queued.clear()
+        slot.queued.extend(kept)
+        slot.queued_seconds = sum(seconds for _, seconds in kept)
+    return taken
 
 
 def slot_with_room(slots: Sequence[Slot], limit: float, most: int) -> Slot | None:
