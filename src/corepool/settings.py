@@ -24,6 +24,16 @@ class Settings(Record):
     costs ~50-100 µs, so 10 ms keeps that under 1 %; much larger and the last chunks of a map leave
     workers idle at the end (``benchmarks/`` 200k tiny tasks and 64 x 25 ms tasks chose it)."""
 
+    cpu_bound_chunk_seconds: float = 0.1
+    """How long an automatically sized chunk of a map of known length should take to run when
+    its items keep their workers on the CPU (their CPU time is most of their run time).  Workers
+    that keep every core busy pay for each message far more than the round trip of an idle
+    machine: the parent must take a core from one of them to read a result and send the next
+    chunk, and 64 tasks of 25 ms sent one by one ran ~2-3 % slower than in chunks of several
+    (benchmarks/cpu).  0.1 s keeps that near 0.5 %, and the last chunks of the map still shrink
+    to single items, so the workers finish together.  Items of this long or longer run alone;
+    anything up to ``target_chunk_seconds`` turns it off."""
+
     min_chunks_per_worker: int = 4
     """Automatic chunks of a map whose length is known are at most ``len / (workers * this)``
     items, so work still spreads evenly when tasks are tiny (``multiprocessing`` uses 4 too)."""

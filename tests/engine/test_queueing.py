@@ -161,6 +161,21 @@ def test_a_longer_chunk_waits_one_deep_only_far_from_the_end_of_its_call() -> No
     assert queueing.long_queueable_seconds(chunk, 3, 2) is None  # near the end: it stays pending
 
 
+@pytest.mark.parametrize("cpu_share, queueable", [(0.95, True), (0.3, False)])
+def test_a_cpu_bound_chunk_waits_one_deep_up_to_the_cpu_bound_chunk_length(
+    cpu_share: float, queueable: bool
+) -> None:
+    # CPU-bound items of a map of known length are cut into chunks of ~0.1 s; each waiting for
+    # the parent's round trip would give back much of what the larger chunks saved.
+    fn = functools.partial(len)
+    sizer = ChunkSizer(fn, 2, Settings(), total=1000)
+    sizer.record(1, 0.025, cpu_seconds=0.025 * cpu_share)
+    job = Job(fn, CallStyle.ONE, TaskOptions(), StreamSink(ordered=True), sizer, "map(len)")
+    chunk = _chunk(job, size=4)
+    expected = pytest.approx(0.1) if queueable else None
+    assert queueing.long_queueable_seconds(chunk, 4, 2) == expected
+
+
 @pytest.mark.parametrize(
     "chunk",
     [

@@ -155,3 +155,73 @@ def test_a_recalled_estimate_confirmed_by_this_call_cuts_full_chunks() -> None:
     assert sizer.next_size() == 50
     sizer.record(50, 50 * TARGET / 100)
     assert sizer.next_size() == 100
+
+
+# CPU-bound items (a chunk's CPU time is most of its run time) are cut into chunks of
+# ``cpu_bound_chunk_seconds``: each message then takes a core from a busy worker.
+CPU_TARGET = 10 * TARGET
+CPU_SETTINGS = Settings(target_chunk_seconds=TARGET, cpu_bound_chunk_seconds=CPU_TARGET)
+
+
+def _cpu_sizer(total: int | None = 1000, settings: Settings = CPU_SETTINGS) -> ChunkSizer:
+    def fn(x: int) -> int:
+        return x
+
+    return ChunkSizer(fn, 2, settings, total=total)
+
+
+def test_cpu_bound_items_longer_than_the_target_are_batched_up_to_the_cpu_bound_chunk() -> None:
+    sizer = _cpu_sizer()
+    item = CPU_TARGET / 4  # 2.5 targets: would run alone if it waited instead of computing
+    sizer.record(1, item, cpu_seconds=item * 0.95)
+    assert sizer.next_size() == 4
+    assert sizer.chunk_seconds == CPU_TARGET
+
+
+def test_the_same_items_waiting_instead_of_computing_run_alone() -> None:
+    sizer = _cpu_sizer()
+    item = CPU_TARGET / 4
+    sizer.record(1, item, cpu_seconds=item * 0.3)  # mostly asleep: messages cost no core
+    assert sizer.next_size() == 1
+    assert sizer.chunk_seconds == TARGET
+
+
+def test_time_queued_for_a_core_does_not_hide_cpu_bound_items() -> None:
+    # A machine busy with other programs: the worker was ready but waiting half the time.
+    sizer = _cpu_sizer()
+    item = CPU_TARGET / 4
+    sizer.record(1, item, cpu_seconds=item * 0.48, queued_seconds=item * 0.5)
+    assert sizer.next_size() == 4
+
+
+def test_cpu_bound_chunks_shrink_to_single_items_at_the_tail() -> None:
+    sizer = _cpu_sizer(total=64)
+    item = CPU_TARGET / 4
+    sizer.record(1, item, cpu_seconds=item)
+    sizes = _cut_all(sizer, 64)
+    assert sum(sizes) == 64 and max(sizes) == 4
+    assert sizes[-4:] == [1, 1, 1, 1]  # a worker that frees up finds single items to the end
+
+
+def test_cpu_bound_items_as_long_as_the_cpu_bound_chunk_run_alone() -> None:
+    sizer = _cpu_sizer()
+    sizer.record(1, CPU_TARGET * 1.2, cpu_seconds=CPU_TARGET * 1.2)
+    assert sizer.next_size() == 1
+    # ...and make the next ones run alone too, as a long item among short ones does.
+    sizer.record(4, CPU_TARGET / 2, cpu_seconds=CPU_TARGET / 2)
+    assert sizer.next_size() == 1
+
+
+def test_a_stream_keeps_the_target_for_cpu_bound_items() -> None:
+    # Without a known end, the tail cannot be cut small: no larger chunks.
+    sizer = _cpu_sizer(total=None)
+    item = CPU_TARGET / 4
+    sizer.record(1, item, cpu_seconds=item)
+    assert sizer.next_size() == 1
+
+
+def test_cpu_bound_chunks_are_off_at_or_under_the_target() -> None:
+    sizer = _cpu_sizer(settings=Settings(target_chunk_seconds=TARGET, cpu_bound_chunk_seconds=0))
+    item = CPU_TARGET / 4
+    sizer.record(1, item, cpu_seconds=item)
+    assert sizer.next_size() == 1

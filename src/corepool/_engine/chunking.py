@@ -18,6 +18,13 @@ An item seen recently to take a whole target or more makes the next chunks singl
 whatever the average says: a run of short items must not hide the long one among them
 (benchmarks/fib, benchmarks/primes).
 
+Items that keep their workers on the CPU (a chunk's CPU time is most of its run time) are cut
+into chunks of ``cpu_bound_chunk_seconds`` (0.1 s) instead, in a map of known length: while such
+workers keep every core busy, each message takes a core from a worker (the parent must run to
+read the result and send the next chunk), and 64 tasks of 25 ms sent one by one ran ~2-3 %
+slower than in chunks of several (benchmarks/cpu, benchmarks/bench_per_chunk.py).  Only items
+shorter than that chunk are batched; the long-item rule below counts against it.
+
 Towards the end of a map of known length, chunks shrink: none holds more than half of a worker's
 share of the items left (down to a tenth of the target time), so that the workers run out of
 work together instead of one finishing a last large chunk while the others idle (guided
@@ -60,6 +67,9 @@ _UNSETTLED_CHUNKS_PER_WORKER = 2
 _SETTLED_FRACTION = 0.1
 # The estimate kept for a function's next call is updated once it is this far (relative) off.
 _REMEMBER_CHANGE = 0.1
+# Items are CPU-bound when their chunks' CPU time is at least this share of the time they ran
+# (not counting the time a worker was ready but queued for a core).
+_CPU_BOUND_SHARE = 0.8
 
 
 class ChunkSizer:
@@ -77,6 +87,7 @@ class ChunkSizer:
         self._fn = fn
         self._explicit = explicit
         self._target = settings.target_chunk_seconds
+        self._cpu_bound_target = max(self._target, settings.cpu_bound_chunk_seconds)
         self._probes = max(1, workers)
         self._tail_shares = max(1, workers) * _TAIL_SHARES_PER_WORKER
         self._left = total
@@ -104,6 +115,10 @@ class ChunkSizer:
         is_prime started its second prime up to 7 ms after the instant first item ended)."""
         self._recorded = 0
         """Chunks of this call measured (a recalled estimate is provisional until one is)."""
+        self._cpu = 0.0
+        self._running = 0.0
+        """Decayed sums of the chunks' CPU time and of the time they were on a core, so far:
+        their ratio says whether the items are CPU-bound (``_chunk_target``)."""
         self._items_largest = 0
         self._settled = False
         """Whether the estimate can be trusted to cut a whole window (see ``record``)."""
@@ -140,7 +155,8 @@ class ChunkSizer:
                 size = floor = 1
             else:
                 per_item = self._seconds / self._items
-                size = self._cap if per_item <= 0 else int(self._target / per_item)
+                target = self._chunk_target()
+                size = self._cap if per_item <= 0 else int(target / per_item)
                 size = max(1, min(self._cap, size))
                 if unmeasured:  # from a recalled estimate: provisional
                     size = max(1, size // 2)
@@ -176,11 +192,30 @@ class ChunkSizer:
         per_item = self._per_item
         return None if per_item is None else per_item * items
 
-    def record(self, items: int, seconds: float) -> None:
-        """A chunk of ``items`` items ran in ``seconds`` (as measured by its worker)."""
+    @property
+    def chunk_seconds(self) -> float:
+        """How long the chunks cut now are meant to run (``_chunk_target``)."""
+        with self._measured:
+            return self._chunk_target()
+
+    def _chunk_target(self) -> float:
+        """How long a chunk should run: ``cpu_bound_chunk_seconds`` for CPU-bound items of a map
+        of known length (the tail rule of ``next_size`` then shrinks its last chunks), else
+        ``target_chunk_seconds``.  Read under ``_measured``."""
+        cpu_bound = self._running > 0 and self._cpu >= _CPU_BOUND_SHARE * self._running
+        return self._cpu_bound_target if cpu_bound and self._left is not None else self._target
+
+    def record(
+        self, items: int, seconds: float, cpu_seconds: float = 0.0, queued_seconds: float = 0.0
+    ) -> None:
+        """A chunk of ``items`` items ran in ``seconds`` (as measured by its worker), of which
+        the worker spent ``cpu_seconds`` on the CPU and ``queued_seconds`` ready but waiting
+        for a core (0: not measured)."""
         if items <= 0:
             return
         with self._measured:
+            self._cpu = self._cpu * _DECAY + cpu_seconds
+            self._running = self._running * _DECAY + max(0.0, seconds - queued_seconds)
             self._recorded += 1
             if not self._settled and items > self._items_largest:
                 # While the estimate settles, the chunk with the most items says the most (and
@@ -210,7 +245,7 @@ class ChunkSizer:
             _remember(self._fn, per_item)
 
     def _note_recent(self, items: int, seconds: float) -> None:
-        if seconds / items >= self._target:
+        if seconds / items >= self._chunk_target():
             self._long_seen = self._single_after_long
         elif self._long_seen:
             self._long_seen -= 1

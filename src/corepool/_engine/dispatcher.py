@@ -277,7 +277,7 @@ class Dispatcher:
             return
         chunk = self._clear_chunk(slot)
         assert chunk is not None
-        chunk.job.sizer.record(len(chunk), event.seconds)
+        chunk.job.sizer.record(len(chunk), event.seconds, event.cpu_seconds, event.queued_seconds)
         self._recorder.finished(slot.index, chunk, event)
         self._start_queued(slot)
         slot.tasks_done += len(chunk)
