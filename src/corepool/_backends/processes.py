@@ -69,7 +69,7 @@ def create(options: BackendOptions) -> ProcessBackend:
         options.measure_memory,
         options.flavour or Flavour.MULTIPROCESSING,
     )
-    if from_zygote:
+    if from_zygote or backend.forks_the_program:
         backend.launch_ahead(options.size)
     return backend
 
@@ -126,14 +126,19 @@ class ProcessBackend(Backend):
         """Workers asked of the zygote before the engine existed, not adopted yet."""
 
     def launch_ahead(self, count: int) -> None:
-        """Ask the zygote for the first ``count`` workers now, on the thread creating the pool;
+        """Start the first ``count`` workers now, on the thread creating the pool;
         ``start_worker`` adopts them.
 
         The zygote then forks them while the program builds the rest of the pool (its threads,
         the dispatcher), instead of after: a first pool ran its first task ~1 ms sooner
-        (benchmarks/start_first).  Only workers from the zygote: nothing of the program's is
-        inherited, so it makes no difference which of the pool's fds exist yet.  A start that
-        fails here is left to ``start_worker``, which meets the failure again and reports it."""
+        (benchmarks/start_first).  Under ``fork`` the program itself forks them here, as
+        ``multiprocessing.Pool`` does, before the pool has a thread of its own: the loop thread
+        forked them after the pool existed, so that the first task waited for both forks (a
+        pool's lifecycle ~0.3 ms slower than ``multiprocessing.Pool``'s, benchmarks/start), and
+        a single-threaded program forked with the pool's threads alive.  A worker forked from
+        the program closes the channels of those forked before it (``_fds_a_fork_inherits``).
+        A start that fails here is left to ``start_worker``, which meets the failure again and
+        reports it."""
         for index in range(count):
             try:
                 self._ahead[index] = self._launch(index)
@@ -184,7 +189,7 @@ class ProcessBackend(Backend):
             initializer=self._initializer,
             native_threads=self._native_threads,
             measure_memory=self._measure_memory,
-            inherited_fds=self._fds_a_fork_inherits(),
+            inherited_fds=self._fds_a_fork_inherits(parent_end),
         )
         process_class = (
             _spawned_worker() if self._start_method == "spawn" else self._context.Process  # type: ignore[attr-defined]
@@ -208,14 +213,22 @@ class ProcessBackend(Backend):
             child_end.close()
         return process, parent_end
 
-    def _fds_a_fork_inherits(self) -> tuple[int, ...]:
+    def _fds_a_fork_inherits(self, own_parent_end: socket.socket) -> tuple[int, ...]:
         # A forked child inherits every descriptor of the parent; holding the lifeline's write
-        # end would keep it from ever seeing the parent die, so the child closes these.
+        # end would keep it from ever seeing the parent die, and holding the parent's end of a
+        # channel (its own among them) from ever seeing that channel end, so the child closes
+        # these.
         if self._start_method != "fork":
             return ()
-        fds = [self._lifeline_writer.fileno()]
+        fds = [self._lifeline_writer.fileno(), own_parent_end.fileno()]
         fds.extend(worker.channel_fd for worker in self._workers.values() if worker.channel_fd >= 0)
+        fds.extend(parent_end.fileno() for _, parent_end in self._ahead.values())
         return tuple(fds)
+
+    @property
+    def forks_the_program(self) -> bool:
+        """Workers are forked from the program itself (the ``fork`` start method)."""
+        return self._start_method == "fork"
 
     def close(self) -> None:
         # Workers launched ahead that the pool never adopted (it failed to start): not left to
