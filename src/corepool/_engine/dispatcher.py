@@ -94,7 +94,7 @@ class Dispatcher:
         for chunk in chunks:
             if self._broken is not None:
                 self._fail(chunk, self._broken)
-            elif chunk.job.cancelled.is_set():  # a feeder cut it while the call was cancelled
+            elif chunk.job.cancelled:  # a feeder cut it while the call was cancelled
                 self._fail(chunk, errors.TaskCancelledError("the call was cancelled"))
             else:
                 self._pending.add(chunk)
@@ -157,7 +157,7 @@ class Dispatcher:
         idle = self._workers.idle_in_order()
         while self._pending.ready and idle:
             chunk = self._pending.pop()
-            if chunk.job.cancelled.is_set():
+            if chunk.job.cancelled:
                 self._fail(chunk, errors.TaskCancelledError("the call was cancelled"))
             elif chunk.job.sink.claim():  # False: its future was cancelled; nothing to run
                 self._assign(idle.pop(), chunk)
@@ -180,7 +180,7 @@ class Dispatcher:
             slot, seconds = place
             assert slot.worker is not None
             self._pending.pop()
-            if chunk.job.cancelled.is_set():
+            if chunk.job.cancelled:
                 self._fail(chunk, errors.TaskCancelledError("the call was cancelled"))
             elif chunk.job.sink.claim():
                 queueing.enqueue(slot, chunk, seconds)

@@ -208,7 +208,7 @@ class Engine:
         try:
             self._loop_thread.call(self._dispatcher.submit, chunks)
         except RuntimeError:  # the loop is closed: the pool was terminated
-            chunks[0].job.cancelled.set()
+            chunks[0].job.cancelled = True
 
     def _fed(self, job: Job) -> None:
         with self._lock:
@@ -221,7 +221,7 @@ class Engine:
     def cancel(self, job: Job, *, stop_running: bool = False) -> None:
         """Stop a job: no more of its input is read and its pending tasks are dropped; with
         ``stop_running``, its running tasks are stopped too (their workers are replaced)."""
-        job.cancelled.set()
+        job.cancelled = True
         self._results.post(job.sink.abandon)  # after the outcomes already on their way
         with self._lock:
             stream = self._streams.get(job.id)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -101,7 +100,9 @@ class Job:
         self.id = next(_job_ids)
         self.payload: object = None
         """The backend's own preparation of the function (``Backend.prepare_job``)."""
-        self.cancelled = threading.Event()
+        self.cancelled = False
+        """Set once by the thread that cancels the call, read by the dispatcher and the feeder
+        (a plain flag: an ``Event`` per job cost every ``apply_async`` a ``Condition``)."""
         self.not_before = time.monotonic() + options.delay if options.delay else 0.0
         """``time.monotonic()`` before which no task of the job may start (``options.delay``)."""
         self.waiting_caller: int | None = None
