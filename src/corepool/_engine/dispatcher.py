@@ -7,9 +7,8 @@
 Every worker runs one chunk, recorded in its ``Slot``, and may have chunks of a map queued behind
 it (``queueing``; a worker thread's may be taken back for an idle one); with the worker's
 ``position()`` this tells exactly which item a dead or timed-out worker held (``losses``, which
-loads ``timeouts`` and ``recovery`` on first need).
-``workers`` starts and stops them, and guards against a backend that breaks its contract
-(``_backends/base.py``).
+loads ``timeouts`` and ``recovery`` on first need).  ``workers`` starts and stops them, and guards
+against a backend that breaks its contract (``_backends/base.py``).
 """
 
 from __future__ import annotations
@@ -169,6 +168,8 @@ class Dispatcher:
 
     def _queue_ahead(self) -> None:
         """Queue pending chunks of maps behind busy workers (see ``queueing``)."""
+        if not queueing.map_chunk(self._pending.peek()):  # first in line: a single task
+            return
         limit, most = self._queue_seconds, self._settings.max_queued_chunks
         one_deep = queueing.OneDeep(self._slots, self._workers.any_withdraws)
         while self._pending.ready:

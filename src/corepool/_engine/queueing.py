@@ -103,7 +103,7 @@ def place(
         else:
             seconds = long_queueable_seconds(chunk, ready, len(slots))
             slot = one_deep.earliest(withdrawable=False) if seconds is not None else None
-    if slot is None and _map_chunk(chunk):
+    if slot is None and map_chunk(chunk):
         slot = one_deep.earliest(withdrawable=True)
         seconds = chunk.job.sizer.seconds_for(len(chunk)) or 0.0
     if seconds is None or slot is None or slot.worker is None:
@@ -126,7 +126,7 @@ def near_the_end(chunk: Chunk, ready: int, workers: int) -> bool:
     return left is not None and ready + left < _FAR_FROM_END * workers
 
 
-def _map_chunk(chunk: Chunk) -> bool:
+def map_chunk(chunk: Chunk) -> bool:
     """A chunk of a map without a timeout: single tasks stay cancellable until they start, and
     a timeout's clock starts when the chunk is handed over."""
     job = chunk.job
@@ -135,7 +135,7 @@ def _map_chunk(chunk: Chunk) -> bool:
 
 def queueable_seconds(chunk: Chunk, limit: float) -> float | None:
     """How long ``chunk`` should run, if it may wait in a busy worker's queue; else None."""
-    if limit <= 0 or not _map_chunk(chunk):
+    if limit <= 0 or not map_chunk(chunk):
         return None
     job = chunk.job
     seconds = job.sizer.seconds_for(len(chunk))
@@ -154,7 +154,7 @@ def long_queueable_seconds(chunk: Chunk, ready: int, workers: int) -> float | No
     ``_FAR_FROM_END`` chunks per worker wait besides: near the end of the call a freed worker
     must find the last chunks pending, not queued behind another one.
     """
-    if not _map_chunk(chunk) or ready < _FAR_FROM_END * workers:
+    if not map_chunk(chunk) or ready < _FAR_FROM_END * workers:
         return None
     sizer = chunk.job.sizer
     seconds = sizer.seconds_for(len(chunk))
@@ -186,7 +186,7 @@ def one_deep_candidates(slots: Sequence[Slot]) -> list[Slot]:
         for slot in slots
         if _takes_queued_work(slot)
         and slot.chunk is not None  # (for the type checker: _takes_queued_work says so)
-        and _map_chunk(slot.chunk)
+        and map_chunk(slot.chunk)
         and not slot.queued
     ]
     found.sort(key=lambda slot: slot.assigned_ns, reverse=True)
