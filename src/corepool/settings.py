@@ -29,10 +29,11 @@ class Settings(Record):
     its items keep their workers on the CPU (their CPU time is most of their run time).  Workers
     that keep every core busy pay for each message far more than the round trip of an idle
     machine: the parent must take a core from one of them to read a result and send the next
-    chunk, and 64 tasks of 25 ms sent one by one ran ~2-3 % slower than in chunks of several
-    (benchmarks/cpu).  0.1 s keeps that near 0.5 %, and the last chunks of the map still shrink
-    to single items, so the workers finish together.  Items of this long or longer run alone;
-    anything up to ``target_chunk_seconds`` turns it off."""
+    chunk.  64 tasks of 25 ms on 2 workers sent one by one ran 1.5-2.3 % slower than in these
+    chunks (timed round by round, benchmarks/bench_uneven_paired.py, ``cpu``); 0.2 and 0.4 s
+    measured no better.  The last chunks of the map still shrink to single items, so the workers
+    finish together.  Items of this long or longer run alone; anything up to
+    ``target_chunk_seconds`` turns it off."""
 
     min_chunks_per_worker: int = 4
     """Automatic chunks of a map whose length is known are at most ``len / (workers * this)``

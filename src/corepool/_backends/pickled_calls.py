@@ -9,13 +9,17 @@ unpacked by ``PackedOutcome`` on the results thread.
 
 from __future__ import annotations
 
+import functools
 import types
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from corepool._backends.base import ChunkView, Flavour, JobView, Outcome
 from corepool._record import Record
 from corepool._wire import serialization
 from corepool._wire.messages import Done, PackedItems
+
+if TYPE_CHECKING:
+    from corepool._wire.main_reference import MainReference
 
 
 class FunctionPayload(Record):
@@ -35,23 +39,19 @@ def pack_function(job: JobView, *, by_value: bool = False, workers_hold_it: bool
     if by_value:
         job.payload = FunctionPayload(serialization.dumps(job.fn, by_value=True), True)
     elif workers_hold_it and isinstance(job.fn, types.FunctionType):
-        job.payload = FunctionPayload(serialization.dumps(_main_reference(job.fn)), False)
+        job.payload = FunctionPayload(serialization.dumps(_main_reference_type()(job.fn)), False)
     else:
         job.payload = FunctionPayload(*serialization.dumps_function(job.fn))
 
 
-_main_reference_module: types.ModuleType | None = None
+@functools.cache
+def _main_reference_type() -> type[MainReference]:
+    """``_wire.main_reference.MainReference``, loaded at the first function sent by name, once:
+    an import statement run per call costs ~1.5 µs, and an ``apply_async`` loop packs a function
+    per task."""
+    from corepool._wire.main_reference import MainReference
 
-
-def _main_reference(fn: types.FunctionType) -> object:
-    """``fn`` to be sent by name (``_wire.main_reference``, loaded at the first such function: an
-    import statement run per call costs ~1.5 µs, and an ``apply_async`` loop packs one per task)."""
-    global _main_reference_module  # a cache of one module
-    if _main_reference_module is None:
-        from corepool._wire import main_reference
-
-        _main_reference_module = main_reference
-    return _main_reference_module.MainReference(fn)
+    return MainReference
 
 
 def pack_items(chunk: ChunkView) -> None:

@@ -53,13 +53,15 @@ _INITIALIZER_LOGGER = {Flavour.CONCURRENT_FUTURES: "concurrent.futures"}
 
 def create(options: BackendOptions) -> ProcessBackend:
     context = resolve_context(options.context)
+    zygote: Zygote | None = None
     from_zygote = False
     if uses_zygote(context):
         from corepool._lifecycle.zygote import ZYGOTE
 
         # Here, on the thread creating the pool, before the pool starts threads of its own: the
         # zygote can only be forked while the program has one thread (``_lifecycle.zygote``).
-        from_zygote = ZYGOTE.start_if_harmless(options.settings.zygote_max_parent_bytes)
+        zygote = ZYGOTE
+        from_zygote = zygote.start_if_harmless(options.settings.zygote_max_parent_bytes)
     backend = ProcessBackend(
         context,
         options.size,
@@ -69,6 +71,7 @@ def create(options: BackendOptions) -> ProcessBackend:
         native_thread_limit(options.native_threads, options.size),
         options.measure_memory,
         options.flavour or Flavour.MULTIPROCESSING,
+        zygote,
     )
     if from_zygote or backend.forks_the_program:
         backend.launch_ahead(options.size)
@@ -102,13 +105,14 @@ class ProcessBackend(Backend):
         native_threads: int | None,
         measure_memory: bool = False,
         flavour: Flavour = Flavour.MULTIPROCESSING,
+        zygote: Zygote | None = None,
     ) -> None:
         self._flavour = flavour  # which standard library's exceptions a task's failure becomes
         self.capabilities = Capabilities("processes", kills_workers=True, isolates_workers=True)
         self._context = context
         self._start_method = context.get_start_method()
-        self._uses_zygote = uses_zygote(context)
-        self._zygote: Zygote | None = None
+        self._zygote = zygote
+        """The zygote, if this pool's start method is the one it serves (``uses_zygote``)."""
         self._settings = settings
         self._native_threads = native_threads
         self._measure_memory = measure_memory
@@ -155,12 +159,8 @@ class ProcessBackend(Backend):
         holds ``fn`` under its name (``Zygote.holds_by_name``).  Should a worker come from
         elsewhere after all (the zygote was killed), it checks what it has by that name
         (``_wire.main_reference``)."""
-        if not self._uses_zygote or getattr(fn, "__module__", None) != "__main__":
+        if self._zygote is None or getattr(fn, "__module__", None) != "__main__":
             return False
-        if self._zygote is None:  # once: an import statement per task costs ~1.5 µs
-            from corepool._lifecycle.zygote import ZYGOTE
-
-            self._zygote = ZYGOTE
         return self._zygote.holds_by_name(fn)
 
     def prepare_chunk(self, chunk: ChunkView) -> None:

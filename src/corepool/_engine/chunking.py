@@ -21,9 +21,8 @@ whatever the average says: a run of short items must not hide the long one among
 Items that keep their workers on the CPU (a chunk's CPU time is most of its run time) are cut
 into chunks of ``cpu_bound_chunk_seconds`` (0.1 s) instead, in a map of known length: while such
 workers keep every core busy, each message takes a core from a worker (the parent must run to
-read the result and send the next chunk), and 64 tasks of 25 ms sent one by one ran ~2-3 %
-slower than in chunks of several (benchmarks/cpu, benchmarks/bench_per_chunk.py).  Only items
-shorter than that chunk are batched; the long-item rule below counts against it.
+read the result and send the next chunk; figures with the setting).  Only items shorter than
+that chunk are batched; the long-item rule below counts against it.
 
 Towards the end of a map of known length, chunks shrink: none holds more than half of a worker's
 share of the items left (down to a tenth of the target time), so that the workers run out of

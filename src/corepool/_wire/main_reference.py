@@ -18,31 +18,14 @@ to prove which names a re-import would bind (~3 ms of a program's first pool).
 from __future__ import annotations
 
 import sys
-import threading
 import types
-import weakref
 from typing import Any
 
 Fingerprint = tuple[Any, ...]
 
-# A code object's print, computed once: a program's ``apply_async`` loop over one function of
-# ``__main__`` sends it by name with every task, and the parent printed its code, and the worker
-# the code it found, every time (~9 µs of the parent's ~12 µs to prepare a task's function).
-# Weak: a function redefined in a loop leaves nothing behind; code objects equal by value (the
-# dictionary's test) have equal prints.
-_prints: weakref.WeakKeyDictionary[types.CodeType, Fingerprint] = weakref.WeakKeyDictionary()
-_prints_lock = threading.Lock()  # callers on any thread: submitting threads, the worker
-
 
 def fingerprint(fn: types.FunctionType) -> Fingerprint:
-    code = fn.__code__
-    with _prints_lock:
-        known = _prints.get(code)
-    if known is None:
-        known = _code_print(code)
-        with _prints_lock:
-            _prints[code] = known
-    return known
+    return _code_print(fn.__code__)
 
 
 def _code_print(code: types.CodeType) -> Fingerprint:
