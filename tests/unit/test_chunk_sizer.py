@@ -194,13 +194,33 @@ def test_time_queued_for_a_core_does_not_hide_cpu_bound_items() -> None:
     assert sizer.next_size() == 4
 
 
-def test_cpu_bound_chunks_shrink_to_single_items_at_the_tail() -> None:
+def test_cpu_bound_chunks_shrink_to_single_items_at_the_tail_in_few_steps() -> None:
     sizer = _cpu_sizer(total=64)
     item = CPU_TARGET / 4
     sizer.record(1, item, cpu_seconds=item)
     sizes = _cut_all(sizer, 64)
     assert sum(sizes) == 64 and max(sizes) == 4
-    assert sizes[-4:] == [1, 1, 1, 1]  # a worker that frees up finds single items to the end
+    # Each worker's share of what is left, no more: a worker that frees up still finds single
+    # items to the end, after 3 chunks smaller than the rest instead of 9 (each a message to a
+    # worker that waits for it: nothing is queued near the end).
+    assert sizes[-4:] == [4, 2, 1, 1]
+    left = 64
+    for size in sizes:
+        assert size <= -(-left // 2)
+        left -= size
+
+
+def test_the_same_items_waiting_instead_of_computing_shrink_in_more_steps() -> None:
+    # Short waiting items keep the finer tail: a chunk holds half a worker's share of the rest.
+    sizer = _cpu_sizer(total=400)
+    item = TARGET / 20
+    sizer.record(100, 100 * item, cpu_seconds=100 * item * 0.1)
+    sizes = _cut_all(sizer, 400)
+    assert sizes[0] == 20
+    left = 400
+    for size in sizes:
+        assert size <= max(2, -(-left // 4))
+        left -= size
 
 
 def test_cpu_bound_items_as_long_as_the_cpu_bound_chunk_run_alone() -> None:
@@ -225,3 +245,20 @@ def test_cpu_bound_chunks_are_off_at_or_under_the_target() -> None:
     item = CPU_TARGET / 4
     sizer.record(1, item, cpu_seconds=item)
     assert sizer.next_size() == 1
+
+
+def test_the_first_measurement_is_awaited_up_to_the_longest_chunk() -> None:
+    # Four probes out unmeasured: the feeder waits for one to end rather than cut another single
+    # item after one target (items of ~25 ms were cut into 6-7 single items while a target of
+    # 10 ms ran out).  The CPU-bound chunk is made long here, so that the wait cannot run out.
+    sizer = _cpu_sizer(settings=Settings(target_chunk_seconds=TARGET, cpu_bound_chunk_seconds=60))
+    assert [sizer.next_size() for _ in range(4)] == [1] * 4
+    cut: list[int] = []
+    feeder = threading.Thread(target=lambda: cut.append(sizer.next_size()), daemon=True)
+    feeder.start()
+    feeder.join(50 * TARGET)  # 25 waits of one target
+    assert feeder.is_alive() and not cut
+    item = TARGET / 100
+    sizer.record(1, item, cpu_seconds=item)
+    feeder.join(10)
+    assert cut and cut[0] > 1

@@ -27,7 +27,9 @@ that chunk are batched; the long-item rule below counts against it.
 Towards the end of a map of known length, chunks shrink: none holds more than half of a worker's
 share of the items left (down to a tenth of the target time), so that the workers run out of
 work together instead of one finishing a last large chunk while the others idle (guided
-scheduling; benchmarks/bench_dask.py, 200 x 20 ms).
+scheduling; benchmarks/bench_dask.py, 200 x 20 ms).  CPU-bound chunks hold up to a whole share:
+they end in single items all the same, after fewer chunks, each of which is a message at a
+time when no chunk may wait queued in a worker (``queueing.near_the_end``).
 """
 
 from __future__ import annotations
@@ -54,6 +56,15 @@ _SINGLE_AFTER_LONG_PER_WORKER = 2
 # but is not cut below this fraction of the target time: a chunk that short costs more in round
 # trips than it can leave a worker idle (tiny tasks keep their chunks to the end).
 _TAIL_SHARES_PER_WORKER = 2
+# ...and for CPU-bound chunks (``cpu_bound_chunk_seconds``), of 1/(this x workers).  Near the
+# end nothing is queued in a worker, so each chunk there is a message to a worker that stopped
+# for it, and with 2 shares 64 x 25 ms on 2 workers ended in 9 chunks after the last full one
+# (3, 3, 2, 2, then five single items); with 1 share, in 3 (2, 1, 1).  Parallel efficiency in
+# benchmarks/run.py -w cpu, with rows added for the variants (the machine's noise is +-2 %):
+# 0.955 before, 0.994 with every tail at 1 share; in a later run, 0.974 with this rule and 0.982
+# with every tail at 1 share (multiprocessing.Pool, chunks of 8: 0.996, then 0.987).  Tails of
+# waiting work keep 2 shares: their messages take no core from a worker.
+_CPU_BOUND_TAIL_SHARES_PER_WORKER = 1
 _TAIL_FLOOR = 0.1
 # Until the estimate settles, this many chunks per worker may be out unmeasured (a recalled
 # estimate's first ones at half its size): a worker has its second while its first is measured.
@@ -89,6 +100,7 @@ class ChunkSizer:
         self._cpu_bound_target = max(self._target, settings.cpu_bound_chunk_seconds)
         self._probes = max(1, workers)
         self._tail_shares = max(1, workers) * _TAIL_SHARES_PER_WORKER
+        self._cpu_bound_tail_shares = max(1, workers) * _CPU_BOUND_TAIL_SHARES_PER_WORKER
         self._left = total
         """Items of a map of known length not cut into chunks yet (None: length unknown)."""
         if total is not None:
@@ -138,9 +150,13 @@ class ChunkSizer:
 
         Before anything is measured, two single items go to each worker's way (or, from a
         recalled estimate, two half-size chunks).  Until the estimate settles, the feeder then
-        waits (at most one target chunk time) for a measurement whenever two chunks per worker
-        are out unmeasured, instead of filling the window with chunks cut from a first guess; it
-        cuts single items while nothing of this call is measured.
+        waits for a measurement whenever two chunks per worker are out unmeasured, instead of
+        filling the window with chunks cut from a first guess; it cuts single items while
+        nothing of this call is measured.  It waits up to the longest chunk it may cut
+        (``cpu_bound_chunk_seconds``): the first item to end brings the measurement, and each
+        worker has a second chunk meanwhile.  Waiting one target (10 ms) cut 64 x 25 ms into
+        six or seven single items before the first measurement, two or three of them only
+        because the wait ran out, each a message to a worker that stopped to wait for it.
         """
         measured = self._measured
         if measured is None:  # an explicit size
@@ -148,9 +164,10 @@ class ChunkSizer:
             return self._cut(self._explicit)
         with measured:
             if not self._settled and self._issued - self._recorded >= self._first_chunks:
-                measured.wait(self._target)
+                measured.wait(self._cpu_bound_target)
             unmeasured = not self._recorded
             self._issued += 1
+            shares = self._tail_shares
             if (
                 self._items == 0
                 or self._long_seen
@@ -160,6 +177,8 @@ class ChunkSizer:
             else:
                 per_item = self._seconds / self._items
                 target = self._chunk_target()
+                if target > self._target:
+                    shares = self._cpu_bound_tail_shares
                 size = self._cap if per_item <= 0 else int(target / per_item)
                 size = max(1, min(self._cap, size))
                 if unmeasured:  # from a recalled estimate: provisional
@@ -167,7 +186,7 @@ class ChunkSizer:
                 floor = max(1, int(self._target * _TAIL_FLOOR / per_item)) if per_item > 0 else size
             left = self._left
             if left is not None:
-                size = min(size, max(floor, -(-left // self._tail_shares)))
+                size = min(size, max(floor, -(-left // shares)))
         return self._cut(size)
 
     def _cut(self, size: int) -> int:
