@@ -256,7 +256,7 @@ def test_the_first_measurement_is_awaited_up_to_the_longest_chunk() -> None:
     cut: list[int] = []
     feeder = threading.Thread(target=lambda: cut.append(sizer.next_size()), daemon=True)
     feeder.start()
-    feeder.join(50 * TARGET)  # 25 waits of one target
+    feeder.join(50 * TARGET)  # 50 waits of one target
     assert feeder.is_alive() and not cut
     item = TARGET / 100
     sizer.record(1, item, cpu_seconds=item)
