@@ -24,7 +24,7 @@ from typing import Any
 from sidebyside import orchestrate, report
 from sidebyside.model import Workload
 from sidebyside.stats import workload_stats
-from sidebyside.workloads import NAMES
+from sidebyside.workloads import DIAGNOSTICS, NAMES
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
@@ -35,9 +35,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "-w",
         "--workload",
         action="append",
-        choices=NAMES,
+        choices=NAMES + DIAGNOSTICS,
         dest="workloads",
-        help="a workload to run (repeatable; default: all)",
+        help="a workload to run (repeatable; default: all but the diagnostics)",
     )
     parser.add_argument("-r", "--repeat", type=int, help="repetitions per row (default 5, quick 3)")
     parser.add_argument(

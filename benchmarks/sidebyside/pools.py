@@ -66,10 +66,12 @@ def futures_executor(workers: int, *, threads: bool = False) -> Iterator[Any]:
 
 
 @contextmanager
-def corepool_pool(workers: int, backend: str = "processes") -> Iterator[Any]:
+def corepool_pool(
+    workers: int, backend: str = "processes", context: str | None = None
+) -> Iterator[Any]:
     import corepool
 
-    with _warm_pool(corepool.Pool(workers, backend=backend), workers) as pool:
+    with _warm_pool(corepool.Pool(workers, backend=backend, context=context), workers) as pool:
         yield pool
 
 

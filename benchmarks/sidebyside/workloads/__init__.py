@@ -14,3 +14,7 @@ NAMES = (
     "primes",
     "fib",
 )
+
+DIAGNOSTICS = ("cpu_plans",)
+"""Workloads that explain a row of another rather than compare the peers: run only when named
+(``-w``), never by default."""

@@ -29,7 +29,7 @@ TASKS = 64
 TASK_SECONDS = 0.025
 
 
-def _measure(map_call: Any, p: Params, workers: int = WORKERS) -> dict[str, Any]:
+def measure(map_call: Any, p: Params, workers: int = WORKERS) -> dict[str, Any]:
     loads = [p["loops"]] * TASKS
     seconds, results = pools.timed(lambda: list(map_call(loads)))
     if len(results) != TASKS or any(total != p["checksum"] for total, _ in results):
@@ -43,37 +43,37 @@ def _measure(map_call: Any, p: Params, workers: int = WORKERS) -> dict[str, Any]
 
 
 def serial(p: Params) -> dict[str, Any]:
-    return _measure(lambda loads: map(burn_timed, loads), p, workers=1)
+    return measure(lambda loads: map(burn_timed, loads), p, workers=1)
 
 
 def mp_pool(p: Params) -> dict[str, Any]:
     with pools.mp_pool(WORKERS) as pool:
-        return _measure(lambda loads: pool.map(burn_timed, loads), p)
+        return measure(lambda loads: pool.map(burn_timed, loads), p)
 
 
 def futures_process(p: Params) -> dict[str, Any]:
     with pools.futures_executor(WORKERS) as executor:
-        return _measure(lambda loads: executor.map(burn_timed, loads), p)
+        return measure(lambda loads: executor.map(burn_timed, loads), p)
 
 
 def joblib_loky(p: Params) -> dict[str, Any]:
     with pools.joblib_parallel(WORKERS) as parallel:
-        return _measure(lambda loads: parallel(pools.delayed_calls(burn_timed, loads)), p)
+        return measure(lambda loads: parallel(pools.delayed_calls(burn_timed, loads)), p)
 
 
 def mpire(p: Params) -> dict[str, Any]:
     with pools.mpire_pool(WORKERS) as pool:
-        return _measure(lambda loads: pool.map(burn_timed, loads), p)
+        return measure(lambda loads: pool.map(burn_timed, loads), p)
 
 
 def corepool_pool(p: Params) -> dict[str, Any]:
     with pools.corepool_pool(WORKERS) as pool:
-        return _measure(lambda loads: pool.map(burn_timed, loads), p)
+        return measure(lambda loads: pool.map(burn_timed, loads), p)
 
 
 def corepool_executor(p: Params) -> dict[str, Any]:
     with pools.corepool_executor(WORKERS) as executor:
-        return _measure(lambda loads: executor.map(burn_timed, loads), p)
+        return measure(lambda loads: executor.map(burn_timed, loads), p)
 
 
 def bare_processes(p: Params) -> dict[str, Any]:
