@@ -40,7 +40,7 @@ WORKLOAD = Workload(
     rows=(
         Row("serial loop", cpu.serial),
         Row("multiprocessing.Pool", cpu.mp_pool, "default start method, chunks of 8"),
-        Row("corepool.Pool", _corepool(None, None)),
+        Row("corepool.Pool", cpu.corepool_pool),
         Row("corepool.Pool (chunksize=8)", _corepool(PLAN_OF_MULTIPROCESSING, None)),
         Row("corepool.Pool (fork)", _corepool(None, "fork")),
         Row("corepool.Pool (fork, chunksize=8)", _corepool(PLAN_OF_MULTIPROCESSING, "fork")),

@@ -58,12 +58,11 @@ _SINGLE_AFTER_LONG_PER_WORKER = 2
 _TAIL_SHARES_PER_WORKER = 2
 # ...and for CPU-bound chunks (``cpu_bound_chunk_seconds``), of 1/(this x workers).  Near the
 # end nothing is queued in a worker, so each chunk there is a message to a worker that stopped
-# for it, and with 2 shares 64 x 25 ms on 2 workers ended in 9 chunks after the last full one
-# (3, 3, 2, 2, then five single items); with 1 share, in 3 (2, 1, 1).  Parallel efficiency in
-# benchmarks/run.py -w cpu, with rows added for the variants (the machine's noise is +-2 %):
-# 0.955 before, 0.994 with every tail at 1 share; in a later run, 0.974 with this rule and 0.982
-# with every tail at 1 share (multiprocessing.Pool, chunks of 8: 0.996, then 0.987).  Tails of
-# waiting work keep 2 shares: their messages take no core from a worker.
+# for it, and every message takes a core from a busy worker: with 2 shares 64 x 25 ms on 2
+# workers ended in 9 chunks after the last full one (3, 3, 2, 2, then five single items); with 1
+# share, in 3 (2, 1, 1).  The map's time moved by less than this machine's noise (+-2 %;
+# benchmarks/run.py -w cpu_plans has the plans that differ most).  Tails of waiting work keep 2
+# shares: their messages take no core from a worker.
 _CPU_BOUND_TAIL_SHARES_PER_WORKER = 1
 _TAIL_FLOOR = 0.1
 # Until the estimate settles, this many chunks per worker may be out unmeasured (a recalled
