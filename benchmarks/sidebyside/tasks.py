@@ -43,6 +43,17 @@ def burn_timed(loops: int) -> tuple[int, float]:
     return _timed(burn, loops)
 
 
+def burn_median(loops: int, times: int) -> float:
+    """The median time of ``times`` calls of ``burn`` where this runs: the speed of the same
+    loop in one process against another (``bench_cpu_parents.py``)."""
+    took = []
+    for _ in range(times):
+        started = time.perf_counter()
+        burn(loops)
+        took.append(time.perf_counter() - started)
+    return sorted(took)[times // 2]
+
+
 def nap(seconds: float) -> float:
     time.sleep(seconds)
     return seconds
