@@ -4,8 +4,10 @@
 ~25 ms as ``cpu`` (the same calibration, measure and efficiency), for ``multiprocessing.Pool``
 and for ``corepool.Pool`` with its own plan and with ``multiprocessing.Pool``'s (8 chunks of 8:
 ``chunksize=8``), each with corepool's default start method and under ``fork``.  It separates
-what a pool's chunk plan costs from what its workers' start method costs: the ``cpu`` row's gap
-to ``multiprocessing.Pool`` closes with the same plan (issue 10's closing notes).
+what a pool's chunk plan costs from what its workers' start method costs.  Last, both pools with
+one chunk per worker (``chunksize=32``): a single message each way, the same for both, so what
+is left between them is how fast the same tasks ran in each pool's workers, not scheduling
+(issue 10's closing notes; ``bench_cpu_parents.py`` times that speed alone).
 """
 
 from __future__ import annotations
@@ -19,11 +21,20 @@ from sidebyside.tasks import burn_timed
 from sidebyside.workloads import cpu
 
 PLAN_OF_MULTIPROCESSING = 8  # ceil(64 tasks / (2 workers x 4)): multiprocessing.Pool's chunksize
+HALVES = cpu.TASKS // cpu.WORKERS  # one chunk per worker: a single message each way
 
 
 def _corepool(chunksize: int | None, context: str | None) -> Callable[[Params], dict[str, Any]]:
     def run(p: Params) -> dict[str, Any]:
         with pools.corepool_pool(cpu.WORKERS, context=context) as pool:
+            return cpu.measure(lambda loads: pool.map(burn_timed, loads, chunksize), p)
+
+    return run
+
+
+def _multiprocessing(chunksize: int) -> Callable[[Params], dict[str, Any]]:
+    def run(p: Params) -> dict[str, Any]:
+        with pools.mp_pool(cpu.WORKERS) as pool:
             return cpu.measure(lambda loads: pool.map(burn_timed, loads, chunksize), p)
 
     return run
@@ -44,6 +55,8 @@ WORKLOAD = Workload(
         Row("corepool.Pool (chunksize=8)", _corepool(PLAN_OF_MULTIPROCESSING, None)),
         Row("corepool.Pool (fork)", _corepool(None, "fork")),
         Row("corepool.Pool (fork, chunksize=8)", _corepool(PLAN_OF_MULTIPROCESSING, "fork")),
+        Row("multiprocessing.Pool (chunksize=32)", _multiprocessing(HALVES)),
+        Row("corepool.Pool (chunksize=32)", _corepool(HALVES, None)),
     ),
     reference="corepool.Pool",
     prepare=cpu.prepare,
