@@ -21,10 +21,7 @@ Writes benchmarks/results/cpu_parents.md.
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import statistics
-import subprocess
 import sys
 import textwrap
 from pathlib import Path
@@ -32,7 +29,8 @@ from pathlib import Path
 BENCHMARKS = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCHMARKS))
 
-from sidebyside.workloads import cpu  # noqa: E402 - needs the path above
+from sidebyside.orchestrate import run_python_json  # noqa: E402 - needs the path above
+from sidebyside.workloads import cpu  # noqa: E402
 
 RESULTS = BENCHMARKS / "results" / "cpu_parents.md"
 POOLS = ("multiprocessing.Pool", "corepool.Pool", "corepool.Pool (fork)")
@@ -79,17 +77,8 @@ CHILD = textwrap.dedent(
 
 
 def run_parent(modules: str, loops: int) -> dict[str, list[float]]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(BENCHMARKS), env.get("PYTHONPATH")]))
-    done = subprocess.run(
-        [sys.executable, "-c", CHILD, modules, str(loops), str(TURNS)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-        check=True,
-    )
-    measured: dict[str, list[float]] = json.loads(done.stdout.splitlines()[-1])
+    arguments = ["-c", CHILD, modules, str(loops), str(TURNS)]
+    measured: dict[str, list[float]] = run_python_json(arguments, 300)
     return measured
 
 

@@ -29,13 +29,13 @@ by tens of percent within seconds; CPU per map moves far less, which is why it i
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import statistics
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
+
+from sidebyside.orchestrate import run_python_json
 
 RESULTS = Path(__file__).resolve().parent / "results" / "issue10-per-chunk.md"
 
@@ -97,18 +97,9 @@ CHILD = textwrap.dedent(
 
 
 def run_row(kind: str, chunksize: str, source: str | None) -> dict[str, list[float]]:
-    env = dict(os.environ)
-    if source is not None:
-        env["PYTHONPATH"] = source
-    done = subprocess.run(
-        [sys.executable, "-c", CHILD, kind, chunksize],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=600,
-        check=True,
-    )
-    measured: dict[str, list[float]] = json.loads(done.stdout.splitlines()[-1])
+    sources = () if source is None else (source,)
+    arguments = ["-c", CHILD, kind, chunksize]
+    measured: dict[str, list[float]] = run_python_json(arguments, 600, *sources)
     return measured
 
 

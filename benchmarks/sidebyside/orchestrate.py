@@ -53,15 +53,36 @@ def schedule(workloads: Sequence[Workload], repeat: int) -> list[tuple[int, Work
     return plan
 
 
+def child_environment(*paths: str) -> dict[str, str]:
+    """This process's environment for a fresh interpreter that imports ``sidebyside`` (and,
+    first, whatever is under ``paths``: another corepool source tree, say)."""
+    env = dict(os.environ)
+    searched = [*paths, str(BENCHMARKS_DIR), env.get("PYTHONPATH")]
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, searched))
+    return env
+
+
+def run_python_json(arguments: Sequence[str], timeout: float, *paths: str) -> Any:
+    """Run ``python *arguments`` in a fresh interpreter (``child_environment(*paths)``) and return
+    the JSON value its last line of output prints; raises if it fails."""
+    done = subprocess.run(
+        [sys.executable, *arguments],
+        capture_output=True,
+        text=True,
+        env=child_environment(*paths),
+        timeout=timeout,
+        check=True,
+    )
+    return json.loads(done.stdout.splitlines()[-1])
+
+
 def run_one(workload: str, row: str, params: Mapping[str, Any], timeout: float) -> dict[str, Any]:
     spec = json.dumps({"workload": workload, "row": row, "params": dict(params)})
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(BENCHMARKS_DIR), env.get("PYTHONPATH")]))
     try:
         done = subprocess.run(
             [sys.executable, "-m", "sidebyside.child", spec],
             cwd=BENCHMARKS_DIR,
-            env=env,
+            env=child_environment(),
             capture_output=True,
             text=True,
             timeout=timeout,

@@ -13,6 +13,8 @@ is left between them is how fast the same tasks ran in each pool's workers, not 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
+from functools import partial
 from typing import Any
 
 from sidebyside import pools
@@ -24,20 +26,24 @@ PLAN_OF_MULTIPROCESSING = 8  # ceil(64 tasks / (2 workers x 4)): multiprocessing
 HALVES = cpu.TASKS // cpu.WORKERS  # one chunk per worker: a single message each way
 
 
-def _corepool(chunksize: int | None, context: str | None) -> Callable[[Params], dict[str, Any]]:
+def _plan(
+    open_pool: Callable[[], AbstractContextManager[Any]], chunksize: int | None
+) -> Callable[[Params], dict[str, Any]]:
+    """A row: the ``cpu`` map with ``chunksize`` on the warm pool ``open_pool()`` gives."""
+
     def run(p: Params) -> dict[str, Any]:
-        with pools.corepool_pool(cpu.WORKERS, context=context) as pool:
+        with open_pool() as pool:
             return cpu.measure(lambda loads: pool.map(burn_timed, loads, chunksize), p)
 
     return run
+
+
+def _corepool(chunksize: int | None, context: str | None) -> Callable[[Params], dict[str, Any]]:
+    return _plan(partial(pools.corepool_pool, cpu.WORKERS, context=context), chunksize)
 
 
 def _multiprocessing(chunksize: int) -> Callable[[Params], dict[str, Any]]:
-    def run(p: Params) -> dict[str, Any]:
-        with pools.mp_pool(cpu.WORKERS) as pool:
-            return cpu.measure(lambda loads: pool.map(burn_timed, loads, chunksize), p)
-
-    return run
+    return _plan(partial(pools.mp_pool, cpu.WORKERS), chunksize)
 
 
 def check(stats: Mapping[str, RowStats], p: Params) -> list[TargetCheck]:
