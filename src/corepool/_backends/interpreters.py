@@ -41,7 +41,7 @@ from corepool._backends.base import (
     WorkerListener,
 )
 from corepool._backends.interpreter_worker import InterpreterWorker
-from corepool._backends.pickled_calls import FunctionPayload
+from corepool._backends.pickled_calls import function_payload
 from corepool._wire import serialization
 from corepool._wire.rebuild import local_error
 from corepool._wire.remote_error import Stage
@@ -119,7 +119,7 @@ class InterpreterBackend(Backend):
     def prepare_job(self, job: JobView, *, by_value: bool = False) -> None:
         # A subinterpreter's ``__main__`` is empty: the script's functions travel by value.
         by_value = by_value or _main_function(job.fn)
-        job.payload = FunctionPayload(*serialization.dumps_telling(job.fn, by_value=by_value))
+        job.payload = function_payload(*serialization.dumps_telling(job.fn, by_value=by_value))
 
     def prepare_chunk(self, chunk: ChunkView) -> None:
         try:

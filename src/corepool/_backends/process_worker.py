@@ -40,8 +40,9 @@ from corepool._wire.messages import (
     Stop,
 )
 
-# How many functions a worker keeps unpickled.  Each job has its own token, so this bounds the
-# worker's cache when many calls with different functions run one after another.
+# How many functions a worker keeps unpickled, by token: a job's own, or one that jobs of the same
+# function share (``pickled_calls.PackedFunctions``).  This bounds the worker's cache when many
+# calls with different functions run one after another.
 _FUNCTION_CACHE_SIZE = 32
 # A worker whose initializer failed exits within milliseconds, and its failure is told when it
 # has (``_tell_init_failure``); one kept alive (by a thread its initializer started) is told
@@ -78,9 +79,10 @@ class ProcessWorker(WorkerHandle):
         self._exited = False
         self._known_functions: collections.deque[int] = collections.deque()
         self._init_failure: BaseException | None = None
-        self._sent: dict[int, tuple[ChunkView, bool | None]] = {}
+        self._sent: dict[int, tuple[ChunkView, bool | None, int]] = {}
         """Chunks sent and not answered yet, by id, each with how its function travelled (True
-        by value, False by reference, None named by token only: defined by an earlier call).
+        by value, False by reference, None named by token only: defined by an earlier call)
+        and its token.
         Kept to resend them, never longer: their items may hold shared objects whose memory
         goes when the last reference does."""
         channel.setblocking(False)
@@ -113,7 +115,7 @@ class ProcessWorker(WorkerHandle):
         if isinstance(function, FunctionDef):
             payload = chunk.job.payload
             by_value = isinstance(payload, FunctionPayload) and payload.by_value
-        self._sent[chunk.id] = (chunk, by_value)
+        self._sent[chunk.id] = (chunk, by_value, function.token)
         call = Call(
             chunk.id,
             function,
@@ -125,15 +127,16 @@ class ProcessWorker(WorkerHandle):
         self._send(codec.dumps_call(call), at_end_of_round=True)
 
     def _function_for(self, job: JobView) -> tuple[FunctionDef | FunctionRef, tuple[int, ...]]:
-        if job.id in self._known_functions:
-            return FunctionRef(job.id), ()
         payload = job.payload
         assert isinstance(payload, FunctionPayload)
-        self._known_functions.append(job.id)
+        token = payload.token
+        if token in self._known_functions:
+            return FunctionRef(token), ()
+        self._known_functions.append(token)
         forget: list[int] = []
         while len(self._known_functions) > _FUNCTION_CACHE_SIZE:
             forget.append(self._known_functions.popleft())
-        return FunctionDef(job.id, payload.blob), tuple(forget)
+        return FunctionDef(token, payload.blob), tuple(forget)
 
     def _function_unreadable(self, message: FunctionUnreadable) -> None:
         """Forget the function (it is sent afresh next time) and tell the engine, which sends it
@@ -144,10 +147,9 @@ class ProcessWorker(WorkerHandle):
         sent = self._sent.pop(message.chunk_id, None)
         if sent is None:
             return
-        chunk, by_value = sent
-        job = chunk.job
-        if job.id in self._known_functions:
-            self._known_functions.remove(job.id)
+        chunk, by_value, token = sent
+        if token in self._known_functions:
+            self._known_functions.remove(token)
         from corepool._wire.rebuild import rebuild  # a worker's error: loaded when one comes
 
         error = rebuild(message.error)

@@ -33,7 +33,7 @@ from corepool._backends.base import (
     WorkerHandle,
     WorkerListener,
 )
-from corepool._backends.pickled_calls import pack_function, pack_items, pack_items_isolated
+from corepool._backends.pickled_calls import PackedFunctions, pack_items, pack_items_isolated
 from corepool._backends.process_worker import ProcessWorker
 from corepool._lifecycle.process_start import WORKER_MODULE, unimportable_main_hidden
 from corepool._lifecycle.start_method import resolve_context, uses_zygote
@@ -113,6 +113,7 @@ class ProcessBackend(Backend):
         self._start_method = context.get_start_method()
         self._zygote = zygote
         """The zygote, if this pool's start method is the one it serves (``uses_zygote``)."""
+        self._functions = PackedFunctions()
         self._settings = settings
         self._native_threads = native_threads
         self._measure_memory = measure_memory
@@ -152,7 +153,7 @@ class ProcessBackend(Backend):
                 return
 
     def prepare_job(self, job: JobView, *, by_value: bool = False) -> None:
-        pack_function(job, by_value=by_value, workers_hold_it=self._zygote_holds(job.fn))
+        self._functions.pack(job, by_value=by_value, workers_hold_it=self._zygote_holds)
 
     def _zygote_holds(self, fn: object) -> bool:
         """Whether the workers of this pool come from the zygote, whose copy of ``__main__``
