@@ -51,16 +51,16 @@ class Settings(Record):
     task times vary; smaller bounds memory tighter."""
 
     worker_queue_seconds: float = 0.005
-    """A worker process running a short chunk of a map is sent the next chunks too, while those
-    queued behind it are estimated to take less than this: it starts each as soon as the last ends,
-    instead of waiting for the parent's round trip (~0.1 ms idle, but up to the interpreter's 5 ms
-    switch interval while the parent's threads compete for the GIL).  With ``chunksize=1000``
-    of a 0.2 µs function, each chunk is ~0.3 ms of work: one chunk at a time left the workers
-    idle over half the time (benchmarks/imap_chunksize).  Chunks of unknown duration, of calls
-    with a timeout, and single tasks (``submit``, ``apply_async``: cancellable until they start)
-    are never queued, nor is anything queued behind them; 0 queues nothing.  A chunk of higher
-    priority submitted later waits for the chunks queued ahead of it: by the estimates, less
-    than twice this long."""
+    """A worker running a short chunk (of a map, or a single task) is sent the next chunks too,
+    while those queued behind it are estimated to take less than this: it starts each as soon as
+    the last ends, instead of waiting for the parent's round trip (~0.1 ms idle, but up to the
+    interpreter's 5 ms switch interval while the parent's threads compete for the GIL).  With
+    ``chunksize=1000`` of a 0.2 µs function, each chunk is ~0.3 ms of work: one chunk at a time
+    left the workers idle over half the time (benchmarks/imap_chunksize).  A single task queued
+    so has started: its future is running (see docs/faults.md).  Chunks of unknown duration and
+    of calls with a timeout are never queued, nor is anything queued behind them; 0 queues
+    nothing.  A chunk of higher priority submitted later waits for the chunks queued ahead of
+    it: by the estimates, less than twice this long."""
 
     max_queued_chunks: int = 32
     """At most this many chunks wait in one worker's queue (``worker_queue_seconds``), and a

@@ -15,7 +15,10 @@ def test_priority_orders_pending_tasks(
     make_pool: Callable[..., corepool.Pool], gate: Any, started: Any
 ) -> None:
     pool = make_pool(1)
-    blocker = pool.apply_async(tasks.signal_then_wait, (started, gate))
+    # With a timeout nothing waits behind the blocker in its worker (``_engine/queueing``): a
+    # task the pool estimated short from earlier tests would have the first ones queued behind
+    # it, out of the pending queue, where a later higher priority cannot overtake them.
+    blocker = pool.apply_async(tasks.signal_then_wait, (started, gate), timeout=60)
     assert started.wait(30)
     submitted = [("low", 0), ("high", 9), ("mid", 5), ("mid-2", 5), ("urgent", 20), ("low-2", 0)]
     results = [
@@ -30,7 +33,7 @@ def test_priority_orders_pending_tasks(
 
 def test_map_priority(make_pool: Callable[..., corepool.Pool], gate: Any, started: Any) -> None:
     pool = make_pool(1)
-    pool.apply_async(tasks.signal_then_wait, (started, gate))
+    pool.apply_async(tasks.signal_then_wait, (started, gate), timeout=60)  # (see above)
     assert started.wait(30)
     background = pool.map_async(tasks.started_at, ["bg"] * 3, chunksize=1)
     urgent = pool.map_async(tasks.started_at, ["urgent"] * 3, chunksize=1, priority=1)

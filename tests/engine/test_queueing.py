@@ -99,12 +99,17 @@ def test_a_short_chunk_of_a_map_may_wait_behind_a_busy_worker() -> None:
     [
         pytest.param(_job(per_item=None), id="duration not known yet"),
         pytest.param(_job(per_item=1e-3), id="longer than the limit"),
-        pytest.param(_job(style=CallStyle.APPLY), id="a single task"),
         pytest.param(_job(timeout=5.0), id="a call with a timeout"),
     ],
 )
 def test_what_never_waits_behind_another_chunk(job: Job) -> None:
     assert queueing.queueable_seconds(_chunk(job), LIMIT) is None
+
+
+def test_a_short_single_task_may_wait_like_a_chunk_of_a_map() -> None:
+    # Cancelling it then stops its worker when it gets to it (``Dispatcher._start_queued``).
+    single = _chunk(_job(style=CallStyle.APPLY), size=1)
+    assert queueing.queueable_seconds(single, LIMIT) == pytest.approx(1e-6)
 
 
 def test_no_limit_queues_nothing() -> None:
@@ -122,7 +127,7 @@ def test_the_least_loaded_busy_worker_takes_the_chunk() -> None:
     assert queueing.slot_with_room([first, second], LIMIT, 8) is None  # both hold 5 ms
 
 
-def test_nothing_waits_behind_a_long_or_single_task() -> None:
+def test_nothing_waits_behind_a_long_task_or_one_of_unknown_length() -> None:
     long_task = _busy_slot()
     long_task.running_seconds = None  # see queueable_seconds
     assert queueing.slot_with_room([long_task], LIMIT, 8) is None
@@ -324,11 +329,12 @@ def test_a_worker_that_gives_chunks_back_holds_the_next_of_a_map_whatever_its_le
         giving_back,
         0.0,
     )
-    # One-deep, and never a single task or a chunk with a timeout (their clocks and cancels).
+    # One-deep, and never a single task of unknown length (it could be long: only a short one
+    # waits, as a short chunk does) or a chunk with a timeout (its clock starts when handed over).
     queueing.enqueue(giving_back, unknown, 0.0)
     assert queueing.place(_chunk(_job(per_item=None)), [giving_back], LIMIT, 8, ready=1) is None
     free = _busy_slot(2, withdraws=True)
-    for job in (_job(style=CallStyle.APPLY), _job(timeout=5.0)):
+    for job in (_job(per_item=None, style=CallStyle.APPLY), _job(timeout=5.0)):
         assert queueing.place(_chunk(job), [free], LIMIT, 8, ready=1) is None
 
 

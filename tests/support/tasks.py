@@ -235,3 +235,9 @@ def hold_lock_from_state(key: str) -> bool:
     """With ``set_state(key, lock)`` as the initializer: take that lock and let it go."""
     with getattr(corepool.worker_state(), key):
         return True
+
+
+def held_by(gate: Any, value: Any = None) -> Any:
+    """``wait_for``, under a name of its own: the tests that teach the pool how long it takes
+    (``test_single_task_queueing``) are the only ones to call it."""
+    return wait_for(gate, value)

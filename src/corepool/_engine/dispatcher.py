@@ -4,11 +4,11 @@
                  ▲                                                          │
                  └── requeue (lost worker) ◀── worker_exited / chunk_finished ─▶ results thread
 
-Every worker runs one chunk, recorded in its ``Slot``, and may have chunks of a map queued behind
-it (``queueing``; a worker thread's may be taken back for an idle one); with the worker's
-``position()`` this tells exactly which item a dead or timed-out worker held (``losses``, which
-loads ``timeouts`` and ``recovery`` on first need).  ``workers`` starts and stops them, and guards
-against a backend that breaks its contract (``_backends/base.py``).
+Every worker runs one chunk, recorded in its ``Slot``, and may have short chunks queued behind it
+(``queueing``; a worker thread's may be taken back for an idle one); with ``position()`` this
+tells exactly which item a dead or timed-out worker held (``losses``, which loads ``timeouts``
+and ``recovery`` on first need).  ``workers`` starts and stops them, and guards against a
+backend that breaks its contract (``_backends/base.py``).
 """
 
 from __future__ import annotations
@@ -167,9 +167,7 @@ class Dispatcher:
             self._queue_ahead()
 
     def _queue_ahead(self) -> None:
-        """Queue pending chunks of maps behind busy workers (see ``queueing``)."""
-        if not queueing.map_chunk(self._pending.peek()):  # first in line: a single task
-            return
+        """Queue short pending chunks behind busy workers (see ``queueing``)."""
         limit, most = self._queue_seconds, self._settings.max_queued_chunks
         one_deep = queueing.OneDeep(self._slots, self._workers.any_withdraws)
         while self._pending.ready:
@@ -204,12 +202,14 @@ class Dispatcher:
         return chunk
 
     def _start_queued(self, slot: Slot) -> None:
-        """The worker answered for its chunk and went on to the next one queued, if any."""
-        chunk = queueing.next_queued(slot)
-        if chunk is not None:
+        """The worker answered for its chunk and went on to the next one queued, if any (which a
+        process cannot give back: stopped if its call was cancelled with its running tasks)."""
+        if (chunk := queueing.next_queued(slot)) is not None:
             self._workers.set_chunk(slot, chunk)
             slot.assigned_ns = time.monotonic_ns()
             self._recorder.assigned(slot.index)
+            if chunk.job.stop_running and chunk.job.cancelled and slot.stop_reason is None:
+                self._workers.stop(slot, StopReason.CANCEL)
 
     def _run_again(self, chunks: list[Chunk]) -> None:
         """Queue chunks to run again; parts cut from a chunk are prepared again first."""

@@ -221,6 +221,7 @@ class Engine:
     def cancel(self, job: Job, *, stop_running: bool = False) -> None:
         """Stop a job: no more of its input is read and its pending tasks are dropped; with
         ``stop_running``, its running tasks are stopped too (their workers are replaced)."""
+        job.stop_running = job.stop_running or stop_running
         job.cancelled = True
         self._results.post(job.sink.abandon)  # after the outcomes already on their way
         with self._lock:

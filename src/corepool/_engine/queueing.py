@@ -14,13 +14,13 @@ of ~10 ms that is little; against the ~0.3 ms chunks of ``chunksize=1000`` over 
 the workers sat idle over half the time (benchmarks/imap_chunksize).
 
 Only what is cheap to hold back is queued, so that the reasons for one chunk per worker (exact
-priorities, cancellable tasks, no worker holding work while another idles) still hold to within
-``worker_queue_seconds``: chunks of a map (single tasks stay cancellable until they start) whose
-duration is known from earlier chunks of the call, which are not longer than that themselves,
+priorities, no worker holding work while another idles) still hold to within
+``worker_queue_seconds``: chunks whose duration is known from earlier chunks of the call (a
+single task's, from earlier calls of its function), which are not longer than that themselves,
 without a timeout (its clock starts when a chunk is handed over), behind a worker that runs such
-a chunk itself (never behind a long or single task, where they could not move to a worker that
-frees up meanwhile), on workers that say they queue (``WorkerHandle.queues_chunks``: worker
-processes) and are neither starting nor stopping, and nothing at all while a worker of the
+a chunk itself (never behind a long task or one of unknown length, where they could not move to
+a worker that frees up meanwhile), on workers that say they queue (``WorkerHandle.queues_chunks``)
+and are neither starting nor stopping, and nothing at all while a worker of the
 pool is starting: what is pending is for it, not for a queue behind a task that may turn out
 long (the tutorial's is_prime put both long tasks on one worker while the other came up).  The
 parent still knows every chunk a worker holds; ``position()`` says which one it is at.  A
@@ -127,17 +127,20 @@ def near_the_end(chunk: Chunk, ready: int, workers: int) -> bool:
 
 
 def map_chunk(chunk: Chunk) -> bool:
-    """A chunk of a map without a timeout: single tasks stay cancellable until they start, and
-    a timeout's clock starts when the chunk is handed over."""
+    """A chunk of a map without a timeout, which may wait behind a busy worker even when longer
+    than the short queue holds (``long_queueable_seconds``, ``OneDeep``): never a single task,
+    which only a short queue takes (a queued task has started: its future cannot be cancelled,
+    and its call's cancel stops the worker that reaches it), nor a timeout, whose clock starts
+    when the chunk is handed over."""
     job = chunk.job
     return job.style is not CallStyle.APPLY and job.options.timeout is None
 
 
 def queueable_seconds(chunk: Chunk, limit: float) -> float | None:
     """How long ``chunk`` should run, if it may wait in a busy worker's queue; else None."""
-    if limit <= 0 or not map_chunk(chunk):
-        return None
     job = chunk.job
+    if limit <= 0 or job.options.timeout is not None:
+        return None
     seconds = job.sizer.seconds_for(len(chunk))
     if seconds is None or seconds > limit:
         return None

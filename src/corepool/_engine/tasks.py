@@ -103,6 +103,9 @@ class Job:
         self.cancelled = False
         """Set once by the thread that cancels the call, read by the dispatcher and the feeder
         (a plain flag: an ``Event`` per job cost every ``apply_async`` a ``Condition``)."""
+        self.stop_running = False
+        """Set before ``cancelled`` by a cancel that stops the call's running tasks: a chunk of
+        the call that a worker then reaches from its queue stops that worker as well."""
         self.not_before = time.monotonic() + options.delay if options.delay else 0.0
         """``time.monotonic()`` before which no task of the job may start (``options.delay``)."""
         self.waiting_caller: int | None = None

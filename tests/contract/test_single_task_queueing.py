@@ -1,0 +1,127 @@
+"""Short single tasks wait in a busy worker, as short chunks of a map do (``_engine/queueing``).
+
+A loop of ``apply_async`` or ``submit`` of a function the pool has seen take less than
+``worker_queue_seconds`` hands the next tasks to busy workers ahead of time, so that a worker
+starts each as the last ends.  From then on a task counts as running, as the items
+``concurrent.futures`` has moved to its call queue do: ``Future.cancel()`` returns False, and
+``pool.cancel()`` / ``executor.cancel()`` stop the worker that holds it (a worker thread gives it
+back instead), so a cancelled task never runs on.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import multiprocessing.managers
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+import corepool
+from support import tasks
+from support.waiting import wait_until
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def _event(backend: str, manager: multiprocessing.managers.SyncManager) -> Any:
+    """An event the backend's workers can wait on."""
+    return threading.Event() if backend == "threads" else manager.Event()
+
+
+def _opened(backend: str, manager: multiprocessing.managers.SyncManager) -> Any:
+    event = _event(backend, manager)
+    event.set()
+    return event
+
+
+def _teach_quick(run: Callable[..., Any], opened: Any) -> None:
+    """Run ``held_by`` enough times, its gate open, for the pool to estimate it short."""
+    for _ in range(12):
+        run(tasks.held_by, opened)
+
+
+def _queued_in_worker(statistics: Callable[[], Any], held: int) -> Callable[[], bool]:
+    def check() -> bool:
+        now = statistics()
+        return now.tasks_queued == 0 and now.tasks_in_flight == held
+
+    return check
+
+
+def test_a_cancelled_task_queued_in_a_busy_worker_never_runs_on(
+    make_pool: Callable[..., corepool.Pool],
+    gate: Any,
+    backend: str,
+    manager: multiprocessing.managers.SyncManager,
+) -> None:
+    pool = make_pool(1)
+    _teach_quick(lambda fn, *args: pool.apply(fn, args), _opened(backend, manager))
+    blocker = pool.apply_async(tasks.held_by, (gate, "blocker"))
+    never = _event(backend, manager)
+    victim = pool.apply_async(tasks.held_by, (never, "victim"))
+    wait_until(_queued_in_worker(pool.statistics, 2), what="the victim queued in the worker")
+    pool.cancel(victim)
+    gate.set()
+    assert blocker.get(timeout=30) == "blocker"
+    with pytest.raises(corepool.TaskCancelledError):
+        victim.get(timeout=30)
+    # The worker did not go on waiting for ``never``: it was stopped (or, a thread, gave the
+    # task back) and the pool runs the next task at once.
+    assert pool.apply_async(tasks.square, (3,)).get(timeout=10) == 9
+
+
+def test_a_queued_future_counts_as_running(
+    gate: Any, backend: str, manager: multiprocessing.managers.SyncManager
+) -> None:
+    kind = corepool.ThreadPoolExecutor if backend == "threads" else corepool.ProcessPoolExecutor
+    with kind(1) as executor:
+        _teach_quick(
+            lambda fn, *args: executor.submit(fn, *args).result(30), _opened(backend, manager)
+        )
+        blocker = executor.submit(tasks.held_by, gate, "blocker")
+        queued = executor.submit(tasks.held_by, gate, "queued")
+        wait_until(
+            _queued_in_worker(executor.statistics, 2), what="the second task queued in the worker"
+        )
+        assert queued.running()
+        assert not queued.cancel()
+        gate.set()
+        assert (blocker.result(30), queued.result(30)) == ("blocker", "queued")
+
+
+def test_an_executor_cancel_stops_a_queued_task(
+    gate: Any, backend: str, manager: multiprocessing.managers.SyncManager
+) -> None:
+    kind = corepool.ThreadPoolExecutor if backend == "threads" else corepool.ProcessPoolExecutor
+    with kind(1) as executor:
+        _teach_quick(
+            lambda fn, *args: executor.submit(fn, *args).result(30), _opened(backend, manager)
+        )
+        blocker = executor.submit(tasks.held_by, gate, "blocker")
+        never = _event(backend, manager)
+        victim = executor.submit(tasks.held_by, never, "victim")
+        wait_until(_queued_in_worker(executor.statistics, 2), what="the victim queued")
+        assert executor.cancel(victim)
+        gate.set()
+        assert blocker.result(30) == "blocker"
+        with pytest.raises(concurrent.futures.CancelledError):
+            victim.result(30)
+        assert executor.submit(tasks.square, 4).result(10) == 16
+
+
+def test_a_task_with_a_timeout_never_waits_in_a_busy_worker(
+    make_pool: Callable[..., corepool.Pool],
+    gate: Any,
+    backend: str,
+    manager: multiprocessing.managers.SyncManager,
+) -> None:
+    pool = make_pool(1)
+    _teach_quick(lambda fn, *args: pool.apply(fn, args), _opened(backend, manager))
+    blocker = pool.apply_async(tasks.held_by, (gate, "blocker"))
+    timed = pool.apply_async(tasks.held_by, (gate, "timed"), timeout=60)
+    wait_until(lambda: pool.statistics().tasks_in_flight == 1, what="the blocker to start")
+    assert pool.statistics().tasks_queued == 1  # pending in the parent, not in the worker
+    gate.set()
+    assert (blocker.get(30), timed.get(30)) == ("blocker", "timed")
