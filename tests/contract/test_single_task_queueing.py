@@ -13,6 +13,7 @@ from __future__ import annotations
 import concurrent.futures
 import multiprocessing.managers
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -109,6 +110,24 @@ def test_an_executor_cancel_stops_a_queued_task(
         with pytest.raises(concurrent.futures.CancelledError):
             victim.result(30)
         assert executor.submit(tasks.square, 4).result(10) == 16
+
+
+def test_nothing_more_waits_behind_a_task_running_far_past_its_estimate(
+    make_pool: Callable[..., corepool.Pool],
+    gate: Any,
+    backend: str,
+    manager: multiprocessing.managers.SyncManager,
+) -> None:
+    pool = make_pool(1)
+    _teach_quick(lambda fn, *args: pool.apply(fn, args), _opened(backend, manager))
+    blocker = pool.apply_async(tasks.held_by, (gate, "blocker"))
+    wait_until(lambda: pool.statistics().tasks_in_flight == 1, what="the blocker to start")
+    time.sleep(0.1)  # a task estimated at a millisecond or so, still running
+    later = pool.apply_async(tasks.held_by, (gate, "later"))
+    statistics = pool.statistics()  # after the submission: both go through the loop thread
+    assert (statistics.tasks_queued, statistics.tasks_in_flight) == (1, 1)
+    gate.set()
+    assert (blocker.get(30), later.get(30)) == ("blocker", "later")
 
 
 def test_a_task_with_a_timeout_never_waits_in_a_busy_worker(

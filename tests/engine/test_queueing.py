@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -87,6 +88,7 @@ def _ready_slot(index: int = 0, queues: bool = True, withdraws: bool = False) ->
 def _busy_slot(index: int = 0, queues: bool = True, withdraws: bool = False) -> Slot:
     slot = _ready_slot(index, queues, withdraws)
     slot.chunk, slot.running_seconds = _chunk(_job()), 1e-5
+    slot.assigned_ns = time.monotonic_ns()  # it started just now
     return slot
 
 
@@ -131,6 +133,13 @@ def test_nothing_waits_behind_a_long_task_or_one_of_unknown_length() -> None:
     long_task = _busy_slot()
     long_task.running_seconds = None  # see queueable_seconds
     assert queueing.slot_with_room([long_task], LIMIT, 8) is None
+
+
+def test_nothing_more_waits_behind_a_task_that_overran_its_estimate() -> None:
+    overdue = _busy_slot()  # estimated 10 µs: still running LIMIT later, it is no quick task
+    assert queueing.slot_with_room([overdue], LIMIT, 8) is overdue
+    overdue.assigned_ns = time.monotonic_ns() - int((1e-5 + LIMIT) * 1e9) - 1_000_000
+    assert queueing.slot_with_room([overdue], LIMIT, 8) is None
 
 
 def test_only_ready_busy_workers_that_queue_take_chunks() -> None:

@@ -42,6 +42,7 @@ chunk back for the idle worker).
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Sequence
 
 from corepool._engine.chunking import ChunkSizer
@@ -255,14 +256,18 @@ def _take_back(slot: Slot, chunks: list[Chunk]) -> list[Chunk]:
 def slot_with_room(slots: Sequence[Slot], limit: float, most: int) -> Slot | None:
     """The busy worker with the least queued work, if it has less than ``limit`` seconds and
     fewer than ``most`` chunks queued, and runs a chunk that may have others queued behind it:
-    nothing waits behind a long task (or a single one), where it could not move to a worker
-    that frees up meanwhile."""
+    nothing waits behind a long task or one of unknown length, where it could not move to a
+    worker that frees up meanwhile, nor behind one that has run ``limit`` past its estimate (a
+    function that is quick but for this call, waiting on a lock say: what the worker was sent
+    before stays queued, no more joins it)."""
     best: Slot | None = None
+    now = time.monotonic_ns()
     for slot in slots:
         if (
             _takes_queued_work(slot)
             and slot.running_seconds is not None
             and slot.running_seconds <= limit  # a long chunk queued earlier may run now
+            and (now - slot.assigned_ns) * 1e-9 <= slot.running_seconds + limit
             and slot.queued_seconds < limit
             and len(slot.queued) < most
             and (best is None or slot.queued_seconds < best.queued_seconds)
