@@ -14,7 +14,7 @@ import concurrent.futures
 import multiprocessing.managers
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -31,36 +31,54 @@ def _event(backend: str, manager: multiprocessing.managers.SyncManager) -> Any:
     return threading.Event() if backend == "threads" else manager.Event()
 
 
-def _opened(backend: str, manager: multiprocessing.managers.SyncManager) -> Any:
-    event = _event(backend, manager)
-    event.set()
-    return event
+@pytest.fixture
+def never(backend: str, manager: multiprocessing.managers.SyncManager) -> Any:
+    """An event nobody sets: a task that waits on it would hold its worker (up to 30 s)."""
+    return _event(backend, manager)
 
 
-def _teach_quick(run: Callable[..., Any], opened: Any) -> None:
-    """Run ``held_by`` enough times, its gate open, for the pool to estimate it short."""
-    for _ in range(12):
-        run(tasks.held_by, opened)
+@pytest.fixture
+def taught(backend: str, manager: multiprocessing.managers.SyncManager) -> Callable[..., None]:
+    """Runs ``held_by`` through a pool's ``run(fn, *args)`` enough times, its gate open, for the
+    pool to estimate it short: later tasks of it may wait behind a busy worker."""
+    opened = _event(backend, manager)
+    opened.set()
+
+    def teach(run: Callable[..., Any]) -> None:
+        for _ in range(12):
+            run(tasks.held_by, opened)
+
+    return teach
+
+
+@pytest.fixture
+def quick_pool(make_pool: Callable[..., corepool.Pool], taught: Callable[..., None]) -> Any:
+    pool = make_pool(1)
+    taught(lambda fn, *args: pool.apply(fn, args))
+    return pool
+
+
+@pytest.fixture
+def quick_executor(backend: str, taught: Callable[..., None]) -> Iterator[Any]:
+    kind = corepool.ThreadPoolExecutor if backend == "threads" else corepool.ProcessPoolExecutor
+    with kind(1) as executor:
+        taught(lambda fn, *args: executor.submit(fn, *args).result(30))
+        yield executor
 
 
 def _queued_in_worker(statistics: Callable[[], Any], held: int) -> Callable[[], bool]:
     def check() -> bool:
         now = statistics()
-        return now.tasks_queued == 0 and now.tasks_in_flight == held
+        return bool(now.tasks_queued == 0 and now.tasks_in_flight == held)
 
     return check
 
 
 def test_a_cancelled_task_queued_in_a_busy_worker_never_runs_on(
-    make_pool: Callable[..., corepool.Pool],
-    gate: Any,
-    backend: str,
-    manager: multiprocessing.managers.SyncManager,
+    quick_pool: corepool.Pool, gate: Any, never: Any
 ) -> None:
-    pool = make_pool(1)
-    _teach_quick(lambda fn, *args: pool.apply(fn, args), _opened(backend, manager))
+    pool = quick_pool
     blocker = pool.apply_async(tasks.held_by, (gate, "blocker"))
-    never = _event(backend, manager)
     victim = pool.apply_async(tasks.held_by, (never, "victim"))
     wait_until(_queued_in_worker(pool.statistics, 2), what="the victim queued in the worker")
     pool.cancel(victim)
@@ -73,53 +91,32 @@ def test_a_cancelled_task_queued_in_a_busy_worker_never_runs_on(
     assert pool.apply_async(tasks.square, (3,)).get(timeout=10) == 9
 
 
-def test_a_queued_future_counts_as_running(
-    gate: Any, backend: str, manager: multiprocessing.managers.SyncManager
-) -> None:
-    kind = corepool.ThreadPoolExecutor if backend == "threads" else corepool.ProcessPoolExecutor
-    with kind(1) as executor:
-        _teach_quick(
-            lambda fn, *args: executor.submit(fn, *args).result(30), _opened(backend, manager)
-        )
-        blocker = executor.submit(tasks.held_by, gate, "blocker")
-        queued = executor.submit(tasks.held_by, gate, "queued")
-        wait_until(
-            _queued_in_worker(executor.statistics, 2), what="the second task queued in the worker"
-        )
-        assert queued.running()
-        assert not queued.cancel()
-        gate.set()
-        assert (blocker.result(30), queued.result(30)) == ("blocker", "queued")
+def test_a_queued_future_counts_as_running(quick_executor: Any, gate: Any) -> None:
+    blocker = quick_executor.submit(tasks.held_by, gate, "blocker")
+    queued = quick_executor.submit(tasks.held_by, gate, "queued")
+    wait_until(_queued_in_worker(quick_executor.statistics, 2), what="the second one queued")
+    assert queued.running()
+    assert not queued.cancel()
+    gate.set()
+    assert (blocker.result(30), queued.result(30)) == ("blocker", "queued")
 
 
-def test_an_executor_cancel_stops_a_queued_task(
-    gate: Any, backend: str, manager: multiprocessing.managers.SyncManager
-) -> None:
-    kind = corepool.ThreadPoolExecutor if backend == "threads" else corepool.ProcessPoolExecutor
-    with kind(1) as executor:
-        _teach_quick(
-            lambda fn, *args: executor.submit(fn, *args).result(30), _opened(backend, manager)
-        )
-        blocker = executor.submit(tasks.held_by, gate, "blocker")
-        never = _event(backend, manager)
-        victim = executor.submit(tasks.held_by, never, "victim")
-        wait_until(_queued_in_worker(executor.statistics, 2), what="the victim queued")
-        assert executor.cancel(victim)
-        gate.set()
-        assert blocker.result(30) == "blocker"
-        with pytest.raises(concurrent.futures.CancelledError):
-            victim.result(30)
-        assert executor.submit(tasks.square, 4).result(10) == 16
+def test_an_executor_cancel_stops_a_queued_task(quick_executor: Any, gate: Any, never: Any) -> None:
+    blocker = quick_executor.submit(tasks.held_by, gate, "blocker")
+    victim = quick_executor.submit(tasks.held_by, never, "victim")
+    wait_until(_queued_in_worker(quick_executor.statistics, 2), what="the victim queued")
+    assert quick_executor.cancel(victim)
+    gate.set()
+    assert blocker.result(30) == "blocker"
+    with pytest.raises(concurrent.futures.CancelledError):
+        victim.result(30)
+    assert quick_executor.submit(tasks.square, 4).result(10) == 16
 
 
 def test_nothing_more_waits_behind_a_task_running_far_past_its_estimate(
-    make_pool: Callable[..., corepool.Pool],
-    gate: Any,
-    backend: str,
-    manager: multiprocessing.managers.SyncManager,
+    quick_pool: corepool.Pool, gate: Any
 ) -> None:
-    pool = make_pool(1)
-    _teach_quick(lambda fn, *args: pool.apply(fn, args), _opened(backend, manager))
+    pool = quick_pool
     blocker = pool.apply_async(tasks.held_by, (gate, "blocker"))
     wait_until(lambda: pool.statistics().tasks_in_flight == 1, what="the blocker to start")
     time.sleep(0.1)  # a task estimated at a millisecond or so, still running
@@ -131,13 +128,9 @@ def test_nothing_more_waits_behind_a_task_running_far_past_its_estimate(
 
 
 def test_a_task_with_a_timeout_never_waits_in_a_busy_worker(
-    make_pool: Callable[..., corepool.Pool],
-    gate: Any,
-    backend: str,
-    manager: multiprocessing.managers.SyncManager,
+    quick_pool: corepool.Pool, gate: Any
 ) -> None:
-    pool = make_pool(1)
-    _teach_quick(lambda fn, *args: pool.apply(fn, args), _opened(backend, manager))
+    pool = quick_pool
     blocker = pool.apply_async(tasks.held_by, (gate, "blocker"))
     timed = pool.apply_async(tasks.held_by, (gate, "timed"), timeout=60)
     wait_until(lambda: pool.statistics().tasks_in_flight == 1, what="the blocker to start")
