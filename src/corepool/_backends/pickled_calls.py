@@ -33,8 +33,10 @@ class FunctionPayload(Record):
     by_value: bool
     """Whether ``blob`` carries the function's code (else a reference to its module)."""
     token: int
-    """What a worker that was sent ``blob`` once knows it by (``FunctionDef``, ``FunctionRef``):
-    jobs that share this payload share the worker's copy of the function."""
+    """What a worker process that was sent ``blob`` once knows it by (``FunctionDef``,
+    ``FunctionRef``): jobs that share this payload (``PackedFunctions``) share the worker's copy
+    of the function.  Subinterpreter workers still know a function by its job's id: their backend
+    packs every job's function afresh, so a shared token would gain them nothing."""
 
 
 _tokens = itertools.count(1)
